@@ -1,0 +1,149 @@
+/**
+ * Plinth's error catalogue. Every error a user can meet has a stable `PLINTH_ERR_*` code that is
+ * never reused, a title, and a hint saying what to do next. `docs/errors.md` documents each code;
+ * a test keeps this catalogue, the docs and the exported types in step.
+ */
+export const errorCatalogue = {
+  PLINTH_ERR_INVALID_CONFIG: {
+    title: 'Invalid configuration',
+    hint: 'Fix each listed key in the source named beside it, then start again.',
+  },
+  PLINTH_ERR_INVALID_GRAPH: {
+    title: 'Invalid dependency graph',
+    hint: 'Fix each listed problem at the file and line named beside it; `plinth check` re-runs this validation without starting anything.',
+  },
+  PLINTH_ERR_MISSING_PROVIDER: {
+    title: 'No provider for a token',
+    hint: 'Add a provider for the token to the app or to one of its modules, or depend on it with optional(token).',
+  },
+  PLINTH_ERR_CYCLE: {
+    title: 'Dependency cycle',
+    hint: 'Break the cycle: move the shared part into its own component, or depend on one side through accessor(token) so it is resolved on use.',
+  },
+  PLINTH_ERR_CAPTIVE_DEPENDENCY: {
+    title: 'Captive dependency',
+    hint: 'A longer-lived component cannot hold a shorter-lived instance; depend on it through accessor(token), which resolves it in the current scope on each call.',
+  },
+  PLINTH_ERR_DUPLICATE_PROVIDER: {
+    title: 'Two providers for one token',
+    hint: 'Keep one provider, use a multi token (token(name).many<T>()) if all of them are wanted, or pass the replacement as an override.',
+  },
+  PLINTH_ERR_DUPLICATE_TOKEN_NAME: {
+    title: 'Two tokens share one name',
+    hint: 'Give each token a unique name, or import the one token from where it is declared instead of declaring it twice.',
+  },
+  PLINTH_ERR_INVALID_PROVIDER: {
+    title: 'Invalid provider declaration',
+    hint: 'Correct the provider declaration at the file and line named.',
+  },
+  PLINTH_ERR_NO_SCOPE: {
+    title: 'No active scope',
+    hint: 'Resolve scoped components inside container.runInScope(name, fn), or from a request handler that runs in one.',
+  },
+  PLINTH_ERR_SCOPE_DISPOSED: {
+    title: 'Scope already disposed',
+    hint: 'Do not keep a scope, or an accessor called through it, beyond the end of the work it was opened for.',
+  },
+  PLINTH_ERR_ASYNC_PROVIDER: {
+    title: 'Asynchronous provider resolved synchronously',
+    hint: 'Use `await container.resolve(token)`, or depend on the token from a component so that it is built during start.',
+  },
+  PLINTH_ERR_CREATE_FAILED: {
+    title: 'A component could not be created',
+    hint: 'Read the cause below; it is the error thrown by the component\'s factory or constructor.',
+  },
+  PLINTH_ERR_START_FAILED: {
+    title: 'A component failed to start',
+    hint: 'Read the cause below; raise startTimeout or add retry to the component if the failure is transient.',
+  },
+  PLINTH_ERR_START_TIMEOUT: {
+    title: 'A component did not start in time',
+    hint: 'Raise the component\'s startTimeout, or find why its start hangs (the AbortSignal passed to start fires at the deadline).',
+  },
+  PLINTH_ERR_DEPENDENCY_FAILED: {
+    title: 'A dependency failed',
+    hint: 'Fix the failing dependency named below; depend on it with optional(token) if this component can run without it.',
+  },
+  PLINTH_ERR_BOOT_FAILED: {
+    title: 'The application failed to start',
+    hint: 'Each failure is listed below; everything that had started was stopped again.',
+  },
+  PLINTH_ERR_STOP_FAILED: {
+    title: 'A component failed to stop',
+    hint: 'Read the cause below; the other components were still stopped.',
+  },
+  PLINTH_ERR_STOP_TIMEOUT: {
+    title: 'A component did not stop in time',
+    hint: 'Raise the component\'s stopTimeout, or find why its stop hangs.',
+  },
+  PLINTH_ERR_SHUTDOWN_TIMEOUT: {
+    title: 'Shutdown exceeded its deadline',
+    hint: 'The components listed were still stopping; raise shutdown.timeout or find what they wait for.',
+  },
+  PLINTH_ERR_INVALID_STATE: {
+    title: 'Operation not allowed in the current state',
+    hint: 'Start an application once, and stop it only after it has started.',
+  },
+  PLINTH_ERR_DISPOSE_FAILED: {
+    title: 'Disposing a scope failed',
+    hint: 'Read the causes below; every other instance of the scope was still disposed.',
+  },
+  PLINTH_ERR_CLI_USAGE: {
+    title: 'Invalid command line',
+    hint: 'Run `plinth help` for the commands and their options.',
+  },
+  PLINTH_ERR_APP_NOT_FOUND: {
+    title: 'No application to load',
+    hint: 'Pass the module that exports your app (`plinth check ./dist/app.js`), or set "plinth": { "app": "./dist/app.js" } in package.json.',
+  },
+} as const satisfies Record<string, { title: string; hint: string }>
+
+/** Every stable error code Plinth's core can raise. */
+export type PlinthErrorCode = keyof typeof errorCatalogue
+
+export interface PlinthErrorOptions {
+  cause?: unknown
+  /** What to do next; defaults to the catalogue's hint for the code. */
+  hint?: string
+  /** Structured facts (token names, file:line, ...) for programs that handle the error. */
+  details?: Record<string, unknown>
+}
+
+/**
+ * The one error class of Plinth. `message` says what is wrong and where; `hint` what to do.
+ *
+ * @example
+ * try { await app.start() } catch (err) {
+ *   if (err instanceof PlinthError && err.code === 'PLINTH_ERR_BOOT_FAILED') process.exit(1)
+ * }
+ */
+export class PlinthError extends Error {
+  override readonly name = 'PlinthError'
+  readonly code: PlinthErrorCode
+  readonly hint: string
+  readonly details: Record<string, unknown>
+
+  constructor(code: PlinthErrorCode, message: string, options: PlinthErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause })
+    this.code = code
+    this.hint = options.hint ?? errorCatalogue[code].hint
+    this.details = options.details ?? {}
+  }
+
+  /** The message, the hint and the chain of causes, as printed by the CLI. */
+  describe(): string {
+    let text = `${this.code}: ${this.message}\n  hint: ${this.hint}`
+    let cause = this.cause
+    while (cause !== undefined) {
+      const line = cause instanceof PlinthError ? `${cause.code}: ${cause.message}` : cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause)
+      text += `\n  cause: ${line.replaceAll('\n', '\n    ')}`
+      cause = cause instanceof Error ? cause.cause : undefined
+    }
+    return text
+  }
+}
+
+/** True when `err` is a PlinthError, optionally of the given code. */
+export function isPlinthError(err: unknown, code?: PlinthErrorCode): err is PlinthError {
+  return err instanceof PlinthError && (code === undefined || err.code === code)
+}

@@ -1,0 +1,341 @@
+import type { PlinthErrorCode } from './errors.js'
+import type { AnyProvider, Lifetime, Registration } from './provider.js'
+import type { AnyToken, Dependency } from './token.js'
+
+/** One provider in the dependency graph, with its runtime state. */
+export interface Node {
+  readonly index: number
+  readonly reg: Registration
+  readonly name: string
+  readonly lifetime: Lifetime
+  readonly edges: Edge[]
+  /** Built lazily: see plan.ts. */
+  program?: unknown
+  instance?: unknown
+  state: 'unbuilt' | 'building' | 'built' | 'failed'
+  error?: unknown
+  pending?: Promise<unknown>
+}
+
+export type EdgeKind = 'single' | 'multi' | 'optional' | 'accessor' | 'contextual'
+
+export interface Edge {
+  readonly key: string
+  readonly kind: EdgeKind
+  readonly token: AnyToken
+  /** The providers the edge leads to: one for single and optional (none when absent), all for multi. */
+  readonly targets: Node[]
+  /** For accessors: whether the target is a multi token. */
+  readonly multi: boolean
+}
+
+/** One thing wrong with the graph, located where the user declared it. */
+export interface GraphProblem {
+  readonly code: PlinthErrorCode
+  readonly message: string
+  readonly token: string
+  readonly module: string | undefined
+  readonly site: string
+}
+
+/** A value computed per requesting component, such as its child logger. */
+export type ContextualFactory = (requester: Node) => unknown
+
+export interface Graph {
+  readonly nodes: Node[]
+  readonly single: Map<symbol, Node>
+  readonly multi: Map<symbol, Node[]>
+  readonly contextual: Map<symbol, ContextualFactory>
+  /** Nodes in dependency order (dependencies first); nodes on a cycle are left out. */
+  readonly order: Node[]
+}
+
+const where = (node: Node) => `${node.reg.module ? `module "${node.reg.module}", ` : ''}${node.reg.site}`
+
+/**
+ * Builds and validates the dependency graph without constructing anything. Every problem is
+ * collected, so that one report lists them all.
+ */
+export function buildGraph(
+  providers: readonly AnyProvider[],
+  overrides: readonly AnyProvider[] = [],
+  contextual: ReadonlyMap<symbol, ContextualFactory> = new Map(),
+): { graph: Graph; problems: GraphProblem[] } {
+  const problems: GraphProblem[] = []
+  const overridden = new Set(overrides.filter((o) => o.provides.kind === 'token').map((o) => o.provides.id))
+  const registrations = [...providers.filter((p) => !overridden.has(p.provides.id)), ...overrides]
+
+  const nodes: Node[] = []
+  const single = new Map<symbol, Node>()
+  const multi = new Map<symbol, Node[]>()
+  const tokenNames = new Map<string, { id: symbol; site: string }>()
+
+  const noteToken = (t: AnyToken, site: string, module: string | undefined) => {
+    const seen = tokenNames.get(t.name)
+    if (seen === undefined) tokenNames.set(t.name, { id: t.id, site: t.site })
+    else if (seen.id !== t.id && (t.kind !== 'token' || !contextual.has(t.id))) {
+      problems.push({
+        code: 'PLINTH_ERR_DUPLICATE_TOKEN_NAME',
+        message: `two different tokens are named "${t.name}": one declared at ${seen.site}, the other at ${t.site}`,
+        token: t.name,
+        module,
+        site,
+      })
+      tokenNames.set(t.name, { id: t.id, site: t.site }) // report each further clash once
+    }
+  }
+
+  for (const reg of registrations) {
+    const node: Node = { index: nodes.length, reg, name: reg.provides.name, lifetime: reg.lifetime, edges: [], state: 'unbuilt' }
+    noteToken(reg.provides, reg.site, reg.module)
+    if (reg.provides.kind === 'multi') {
+      const list = multi.get(reg.provides.id) ?? []
+      list.push(node)
+      multi.set(reg.provides.id, list)
+    } else {
+      const existing = single.get(reg.provides.id)
+      if (existing) {
+        problems.push({
+          code: 'PLINTH_ERR_DUPLICATE_PROVIDER',
+          message: `"${node.name}" is provided twice: at ${where(existing)} and at ${where(node)}`,
+          token: node.name,
+          module: reg.module,
+          site: reg.site,
+        })
+        continue
+      }
+      single.set(reg.provides.id, node)
+    }
+    problems.push(...declarationProblems(node))
+    nodes.push(node)
+  }
+
+  const providedNames = [...new Set(nodes.map((n) => n.name))]
+  for (const node of nodes) {
+    for (const [key, dep] of Object.entries(node.reg.deps) as [string, Dependency][]) {
+      const edge = linkEdge(key, dep, single, multi, contextual)
+      noteToken(edge.token, node.reg.site, node.reg.module)
+      node.edges.push(edge)
+      if (edge.kind === 'single' && edge.targets.length === 0) {
+        const suggestion = closest(edge.token.name, providedNames)
+        problems.push({
+          code: 'PLINTH_ERR_MISSING_PROVIDER',
+          message:
+            `"${node.name}" (${where(node)}) depends on "${edge.token.name}" (as deps.${key}), which nothing provides` +
+            (suggestion ? `; did you mean "${suggestion}"?` : ` (token declared at ${edge.token.site})`),
+          token: edge.token.name,
+          module: node.reg.module,
+          site: node.reg.site,
+        })
+      }
+    }
+  }
+
+  const { order, cycles } = sortByDependencies(nodes)
+  for (const cycle of cycles) {
+    const path = [...cycle, cycle[0]!].map((n) => n.name).join(' -> ')
+    problems.push({
+      code: 'PLINTH_ERR_CYCLE',
+      message: `dependency cycle: ${path}\n${cycle.map((n) => `    ${n.name} declared at ${where(n)}`).join('\n')}`,
+      token: cycle[0]!.name,
+      module: cycle[0]!.reg.module,
+      site: cycle[0]!.reg.site,
+    })
+  }
+  problems.push(...captiveProblems(order))
+  return { graph: { nodes, single, multi, contextual: new Map(contextual), order }, problems }
+}
+
+function linkEdge(
+  key: string,
+  dep: Dependency,
+  single: Map<symbol, Node>,
+  multi: Map<symbol, Node[]>,
+  contextual: ReadonlyMap<symbol, ContextualFactory>,
+): Edge {
+  const wrapped = dep.kind === 'optional' || dep.kind === 'accessor'
+  const target = wrapped ? dep.token : dep
+  const isMulti = target.kind === 'multi'
+  const targets = isMulti ? (multi.get(target.id) ?? []) : single.has(target.id) ? [single.get(target.id)!] : []
+  let kind: EdgeKind
+  if (!isMulti && contextual.has(target.id) && targets.length === 0) kind = 'contextual'
+  else if (dep.kind === 'accessor') kind = 'accessor'
+  else if (isMulti) kind = 'multi'
+  else kind = dep.kind === 'optional' ? 'optional' : 'single'
+  return { key, kind, token: target, targets, multi: isMulti }
+}
+
+function declarationProblems(node: Node): GraphProblem[] {
+  const { reg } = node
+  const found: string[] = []
+  if (reg.lifetime !== 'singleton') {
+    for (const hook of ['start', 'stop', 'health'] as const) {
+      if (reg[hook]) found.push(`a ${reg.lifetime} provider cannot have a ${hook} hook (only singletons have a lifecycle)`)
+    }
+    if (reg.eager) found.push(`a ${reg.lifetime} provider cannot be eager`)
+  }
+  if (!['singleton', 'transient', 'scoped'].includes(reg.lifetime)) {
+    found.push(`lifetime must be "singleton", "transient" or "scoped"; got ${JSON.stringify(reg.lifetime)}`)
+  }
+  for (const [key, dep] of Object.entries(reg.deps ?? {})) {
+    const kind = (dep as { kind?: unknown } | undefined)?.kind
+    if (!['token', 'multi', 'optional', 'accessor'].includes(kind as string)) {
+      found.push(`deps.${key} is not a token, optional(token) or accessor(token); got ${describeValue(dep)}`)
+    }
+  }
+  return found.map((message) => ({
+    code: 'PLINTH_ERR_INVALID_PROVIDER' as const,
+    message: `"${node.name}" (${where(node)}): ${message}`,
+    token: node.name,
+    module: reg.module,
+    site: reg.site,
+  }))
+}
+
+function describeValue(value: unknown): string {
+  if (value === undefined) return 'undefined (is the import circular, or the name misspelt?)'
+  return typeof value === 'object' ? 'an object' : JSON.stringify(value)
+}
+
+/** Nodes the edge makes `node` wait for at construction (accessors resolve later). */
+export function constructionTargets(node: Node): Node[] {
+  const out: Node[] = []
+  for (const edge of node.edges) if (edge.kind !== 'accessor' && edge.kind !== 'contextual') out.push(...edge.targets)
+  return out
+}
+
+/**
+ * Tarjan's strongly connected components, iteratively so a 10 000-deep chain cannot overflow
+ * the stack. Components come out dependencies first, which is the build order.
+ */
+export function sortByDependencies(nodes: readonly Node[]): { order: Node[]; cycles: Node[][] } {
+  const index = new Int32Array(nodes.length).fill(-1)
+  const low = new Int32Array(nodes.length)
+  const onStack = new Uint8Array(nodes.length)
+  const stack: Node[] = []
+  const order: Node[] = []
+  const cycles: Node[][] = []
+  let counter = 0
+  const successors = nodes.map(constructionTargets)
+
+  for (const root of nodes) {
+    if (index[root.index] !== -1) continue
+    const work: Array<{ node: Node; next: number }> = [{ node: root, next: 0 }]
+    index[root.index] = low[root.index] = counter++
+    stack.push(root)
+    onStack[root.index] = 1
+    while (work.length > 0) {
+      const frame = work[work.length - 1]!
+      const succ = successors[frame.node.index]!
+      if (frame.next < succ.length) {
+        const child = succ[frame.next++]!
+        if (index[child.index] === -1) {
+          index[child.index] = low[child.index] = counter++
+          stack.push(child)
+          onStack[child.index] = 1
+          work.push({ node: child, next: 0 })
+        } else if (onStack[child.index]) {
+          low[frame.node.index] = Math.min(low[frame.node.index]!, index[child.index]!)
+        }
+        continue
+      }
+      work.pop()
+      const parent = work[work.length - 1]
+      if (parent) low[parent.node.index] = Math.min(low[parent.node.index]!, low[frame.node.index]!)
+      if (low[frame.node.index] !== index[frame.node.index]) continue
+      const component: Node[] = []
+      let member: Node
+      do {
+        member = stack.pop()!
+        onStack[member.index] = 0
+        component.push(member)
+      } while (member !== frame.node)
+      const selfLoop = component.length === 1 && successors[frame.node.index]!.includes(frame.node)
+      if (component.length > 1 || selfLoop) cycles.push(cyclePath(component, successors))
+      else order.push(frame.node)
+    }
+  }
+  return { order, cycles }
+}
+
+/** The shortest cycle through the component's first-declared node, found by breadth-first search. */
+function cyclePath(component: Node[], successors: Node[][]): Node[] {
+  const members = new Set(component)
+  const start = component.reduce((a, b) => (a.index < b.index ? a : b))
+  const previous = new Map<Node, Node>()
+  const queue: Node[] = [start]
+  for (let i = 0; i < queue.length; i++) {
+    const node = queue[i]!
+    for (const next of successors[node.index]!) {
+      if (!members.has(next)) continue
+      if (next === start) {
+        const path = [node]
+        while (path[0] !== start) path.unshift(previous.get(path[0]!)!)
+        return path
+      }
+      if (!previous.has(next)) {
+        previous.set(next, node)
+        queue.push(next)
+      }
+    }
+  }
+  return [start]
+}
+
+/** A singleton that holds (directly or through transients) a scoped instance would keep it past its scope. */
+function captiveProblems(order: readonly Node[]): GraphProblem[] {
+  const problems: GraphProblem[] = []
+  const holds = new Map<Node, Node[]>() // the path from a node to the scoped node it holds
+  for (const node of order) {
+    let path: Node[] | undefined
+    for (const target of constructionTargets(node)) {
+      const held = target.lifetime === 'scoped' ? [target] : holds.get(target)
+      if (held) {
+        path = held
+        break
+      }
+    }
+    if (!path) continue
+    if (node.lifetime === 'transient') holds.set(node, [node, ...path])
+    if (node.lifetime === 'singleton') {
+      const scoped = path[path.length - 1]!
+      problems.push({
+        code: 'PLINTH_ERR_CAPTIVE_DEPENDENCY',
+        message:
+          `singleton "${node.name}" (${where(node)}) would hold "${scoped.name}", which lives in the "${scoped.reg.scope}" scope: ` +
+          `${[node, ...path].map((n) => `${n.name} (${n.lifetime})`).join(' -> ')}; depend on it with accessor(${scoped.name}) instead`,
+        token: node.name,
+        module: node.reg.module,
+        site: node.reg.site,
+      })
+    }
+  }
+  return problems
+}
+
+/** The candidate nearest to `name` by edit distance, when near enough to be a misspelling. */
+export function closest(name: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined
+  let bestDistance = Math.max(2, Math.floor(name.length / 3)) + 1
+  for (const candidate of candidates) {
+    if (candidate === name) continue
+    const d = editDistance(name.toLowerCase(), candidate.toLowerCase())
+    if (d < bestDistance) {
+      best = candidate
+      bestDistance = d
+    }
+  }
+  return best
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i)
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i]
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1))
+    }
+    previous = current
+  }
+  return previous[b.length]!
+}

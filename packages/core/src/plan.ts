@@ -1,0 +1,168 @@
+import type { Edge, Node } from './graph.js'
+
+/**
+ * A flat build program for one node: the transient subtree it needs, in post-order, with every
+ * dependency referenced by its slot in a value array. Running it is a loop, not a recursion, so
+ * depth is bounded by memory rather than by the call stack, and a warm run allocates only the
+ * value array, the deps objects and the instances themselves.
+ */
+export interface Program {
+  readonly steps: Step[]
+  /** Singletons the program reads; they are built before it runs. */
+  readonly singletons: Node[]
+  /** Scoped nodes the program reads, dependencies first; they are looked up or built in the active scope first. */
+  readonly scoped: Node[]
+  /** Container generation in which every singleton above was last seen built. */
+  warm: number
+}
+
+export const enum Op {
+  Create,
+  Singleton,
+  Scoped,
+  OptionalSingleton,
+  Multi,
+  Accessor,
+  Contextual,
+  Undefined,
+}
+
+export type Step =
+  | { op: Op.Create; node: Node; make: (values: unknown[]) => object }
+  | { op: Op.Singleton | Op.Scoped | Op.OptionalSingleton; node: Node }
+  | { op: Op.Multi; items: number[] }
+  | { op: Op.Accessor; edge: Edge }
+  | { op: Op.Contextual; edge: Edge; requester: Node; value?: unknown }
+  | { op: Op.Undefined }
+
+const EMPTY = Object.freeze({})
+const makeEmpty = () => EMPTY
+
+/**
+ * Builds a function that assembles a deps object from value slots. Generating it gives V8 one
+ * fixed object shape per provider, as a hand-written object literal would.
+ */
+function compileMake(keys: string[], slots: number[]): (values: unknown[]) => object {
+  if (keys.length === 0) return makeEmpty
+  const body = keys.map((key, i) => `${JSON.stringify(key)}: v[${slots[i]}]`).join(', ')
+  return new Function('v', `return { ${body} }`) as (values: unknown[]) => object
+}
+
+/** Compiles the program that builds `root`, iteratively. */
+export function compile(root: Node): Program {
+  const steps: Step[] = []
+  const singletons = new Set<Node>()
+  const scoped = new Set<Node>()
+  // Each frame expands one node: its edges are visited in order, then its own Create step is emitted.
+  type Frame = { node: Node; edge: number; slots: number[]; multi?: { edgeIndex: number; next: number; items: number[] } }
+  const frames: Frame[] = [{ node: root, edge: 0, slots: [] }]
+
+  const leaf = (node: Node, optionalEdge: boolean): number | undefined => {
+    if (node === root) return undefined
+    if (node.lifetime === 'transient') return undefined // expand
+    if (node.lifetime === 'scoped') {
+      scoped.add(node)
+      steps.push({ op: Op.Scoped, node })
+    } else {
+      singletons.add(node)
+      steps.push({ op: optionalEdge ? Op.OptionalSingleton : Op.Singleton, node })
+    }
+    return steps.length - 1
+  }
+
+  while (frames.length > 0) {
+    const frame = frames[frames.length - 1]!
+    const { node } = frame
+    if (frame.edge === node.edges.length) {
+      frames.pop()
+      steps.push({ op: Op.Create, node, make: compileMake(node.edges.map((e) => e.key), frame.slots) })
+      const parent = frames[frames.length - 1]
+      if (parent) deliver(parent, steps.length - 1)
+      continue
+    }
+    const edge = node.edges[frame.edge]!
+    if (edge.kind === 'accessor') {
+      steps.push({ op: Op.Accessor, edge })
+      deliver(frame, steps.length - 1)
+      continue
+    }
+    if (edge.kind === 'contextual') {
+      steps.push({ op: Op.Contextual, edge, requester: node })
+      deliver(frame, steps.length - 1)
+      continue
+    }
+    if (edge.kind === 'multi') {
+      frame.multi ??= { edgeIndex: frame.edge, next: 0, items: [] }
+      const m = frame.multi
+      if (m.next === edge.targets.length) {
+        steps.push({ op: Op.Multi, items: m.items })
+        frame.multi = undefined
+        deliver(frame, steps.length - 1)
+        continue
+      }
+      const target = edge.targets[m.next++]!
+      const slot = leaf(target, false)
+      if (slot === undefined) frames.push({ node: target, edge: 0, slots: [] })
+      else m.items.push(slot)
+      continue
+    }
+    const target = edge.targets[0]
+    if (target === undefined) {
+      steps.push({ op: Op.Undefined })
+      deliver(frame, steps.length - 1)
+      continue
+    }
+    const slot = leaf(target, edge.kind === 'optional')
+    if (slot === undefined) frames.push({ node: target, edge: 0, slots: [] })
+    else deliver(frame, slot)
+  }
+  return { steps, singletons: [...singletons], scoped: orderScoped([...scoped]), warm: -1 }
+
+  function deliver(frame: Frame, slot: number) {
+    if (frame.multi) {
+      frame.multi.items.push(slot)
+      return
+    }
+    frame.slots.push(slot)
+    frame.edge++
+  }
+}
+
+/** Scoped nodes needed by a program, with the scoped nodes they need, dependencies first. */
+function orderScoped(direct: Node[]): Node[] {
+  if (direct.length === 0) return direct
+  const out: Node[] = []
+  const seen = new Set<Node>()
+  const stack: Array<{ node: Node; expanded: boolean }> = direct.map((node) => ({ node, expanded: false }))
+  while (stack.length > 0) {
+    const item = stack.pop()!
+    if (item.expanded) {
+      out.push(item.node)
+      continue
+    }
+    if (seen.has(item.node)) continue
+    seen.add(item.node)
+    stack.push({ node: item.node, expanded: true })
+    for (const dep of scopedReachedFrom(item.node)) if (!seen.has(dep)) stack.push({ node: dep, expanded: false })
+  }
+  return out
+}
+
+/** The scoped nodes a node's construction reads, looking through transients. */
+function scopedReachedFrom(node: Node): Node[] {
+  const found: Node[] = []
+  const seen = new Set<Node>([node])
+  const stack = [node]
+  while (stack.length > 0) {
+    for (const edge of stack.pop()!.edges) {
+      if (edge.kind === 'accessor' || edge.kind === 'contextual') continue
+      for (const target of edge.targets) {
+        if (seen.has(target)) continue
+        seen.add(target)
+        if (target.lifetime === 'scoped') found.push(target)
+        else if (target.lifetime === 'transient') stack.push(target)
+      }
+    }
+  }
+  return found
+}

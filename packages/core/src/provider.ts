@@ -1,0 +1,183 @@
+import type { Logger } from './logger-types.js'
+import type { RetryOptions } from './retry.js'
+import { captureSite } from './site.js'
+import { token as declareToken, type DependencyMap, type MultiToken, type ResolvedDeps, type Token } from './token.js'
+
+/**
+ * How long an instance lives.
+ * - singleton: one per container, built once (lazily, or at start when needed by an eager component);
+ * - transient: a new instance on every resolve;
+ * - scoped: one per active scope of the provider's `scope` name (request, session, ...).
+ */
+export type Lifetime = 'singleton' | 'transient' | 'scoped'
+
+export interface StartContext {
+  /** Fires when the start deadline passes or start-up is abandoned. */
+  readonly signal: AbortSignal
+  /** 1 on the first try, 2 on the first retry, ... */
+  readonly attempt: number
+  readonly log: Logger
+}
+
+export interface StopContext {
+  /** Fires when the stop deadline passes. */
+  readonly signal: AbortSignal
+  readonly log: Logger
+}
+
+export interface HealthContext {
+  readonly signal: AbortSignal
+}
+
+/** What a health check may return: nothing (up), a status, or a status with details. */
+export type HealthResult = void | HealthStatus | { status: HealthStatus; details?: Record<string, unknown> }
+export type HealthStatus = 'up' | 'degraded' | 'down'
+
+export interface ProviderOptions<T> {
+  /** Default 'singleton'. */
+  lifetime?: Lifetime
+  /** For scoped providers: the name of the scope they live in. Default 'request'. */
+  scope?: string
+  /** Build and start at boot even though no eager component needs it (servers, workers). */
+  eager?: boolean
+  /** A failure to create or start degrades the app instead of aborting start-up. */
+  optional?: boolean
+  /** Per-attempt start deadline in milliseconds. Default 30 000. */
+  startTimeout?: number
+  /** Stop deadline in milliseconds. Default 10 000. */
+  stopTimeout?: number
+  /** Retries of a failed start, with exponential backoff and jitter. A number is the attempt count. */
+  retry?: number | RetryOptions
+  /** Called once the instance is built, in dependency order, concurrently where independent. */
+  start?: (instance: T, context: StartContext) => void | Promise<void>
+  /** Called at shutdown, in reverse dependency order. */
+  stop?: (instance: T, context: StopContext) => void | Promise<void>
+  /** A check of the dependency this component stands for; the health registry runs it. */
+  health?: (instance: T, context: HealthContext) => HealthResult | Promise<HealthResult>
+  /**
+   * Releases a transient or scoped instance when its scope ends. Defaults to the instance's
+   * Symbol.asyncDispose or Symbol.dispose method when it has one.
+   */
+  dispose?: (instance: T) => void | Promise<void>
+}
+
+export type FactorySpec<T, D extends DependencyMap> = ProviderOptions<T> &
+  (
+    | { value: T; deps?: never; create?: never; class?: never }
+    | { deps?: D; create: (deps: ResolvedDeps<D>) => T | Promise<T>; value?: never; class?: never }
+    | { deps?: D; class: new (deps: ResolvedDeps<D>) => T; value?: never; create?: never }
+  )
+
+/** The fields every provider has, whatever it provides. */
+export interface Registration<T = unknown, D extends DependencyMap = DependencyMap> extends ProviderOptions<T> {
+  readonly provides: Token<T, string> | MultiToken<T, string>
+  readonly deps: D
+  readonly lifetime: Lifetime
+  readonly scope: string
+  /** Builds the instance from its resolved dependencies. */
+  readonly create: (deps: ResolvedDeps<D>) => T | Promise<T>
+  /** Where the provider was declared, as "file:line". */
+  readonly site: string
+  /** The module that registered the provider, once a module has. */
+  readonly module?: string
+  /** A value provider: built before anything else, never fails. */
+  readonly isValue: boolean
+}
+
+/** A provider of a single token; it can be used as that token in another provider's deps. */
+export type Provider<T = unknown, N extends string = string, D extends DependencyMap = DependencyMap> = Registration<T, D> &
+  Token<T, N> & { readonly provides: Token<T, N> }
+
+/** A provider that contributes one value to a multi token. */
+export type MultiProvider<T = unknown, N extends string = string, D extends DependencyMap = DependencyMap> = Registration<T, D> & {
+  readonly kind: 'contribution'
+  readonly provides: MultiToken<T, N>
+  readonly name: N
+}
+
+export type AnyProvider = Provider<any, string, any> | MultiProvider<any, string, any>
+
+function build<T, D extends DependencyMap>(provides: Token<T> | MultiToken<T>, spec: FactorySpec<T, D>, site: string): Registration<T, D> {
+  const lifetime = spec.lifetime ?? 'singleton'
+  let create: (deps: ResolvedDeps<D>) => T | Promise<T>
+  let isValue = false
+  if ('value' in spec && spec.value !== undefined) {
+    const value = spec.value
+    create = () => value
+    isValue = true
+  } else if (typeof spec.create === 'function') {
+    create = spec.create
+  } else if (typeof spec.class === 'function') {
+    const Class = spec.class
+    create = (deps) => new Class(deps)
+  } else {
+    throw new TypeError(`provider "${provides.name}" at ${site} needs one of value, create or class`)
+  }
+  return {
+    ...spec,
+    provides,
+    deps: (spec.deps ?? {}) as D,
+    lifetime,
+    scope: spec.scope ?? 'request',
+    create,
+    site,
+    isValue,
+  }
+}
+
+/**
+ * Says how a token is made.
+ *
+ * @example
+ * export const systemClock = provide(Clock, { value: { now: () => Date.now() } })
+ * export const database = provide(Database, {
+ *   deps: { config: AppConfig },
+ *   create: ({ config }) => new Database(config.databaseUrl),
+ *   start: (db, { signal }) => db.connect(signal),
+ *   stop: (db) => db.close(),
+ * })
+ */
+export function provide<T, N extends string, const D extends DependencyMap = {}>(
+  target: Token<T, N>,
+  spec: FactorySpec<T, D>,
+): Provider<T, N, D>
+export function provide<T, N extends string, const D extends DependencyMap = {}>(
+  target: MultiToken<T, N>,
+  spec: FactorySpec<T, D>,
+): MultiProvider<T, N, D>
+export function provide<T, N extends string, D extends DependencyMap>(
+  target: Token<T, N> | MultiToken<T, N>,
+  spec: FactorySpec<T, D>,
+): Provider<T, N, D> | MultiProvider<T, N, D> {
+  const site = captureSite(provide)
+  const registration = build(target, spec, site)
+  if (target.kind === 'multi') {
+    return Object.freeze({ ...registration, kind: 'contribution', name: target.name, provides: target }) as MultiProvider<T, N, D>
+  }
+  return Object.freeze({ ...registration, kind: 'token', id: target.id, name: target.name, provides: target }) as Provider<T, N, D>
+}
+
+/**
+ * A component that is its own token: declare it once, depend on it by its variable.
+ *
+ * @example
+ * export const users = component('users', {
+ *   deps: { db: Database, log: Logger },
+ *   create: ({ db, log }) => new UserRepository(db, log),
+ * })
+ * export const signup = component('signup', { deps: { users }, class: SignupService })
+ */
+export function component<const N extends string, T, const D extends DependencyMap = {}>(
+  name: N,
+  spec: FactorySpec<T, D>,
+): Provider<T, N, D> {
+  const site = captureSite(component)
+  const self = declareToken(name).of<T>()
+  const registration = build(self, spec, site)
+  return Object.freeze({ ...registration, kind: 'token', id: self.id, name, site, provides: { ...self, site } as Token<T, N> }) as Provider<T, N, D>
+}
+
+/** Returns a copy of a provider attributed to a module, as modules do with their components. */
+export function withModule<P extends AnyProvider>(provider: P, module: string): P {
+  return Object.freeze({ ...provider, module }) as P
+}

@@ -1,0 +1,14 @@
+import { defineConfig } from 'vitest/config'
+
+// Tests run against the TypeScript sources of every workspace package (the `@plinth/source`
+// export condition), so no build is needed between an edit and a test run.
+export default defineConfig({
+  resolve: { conditions: ['@plinth/source'] },
+  ssr: { resolve: { conditions: ['@plinth/source'], externalConditions: ['@plinth/source'] } },
+  test: {
+    include: ['packages/*/test/**/*.test.ts', 'apps/*/test/**/*.test.ts'],
+    testTimeout: 20_000,
+    hookTimeout: 20_000,
+    pool: 'forks',
+  },
+})
