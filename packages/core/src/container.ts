@@ -21,8 +21,9 @@ const hasDispose = (value: unknown): boolean =>
 async function disposeInstance(node: Node, instance: unknown): Promise<void> {
   if (node.reg.dispose) return node.reg.dispose(instance)
   const target = instance as Partial<AsyncDisposable & Disposable>
-  if (typeof target[Symbol.asyncDispose] === 'function') return target[Symbol.asyncDispose]()
-  if (typeof target[Symbol.dispose] === 'function') target[Symbol.dispose]()
+  const asyncDispose = target[Symbol.asyncDispose]
+  if (typeof asyncDispose === 'function') return asyncDispose.call(target)
+  target[Symbol.dispose]?.call(target)
 }
 
 /** Formats a list of graph problems as the one report `plinth check` and start-up print. */
@@ -325,7 +326,7 @@ export class Container implements AsyncDisposable {
       const result = this.#buildOne(current, async)
       if (isThenable(result)) return this.#finishAsync(order, i, result, node)
     }
-    if (node.state === 'failed') throw node.error
+    if ((node.state as Node['state']) === 'failed') throw node.error
     return node.instance
   }
 
@@ -500,7 +501,7 @@ export class Container implements AsyncDisposable {
   }
 
   async #resume(program: Program, at: number, values: unknown[], pending: PromiseLike<unknown>): Promise<unknown> {
-    const step = program.steps[at] as { node: Node }
+    const step = program.steps[at] as { op: Op.Create; node: Node }
     try {
       values[at] = await pending
     } catch (error) {

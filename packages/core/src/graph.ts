@@ -1,5 +1,6 @@
 import type { PlinthErrorCode } from './errors.js'
 import type { AnyProvider, Lifetime, Registration } from './provider.js'
+import type { Site } from './site.js'
 import type { AnyToken, Dependency } from './token.js'
 
 /** One provider in the dependency graph, with its runtime state. */
@@ -68,9 +69,9 @@ export function buildGraph(
   const nodes: Node[] = []
   const single = new Map<symbol, Node>()
   const multi = new Map<symbol, Node[]>()
-  const tokenNames = new Map<string, { id: symbol; site: string }>()
+  const tokenNames = new Map<string, { id: symbol; site: Site }>()
 
-  const noteToken = (t: AnyToken, site: string, module: string | undefined) => {
+  const noteToken = (t: AnyToken, site: Site, module: string | undefined) => {
     const seen = tokenNames.get(t.name)
     if (seen === undefined) tokenNames.set(t.name, { id: t.id, site: t.site })
     else if (seen.id !== t.id && (t.kind !== 'token' || !contextual.has(t.id))) {
@@ -79,7 +80,7 @@ export function buildGraph(
         message: `two different tokens are named "${t.name}": one declared at ${seen.site}, the other at ${t.site}`,
         token: t.name,
         module,
-        site,
+        site: String(site),
       })
       tokenNames.set(t.name, { id: t.id, site: t.site }) // report each further clash once
     }
@@ -100,7 +101,7 @@ export function buildGraph(
           message: `"${node.name}" is provided twice: at ${where(existing)} and at ${where(node)}`,
           token: node.name,
           module: reg.module,
-          site: reg.site,
+          site: String(reg.site),
         })
         continue
       }
@@ -116,7 +117,7 @@ export function buildGraph(
       const edge = linkEdge(key, dep, single, multi, contextual)
       noteToken(edge.token, node.reg.site, node.reg.module)
       node.edges.push(edge)
-      if (edge.kind === 'single' && edge.targets.length === 0) {
+      if ((edge.kind === 'single' || (edge.kind === 'accessor' && !edge.multi)) && edge.targets.length === 0) {
         const suggestion = closest(edge.token.name, providedNames)
         problems.push({
           code: 'PLINTH_ERR_MISSING_PROVIDER',
@@ -125,7 +126,7 @@ export function buildGraph(
             (suggestion ? `; did you mean "${suggestion}"?` : ` (token declared at ${edge.token.site})`),
           token: edge.token.name,
           module: node.reg.module,
-          site: node.reg.site,
+          site: String(node.reg.site),
         })
       }
     }
@@ -139,7 +140,7 @@ export function buildGraph(
       message: `dependency cycle: ${path}\n${cycle.map((n) => `    ${n.name} declared at ${where(n)}`).join('\n')}`,
       token: cycle[0]!.name,
       module: cycle[0]!.reg.module,
-      site: cycle[0]!.reg.site,
+      site: String(cycle[0]!.reg.site),
     })
   }
   problems.push(...captiveProblems(order))
@@ -188,7 +189,7 @@ function declarationProblems(node: Node): GraphProblem[] {
     message: `"${node.name}" (${where(node)}): ${message}`,
     token: node.name,
     module: reg.module,
-    site: reg.site,
+    site: String(reg.site),
   }))
 }
 
@@ -306,7 +307,7 @@ function captiveProblems(order: readonly Node[]): GraphProblem[] {
           `${[node, ...path].map((n) => `${n.name} (${n.lifetime})`).join(' -> ')}; depend on it with accessor(${scoped.name}) instead`,
         token: node.name,
         module: node.reg.module,
-        site: node.reg.site,
+        site: String(node.reg.site),
       })
     }
   }
@@ -316,11 +317,11 @@ function captiveProblems(order: readonly Node[]): GraphProblem[] {
 /** The candidate nearest to `name` by edit distance, when near enough to be a misspelling. */
 export function closest(name: string, candidates: readonly string[]): string | undefined {
   let best: string | undefined
-  let bestDistance = Math.max(2, Math.floor(name.length / 3)) + 1
+  let bestDistance = Math.max(1, Math.floor(name.length / 3)) + 1
   for (const candidate of candidates) {
     if (candidate === name) continue
     const d = editDistance(name.toLowerCase(), candidate.toLowerCase())
-    if (d < bestDistance) {
+    if (d < bestDistance && d < Math.min(name.length, candidate.length)) {
       best = candidate
       bestDistance = d
     }

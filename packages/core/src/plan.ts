@@ -37,15 +37,24 @@ export type Step =
 
 const EMPTY = Object.freeze({})
 const makeEmpty = () => EMPTY
+const assemblers = new Map<string, (values: unknown[], slots: number[]) => object>()
 
 /**
  * Builds a function that assembles a deps object from value slots. Generating it gives V8 one
- * fixed object shape per provider, as a hand-written object literal would.
+ * fixed object shape per set of keys, as a hand-written object literal would; it is cached by
+ * key list, so ten thousand providers with the same keys compile it once.
  */
 function compileMake(keys: string[], slots: number[]): (values: unknown[]) => object {
   if (keys.length === 0) return makeEmpty
-  const body = keys.map((key, i) => `${JSON.stringify(key)}: v[${slots[i]}]`).join(', ')
-  return new Function('v', `return { ${body} }`) as (values: unknown[]) => object
+  const signature = keys.join('\u0000')
+  let assemble = assemblers.get(signature)
+  if (assemble === undefined) {
+    const body = keys.map((key, i) => `${JSON.stringify(key)}: v[s[${i}]]`).join(', ')
+    assemble = new Function('v', 's', `return { ${body} }`) as (values: unknown[], slots: number[]) => object
+    assemblers.set(signature, assemble)
+  }
+  const bound = assemble
+  return (values) => bound(values, slots)
 }
 
 /** Compiles the program that builds `root`, iteratively. */

@@ -1,7 +1,7 @@
 import type { Logger } from './logger-types.js'
 import type { RetryOptions } from './retry.js'
-import { captureSite } from './site.js'
-import { token as declareToken, type DependencyMap, type MultiToken, type ResolvedDeps, type Token } from './token.js'
+import { captureSite, type Site } from './site.js'
+import { type DependencyMap, type MultiToken, type ResolvedDeps, type Token } from './token.js'
 
 /**
  * How long an instance lives.
@@ -77,7 +77,7 @@ export interface Registration<T = unknown, D extends DependencyMap = DependencyM
   /** Builds the instance from its resolved dependencies. */
   readonly create: (deps: ResolvedDeps<D>) => T | Promise<T>
   /** Where the provider was declared, as "file:line". */
-  readonly site: string
+  readonly site: Site
   /** The module that registered the provider, once a module has. */
   readonly module?: string
   /** A value provider: built before anything else, never fails. */
@@ -97,7 +97,7 @@ export type MultiProvider<T = unknown, N extends string = string, D extends Depe
 
 export type AnyProvider = Provider<any, string, any> | MultiProvider<any, string, any>
 
-function build<T, D extends DependencyMap>(provides: Token<T> | MultiToken<T>, spec: FactorySpec<T, D>, site: string): Registration<T, D> {
+function build<T, D extends DependencyMap>(provides: Token<T> | MultiToken<T>, spec: FactorySpec<T, D>, site: Site): Registration<T, D> {
   const lifetime = spec.lifetime ?? 'singleton'
   let create: (deps: ResolvedDeps<D>) => T | Promise<T>
   let isValue = false
@@ -172,9 +172,9 @@ export function component<const N extends string, T, const D extends DependencyM
   spec: FactorySpec<T, D>,
 ): Provider<T, N, D> {
   const site = captureSite(component)
-  const self = declareToken(name).of<T>()
+  const self: Token<T, N> = { kind: 'token', id: Symbol(name), name, site }
   const registration = build(self, spec, site)
-  return Object.freeze({ ...registration, kind: 'token', id: self.id, name, site, provides: { ...self, site } as Token<T, N> }) as Provider<T, N, D>
+  return Object.freeze({ ...registration, kind: 'token', id: self.id, name, provides: self }) as Provider<T, N, D>
 }
 
 /** Returns a copy of a provider attributed to a module, as modules do with their components. */

@@ -2,19 +2,42 @@ import { relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 /**
- * Where a user declared something, as "file:line", so that errors can point at it (fx wraps
- * every failure with the call site in the same way). Capturing one frame costs a few
- * microseconds and happens once per declaration, never on a resolve.
- *
- * `skip` is the public API function the user called; the frame above it is the user's.
+ * Where a user declared something, so that errors can point at it (fx wraps every failure with
+ * the call site in the same way). The stack is captured at declaration, which is cheap; it is
+ * formatted to "file:line" only when an error or report prints it, because formatting (with
+ * source maps on) costs tens of microseconds and most sites are never printed.
  */
-export function captureSite(skip: (...args: never[]) => unknown): string {
+export class Site {
+  readonly #holder: { stack?: string }
+  #text: string | undefined
+
+  /** @internal */
+  constructor(holder: { stack?: string }) {
+    this.#holder = holder
+  }
+
+  /** "file:line", relative to the working directory when inside it. */
+  toString(): string {
+    return (this.#text ??= format(this.#holder.stack))
+  }
+
+  toJSON(): string {
+    return this.toString()
+  }
+}
+
+/** Captures the caller of `skip` (the public API function the user called). */
+export function captureSite(skip: (...args: never[]) => unknown): Site {
   const holder: { stack?: string } = {}
   const limit = Error.stackTraceLimit
   Error.stackTraceLimit = 1
   Error.captureStackTrace(holder, skip)
   Error.stackTraceLimit = limit
-  const frame = holder.stack?.split('\n')[1] ?? ''
+  return new Site(holder)
+}
+
+function format(stack: string | undefined): string {
+  const frame = stack?.split('\n')[1] ?? ''
   const match = /\(?((?:file:\/\/)?[^()\s]+):(\d+):\d+\)?\s*$/.exec(frame)
   if (!match) return '<unknown>'
   let file = match[1] ?? ''

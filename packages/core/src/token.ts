@@ -1,4 +1,4 @@
-import { captureSite } from './site.js'
+import { captureSite, type Site } from './site.js'
 
 declare const valueType: unique symbol
 
@@ -12,7 +12,7 @@ export interface Token<out T = unknown, out N extends string = string> {
   readonly id: symbol
   readonly name: N
   /** Where the token was declared, as "file:line". */
-  readonly site: string
+  readonly site: Site
   readonly [valueType]?: T
 }
 
@@ -24,7 +24,7 @@ export interface MultiToken<out T = unknown, out N extends string = string> {
   readonly kind: 'multi'
   readonly id: symbol
   readonly name: N
-  readonly site: string
+  readonly site: Site
   readonly [valueType]?: T
 }
 

@@ -1,0 +1,5 @@
+#!/usr/bin/env node
+// The `plinth` command: loads the application module and runs a command against it.
+import { runCli } from '../dist/bin.js'
+
+process.exitCode = await runCli(process.argv.slice(2))

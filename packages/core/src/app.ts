@@ -1,0 +1,323 @@
+import { loadConfig, type ConfigDefinition, type LoadedConfig } from './config.js'
+import { Container, assertValidGraph } from './container.js'
+import { PlinthError } from './errors.js'
+import { EventStream, type LifecycleEvent, type Phase } from './events.js'
+import type { Node } from './graph.js'
+import { Application, Logger as LoggerToken, type KernelTokenName } from './kernel-tokens.js'
+import { Lifecycle, describe, type ComponentStatus, type LifecycleOptions, type StopReport } from './lifecycle.js'
+import type { Logger } from './logger-types.js'
+import { componentLogger, createLogger, type LoggingOptions } from './logging.js'
+import { logEvents } from './log-events.js'
+import type { Module } from './module.js'
+import { provide, withModule, type AnyProvider } from './provider.js'
+import { sleep } from './retry.js'
+import type { Accessor, Optional, Token } from './token.js'
+
+export type AppState = 'created' | 'starting' | 'ready' | 'degraded' | 'stopping' | 'stopped' | 'failed'
+
+export interface ShutdownOptions {
+  /**
+   * Time between readiness turning false and servers closing, so that load balancers stop
+   * sending traffic first. Default 0 in development, 5 000 ms otherwise.
+   */
+  drainDelay?: number
+  /** Overall deadline for stopping everything, in milliseconds. Default 30 000. */
+  timeout?: number
+}
+
+export interface AppOptions<C extends readonly AnyProvider[], M extends readonly Module[]> {
+  name: string
+  version?: string
+  /** The configuration definition (defineConfig); its value is provided under its token. */
+  config?: ConfigDefinition<any>
+  components?: C
+  modules?: M
+  shutdown?: ShutdownOptions
+  lifecycle?: LifecycleOptions
+  /** Logging options, or a ready pino logger. */
+  logging?: LoggingOptions | Logger
+}
+
+export interface StartOptions {
+  /** CLI flags for the configuration (`--http.port=8001`). */
+  argv?: string[]
+  env?: NodeJS.ProcessEnv
+  cwd?: string
+  /** Providers that replace those of the same token, for tests. */
+  overrides?: readonly AnyProvider[]
+}
+
+export interface StartResult {
+  readonly duration: number
+  readonly criticalPath: readonly { component: string; duration: number }[]
+  readonly degraded: readonly string[]
+}
+
+/** The result of `app.check()`: configuration and graph validated, nothing started. */
+export interface CheckReport {
+  readonly config: LoadedConfig<unknown> | undefined
+  readonly problems: readonly import('./graph.js').GraphProblem[]
+  /** Not errors: components with lifecycle hooks that nothing eager needs, so they never start. */
+  readonly warnings: readonly string[]
+  readonly components: number
+}
+
+type NameOf<Tk> = Tk extends Token<any, infer N> ? (string extends N ? never : N) : never
+type RequiredName<D> = D extends Optional ? never : D extends Accessor<infer Tk> ? NameOf<Tk> : NameOf<D>
+type RequiredNames<P> = P extends { readonly deps: infer D } ? { [K in keyof D]: RequiredName<D[K]> }[keyof D] : never
+type ProvidedNames<P> = P extends { readonly provides: { readonly name: infer N } } ? N : never
+type ProvidersOf<C extends readonly AnyProvider[], M extends readonly Module[]> = C[number] | M[number]['components'][number]
+
+/** Names of tokens some component needs and no component provides. */
+export type MissingProviders<C extends readonly AnyProvider[], M extends readonly Module[]> = Exclude<
+  RequiredNames<ProvidersOf<C, M>>,
+  ProvidedNames<ProvidersOf<C, M>> | KernelTokenName
+>
+
+/** Turns a missing provider into a compile error that names it. */
+export type CheckProviders<C extends readonly AnyProvider[], M extends readonly Module[]> = [MissingProviders<C, M>] extends [never]
+  ? unknown
+  : { readonly 'missing providers': MissingProviders<C, M> }
+
+const now = () => performance.now()
+
+/**
+ * An application: configuration, modules and components, started in dependency order and
+ * stopped in reverse. Creating one has no side effects; nothing runs until `start()`.
+ */
+export class App {
+  readonly name: string
+  readonly version: string
+  readonly events = new EventStream<LifecycleEvent>()
+  readonly #options: AppOptions<readonly AnyProvider[], readonly Module[]>
+  #state: AppState = 'created'
+  #container: Container | undefined
+  #lifecycle: Lifecycle | undefined
+  #config: LoadedConfig<unknown> | undefined
+  #logger: Logger | undefined
+  #startedAt = 0
+  #stopping: Promise<StopReport> | undefined
+  readonly #timeline: LifecycleEvent[] = []
+
+  constructor(options: AppOptions<readonly AnyProvider[], readonly Module[]>) {
+    this.name = options.name
+    this.version = options.version ?? '0.0.0'
+    this.#options = options
+    this.events.subscribe((event) => this.#timeline.push(event))
+  }
+
+  get state(): AppState {
+    return this.#state
+  }
+
+  /** Ready to take traffic: booted, not shutting down. */
+  get ready(): boolean {
+    return this.#state === 'ready' || this.#state === 'degraded'
+  }
+
+  /** The container, once start() has validated the graph. */
+  get container(): Container {
+    if (!this.#container) throw new PlinthError('PLINTH_ERR_INVALID_STATE', `app "${this.name}" has no container yet; call start() first`)
+    return this.#container
+  }
+
+  /** The loaded configuration, once start() or check() has loaded it. */
+  get config(): LoadedConfig<unknown> | undefined {
+    return this.#config
+  }
+
+  get logger(): Logger {
+    return (this.#logger ??= this.#createLogger(undefined))
+  }
+
+  /** Every booted component and its state. */
+  components(): ComponentStatus[] {
+    return this.#lifecycle?.components() ?? []
+  }
+
+  /** Every lifecycle event so far: the boot and shutdown timeline. */
+  timeline(): readonly LifecycleEvent[] {
+    return this.#timeline
+  }
+
+  /** Milliseconds since start() was called. */
+  uptime(): number {
+    return this.#startedAt === 0 ? 0 : now() - this.#startedAt
+  }
+
+  /** Every provider of the app: its own, then its modules', each attributed to its module. */
+  providers(): AnyProvider[] {
+    const own = [...(this.#options.components ?? [])]
+    for (const module of this.#options.modules ?? []) for (const p of module.components) own.push(withModule(p, module.id))
+    return own
+  }
+
+  /** The kernel's own providers: the config value, the app, each component's logger. */
+  #kernelProviders(): AnyProvider[] {
+    const providers: AnyProvider[] = [provide(Application, { value: this })]
+    if (this.#options.config) providers.push(provide(this.#options.config, { create: () => this.#config?.value }))
+    return providers
+  }
+
+  #contextual(): Map<symbol, (requester: Node) => unknown> {
+    return new Map([[LoggerToken.id, (requester: Node) => (requester ? componentLogger(this.logger, requester.name, requester.reg.module) : this.logger)]])
+  }
+
+  #createLogger(config: LoadedConfig<unknown> | undefined): Logger {
+    const option = this.#options.logging
+    if (option && typeof (option as Logger).child === 'function') return option as Logger
+    const appEnv = config?.appEnv ?? process.env.APP_ENV ?? 'development'
+    return createLogger({
+      name: this.name,
+      level: process.env.LOG_LEVEL ?? 'info',
+      pretty: appEnv === 'development' && process.stdout.isTTY,
+      ...(config && this.#options.config ? { redact: redactPaths(config) } : {}),
+      ...(option as LoggingOptions | undefined),
+    })
+  }
+
+  async #phase<T>(phase: Phase, run: () => Promise<T> | T): Promise<T> {
+    const began = now()
+    this.events.emit({ type: 'phase-started', phase, at: began })
+    try {
+      const result = await run()
+      this.events.emit({ type: 'phase-completed', phase, duration: now() - began, at: now() })
+      return result
+    } catch (error) {
+      this.events.emit({ type: 'phase-failed', phase, duration: now() - began, error, at: now() })
+      throw error
+    }
+  }
+
+  /** The validated graph and the components start would boot, without building anything. */
+  inspect(options: Pick<StartOptions, 'overrides'> = {}): { graph: import('./graph.js').Graph; bootSet: Node[] } {
+    const container = new Container([...this.providers(), ...this.#kernelProviders()], {
+      overrides: options.overrides ?? [],
+      contextual: this.#contextual(),
+    })
+    return { graph: container.graph, bootSet: new Lifecycle(container, this.events, () => this.logger).bootSet() }
+  }
+
+  /** Loads configuration and validates the graph; starts nothing and writes nothing. */
+  async check(options: StartOptions = {}): Promise<CheckReport> {
+    const config = this.#options.config ? await loadConfig(this.#options.config, options) : undefined
+    this.#config = config
+    const providers = [...this.providers(), ...this.#kernelProviders()]
+    const problems = Container.validate(providers, { overrides: options.overrides ?? [], contextual: this.#contextual() })
+    const warnings: string[] = []
+    if (problems.length === 0) {
+      const container = new Container(providers, { overrides: options.overrides ?? [], contextual: this.#contextual() })
+      const booted = new Set(new Lifecycle(container, this.events, () => this.logger).bootSet())
+      for (const node of container.graph.nodes) {
+        if (node.lifetime === 'singleton' && (node.reg.start || node.reg.stop) && !booted.has(node)) {
+          warnings.push(`"${node.name}" (${node.reg.site}) has lifecycle hooks but no eager component needs it, so it never starts; mark it eager: true or depend on it`)
+        }
+      }
+    }
+    return { config, problems, warnings, components: providers.length }
+  }
+
+  /**
+   * Loads configuration, validates the graph, then builds and starts every component an eager
+   * component needs, in dependency order and concurrently where independent.
+   *
+   * @example
+   * const app = createApp({ name: 'orders', config: AppConfig, modules: [orders] })
+   * await app.start()
+   * process.on('SIGTERM', () => void app.stop('SIGTERM'))
+   */
+  async start(options: StartOptions = {}): Promise<StartResult> {
+    if (this.#state !== 'created' && this.#state !== 'stopped' && this.#state !== 'failed') {
+      throw new PlinthError('PLINTH_ERR_INVALID_STATE', `app "${this.name}" is ${this.#state}; start() needs it created or stopped`)
+    }
+    this.#state = 'starting'
+    this.#startedAt = now()
+    try {
+      if (this.#options.config) {
+        const definition = this.#options.config
+        this.#config = await this.#phase('config', () => loadConfig(definition, options))
+      }
+      this.#logger = this.#createLogger(this.#config)
+      logEvents(this.events, this.#logger)
+      const providers = await this.#phase('modules', () => [...this.providers(), ...this.#kernelProviders()])
+      const container = await this.#phase('validate', () => {
+        const problems = Container.validate(providers, { overrides: options.overrides ?? [], contextual: this.#contextual() })
+        assertValidGraph(problems)
+        return new Container(providers, { overrides: options.overrides ?? [], contextual: this.#contextual() })
+      })
+      this.#container = container
+      this.#lifecycle = new Lifecycle(container, this.events, (name, module) => componentLogger(this.logger, name, module), this.#options.lifecycle)
+      const lifecycle = this.#lifecycle
+      const result = await this.#phase('start', () => lifecycle.start())
+      const duration = now() - this.#startedAt
+      this.#state = result.degraded.length > 0 ? 'degraded' : 'ready'
+      this.events.emit({ type: 'ready', duration, criticalPath: result.criticalPath, degraded: result.degraded, at: now() })
+      return { ...result, duration }
+    } catch (error) {
+      this.#state = 'failed'
+      throw error
+    }
+  }
+
+  /**
+   * Stops the app: readiness false at once, the drain delay, then every component in reverse
+   * dependency order under the shutdown deadline. Calling it again returns the same promise.
+   */
+  stop(reason = 'stop() called'): Promise<StopReport> {
+    this.#stopping ??= this.#stop(reason)
+    return this.#stopping
+  }
+
+  async #stop(reason: string): Promise<StopReport> {
+    const began = now()
+    const wasRunning = this.ready
+    this.#state = 'stopping'
+    this.events.emit({ type: 'shutdown-requested', reason, at: began })
+    const shutdown = this.#options.shutdown ?? {}
+    const appEnv = this.#config?.appEnv ?? process.env.APP_ENV ?? 'development'
+    const drainDelay = shutdown.drainDelay ?? (appEnv === 'development' ? 0 : 5_000)
+    const timeout = shutdown.timeout ?? 30_000
+    try {
+      if (wasRunning && drainDelay > 0) await sleep(Math.min(drainDelay, timeout))
+      const remaining = Math.max(0, timeout - (now() - began))
+      const report = this.#lifecycle ? await this.#lifecycle.stop(remaining) : { unfinished: [], failures: [], duration: 0 }
+      if (report.unfinished.length === 0) await this.#container?.dispose().catch((error: unknown) => report.failures.push({ component: 'container', error }))
+      this.events.emit({ type: 'stopped', duration: now() - began, unfinished: report.unfinished, at: now() })
+      return { ...report, duration: now() - began }
+    } finally {
+      this.#state = 'stopped'
+      this.#stopping = undefined
+    }
+  }
+
+  /** Names of components still stopping, for the second-signal report. */
+  stillRunning(): string[] {
+    return this.components()
+      .filter((c) => c.state === 'stopping' || c.state === 'started')
+      .map((c) => c.name)
+  }
+}
+
+function redactPaths(config: LoadedConfig<unknown>): string[] {
+  return config.redactionPaths ?? []
+}
+
+/**
+ * Assembles an application. Where every component and module is listed here, a component that
+ * depends on a token nobody provides is a compile error naming the token.
+ *
+ * @example
+ * export const app = createApp({
+ *   name: 'orders',
+ *   config: AppConfig,
+ *   modules: [orders, payments],
+ *   components: [httpServer],
+ * })
+ */
+export function createApp<const C extends readonly AnyProvider[] = [], const M extends readonly Module[] = []>(
+  options: AppOptions<C, M> & CheckProviders<C, M>,
+): App {
+  return new App(options)
+}
+
+export { describe as describeError }

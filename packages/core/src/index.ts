@@ -1,0 +1,50 @@
+/**
+ * @plinth/core: the kernel of a Plinth service. A typed container, a lifecycle that starts
+ * components in dependency order and concurrently where independent, configuration, logging,
+ * graceful shutdown, and the `plinth` command line.
+ */
+export { App, createApp, type AppOptions, type AppState, type CheckReport, type MissingProviders, type ShutdownOptions, type StartOptions, type StartResult } from './app.js'
+export { ExitCode, defineCommand, run, runCommand, serve, type Command, type CommandContext, type ServeOptions } from './cli.js'
+export { CONFIG_EXIT_CODE, defineConfig, loadConfig, type ConfigDefinition, type LoadedConfig } from './config.js'
+export { Container, Scope, formatProblems, type ContainerOptions } from './container.js'
+export { PlinthError, errorCatalogue, isPlinthError, type PlinthErrorCode } from './errors.js'
+export { EventSpy, EventStream, assertNever, type CriticalStep, type LifecycleEvent, type LifecycleEventType, type Phase } from './events.js'
+export type { GraphProblem } from './graph.js'
+export { Application, Logger } from './kernel-tokens.js'
+export type { ComponentState, ComponentStatus, LifecycleOptions, StopReport } from './lifecycle.js'
+export { componentLogger, createLogger, type LoggingOptions } from './logging.js'
+export { defineModule, type Module, type ModuleDeclaration, type ModuleInitContext } from './module.js'
+export {
+  component,
+  provide,
+  type AnyProvider,
+  type HealthContext,
+  type HealthResult,
+  type HealthStatus,
+  type Lifetime,
+  type MultiProvider,
+  type Provider,
+  type ProviderOptions,
+  type StartContext,
+  type StopContext,
+} from './provider.js'
+export { renderGraph, type GraphFormat } from './render-graph.js'
+export { backoffDelay, retry, sleep, type RetryOptions } from './retry.js'
+export type { Site } from './site.js'
+export {
+  accessor,
+  optional,
+  token,
+  type Accessor,
+  type AnyToken,
+  type Dependency,
+  type DependencyMap,
+  type MultiToken,
+  type Optional,
+  type Resolved,
+  type ResolvedDeps,
+  type Token,
+  type TokenDeclaration,
+  type ValueOf,
+} from './token.js'
+export { recordTrace } from './trace.js'
