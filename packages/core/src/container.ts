@@ -468,7 +468,7 @@ export class Container implements AsyncDisposable {
               return this.#resume(program, i, values, value)
             }
             values[i] = value
-            if (step.node.lifetime !== 'singleton') this.#track(step.node, value)
+            if (step.node.lifetime === 'transient') this.#track(step.node, value)
             break
           }
           case Op.Singleton:
@@ -507,7 +507,7 @@ export class Container implements AsyncDisposable {
     } catch (error) {
       throw this.#wrap(error, step)
     }
-    if (step.node.lifetime !== 'singleton') this.#track(step.node, values[at])
+    if (step.node.lifetime === 'transient') this.#track(step.node, values[at])
     return this.#run(program, at + 1, values, true)
   }
 

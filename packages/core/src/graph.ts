@@ -114,6 +114,7 @@ export function buildGraph(
   const providedNames = [...new Set(nodes.map((n) => n.name))]
   for (const node of nodes) {
     for (const [key, dep] of Object.entries(node.reg.deps) as [string, Dependency][]) {
+      if (!isDependency(dep)) continue // reported by declarationProblems
       const edge = linkEdge(key, dep, single, multi, contextual)
       noteToken(edge.token, node.reg.site, node.reg.module)
       node.edges.push(edge)
@@ -179,8 +180,7 @@ function declarationProblems(node: Node): GraphProblem[] {
     found.push(`lifetime must be "singleton", "transient" or "scoped"; got ${JSON.stringify(reg.lifetime)}`)
   }
   for (const [key, dep] of Object.entries(reg.deps ?? {})) {
-    const kind = (dep as { kind?: unknown } | undefined)?.kind
-    if (!['token', 'multi', 'optional', 'accessor'].includes(kind as string)) {
+    if (!isDependency(dep)) {
       found.push(`deps.${key} is not a token, optional(token) or accessor(token); got ${describeValue(dep)}`)
     }
   }
@@ -191,6 +191,11 @@ function declarationProblems(node: Node): GraphProblem[] {
     module: reg.module,
     site: String(reg.site),
   }))
+}
+
+function isDependency(value: unknown): value is Dependency {
+  const kind = (value as { kind?: unknown } | undefined)?.kind
+  return kind === 'token' || kind === 'multi' || ((kind === 'optional' || kind === 'accessor') && isDependency((value as { token: unknown }).token))
 }
 
 function describeValue(value: unknown): string {

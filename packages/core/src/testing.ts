@@ -1,0 +1,60 @@
+/**
+ * The test harness for Plinth apps (fx's fxtest): boot a slice of an app with overrides, get
+ * its components, and have start and stop failures surface as the lifecycle's own errors.
+ */
+import type { App, StartOptions, StartResult } from './app.js'
+import { EventSpy, type LifecycleEvent } from './events.js'
+import type { StopReport } from './lifecycle.js'
+import { PlinthError } from './errors.js'
+import type { AnyToken, ValueOf } from './token.js'
+
+export interface TestApp extends AsyncDisposable {
+  readonly app: App
+  /** Every lifecycle event of the run. */
+  readonly spy: EventSpy<LifecycleEvent>
+  readonly started: StartResult
+  get<Tk extends AnyToken>(token: Tk): ValueOf<Tk>
+  resolve<Tk extends AnyToken>(token: Tk): Promise<ValueOf<Tk>>
+  /** Stops the app; rejects when something failed or did not stop in time. */
+  stop(): Promise<StopReport>
+}
+
+/**
+ * Starts an app for a test. Configuration comes from `env` and `argv` only (not the machine's
+ * environment), `overrides` replace providers, and `await using` stops it at the end of the block.
+ *
+ * @example
+ * await using t = await startTestApp(createApp({ name: 'test', components: [users, fakeMailer] }), {
+ *   overrides: [provide(Mailer, { value: fakeMailer })],
+ * })
+ * expect(t.get(users).count()).toBe(0)
+ */
+export async function startTestApp(app: App, options: StartOptions = {}): Promise<TestApp> {
+  const spy = new EventSpy<LifecycleEvent>()
+  app.events.subscribe(spy.listener)
+  const started = await app.start({ env: {}, argv: [], ...options })
+  let stopped: Promise<StopReport> | undefined
+  const stop = () =>
+    (stopped ??= app.stop('test finished').then((report) => {
+      if (report.unfinished.length > 0 || report.failures.length > 0) {
+        throw new PlinthError(
+          'PLINTH_ERR_STOP_FAILED',
+          `stopping the test app failed: ${[...report.unfinished.map((c) => `${c} did not stop`), ...report.failures.map((f) => `${f.component}: ${String(f.error)}`)].join('; ')}`,
+        )
+      }
+      return report
+    }))
+  return {
+    app,
+    spy,
+    started,
+    get: (token) => app.container.get(token),
+    resolve: (token) => app.container.resolve(token),
+    stop,
+    [Symbol.asyncDispose]: async () => {
+      await stop()
+    },
+  }
+}
+
+export { EventSpy }

@@ -1,0 +1,276 @@
+import { describe, expect, it } from 'vitest'
+import { Container, PlinthError, accessor, component, optional, provide, token } from '../src/index.js'
+
+interface Clock {
+  now(): number
+}
+const Clock = token('clock').of<Clock>()
+const fixedClock = provide(Clock, { value: { now: () => 1_000 } })
+
+function problemsOf(fn: () => unknown): PlinthError {
+  try {
+    fn()
+  } catch (error) {
+    if (error instanceof PlinthError) return error
+    throw error
+  }
+  throw new Error('expected a PlinthError')
+}
+
+describe('providers', () => {
+  it('builds values, sync factories, async factories and classes', async () => {
+    class Greeter {
+      constructor(readonly deps: { clock: Clock }) {}
+      greet() {
+        return `hello at ${this.deps.clock.now()}`
+      }
+    }
+    const greeter = component('greeter', { deps: { clock: Clock }, class: Greeter })
+    const remote = component('remote', { create: async () => ({ answer: 42 }) })
+    const c = new Container([fixedClock, greeter, remote])
+    expect(c.get(Clock).now()).toBe(1_000)
+    expect(c.get(greeter).greet()).toBe('hello at 1000')
+    expect((await c.resolve(remote)).answer).toBe(42)
+  })
+
+  it('is lazy: a component no one resolves is never built', () => {
+    let built = 0
+    const unused = component('unused', { create: () => ++built })
+    const used = component('used', { create: () => 'x' })
+    const c = new Container([unused, used])
+    c.get(used)
+    expect(built).toBe(0)
+  })
+
+  it('refuses a synchronous get of an async factory, naming it, and resolves it asynchronously', async () => {
+    const slow = component('slow', { create: async () => 7 })
+    const user = component('user', { deps: { slow }, create: ({ slow }) => slow * 2 })
+    const c = new Container([slow, user])
+    expect(() => c.get(user)).toThrow(/"slow" .*has an async factory/)
+    expect(await c.resolve(user)).toBe(14)
+    expect(c.get(user)).toBe(14)
+  })
+
+  it('wraps a throwing factory with the component name and where it was declared', () => {
+    const broken = component('broken', {
+      create: () => {
+        throw new Error('disk full')
+      },
+    })
+    const c = new Container([broken])
+    const error = problemsOf(() => c.get(broken))
+    expect(error.code).toBe('PLINTH_ERR_CREATE_FAILED')
+    expect(error.message).toMatch(/creating "broken" \(packages\/core\/test\/container\.test\.ts:\d+\) threw: disk full/)
+    expect((error.cause as Error).message).toBe('disk full')
+  })
+})
+
+describe('lifetimes', () => {
+  it('shares a singleton and builds a new transient each time', () => {
+    const single = component('single', { create: () => ({}) })
+    const fresh = component('fresh', { lifetime: 'transient', deps: { single }, create: ({ single }) => ({ single }) })
+    const c = new Container([single, fresh])
+    expect(c.get(single)).toBe(c.get(single))
+    expect(c.get(fresh)).not.toBe(c.get(fresh))
+    expect(c.get(fresh).single).toBe(c.get(single))
+  })
+
+  it('keeps one scoped instance per scope, carried across awaits', async () => {
+    let n = 0
+    const requestId = component('request-id', { lifetime: 'scoped', create: () => ++n })
+    const c = new Container([requestId])
+    const seen = await Promise.all(
+      [1, 2].map((i) =>
+        c.runInScope('request', async () => {
+          const first = c.get(requestId)
+          await new Promise((r) => setTimeout(r, 5 * i))
+          return [first, c.get(requestId)]
+        }),
+      ),
+    )
+    expect(seen[0]![0]).toBe(seen[0]![1])
+    expect(seen[1]![0]).toBe(seen[1]![1])
+    expect(seen[0]![0]).not.toBe(seen[1]![0])
+  })
+
+  it('finds a named scope through nesting: a session scope seen from a request inside it', async () => {
+    const session = component('session', { lifetime: 'scoped', scope: 'session', create: () => ({ user: 'ada' }) })
+    const request = component('request', { lifetime: 'scoped', deps: { session }, create: ({ session }) => ({ session }) })
+    const c = new Container([session, request])
+    await c.runInScope('session', async () => {
+      const a = await c.runInScope('request', () => c.get(request))
+      const b = await c.runInScope('request', () => c.get(request))
+      expect(a).not.toBe(b)
+      expect(a.session).toBe(b.session)
+    })
+  })
+
+  it('disposes scoped instances in reverse creation order when the scope ends, even if one fails', async () => {
+    const order: string[] = []
+    const first = component('first', { lifetime: 'scoped', create: () => 'first', dispose: (v) => void order.push(v) })
+    const second = component('second', {
+      lifetime: 'scoped',
+      deps: { first },
+      create: () => ({
+        async [Symbol.asyncDispose]() {
+          order.push('second')
+          throw new Error('socket already closed')
+        },
+      }),
+    })
+    const c = new Container([first, second])
+    const scope = c.createScope('request')
+    scope.run(() => c.get(second))
+    await expect(scope.dispose()).rejects.toThrow(/disposing "second"/)
+    expect(order).toEqual(['second', 'first'])
+    expect(() => scope.run(() => c.get(second))).toThrow(/already ended/)
+  })
+
+  it('refuses a scoped resolve outside its scope, saying which scope is needed', () => {
+    const user = component('current-user', { lifetime: 'scoped', create: () => ({}) })
+    const c = new Container([user])
+    const error = problemsOf(() => c.get(user))
+    expect(error.code).toBe('PLINTH_ERR_NO_SCOPE')
+    expect(error.message).toContain('no "request" scope is active')
+  })
+
+  it('lets a singleton reach a scoped instance through an accessor, resolved in the caller\'s scope', async () => {
+    let n = 0
+    const user = component('current-user', { lifetime: 'scoped', create: () => ({ id: ++n }) })
+    const audit = component('audit', { deps: { user: accessor(user) }, create: ({ user }) => ({ who: () => user().id }) })
+    const c = new Container([user, audit])
+    const ids = await Promise.all([1, 2].map(() => c.runInScope('request', () => c.get(audit).who())))
+    expect(ids.sort()).toEqual([1, 2])
+  })
+})
+
+describe('optional, multi and overrides', () => {
+  it('gives undefined for an absent or failed optional dependency', () => {
+    const Cache = token('cache').of<Map<string, string>>()
+    const broken = component('broken', {
+      create: (): number => {
+        throw new Error('down')
+      },
+    })
+    const reports = component('reports', { deps: { cache: optional(Cache), broken: optional(broken) }, create: (d) => d })
+    const c = new Container([broken, reports])
+    expect(c.get(reports)).toEqual({ cache: undefined, broken: undefined })
+  })
+
+  it('resolves every contribution to a multi token in registration order', () => {
+    const Checks = token('checks').many<string>()
+    const c = new Container([
+      provide(Checks, { value: 'db' }),
+      provide(Checks, { value: 'cache' }),
+      component('all', { deps: { checks: Checks }, create: ({ checks }) => checks.join(',') }),
+    ])
+    expect(c.get(Checks)).toEqual(['db', 'cache'])
+    expect(c.get(token('none').many<string>())).toEqual([])
+  })
+
+  it('replaces a provider with an override instead of reporting a duplicate', () => {
+    const c = new Container([fixedClock], { overrides: [provide(Clock, { value: { now: () => 5 } })] })
+    expect(c.get(Clock).now()).toBe(5)
+  })
+})
+
+describe('graph validation, before anything is built', () => {
+  it('reports every problem at once, each with its token, module and file:line', () => {
+    let built = false
+    const Database = token('database').of<object>()
+    const Databse = token('databse').of<object>()
+    const a: any = component('a', { deps: { b: token('b').of<unknown>() }, create: () => (built = true) })
+    const repo = component('repo', { deps: { db: Databse }, create: () => ({}) })
+    const error = problemsOf(
+      () =>
+        new Container([
+          provide(Database, { value: {} }),
+          repo,
+          a,
+          provide(Clock, { value: { now: () => 1 } }),
+          provide(Clock, { value: { now: () => 2 } }),
+        ]),
+    )
+    expect(built).toBe(false)
+    expect(error.code).toBe('PLINTH_ERR_INVALID_GRAPH')
+    const problems = error.details.problems as Array<{ code: string; message: string; site: string }>
+    expect(problems.map((p) => p.code).sort()).toEqual(['PLINTH_ERR_DUPLICATE_PROVIDER', 'PLINTH_ERR_MISSING_PROVIDER', 'PLINTH_ERR_MISSING_PROVIDER'])
+    expect(error.message).toContain('"repo" (packages/core/test/container.test.ts:')
+    expect(error.message).toContain('did you mean "database"?')
+    expect(error.message).toMatch(/"clock" is provided twice: at packages\/core\/test\/container\.test\.ts:\d+ and at packages\/core\/test\/container\.test\.ts:\d+/)
+    for (const p of problems) expect(p.site).toMatch(/container\.test\.ts:\d+$/)
+  })
+
+  it('prints a cycle as its whole path', () => {
+    const A = token('a').of<unknown>()
+    const B = token('b').of<unknown>()
+    const C = token('c').of<unknown>()
+    const error = problemsOf(
+      () =>
+        new Container([
+          provide(A, { deps: { b: B }, create: () => 1 }),
+          provide(B, { deps: { c: C }, create: () => 1 }),
+          provide(C, { deps: { a: A }, create: () => 1 }),
+        ]),
+    )
+    expect(error.message).toContain('dependency cycle: a -> b -> c -> a')
+  })
+
+  it('lets an accessor close a loop, since it resolves on use', () => {
+    const A = token('a').of<{ b: () => unknown }>()
+    const B = token('b').of<{ a: unknown }>()
+    const c = new Container([
+      provide(A, { deps: { b: accessor(B) }, create: ({ b }) => ({ b }) }),
+      provide(B, { deps: { a: A }, create: ({ a }) => ({ a }) }),
+    ])
+    expect(c.get(A).b()).toEqual({ a: c.get(A) })
+  })
+
+  it('reports a captive dependency, even through a transient, with the path', () => {
+    const user = component('current-user', { lifetime: 'scoped', create: () => ({}) })
+    const view = component('view', { lifetime: 'transient', deps: { user }, create: () => ({}) })
+    const cache = component('cache', { deps: { view }, create: () => ({}) })
+    const error = problemsOf(() => new Container([user, view, cache]))
+    expect(error.message).toContain('PLINTH_ERR_CAPTIVE_DEPENDENCY')
+    expect(error.message).toContain('cache (singleton) -> view (transient) -> current-user (scoped)')
+    expect(error.message).toContain('accessor(current-user)')
+  })
+
+  it('reports two different tokens that share a name', () => {
+    const one = token('mailer').of<unknown>()
+    const two = token('mailer').of<unknown>()
+    const error = problemsOf(() => new Container([provide(one, { value: 1 }), provide(two, { value: 2 })]))
+    expect(error.message).toContain('two different tokens are named "mailer"')
+  })
+
+  it('rejects lifecycle hooks on non-singletons and a dependency that is not a token', () => {
+    const bad = component('bad', { lifetime: 'transient', deps: { x: undefined as never }, create: () => 1, start: () => {} })
+    const error = problemsOf(() => new Container([bad]))
+    expect(error.message).toContain('a transient provider cannot have a start hook')
+    expect(error.message).toContain('deps.x is not a token')
+  })
+})
+
+describe('depth', () => {
+  it('builds a 10 000-deep transient chain without a stack overflow', () => {
+    let previous = component('n0', { create: () => 0 }) as any
+    const all = [previous]
+    for (let i = 1; i < 10_000; i++) {
+      const p = previous
+      previous = component(`n${i}`, { lifetime: 'transient', deps: { p }, create: ({ p }: { p: number }) => p + 1 })
+      all.push(previous)
+    }
+    expect(new Container(all).get(previous)).toBe(9_999)
+  })
+
+  it('builds a 10 000-deep singleton chain without a stack overflow', async () => {
+    let previous = component('s0', { create: async () => 0 }) as any
+    const all = [previous]
+    for (let i = 1; i < 10_000; i++) {
+      const p = previous
+      previous = component(`s${i}`, { deps: { p }, create: ({ p }: { p: number }) => p + 1 })
+      all.push(previous)
+    }
+    expect(await new Container(all).resolve(previous)).toBe(9_999)
+  })
+})
