@@ -96,6 +96,10 @@ export const errorCatalogue = {
     title: 'No application to load',
     hint: 'Pass the module that exports your app (`plinth check ./dist/app.js`), or set "plinth": { "app": "./dist/app.js" } in package.json.',
   },
+  PLINTH_ERR_LOG_FILE: {
+    title: 'The log file could not be opened',
+    hint: 'Install pino-roll (`npm install pino-roll`) and make the log directory writable; until then log lines go to standard output.',
+  },
 } as const satisfies Record<string, { title: string; hint: string }>
 
 /** Every stable error code Plinth's core can raise. */

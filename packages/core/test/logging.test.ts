@@ -1,0 +1,165 @@
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
+import { createRequire } from 'node:module'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Writable } from 'node:stream'
+import { pino } from 'pino'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { PlinthError } from '../src/errors.js'
+import { componentLogger, createLogger } from '../src/logging.js'
+
+/** A destination that keeps every line pino writes, parsed. */
+function capture() {
+  const lines: string[] = []
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      lines.push(...chunk.toString('utf8').split('\n').filter((line) => line !== ''))
+      done()
+    },
+  })
+  return { stream, lines, records: () => lines.map((line) => JSON.parse(line) as Record<string, any>) }
+}
+
+const pinoRollInstalled = (() => {
+  try {
+    createRequire(import.meta.url).resolve('pino-roll')
+    return true
+  } catch {
+    return false
+  }
+})()
+
+afterEach(() => {
+  vi.doUnmock('pino-roll')
+  vi.restoreAllMocks()
+})
+
+describe('createLogger', () => {
+  it('writes JSON lines with the level, name and message', () => {
+    const out = capture()
+    const log = createLogger({ name: 'orders', level: 'debug', destination: out.stream })
+    log.debug({ orderId: 7 }, 'order placed')
+    log.trace('below the level')
+    expect(out.records()).toMatchObject([{ level: 20, name: 'orders', orderId: 7, msg: 'order placed' }])
+  })
+
+  it('redacts the common secret keys without being told', () => {
+    const out = capture()
+    const log = createLogger({ destination: out.stream })
+    log.info({
+      password: 'pw-top',
+      user: { name: 'ada', password: 'pw-nested', token: 'tok-1', apiKey: 'key-1', secret: 'sec-1' },
+      req: { headers: { authorization: 'Bearer abc', cookie: 'sid=xyz', accept: 'json' } },
+    })
+    const [record] = out.records()
+    expect(record).toMatchObject({
+      password: '[redacted]',
+      user: { name: 'ada', password: '[redacted]', token: '[redacted]', apiKey: '[redacted]', secret: '[redacted]' },
+      req: { headers: { authorization: '[redacted]', cookie: '[redacted]', accept: 'json' } },
+    })
+    for (const secret of ['pw-top', 'pw-nested', 'tok-1', 'key-1', 'sec-1', 'Bearer abc', 'sid=xyz']) expect(out.lines[0]).not.toContain(secret)
+  })
+
+  it('redacts the paths it is given as well as the defaults', () => {
+    const out = capture()
+    const log = createLogger({ destination: out.stream, redact: ['config.database.url', '*.database.url'] })
+    log.info({ config: { database: { url: 'postgres://u:p@db/x', pool: 5 }, password: 'pw' } })
+    expect(out.records()[0]).toMatchObject({ config: { database: { url: '[redacted]', pool: 5 }, password: '[redacted]' } })
+  })
+
+  it('rejects an unknown level with a configuration error naming it', () => {
+    expect(() => createLogger({ level: 'verbose' })).toThrow(PlinthError)
+    expect(() => createLogger({ level: 'verbose' })).toThrow(/"verbose" is not one of trace, debug, info, warn, error, fatal, silent/)
+  })
+
+  it('formats lines with pino-pretty in the same thread when pretty is set', () => {
+    const pretty = createLogger({ pretty: true, level: 'silent' })
+    const json = createLogger({ level: 'silent' })
+    const streamOf = (log: object) => (log as Record<symbol, any>)[pino.symbols.streamSym]
+    // pino-pretty's stream is a Transform that formats; the default is SonicBoom writing JSON as is.
+    expect(streamOf(pretty).constructor.name).not.toBe('SonicBoom')
+    expect(typeof streamOf(pretty).pipe).toBe('function')
+    expect(streamOf(json).constructor.name).toBe('SonicBoom')
+  })
+})
+
+describe('componentLogger', () => {
+  it('tags every line with the component and its module', () => {
+    const out = capture()
+    const root = createLogger({ destination: out.stream })
+    componentLogger(root, 'mailer', 'notifications').info('sent')
+    componentLogger(root, 'clock').info('tick')
+    const [mailer, clock] = out.records()
+    expect(mailer).toMatchObject({ component: 'mailer', module: 'notifications', msg: 'sent' })
+    expect(clock).toMatchObject({ component: 'clock', msg: 'tick' })
+    expect(clock).not.toHaveProperty('module')
+  })
+})
+
+describe('rotating log file', () => {
+  it('opens the file through pino-roll with the rotation options, holding early lines until it is open', async () => {
+    const file = capture()
+    const build = vi.fn((_options: Record<string, unknown>) => new Promise<Writable>((resolve) => setTimeout(() => resolve(file.stream), 20)))
+    vi.doMock('pino-roll', () => ({ default: build }))
+    const log = createLogger({ file: { path: '/var/log/app/app.log', maxSize: '10m', frequency: 'daily', keep: 3 } })
+    log.info('first')
+    log.info('second')
+    expect(file.lines).toEqual([])
+    await new Promise<void>((resolve) => log.flush(() => resolve()))
+    log.info('third')
+    expect(build).toHaveBeenCalledWith({ file: '/var/log/app/app.log', mkdir: true, size: '10m', frequency: 'daily', dateFormat: 'yyyy-MM-dd', limit: { count: 3 } })
+    expect(file.records().map((r) => r.msg)).toEqual(['first', 'second', 'third'])
+  })
+
+  it('falls back to standard output with PLINTH_ERR_LOG_FILE when the file cannot be opened', async () => {
+    vi.doMock('pino-roll', () => ({ default: () => Promise.reject(Object.assign(new Error("EACCES: permission denied, open '/root/app.log'"), { code: 'EACCES' })) }))
+    const written: string[] = []
+    vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      written.push(String(chunk))
+      return true
+    })
+    const log = createLogger({ file: { path: '/root/app.log' } })
+    log.info('kept anyway')
+    await new Promise<void>((resolve) => log.flush(() => resolve()))
+    const records = written.join('').split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, any>)
+    expect(records[0]).toMatchObject({ msg: 'kept anyway' })
+    expect(records[1]).toMatchObject({ level: 50, err: { code: 'PLINTH_ERR_LOG_FILE' } })
+    expect(records[1]?.msg).toContain('cannot open the log file /root/app.log')
+  })
+
+  it.skipIf(pinoRollInstalled)('says pino-roll must be installed when it is not', async () => {
+    const written: string[] = []
+    vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      written.push(String(chunk))
+      return true
+    })
+    const log = createLogger({ file: { path: join(tmpdir(), 'plinth-never-written.log') } })
+    log.info('kept anyway')
+    await new Promise<void>((resolve) => log.flush(() => resolve()))
+    const records = written.join('').split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, any>)
+    expect(records[0]).toMatchObject({ msg: 'kept anyway' })
+    expect(records[1]).toMatchObject({ err: { code: 'PLINTH_ERR_LOG_FILE', details: { missingDependency: 'pino-roll' } } })
+  })
+
+  describe.skipIf(!pinoRollInstalled)('with pino-roll installed', () => {
+    let dir = ''
+    afterEach(async () => {
+      if (dir) await rm(dir, { recursive: true, force: true })
+    })
+
+    it('rolls to a new numbered file once the size limit is reached', async () => {
+      dir = await mkdtemp(join(tmpdir(), 'plinth-log-'))
+      const log = createLogger({ file: { path: join(dir, 'app.log'), maxSize: '1k' } })
+      for (let i = 0; i < 200; i++) log.info({ i, padding: 'x'.repeat(40) }, 'line')
+      await new Promise<void>((resolve) => log.flush(() => resolve()))
+      let files: string[] = []
+      for (let attempt = 0; attempt < 50 && files.length < 2; attempt++) {
+        await new Promise((resolve) => setTimeout(resolve, 20))
+        files = (await readdir(dir)).filter((name) => name.startsWith('app.'))
+      }
+      expect(files.length).toBeGreaterThan(1)
+      const first = await readFile(join(dir, files.sort()[0] ?? ''), 'utf8')
+      expect(JSON.parse(first.split('\n')[0] ?? '')).toMatchObject({ i: 0, msg: 'line' })
+    })
+  })
+})
