@@ -49,16 +49,16 @@ export interface ProviderOptions<T> {
   /** Retries of a failed start, with exponential backoff and jitter. A number is the attempt count. */
   retry?: number | RetryOptions
   /** Called once the instance is built, in dependency order, concurrently where independent. */
-  start?: (instance: T, context: StartContext) => void | Promise<void>
+  start?(instance: T, context: StartContext): void | Promise<void>
   /** Called at shutdown, in reverse dependency order. */
-  stop?: (instance: T, context: StopContext) => void | Promise<void>
+  stop?(instance: T, context: StopContext): void | Promise<void>
   /** A check of the dependency this component stands for; the health registry runs it. */
-  health?: (instance: T, context: HealthContext) => HealthResult | Promise<HealthResult>
+  health?(instance: T, context: HealthContext): HealthResult | Promise<HealthResult>
   /**
    * Releases a transient or scoped instance when its scope ends. Defaults to the instance's
    * Symbol.asyncDispose or Symbol.dispose method when it has one.
    */
-  dispose?: (instance: T) => void | Promise<void>
+  dispose?(instance: T): void | Promise<void>
 }
 
 export type FactorySpec<T, D extends DependencyMap> = ProviderOptions<T> &

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { Container } from '../src/container.js'
 import { EventSpy, EventStream, type LifecycleEvent } from '../src/events.js'
 import { Lifecycle } from '../src/lifecycle.js'
-import { component, type AnyProvider } from '../src/provider.js'
+import { component, type AnyProvider, type Provider } from '../src/provider.js'
 import { optional } from '../src/token.js'
 
 const silent = pino({ level: 'silent' })
@@ -26,7 +26,7 @@ function boot(providers: AnyProvider[]) {
 }
 
 /** A component that records when it starts and stops. */
-function part(name: string, log: string[], deps: Record<string, AnyProvider> = {}, extra: Record<string, unknown> = {}) {
+function part(name: string, log: string[], deps: Record<string, Provider<any, string, any>> = {}, extra: Record<string, unknown> = {}) {
   return component(name, {
     deps,
     create: () => ({ name }),
@@ -39,7 +39,7 @@ function part(name: string, log: string[], deps: Record<string, AnyProvider> = {
       await delay(5)
     },
     ...extra,
-  }) as AnyProvider
+  }) as Provider<any, string, any>
 }
 
 describe('start', () => {
