@@ -7,7 +7,7 @@ export default tseslint.config(
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
-      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+      parserOptions: { project: ['./tsconfig.check.json'], tsconfigRootDir: import.meta.dirname },
     },
     rules: {
       // A kernel lives on promise handling: every promise is awaited, returned or voided on purpose.
@@ -20,7 +20,18 @@ export default tseslint.config(
       '@typescript-eslint/no-unsafe-argument': 'off',
       '@typescript-eslint/no-unsafe-return': 'off',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      // A declaration site prints itself as "file:line".
+      '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allow: [{ name: 'Site', from: 'file' }] }],
     },
   },
+  {
+    files: ['**/test/**/*.ts'],
+    rules: {
+      // Tests declare async factories and hooks without awaiting on purpose.
+      '@typescript-eslint/require-await': 'off',
+      '@typescript-eslint/unbound-method': 'off',
+    },
+  },
+  { files: ['**/bin/*.js'], languageOptions: { globals: { process: 'readonly' } } },
   { files: ['**/*.js', '**/*.mjs'], ...tseslint.configs.disableTypeChecked },
 )

@@ -172,7 +172,7 @@ export class App {
       level: process.env.LOG_LEVEL ?? 'info',
       pretty: appEnv === 'development' && process.stdout.isTTY,
       ...(config && this.#options.config ? { redact: redactPaths(config) } : {}),
-      ...(option as LoggingOptions | undefined),
+      ...(option),
     })
   }
 

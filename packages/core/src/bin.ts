@@ -30,7 +30,7 @@ async function importApp(path: string): Promise<App> {
   if (!existsSync(path)) throw new PlinthError('PLINTH_ERR_APP_NOT_FOUND', `the app module ${path} does not exist (is the project built?)`)
   if (['.ts', '.mts', '.cts'].includes(extname(path))) {
     // TypeScript entry points load through tsx when the project has it.
-    const tsx = (await import('tsx/esm/api' as string).catch(() => undefined)) as { register?: () => void } | undefined
+    const tsx = (await import('tsx/esm/api').catch(() => undefined)) as { register?: () => void } | undefined
     if (!tsx?.register) throw new PlinthError('PLINTH_ERR_APP_NOT_FOUND', `${path} is TypeScript; install tsx, or point plinth at the compiled JavaScript`)
     tsx.register()
   }

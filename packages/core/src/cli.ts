@@ -79,19 +79,19 @@ defineCommand('check', {
 defineCommand('graph', {
   summary: 'print the dependency graph as Mermaid or DOT, with lifetimes and start waves',
   usage: 'plinth graph [--format mermaid|dot]',
-  async run({ app, args, out, err }) {
+  run({ app, args, out, err }) {
     const { values } = split(args, { format: { type: 'string' } })
     const format = (values.format ?? 'mermaid') as GraphFormat
     if (format !== 'mermaid' && format !== 'dot') {
       err(`--format must be "mermaid" or "dot"; got "${String(format)}"`)
-      return ExitCode.usage
+      return Promise.resolve(ExitCode.usage)
     }
     try {
       const { graph, bootSet } = app.inspect()
       out(renderGraph(graph, bootSet, format).trimEnd())
-      return ExitCode.ok
+      return Promise.resolve(ExitCode.ok)
     } catch (error) {
-      return report(error, err)
+      return Promise.resolve(report(error, err))
     }
   },
 })

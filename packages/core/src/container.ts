@@ -157,7 +157,7 @@ export class Container implements AsyncDisposable {
     try {
       return Promise.resolve(this.#produce(target, true) as ValueOf<Tk>)
     } catch (error) {
-      return Promise.reject(error as Error)
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)))
     }
   }
 

@@ -139,7 +139,7 @@ export class PlinthError extends Error {
     let text = `${this.code}: ${this.message}\n  hint: ${this.hint}`
     let cause = this.cause
     while (cause !== undefined) {
-      const line = cause instanceof PlinthError ? `${cause.code}: ${cause.message}` : cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause)
+      const line = cause instanceof PlinthError ? `${cause.code}: ${cause.message}` : cause instanceof Error ? `${cause.name}: ${cause.message}` : JSON.stringify(cause)
       text += `\n  cause: ${line.replaceAll('\n', '\n    ')}`
       cause = cause instanceof Error ? cause.cause : undefined
     }

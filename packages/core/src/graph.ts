@@ -113,7 +113,7 @@ export function buildGraph(
 
   const providedNames = [...new Set(nodes.map((n) => n.name))]
   for (const node of nodes) {
-    for (const [key, dep] of Object.entries(node.reg.deps) as [string, Dependency][]) {
+    for (const [key, dep] of Object.entries(node.reg.deps)) {
       if (!isDependency(dep)) continue // reported by declarationProblems
       const edge = linkEdge(key, dep, single, multi, contextual)
       noteToken(edge.token, node.reg.site, node.reg.module)

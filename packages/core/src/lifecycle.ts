@@ -356,13 +356,13 @@ export class Lifecycle {
     const timeout = node.reg.stopTimeout ?? this.#options.stopTimeout
     try {
       if (node.reg.stop) {
-        const stopHook = node.reg.stop
+        const reg = node.reg
         const log = this.#log(node.name, node.reg.module)
         await withDeadline(
           timeout,
           undefined,
           () => new PlinthError('PLINTH_ERR_STOP_TIMEOUT', `"${node.name}" (${node.reg.site}) did not stop within ${timeout} ms`),
-          (signal) => stopHook(status.instance, { signal, log }),
+          (signal) => reg.stop!(status.instance, { signal, log }),
         )
       }
       status.state = 'stopped'

@@ -50,6 +50,7 @@ function compileMake(keys: string[], slots: number[]): (values: unknown[]) => ob
   let assemble = assemblers.get(signature)
   if (assemble === undefined) {
     const body = keys.map((key, i) => `${JSON.stringify(key)}: v[s[${i}]]`).join(', ')
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval -- generated from JSON-quoted keys only, never from input
     assemble = new Function('v', 's', `return { ${body} }`) as (values: unknown[], slots: number[]) => object
     assemblers.set(signature, assemble)
   }

@@ -137,11 +137,11 @@ function build<T, D extends DependencyMap>(provides: Token<T> | MultiToken<T>, s
  *   stop: (db) => db.close(),
  * })
  */
-export function provide<T, N extends string, const D extends DependencyMap = {}>(
+export function provide<T, N extends string, const D extends DependencyMap = Record<never, never>>(
   target: Token<T, N>,
   spec: FactorySpec<T, D>,
 ): Provider<T, N, D>
-export function provide<T, N extends string, const D extends DependencyMap = {}>(
+export function provide<T, N extends string, const D extends DependencyMap = Record<never, never>>(
   target: MultiToken<T, N>,
   spec: FactorySpec<T, D>,
 ): MultiProvider<T, N, D>
@@ -152,9 +152,9 @@ export function provide<T, N extends string, D extends DependencyMap>(
   const site = captureSite(provide)
   const registration = build(target, spec, site)
   if (target.kind === 'multi') {
-    return Object.freeze({ ...registration, kind: 'contribution', name: target.name, provides: target }) as MultiProvider<T, N, D>
+    return Object.freeze({ ...registration, kind: 'contribution', name: target.name, provides: target })
   }
-  return Object.freeze({ ...registration, kind: 'token', id: target.id, name: target.name, provides: target }) as Provider<T, N, D>
+  return Object.freeze({ ...registration, kind: 'token', id: target.id, name: target.name, provides: target })
 }
 
 /**
@@ -167,17 +167,17 @@ export function provide<T, N extends string, D extends DependencyMap>(
  * })
  * export const signup = component('signup', { deps: { users }, class: SignupService })
  */
-export function component<const N extends string, T, const D extends DependencyMap = {}>(
+export function component<const N extends string, T, const D extends DependencyMap = Record<never, never>>(
   name: N,
   spec: FactorySpec<T, D>,
 ): Provider<T, N, D> {
   const site = captureSite(component)
   const self: Token<T, N> = { kind: 'token', id: Symbol(name), name, site }
   const registration = build(self, spec, site)
-  return Object.freeze({ ...registration, kind: 'token', id: self.id, name, provides: self }) as Provider<T, N, D>
+  return Object.freeze({ ...registration, kind: 'token', id: self.id, name, provides: self })
 }
 
 /** Returns a copy of a provider attributed to a module, as modules do with their components. */
 export function withModule<P extends AnyProvider>(provider: P, module: string): P {
-  return Object.freeze({ ...provider, module }) as P
+  return Object.freeze({ ...provider, module })
 }
