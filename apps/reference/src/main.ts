@@ -1,1 +1,4 @@
-export {}
+import { run } from '@plinth/core'
+import { app } from './app.js'
+
+await run(app)

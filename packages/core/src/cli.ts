@@ -126,8 +126,11 @@ export async function serve(app: App, options: ServeOptions = {}): Promise<numbe
   const trace = options.trace ? recordTrace(app.events) : undefined
   let stopping = false
 
+  // A service runs until it is told to stop, even when nothing else holds the event loop open.
+  const keepAlive = setInterval(() => {}, 2 ** 30)
   return new Promise<number>((resolveCode) => {
     const finish = (code: number) => {
+      clearInterval(keepAlive)
       if (trace && options.trace) trace.write(options.trace)
       resolveCode(code)
       exit(code)

@@ -1,5 +1,5 @@
 import type { App } from './app.js'
-import type { Logger as PinoLogger } from './logger-types.js'
+import type { Logger as PinoLogger } from 'pino'
 import { token } from './token.js'
 
 /**
@@ -9,7 +9,9 @@ import { token } from './token.js'
  * @example
  * component('mailer', { deps: { log: Logger }, create: ({ log }) => new Mailer(log) })
  */
-export const Logger = token('logger').of<PinoLogger>()
+export const Logger = token('logger').of<Logger>()
+/** A pino logger. */
+export type Logger = PinoLogger
 
 /** The running application itself: its state, events and configuration (for servers and probes). */
 export const Application = token('app').of<App>()

@@ -345,7 +345,9 @@ export class Lifecycle {
     const expired = Number.isFinite(deadline) ? new Promise<'expired'>((r) => (timer = setTimeout(() => r('expired'), deadline))) : new Promise<never>(() => {})
     await Promise.race([all, expired])
     clearTimeout(timer)
-    return { unfinished: [...pending], failures, duration: now() - began }
+    // Components without a stop hook that were only waiting their turn have nothing left to do.
+    const unfinished = started.filter((s) => pending.has(s.name) && (s.state === 'stopping' || s.node.reg.stop)).map((s) => s.name)
+    return { unfinished, failures, duration: now() - began }
   }
 
   async #stopOne(status: ComponentStatus, failures: { component: string; error: unknown }[]): Promise<void> {

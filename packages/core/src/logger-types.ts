@@ -1,4 +1,2 @@
-import type { Logger as PinoLogger } from 'pino'
-
 /** Plinth logs through pino; a component's logger is a child named after it. */
-export type Logger = PinoLogger
+export type { Logger } from './kernel-tokens.js'
