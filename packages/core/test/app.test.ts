@@ -1,0 +1,87 @@
+import { describe, expect, it } from 'vitest'
+import { z } from 'zod'
+import { Application, Logger, component, createApp, defineConfig, optional, provide, token } from '../src/index.js'
+import { startTestApp } from '../src/testing.js'
+
+const silent = { level: 'silent' } as const
+
+describe('an app', () => {
+  it('has no side effects until started, then moves through its states', async () => {
+    let built = 0
+    const worker = component('worker', { eager: true, create: () => ++built })
+    const app = createApp({ name: 'states', components: [worker], logging: silent })
+    expect(app.state).toBe('created')
+    expect(built).toBe(0)
+    await using t = await startTestApp(app)
+    expect(app.state).toBe('ready')
+    expect(app.ready).toBe(true)
+    expect(t.get(worker)).toBe(1)
+    const stopping = t.stop()
+    expect(app.ready).toBe(false)
+    await stopping
+    expect(app.state).toBe('stopped')
+  })
+
+  it('provides its configuration, itself and a named logger per component', async () => {
+    const Config = defineConfig({ schema: z.object({ greeting: z.string().default('hi') }) })
+    const seen = component('seen', {
+      eager: true,
+      deps: { config: Config, app: Application, log: Logger },
+      create: ({ config, app, log }) => ({ greeting: config.greeting, app: app.name, bindings: log.bindings() }),
+    })
+    await using t = await startTestApp(createApp({ name: 'kernel', config: Config, components: [seen], logging: silent }), { argv: ['--greeting=hello'] })
+    expect(t.get(seen)).toEqual({ greeting: 'hello', app: 'kernel', bindings: expect.objectContaining({ component: 'seen' }) as unknown })
+  })
+
+  it('starts degraded when an optional component fails, and says which and why', async () => {
+    const cache = component('cache', { optional: true, create: () => ({}), start: () => { throw new Error('connection refused') } })
+    const api = component('api', { eager: true, deps: { cache: optional(cache) }, create: ({ cache }) => ({ cached: cache !== undefined }) })
+    await using t = await startTestApp(createApp({ name: 'degraded', components: [cache, api], logging: silent }))
+    expect(t.app.state).toBe('degraded')
+    expect(t.started.degraded).toEqual(['cache'])
+    expect(t.get(api).cached).toBe(false)
+    const status = t.app.components().find((c) => c.name === 'cache')
+    expect(status?.state).toBe('degraded')
+    expect(String(status?.error)).toContain('connection refused')
+  })
+
+  it('fails start-up with one error when a required component fails, having stopped the rest', async () => {
+    const stopped: string[] = []
+    const db = component('db', { create: () => ({}), stop: () => void stopped.push('db') })
+    const api = component('api', { eager: true, deps: { db }, create: () => ({}), start: () => { throw new Error('port in use') } })
+    const app = createApp({ name: 'failing', components: [db, api], logging: silent })
+    await expect(startTestApp(app)).rejects.toThrow(/start-up failed \(1 component\)[\s\S]*api: PLINTH_ERR_START_FAILED[\s\S]*port in use/)
+    expect(stopped).toEqual(['db'])
+    expect(app.state).toBe('failed')
+  })
+
+  it('lets a test replace a provider with an override', async () => {
+    const Clock = token('clock').of<() => number>()
+    const stamp = component('stamp', { eager: true, deps: { now: Clock }, create: ({ now }) => now() })
+    const app = createApp({ name: 'overrides', components: [provide(Clock, { value: () => Date.now() }), stamp], logging: silent })
+    await using t = await startTestApp(app, { overrides: [provide(Clock, { value: () => 42 })] })
+    expect(t.get(stamp)).toBe(42)
+  })
+
+  it('records the boot timeline as typed events', async () => {
+    const a = component('a', { eager: true, create: () => 1 })
+    await using t = await startTestApp(createApp({ name: 'timeline', components: [a], logging: silent }))
+    expect(t.spy.types()).toEqual([
+      'phase-started',
+      'phase-completed',
+      'phase-started',
+      'phase-completed',
+      'phase-started',
+      'component-starting',
+      'component-started',
+      'phase-completed',
+      'ready',
+    ])
+    expect(t.app.timeline().at(-1)?.type).toBe('ready')
+  })
+
+  it('refuses to start twice', async () => {
+    await using t = await startTestApp(createApp({ name: 'twice', logging: silent }))
+    await expect(t.app.start()).rejects.toThrow(/is ready; start\(\) needs it created or stopped/)
+  })
+})
