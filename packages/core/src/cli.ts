@@ -143,7 +143,9 @@ export async function serve(app: App, options: ServeOptions = {}): Promise<numbe
       stopping = true
       app.stop(reason).then(
         (result) => {
-          if (result.unfinished.length > 0) err(`shutdown deadline passed; did not stop: ${result.unfinished.join(', ')}`)
+          if (result.unfinished.length > 0) {
+            err(new PlinthError('PLINTH_ERR_SHUTDOWN_TIMEOUT', `shutdown deadline passed; did not stop: ${result.unfinished.join(', ')}`).describe())
+          }
           finish(failed || result.unfinished.length > 0 || result.failures.length > 0 ? ExitCode.failure : ExitCode.ok)
         },
         (error: unknown) => finish(report(error, err)),
