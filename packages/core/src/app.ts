@@ -11,6 +11,9 @@ import { logEvents } from './log-events.js'
 import type { Module } from './module.js'
 import { provide, withModule, type AnyProvider } from './provider.js'
 import { sleep } from './retry.js'
+import type { HealthOptions } from './health.js'
+import type { MetricsOptions } from './metrics.js'
+import { observabilityProviders } from './observability.js'
 import type { Accessor, Optional, Token } from './token.js'
 
 export type AppState = 'created' | 'starting' | 'ready' | 'degraded' | 'stopping' | 'stopped' | 'failed'
@@ -36,6 +39,16 @@ export interface AppOptions<C extends readonly AnyProvider[], M extends readonly
   lifecycle?: LifecycleOptions
   /** Logging options, or a ready pino logger. */
   logging?: LoggingOptions | Logger
+  /** Defaults of the health registry's checks, and the liveness limit. */
+  health?: HealthOptions
+  /** Options of the app's metrics registry. */
+  metrics?: MetricsOptions
+}
+
+/** An address a server announced, for the ready banner. */
+export interface Endpoint {
+  readonly name: string
+  readonly url: string
 }
 
 export interface StartOptions {
@@ -98,6 +111,7 @@ export class App {
   #startedAt = 0
   #stopping: Promise<StopReport> | undefined
   readonly #timeline: LifecycleEvent[] = []
+  readonly #endpoints = new Map<string, string>()
 
   constructor(options: AppOptions<readonly AnyProvider[], readonly Module[]>) {
     this.name = options.name
@@ -140,6 +154,22 @@ export class App {
     return this.#timeline
   }
 
+  /**
+   * Records an address a server listens on; the ready line lists every one. A server announces
+   * from its start hook, so that the banner shows the port it really got.
+   *
+   * @example
+   * start: async (server, { log }) => app.announce('http', await server.listen({ port: 8000 }))
+   */
+  announce(name: string, url: string): void {
+    this.#endpoints.set(name, url)
+  }
+
+  /** Every announced address, in the order announced. */
+  endpoints(): Endpoint[] {
+    return [...this.#endpoints].map(([name, url]) => ({ name, url }))
+  }
+
   /** Milliseconds since start() was called. */
   uptime(): number {
     return this.#startedAt === 0 ? 0 : now() - this.#startedAt
@@ -154,7 +184,7 @@ export class App {
 
   /** The kernel's own providers: the config value, the app, each component's logger. */
   #kernelProviders(): AnyProvider[] {
-    const providers: AnyProvider[] = [provide(Application, { value: this })]
+    const providers: AnyProvider[] = [provide(Application, { value: this }), ...observabilityProviders(this.#options)]
     if (this.#options.config) providers.push(provide(this.#options.config, { create: () => this.#config?.value }))
     return providers
   }
@@ -232,6 +262,7 @@ export class App {
     }
     this.#state = 'starting'
     this.#startedAt = now()
+    this.#endpoints.clear()
     try {
       if (this.#options.config) {
         const definition = this.#options.config
@@ -251,7 +282,7 @@ export class App {
       const result = await this.#phase('start', () => lifecycle.start())
       const duration = now() - this.#startedAt
       this.#state = result.degraded.length > 0 ? 'degraded' : 'ready'
-      this.events.emit({ type: 'ready', duration, criticalPath: result.criticalPath, degraded: result.degraded, at: now() })
+      this.events.emit({ type: 'ready', duration, criticalPath: result.criticalPath, degraded: result.degraded, endpoints: this.endpoints(), at: now() })
       return { ...result, duration }
     } catch (error) {
       this.#state = 'failed'

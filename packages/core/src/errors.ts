@@ -100,6 +100,30 @@ export const errorCatalogue = {
     title: 'The log file could not be opened',
     hint: 'Install pino-roll (`npm install pino-roll`) and make the log directory writable; until then log lines go to standard output.',
   },
+  PLINTH_ERR_INVALID_OPTION: {
+    title: 'An option has an invalid value',
+    hint: 'Correct the option named in the message, or leave it out for its default.',
+  },
+  PLINTH_ERR_CIRCUIT_OPEN: {
+    title: 'A circuit breaker is open',
+    hint: 'The dependency failed repeatedly; calls fail fast until the retry time named, when one trial call goes through. Check the dependency\'s health at /health.',
+  },
+  PLINTH_ERR_HEALTH_CHECK_TIMEOUT: {
+    title: 'A health check did not answer in time',
+    hint: 'Find why the dependency is slow, or raise the check\'s timeout; the check\'s AbortSignal fires at the deadline so that it can cancel its work.',
+  },
+  PLINTH_ERR_DUPLICATE_HEALTH_CHECK: {
+    title: 'Two health checks share one name',
+    hint: 'Give each health check (and each component with a health hook) a unique name; the name labels its metrics and its entry in /health.',
+  },
+  PLINTH_ERR_INVALID_METRIC: {
+    title: 'Invalid metric declaration',
+    hint: 'Use a snake_case name with its unit as a suffix (_seconds, _bytes); counters end in _total and nothing else does. A name can be registered once per app.',
+  },
+  PLINTH_ERR_LISTEN_FAILED: {
+    title: 'A server could not listen on its port',
+    hint: 'Another process holds the port, or the address is not local; set the port named in the message (e.g. HTTP_PORT, METRICS_PORT) to a free one, or stop the other process.',
+  },
 } as const satisfies Record<string, { title: string; hint: string }>
 
 /** Every stable error code Plinth's core can raise. */

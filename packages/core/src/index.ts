@@ -3,14 +3,33 @@
  * components in dependency order and concurrently where independent, configuration, logging,
  * graceful shutdown, and the `plinth` command line.
  */
-export { App, createApp, type AppOptions, type AppState, type CheckReport, type MissingProviders, type ShutdownOptions, type StartOptions, type StartResult } from './app.js'
+export { App, createApp, type AppOptions, type AppState, type CheckReport, type Endpoint, type MissingProviders, type ShutdownOptions, type StartOptions, type StartResult } from './app.js'
 export { ExitCode, defineCommand, run, runCommand, serve, type Command, type CommandContext, type ServeOptions } from './cli.js'
 export { CONFIG_EXIT_CODE, defineConfig, loadConfig, type ConfigDefinition, type LoadedConfig } from './config.js'
 export { Container, Scope, formatProblems, type ContainerOptions } from './container.js'
 export { PlinthError, errorCatalogue, isPlinthError, type PlinthErrorCode } from './errors.js'
 export { EventSpy, EventStream, assertNever, type CriticalStep, type LifecycleEvent, type LifecycleEventType, type Phase } from './events.js'
 export type { GraphProblem } from './graph.js'
-export { Application, Logger } from './kernel-tokens.js'
+export { Application, Health, HealthChecks, Logger, Metrics } from './kernel-tokens.js'
+export { CircuitBreaker, type BreakerListener, type BreakerSnapshot, type BreakerState, type CircuitBreakerOptions } from './breaker.js'
+export { LoopMonitor, type LoopMonitorOptions } from './event-loop.js'
+export {
+  HealthRegistry,
+  type CheckResult,
+  type CheckSettings,
+  type CheckStatus,
+  type HealthCheck,
+  type HealthCheckReport,
+  type HealthEvent,
+  type HealthOptions,
+  type HealthReport,
+  type ProbeResult,
+} from './health.js'
+export { listenAddress, listenFailure, urlOf, type AddressDefaults, type ListenAddress } from './listen-address.js'
+// Types only: prom-client loads when the Metrics token is first resolved, not with @plinth/core.
+export type { Exposition, MetricsOptions, MetricsRegistry } from './metrics.js'
+export { MetricsServer, metricsServer, type MetricsServerOptions } from './metrics-server.js'
+export { instrumentHealth } from './observability.js'
 export type { ComponentState, ComponentStatus, LifecycleOptions, StopReport } from './lifecycle.js'
 export { componentLogger, createLogger, type LoggingOptions } from './logging.js'
 export { defineModule, type Module, type ModuleDeclaration, type ModuleInitContext } from './module.js'

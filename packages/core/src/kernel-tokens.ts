@@ -1,5 +1,7 @@
 import type { App } from './app.js'
 import type { Logger as PinoLogger } from 'pino'
+import type { HealthCheck, HealthRegistry } from './health.js'
+import type { MetricsRegistry } from './metrics.js'
 import { token } from './token.js'
 
 /**
@@ -16,5 +18,20 @@ export type Logger = PinoLogger
 /** The running application itself: its state, events and configuration (for servers and probes). */
 export const Application = token('app').of<App>()
 
+/**
+ * The health registry: probes (liveness, readiness, startup) and the report of every check,
+ * answered from cache. Servers serve it; see HealthRegistry.
+ */
+export const Health = token('health').of<HealthRegistry>()
+
+/**
+ * Health checks besides components' `health` hooks: contribute one with
+ * `provide(HealthChecks, { deps, create: (deps) => ({ name, check }) })`.
+ */
+export const HealthChecks = token('health-checks').many<HealthCheck>()
+
+/** The app's metrics registry (prom-client); components add their own metrics through it. */
+export const Metrics = token('metrics').of<MetricsRegistry>()
+
 /** Names the kernel provides to every app, for the compile-time check of missing providers. */
-export type KernelTokenName = 'logger' | 'app' | 'config'
+export type KernelTokenName = 'logger' | 'app' | 'config' | 'health' | 'metrics'
