@@ -8,8 +8,12 @@ import { Lifecycle, describe, type ComponentStatus, type LifecycleOptions, type 
 import type { Logger } from './logger-types.js'
 import { componentLogger, createLogger, type LoggingOptions } from './logging.js'
 import { logEvents } from './log-events.js'
+import { bootstrapFailed, type BootstrapReport } from './bootstrap.js'
+import { bootstrapModules, resolveDataDir, type BootstrapOptions } from './bootstrap-phase.js'
+import type { ModuleDiscoveryOptions } from './module-discovery.js'
 import type { Module } from './module.js'
-import { provide, withModule, type AnyProvider } from './provider.js'
+import { ModuleRegistry, type ModuleStatus } from './modules.js'
+import { provide, type AnyProvider } from './provider.js'
 import { sleep } from './retry.js'
 import type { HealthOptions } from './health.js'
 import type { MetricsOptions } from './metrics.js'
@@ -35,6 +39,14 @@ export interface AppOptions<C extends readonly AnyProvider[], M extends readonly
   config?: ConfigDefinition<any>
   components?: C
   modules?: M
+  /**
+   * A folder to discover more modules in: one sub-folder per module, with a `module.json`
+   * manifest and/or a `module.js` (or `.ts`) whose default export is a module.
+   * Prefer `new URL('./modules/', import.meta.url)`, which works from sources and builds alike.
+   */
+  discoverModules?: string | URL | ModuleDiscoveryOptions
+  /** The bootstrap phase: the data directory, the app's own requirements and handlers, and its settings. */
+  bootstrap?: BootstrapOptions
   shutdown?: ShutdownOptions
   lifecycle?: LifecycleOptions
   /** Logging options, or a ready pino logger. */
@@ -111,12 +123,15 @@ export class App {
   #startedAt = 0
   #stopping: Promise<StopReport> | undefined
   readonly #timeline: LifecycleEvent[] = []
+  readonly #modules: ModuleRegistry
   readonly #endpoints = new Map<string, string>()
 
   constructor(options: AppOptions<readonly AnyProvider[], readonly Module[]>) {
     this.name = options.name
     this.version = options.version ?? '0.0.0'
     this.#options = options
+    const discover = options.discoverModules
+    this.#modules = new ModuleRegistry(options.modules ?? [], typeof discover === 'string' || discover instanceof URL ? { dir: discover } : discover, this.events)
     this.events.subscribe((event) => this.#timeline.push(event))
   }
 
@@ -149,6 +164,14 @@ export class App {
     return this.#lifecycle?.components() ?? []
   }
 
+  /**
+   * Every module and its state: registered, excluded (with the reason), initialising, ready,
+   * or degraded (with the reason). Filled in by start(), check() and bootstrap().
+   */
+  modules(): ModuleStatus[] {
+    return this.#modules.statuses()
+  }
+
   /** Every lifecycle event so far: the boot and shutdown timeline. */
   timeline(): readonly LifecycleEvent[] {
     return this.#timeline
@@ -175,11 +198,12 @@ export class App {
     return this.#startedAt === 0 ? 0 : now() - this.#startedAt
   }
 
-  /** Every provider of the app: its own, then its modules', each attributed to its module. */
+  /**
+   * Every provider of the app: its own, then its modules', each attributed to its module. Once
+   * modules are registered, only the registered ones (discovered included, excluded left out).
+   */
   providers(): AnyProvider[] {
-    const own = [...(this.#options.components ?? [])]
-    for (const module of this.#options.modules ?? []) for (const p of module.components) own.push(withModule(p, module.id))
-    return own
+    return [...(this.#options.components ?? []), ...this.#modules.providers()]
   }
 
   /** The kernel's own providers: the config value, the app, each component's logger. */
@@ -219,6 +243,63 @@ export class App {
     }
   }
 
+  /**
+   * Runs the configuration, module registration and bootstrap phases only: prepares what the
+   * app and its modules need, or with `dryRun` reports what it would do and writes nothing.
+   * Rejects with PLINTH_ERR_BOOTSTRAP_FAILED when a handler fails (a dry run reports failures
+   * in the report instead). `plinth bootstrap` runs it.
+   *
+   * @example
+   * const plan = await app.bootstrap({ dryRun: true })
+   * for (const a of plan.actions) console.log(a.action, a.subject, a.target)
+   */
+  async bootstrap(options: StartOptions & { dryRun?: boolean } = {}): Promise<BootstrapReport | undefined> {
+    const definition = this.#options.config
+    if (definition) this.#config = await this.#phase('config', () => loadConfig(definition, options))
+    await this.#phase('modules', () => this.#modules.register(options.cwd ?? process.cwd()))
+    return this.#prepare(options, options.dryRun ?? false)
+  }
+
+  /** The bootstrap phase; undefined when it is disabled. */
+  async #prepare(options: StartOptions, dryRun: boolean): Promise<BootstrapReport | undefined> {
+    const settings = this.#options.bootstrap ?? {}
+    if (settings.enabled === false) return undefined
+    const env = options.env ?? process.env
+    return this.#phase('bootstrap', async () => {
+      const report = await bootstrapModules({
+        options: settings,
+        modules: this.#modules.registered(),
+        appName: this.name,
+        appEnv: this.#config?.appEnv ?? env.APP_ENV ?? 'development',
+        config: this.#config?.value,
+        cwd: options.cwd ?? process.cwd(),
+        env,
+        dryRun,
+        log: this.logger,
+        events: this.events,
+      })
+      if (!dryRun && report.failures.length > 0) throw bootstrapFailed(report)
+      return report
+    })
+  }
+
+  /** Phase 2: module inits, once components have started; a required module's failure rolls back the start. */
+  async #initModules(lifecycle: Lifecycle, container: Container, dataDir: string): Promise<void> {
+    try {
+      await this.#modules.initialise({
+        resolve: <T>(token: Token<T>) => container.resolve<Token<T>>(token),
+        log: (module) => componentLogger(this.logger, 'init', module),
+        dataDir,
+      })
+    } catch (error) {
+      const began = now()
+      this.events.emit({ type: 'rolling-back', failures: [{ component: 'module init', error }], at: began })
+      await lifecycle.stop(Number.POSITIVE_INFINITY)
+      this.events.emit({ type: 'rolled-back', duration: now() - began, at: now() })
+      throw error
+    }
+  }
+
   /** The validated graph and the components start would boot, without building anything. */
   inspect(options: Pick<StartOptions, 'overrides'> = {}): { graph: import('./graph.js').Graph; bootSet: Node[] } {
     const container = new Container([...this.providers(), ...this.#kernelProviders()], {
@@ -232,6 +313,7 @@ export class App {
   async check(options: StartOptions = {}): Promise<CheckReport> {
     const config = this.#options.config ? await loadConfig(this.#options.config, options) : undefined
     this.#config = config
+    const { excluded } = await this.#modules.register(options.cwd ?? process.cwd())
     const providers = [...this.providers(), ...this.#kernelProviders()]
     const problems = Container.validate(providers, { overrides: options.overrides ?? [], contextual: this.#contextual() })
     const warnings: string[] = []
@@ -244,6 +326,7 @@ export class App {
         }
       }
     }
+    warnings.unshift(...excluded.map((x) => `module "${x.id}" (${x.source}) is excluded: ${x.reason}`))
     return { config, problems, warnings, components: providers.length }
   }
 
@@ -270,7 +353,12 @@ export class App {
       }
       this.#logger = this.#createLogger(this.#config)
       logEvents(this.events, this.#logger)
-      const providers = await this.#phase('modules', () => [...this.providers(), ...this.#kernelProviders()])
+      const cwd = options.cwd ?? process.cwd()
+      // Modules register before the bootstrap phase, because it prepares what they declare; registering
+      // only reads declarations, so nothing of theirs is built or run before the bootstrap is done.
+      await this.#phase('modules', () => this.#modules.register(cwd))
+      await this.#prepare(options, false)
+      const providers = [...this.providers(), ...this.#kernelProviders()]
       const container = await this.#phase('validate', () => {
         const problems = Container.validate(providers, { overrides: options.overrides ?? [], contextual: this.#contextual() })
         assertValidGraph(problems)
@@ -279,9 +367,15 @@ export class App {
       this.#container = container
       this.#lifecycle = new Lifecycle(container, this.events, (name, module) => componentLogger(this.logger, name, module), this.#options.lifecycle)
       const lifecycle = this.#lifecycle
-      const result = await this.#phase('start', () => lifecycle.start())
+      const dataDir = resolveDataDir(this.#options.bootstrap ?? {}, this.#config?.value, options.env ?? process.env, cwd)
+      const result = await this.#phase('start', async () => {
+        const started = await lifecycle.start()
+        await this.#initModules(lifecycle, container, dataDir)
+        return started
+      })
       const duration = now() - this.#startedAt
-      this.#state = result.degraded.length > 0 ? 'degraded' : 'ready'
+      const modulesDegraded = this.#modules.statuses().some((m) => m.state === 'degraded' || m.state === 'excluded')
+      this.#state = result.degraded.length > 0 || modulesDegraded ? 'degraded' : 'ready'
       this.events.emit({ type: 'ready', duration, criticalPath: result.criticalPath, degraded: result.degraded, endpoints: this.endpoints(), at: now() })
       return { ...result, duration }
     } catch (error) {

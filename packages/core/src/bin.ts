@@ -3,6 +3,8 @@ import { extname, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { App } from './app.js'
 import { runCommand } from './cli.js'
+// The binary loads cli.js directly, not the index; the bootstrap command must register either way.
+import './cli-bootstrap.js'
 import { PlinthError } from './errors.js'
 
 /**

@@ -10,6 +10,8 @@ export interface ContainerOptions {
   overrides?: readonly AnyProvider[]
   /** Tokens whose value depends on who asks, such as each component's child logger. */
   contextual?: ReadonlyMap<symbol, ContextualFactory>
+  /** Scope names from the longest-lived to the shortest, for captive checks. Default ['session', 'request']. */
+  scopes?: readonly string[]
 }
 
 const isThenable = (value: unknown): value is PromiseLike<unknown> =>
@@ -125,14 +127,14 @@ export class Container implements AsyncDisposable {
   #generation = 0
 
   constructor(providers: readonly AnyProvider[], options: ContainerOptions = {}) {
-    const { graph, problems } = buildGraph(providers, options.overrides, options.contextual)
+    const { graph, problems } = buildGraph(providers, options.overrides, options.contextual, options.scopes)
     assertValidGraph(problems)
     this.graph = graph
   }
 
   /** Every problem of a set of providers, without building a container. */
   static validate(providers: readonly AnyProvider[], options: ContainerOptions = {}): GraphProblem[] {
-    return buildGraph(providers, options.overrides, options.contextual).problems
+    return buildGraph(providers, options.overrides, options.contextual, options.scopes).problems
   }
 
   /** Whether some provider provides the token. */

@@ -124,6 +124,66 @@ export const errorCatalogue = {
     title: 'A server could not listen on its port',
     hint: 'Another process holds the port, or the address is not local; set the port named in the message (e.g. HTTP_PORT, METRICS_PORT) to a free one, or stop the other process.',
   },
+  PLINTH_ERR_INVALID_MODULE: {
+    title: 'Invalid module declaration',
+    hint: 'Fix each listed field in the file named (a module.json manifest, or the defineModule call); the module is excluded until then.',
+  },
+  PLINTH_ERR_MODULE_IMPORT_FAILED: {
+    title: 'A module could not be imported',
+    hint: 'Read the cause below: the module file threw while loading. Importing a module must have no side effects; move work into components or init.',
+  },
+  PLINTH_ERR_MODULE_DEPENDENCY: {
+    title: 'A module dependency is missing, excluded, incompatible or circular',
+    hint: 'Add or fix the module named, or change the dependsOn range of the module that needs it; an excluded dependency\'s own reason is in the cause.',
+  },
+  PLINTH_ERR_DUPLICATE_MODULE: {
+    title: 'Two modules share one id',
+    hint: 'Give each module a unique id, or remove one of the two from the app\'s list or modules folder.',
+  },
+  PLINTH_ERR_REQUIRED_MODULE: {
+    title: 'A required module was excluded',
+    hint: 'Fix the reason listed for each required module; required modules cannot be left out, so nothing was started.',
+  },
+  PLINTH_ERR_MODULE_INIT_FAILED: {
+    title: 'A module failed to initialise',
+    hint: 'Read the cause below; a module that is not required is left degraded instead, and required ones abort start-up.',
+  },
+  PLINTH_ERR_MODULE_DISCOVERY: {
+    title: 'The modules folder could not be read',
+    hint: 'Check the discoverModules folder exists and is readable; relative paths are resolved against the working directory.',
+  },
+  PLINTH_ERR_BOOTSTRAP_FAILED: {
+    title: 'The bootstrap phase failed',
+    hint: 'Fix the cause listed for each handler, then start again; `plinth bootstrap --dry-run` shows what the bootstrap would do without writing anything.',
+  },
+  PLINTH_ERR_BOOTSTRAP_TIMEOUT: {
+    title: 'A bootstrap handler did not finish in time',
+    hint: 'Raise bootstrap.timeout, or find why the handler hangs (the signal in its context fires at the deadline).',
+  },
+  PLINTH_ERR_INVALID_BOOTSTRAP: {
+    title: 'Invalid bootstrap settings',
+    hint: 'Correct the bootstrap option or handler named in the message.',
+  },
+  PLINTH_ERR_BOOTSTRAP_PATH: {
+    title: 'A bootstrap target is occupied by something else',
+    hint: 'Move away what is at the path named (a file where a directory is declared, or the reverse), or change the declaration.',
+  },
+  PLINTH_ERR_TEMPLATE: {
+    title: 'A config file template cannot be used',
+    hint: 'Make the template file exist at the path named (relative to the module folder) and use only the placeholders listed.',
+  },
+  PLINTH_ERR_NO_DATABASE_DRIVER: {
+    title: 'No database bootstrap driver for a declared database',
+    hint: 'Install the database package (@plinth/db) and register its driver (registerDatabaseDriver, or bootstrap.databaseDrivers), or name a registered driver in the declaration.',
+  },
+  PLINTH_ERR_ARTIFACT_FETCH: {
+    title: 'An artifact could not be fetched or copied',
+    hint: 'Check the source URL or path and the network; nothing partial was left behind, and the next start tries again.',
+  },
+  PLINTH_ERR_ARTIFACT_CHECKSUM: {
+    title: 'An artifact does not match its declared checksum',
+    hint: 'The source gives different bytes than declared: correct the sha256 (or size) in the declaration, or the source. Nothing was written.',
+  },
 } as const satisfies Record<string, { title: string; hint: string }>
 
 /** Every stable error code Plinth's core can raise. */

@@ -1,3 +1,5 @@
+import type { BootstrapAction } from './bootstrap.js'
+
 /** The phases of an application's life, each timed and recorded. */
 export type Phase = 'config' | 'bootstrap' | 'modules' | 'validate' | 'start' | 'shutdown'
 
@@ -31,6 +33,19 @@ export type LifecycleEvent =
   | ({ type: 'component-stopped'; duration: number } & Of & At)
   | ({ type: 'component-stop-failed'; duration: number; error: unknown } & Of & At)
   | ({ type: 'stopped'; duration: number; unfinished: readonly string[] } & At)
+  // Modules, phase 1 (register) and phase 2 (init).
+  | ({ type: 'module-registered'; module: string; version: string; source: string; components: number } & At)
+  | ({ type: 'module-excluded'; module: string; source: string; required: boolean; reason: string; error: unknown } & At)
+  | ({ type: 'module-initialising'; module: string } & At)
+  | ({ type: 'module-initialised'; module: string; duration: number } & At)
+  | ({ type: 'module-degraded'; module: string; required: boolean; reason: string; error: unknown } & At)
+  // The bootstrap phase: each handler's attempts, what it did (or, in a dry run, would do), and the outcome.
+  | ({ type: 'bootstrap-handler-started'; handler: string; attempt: number; dryRun: boolean } & At)
+  | ({ type: 'bootstrap-handler-completed'; handler: string; duration: number; actions: number } & At)
+  | ({ type: 'bootstrap-handler-failed'; handler: string; duration: number; attempt: number; error: unknown; retryIn: number | undefined } & At)
+  | ({ type: 'bootstrap-action'; dryRun: boolean } & BootstrapAction & At)
+  | ({ type: 'bootstrap-progress'; handler: string; target: string; received: number; total: number | undefined } & At)
+  | ({ type: 'bootstrap-finished'; dryRun: boolean; performed: number; skipped: number; failed: readonly string[]; duration: number } & At)
 
 export type LifecycleEventType = LifecycleEvent['type']
 

@@ -51,6 +51,9 @@ export interface Graph {
   readonly order: Node[]
 }
 
+/** Scope names from the longest-lived to the shortest: a session holds requests. */
+export const DEFAULT_SCOPES: readonly string[] = ['session', 'request']
+
 const where = (node: Node) => `${node.reg.module ? `module "${node.reg.module}", ` : ''}${node.reg.site}`
 
 /**
@@ -61,6 +64,7 @@ export function buildGraph(
   providers: readonly AnyProvider[],
   overrides: readonly AnyProvider[] = [],
   contextual: ReadonlyMap<symbol, ContextualFactory> = new Map(),
+  scopes: readonly string[] = DEFAULT_SCOPES,
 ): { graph: Graph; problems: GraphProblem[] } {
   const problems: GraphProblem[] = []
   const overridden = new Set(overrides.filter((o) => o.provides.kind === 'token').map((o) => o.provides.id))
@@ -144,7 +148,7 @@ export function buildGraph(
       site: String(cycle[0]!.reg.site),
     })
   }
-  problems.push(...captiveProblems(order))
+  problems.push(...captiveProblems(order, scopes))
   return { graph: { nodes, single, multi, contextual: new Map(contextual), order }, problems }
 }
 
@@ -288,32 +292,46 @@ function cyclePath(component: Node[], successors: Node[][]): Node[] {
   return [start]
 }
 
-/** A singleton that holds (directly or through transients) a scoped instance would keep it past its scope. */
-function captiveProblems(order: readonly Node[]): GraphProblem[] {
+/**
+ * An instance must not hold one that dies before it: a singleton must not hold a scoped
+ * instance, and a scoped one must not hold an instance of a shorter-lived scope (nor of a scope
+ * whose nesting is unknown), directly or through transients.
+ */
+function captiveProblems(order: readonly Node[], scopes: readonly string[]): GraphProblem[] {
   const problems: GraphProblem[] = []
-  const holds = new Map<Node, Node[]>() // the path from a node to the scoped node it holds
+  const holds = new Map<Node, Node[]>() // a transient's path to the scoped node it holds
+  const outlives = (holder: Node, held: Node) => {
+    if (holder.lifetime === 'singleton') return false
+    if (holder.reg.scope === held.reg.scope) return true
+    const outer = scopes.indexOf(held.reg.scope)
+    return outer !== -1 && outer < scopes.indexOf(holder.reg.scope)
+  }
   for (const node of order) {
-    let path: Node[] | undefined
-    for (const target of constructionTargets(node)) {
-      const held = target.lifetime === 'scoped' ? [target] : holds.get(target)
-      if (held) {
-        path = held
-        break
+    if (node.lifetime === 'transient') {
+      for (const target of constructionTargets(node)) {
+        const held = target.lifetime === 'scoped' ? [target] : holds.get(target)
+        if (held) {
+          holds.set(node, [node, ...held])
+          break
+        }
       }
+      continue
     }
-    if (!path) continue
-    if (node.lifetime === 'transient') holds.set(node, [node, ...path])
-    if (node.lifetime === 'singleton') {
-      const scoped = path[path.length - 1]!
+    for (const target of constructionTargets(node)) {
+      const path = target.lifetime === 'scoped' ? [target] : holds.get(target)
+      const scoped = path?.[path.length - 1]
+      if (!path || !scoped || outlives(node, scoped)) continue
+      const holder = node.lifetime === 'singleton' ? `singleton "${node.name}"` : `"${node.name}" (scope "${node.reg.scope}")`
       problems.push({
         code: 'PLINTH_ERR_CAPTIVE_DEPENDENCY',
         message:
-          `singleton "${node.name}" (${where(node)}) would hold "${scoped.name}", which lives in the "${scoped.reg.scope}" scope: ` +
-          `${[node, ...path].map((n) => `${n.name} (${n.lifetime})`).join(' -> ')}; depend on it with accessor(${scoped.name}) instead`,
+          `${holder} (${where(node)}) would hold "${scoped.name}", which lives in the ${node.lifetime === 'singleton' ? '' : 'shorter '}"${scoped.reg.scope}" scope: ` +
+          `${[node, ...path].map((n) => `${n.name} (${n.lifetime === 'scoped' ? `scoped:${n.reg.scope}` : n.lifetime})`).join(' -> ')}; depend on it with accessor(${scoped.name}) instead`,
         token: node.name,
         module: node.reg.module,
         site: String(node.reg.site),
       })
+      break
     }
   }
   return problems

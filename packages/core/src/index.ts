@@ -33,6 +33,16 @@ export { instrumentHealth } from './observability.js'
 export type { ComponentState, ComponentStatus, LifecycleOptions, StopReport } from './lifecycle.js'
 export { componentLogger, createLogger, type LoggingOptions } from './logging.js'
 export { defineModule, type Module, type ModuleDeclaration, type ModuleInitContext } from './module.js'
+export { discoverModules, type ModuleCandidate, type ModuleDiscoveryOptions } from './module-discovery.js'
+export type { ModuleExclusion, ModuleResolution } from './module-resolution.js'
+export type { CheckedModule } from './module-validation.js'
+export type { ModuleState, ModuleStatus } from './modules.js'
+export type { BootstrapAction, BootstrapActionKind, BootstrapContext, BootstrapHandler, BootstrapReport, BootstrapSettings, RequirementSet } from './bootstrap.js'
+export type { BootstrapOptions } from './bootstrap-phase.js'
+export type { ArtifactRequirement, BootstrapRequirements, DatabaseRequirement, DirectoryRequirement, FileRequirement } from './bootstrap-requirements.js'
+export { registerDatabaseDriver, type DatabaseBootstrapContext, type DatabaseBootstrapDriver } from './bootstrap-databases.js'
+// Registers `plinth bootstrap` with the other commands.
+import './cli-bootstrap.js'
 export {
   component,
   provide,

@@ -90,6 +90,8 @@ export class Lifecycle {
   readonly #status = new Map<Node, ComponentStatus>()
   /** Started components in the order they finished starting. */
   #started: ComponentStatus[] = []
+  /** Aborts a start in progress: no further component starts, and what started is rolled back. */
+  #abort = new AbortController()
 
   constructor(
     container: Container,
@@ -101,6 +103,14 @@ export class Lifecycle {
     this.#events = events
     this.#log = log
     this.#options = { startTimeout: options.startTimeout ?? 30_000, stopTimeout: options.stopTimeout ?? 10_000 }
+  }
+
+  /**
+   * Interrupts a start in progress (a shutdown during boot): nothing further starts, what had
+   * started is stopped again, and start() rejects.
+   */
+  abort(reason: string): void {
+    this.#abort.abort(new PlinthError('PLINTH_ERR_BOOT_FAILED', reason))
   }
 
   /** Every component of the boot set with its state. */
@@ -161,7 +171,7 @@ export class Lifecycle {
       for (const dep of deps) dependents.set(dep.node, [...(dependents.get(dep.node) ?? []), node])
     }
 
-    const abort = new AbortController()
+    const abort = (this.#abort = new AbortController())
     const failures: { component: string; error: unknown }[] = []
     const degraded: string[] = []
     const running = new Set<Promise<void>>()
@@ -211,12 +221,15 @@ export class Lifecycle {
       for (const node of nodes) if (waiting.get(node) === 0) launch(node)
     })
 
-    if (failures.length > 0) {
+    if (failures.length > 0 || abort.signal.aborted) {
       const rollbackBegan = now()
       this.#events.emit({ type: 'rolling-back', failures, at: rollbackBegan })
       const report = await this.stop(Number.POSITIVE_INFINITY)
       this.#events.emit({ type: 'rolled-back', duration: now() - rollbackBegan, at: now() })
       for (const node of nodes) if (this.#status.get(node)?.state !== 'started') this.#container.forget(node)
+      if (failures.length === 0) {
+        throw new PlinthError('PLINTH_ERR_BOOT_FAILED', `start-up interrupted (${describe(abort.signal.reason)}); everything that had started was stopped again`)
+      }
       const lines = failures.map((f) => `  - ${f.component}: ${describe(f.error)}`)
       for (const f of report.failures) lines.push(`  - while rolling back, ${f.component} failed to stop: ${describe(f.error)}`)
       throw new PlinthError(

@@ -3,6 +3,7 @@ import { describe } from './lifecycle.js'
 import type { Logger } from './logger-types.js'
 
 const ms = (value: number) => `${value.toFixed(1)} ms`
+const pastTense = { create: 'created', fetch: 'fetched', copy: 'copied', repair: 'repaired', skip: 'skipped', run: 'ran' } as const
 
 /** Logs the lifecycle: one line per notable event, the ready line with boot time and critical path. */
 export function logEvents(events: EventStream<LifecycleEvent>, log: Logger): () => void {
@@ -64,6 +65,46 @@ export function logEvents(events: EventStream<LifecycleEvent>, log: Logger): () 
       case 'stopped':
         if (event.unfinished.length > 0) log.error({ unfinished: event.unfinished }, `shutdown deadline passed; still stopping: ${event.unfinished.join(', ')}`)
         else log.info({ duration: event.duration }, `stopped in ${ms(event.duration)}`)
+        return
+      case 'module-registered':
+        log.debug({ module: event.module, version: event.version, source: event.source }, `module ${event.module}@${event.version} registered (${event.components} components) from ${event.source}`)
+        return
+      case 'module-excluded':
+        log[event.required ? 'error' : 'warn']({ module: event.module, source: event.source, err: event.error }, `module ${event.module} excluded: ${event.reason}`)
+        return
+      case 'module-initialising':
+      case 'bootstrap-handler-started':
+      case 'bootstrap-progress':
+        log.trace({ event: event.type, ...('module' in event ? { module: event.module } : { handler: event.handler }) }, event.type)
+        return
+      case 'module-initialised':
+        log.debug({ module: event.module, duration: event.duration }, `module ${event.module} initialised in ${ms(event.duration)}`)
+        return
+      case 'module-degraded':
+        log[event.required ? 'error' : 'warn']({ module: event.module, err: event.error }, `module ${event.module} is degraded: ${event.reason}`)
+        return
+      case 'bootstrap-handler-completed':
+        log.debug({ handler: event.handler, duration: event.duration, actions: event.actions }, `bootstrap handler ${event.handler} done in ${ms(event.duration)}`)
+        return
+      case 'bootstrap-handler-failed':
+        log[event.retryIn === undefined ? 'error' : 'warn'](
+          { handler: event.handler, attempt: event.attempt, err: event.error },
+          event.retryIn === undefined
+            ? `bootstrap handler ${event.handler} failed: ${describe(event.error)}`
+            : `bootstrap handler ${event.handler} failed (attempt ${event.attempt}), retrying in ${event.retryIn} ms: ${describe(event.error)}`,
+        )
+        return
+      case 'bootstrap-action': {
+        const what = `${event.subject} ${event.target}${event.module ? ` (module ${event.module})` : ''}${event.detail ? `: ${event.detail}` : ''}`
+        const fields = { handler: event.handler, action: event.action, subject: event.subject, target: event.target, module: event.module }
+        if (event.action === 'skip') log.debug(fields, `bootstrap: ${what}`)
+        else log.info(fields, event.dryRun ? `bootstrap (dry run): would ${event.action} ${what}` : `bootstrap: ${pastTense[event.action]} ${what}`)
+        return
+      }
+      case 'bootstrap-finished':
+        if (event.failed.length > 0) log.error({ failed: event.failed }, `bootstrap failed in ${event.failed.join(', ')}`)
+        else if (event.performed === 0) log.info({ skipped: event.skipped }, 'no bootstrap actions needed')
+        else log.info({ performed: event.performed, skipped: event.skipped, duration: event.duration }, `bootstrap ${event.dryRun ? 'plan' : 'done'}: ${event.performed} action${event.performed === 1 ? '' : 's'}, ${event.skipped} already in place (${ms(event.duration)})`)
         return
       default:
         assertNever(event)

@@ -55,7 +55,8 @@ export interface ProviderOptions<T> {
   /** A check of the dependency this component stands for; the health registry runs it. */
   health?(instance: T, context: HealthContext): HealthResult | Promise<HealthResult>
   /**
-   * Releases a transient or scoped instance when its scope ends. Defaults to the instance's
+   * Releases an instance: a scoped or transient one when its scope ends, a singleton when the
+   * container is disposed (after its stop hook, at shutdown). Defaults to the instance's
    * Symbol.asyncDispose or Symbol.dispose method when it has one.
    */
   dispose?(instance: T): void | Promise<void>
@@ -101,7 +102,7 @@ function build<T, D extends DependencyMap>(provides: Token<T> | MultiToken<T>, s
   const lifetime = spec.lifetime ?? 'singleton'
   let create: (deps: ResolvedDeps<D>) => T | Promise<T>
   let isValue = false
-  if ('value' in spec && spec.value !== undefined) {
+  if ('value' in spec) {
     const value = spec.value
     create = () => value
     isValue = true

@@ -2,6 +2,9 @@
  * The test harness for Plinth apps (fx's fxtest): boot a slice of an app with overrides, get
  * its components, and have start and stop failures surface as the lifecycle's own errors.
  */
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import type { App, StartOptions, StartResult } from './app.js'
 import { EventSpy, type LifecycleEvent } from './events.js'
 import type { StopReport } from './lifecycle.js'
@@ -22,6 +25,8 @@ export interface TestApp extends AsyncDisposable {
 /**
  * Starts an app for a test. Configuration comes from `env` and `argv` only (not the machine's
  * environment), `overrides` replace providers, and `await using` stops it at the end of the block.
+ * The bootstrap phase prepares a temporary data directory (`DATA_DIR`), removed at stop, unless
+ * `env.DATA_DIR` names one.
  *
  * @example
  * await using t = await startTestApp(createApp({ name: 'test', components: [users, fakeMailer] }), {
@@ -32,10 +37,16 @@ export interface TestApp extends AsyncDisposable {
 export async function startTestApp(app: App, options: StartOptions = {}): Promise<TestApp> {
   const spy = new EventSpy<LifecycleEvent>()
   app.events.subscribe(spy.listener)
-  const started = await app.start({ env: {}, argv: [], ...options })
+  // Each test app bootstraps into a data directory of its own, removed when it stops, unless the test sets DATA_DIR.
+  const dataDir = options.env?.DATA_DIR === undefined ? await mkdtemp(join(tmpdir(), 'plinth-test-data-')) : undefined
+  const removeDataDir = () => (dataDir ? rm(dataDir, { recursive: true, force: true }) : Promise.resolve())
+  const started = await app.start({ argv: [], ...options, env: { ...options.env, ...(dataDir ? { DATA_DIR: dataDir } : {}) } }).catch(async (error: unknown) => {
+    await removeDataDir()
+    throw error
+  })
   let stopped: Promise<StopReport> | undefined
   const stop = () =>
-    (stopped ??= app.stop('test finished').then((report) => {
+    (stopped ??= app.stop('test finished').finally(removeDataDir).then((report) => {
       if (report.unfinished.length > 0 || report.failures.length > 0) {
         throw new PlinthError(
           'PLINTH_ERR_STOP_FAILED',

@@ -77,6 +77,23 @@ export function recordTrace(events: EventStream<LifecycleEvent>): { events(): Tr
       case 'ready':
         out.push({ name: 'ready', cat: 'boot', ph: 'i', s: 'g', ts: us(event.at), pid: 1, tid: 0, args: { criticalPath: event.criticalPath } })
         break
+      case 'bootstrap-handler-started':
+        // Retries stay inside one span, as a component's do.
+        if (!open.has(`bootstrap:${event.handler}`)) begin(`bootstrap:${event.handler}`, `bootstrap ${event.handler}`, 'bootstrap', event.at)
+        break
+      case 'bootstrap-handler-completed':
+        end(`bootstrap:${event.handler}`, event.at, { actions: event.actions })
+        break
+      case 'bootstrap-handler-failed':
+        if (event.retryIn === undefined) end(`bootstrap:${event.handler}`, event.at, { failed: String(event.error) })
+        break
+      case 'module-initialising':
+        begin(`init:${event.module}`, `init ${event.module}`, 'init', event.at)
+        break
+      case 'module-initialised':
+      case 'module-degraded':
+        end(`init:${event.module}`, event.at, event.type === 'module-degraded' ? { degraded: event.reason } : {})
+        break
       default:
         break
     }

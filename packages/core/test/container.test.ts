@@ -232,8 +232,18 @@ describe('graph validation, before anything is built', () => {
     const cache = component('cache', { deps: { view }, create: () => ({}) })
     const error = problemsOf(() => new Container([user, view, cache]))
     expect(error.message).toContain('PLINTH_ERR_CAPTIVE_DEPENDENCY')
-    expect(error.message).toContain('cache (singleton) -> view (transient) -> current-user (scoped)')
+    expect(error.message).toContain('cache (singleton) -> view (transient) -> current-user (scoped:request)')
     expect(error.message).toContain('accessor(current-user)')
+  })
+
+  it('reports a session-scoped instance holding a request-scoped one, but not the reverse', () => {
+    const session = component('session', { lifetime: 'scoped', scope: 'session', create: () => ({}) })
+    const request = component('request', { lifetime: 'scoped', deps: { session }, create: () => ({}) })
+    expect(() => new Container([session, request])).not.toThrow()
+    const cart = component('cart', { lifetime: 'scoped', scope: 'session', deps: { request }, create: () => ({}) })
+    const error = problemsOf(() => new Container([session, request, cart]))
+    expect(error.message).toContain('"cart" (scope "session")')
+    expect(error.message).toContain('which lives in the shorter "request" scope')
   })
 
   it('reports two different tokens that share a name', () => {

@@ -149,6 +149,22 @@ describe('start', () => {
   })
 })
 
+describe('interrupted start', () => {
+  it('stops what had started and rejects when aborted during boot', async () => {
+    const log: string[] = []
+    const db = part('db', log)
+    const slow = component('slow', { deps: { db }, create: () => ({}), start: (_, { signal }) => delay(1_000, signal), stop: () => void log.push('stop slow') })
+    const server = part('server', log, { slow }, { eager: true })
+    const { lifecycle } = boot([db, slow, server])
+    const starting = lifecycle.start()
+    await new Promise((r) => setTimeout(r, 40))
+    lifecycle.abort('SIGTERM during start-up')
+    await expect(starting).rejects.toThrow(/start-up (interrupted|failed)/)
+    expect(log).toContain('stop db')
+    expect(log).not.toContain('start server')
+  })
+})
+
 describe('stop', () => {
   it('stops in reverse dependency order, independent components concurrently', async () => {
     const log: string[] = []
