@@ -184,6 +184,10 @@ export const errorCatalogue = {
     title: 'An artifact does not match its declared checksum',
     hint: 'The source gives different bytes than declared: correct the sha256 (or size) in the declaration, or the source. Nothing was written.',
   },
+  PLINTH_ERR_DUPLICATE_HANDLER: {
+    title: 'Two handlers for one message type or service',
+    hint: 'Each WebSocket message type and each gRPC service has exactly one handler; rename one of the two named, or remove the duplicate contribution.',
+  },
 } as const satisfies Record<string, { title: string; hint: string }>
 
 /** Every stable error code Plinth's core can raise. */

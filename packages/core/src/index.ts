@@ -8,6 +8,7 @@ export { ExitCode, defineCommand, run, runCommand, serve, type Command, type Com
 export { CONFIG_EXIT_CODE, defineConfig, loadConfig, type ConfigDefinition, type LoadedConfig } from './config.js'
 export { Container, Scope, formatProblems, type ContainerOptions } from './container.js'
 export { PlinthError, errorCatalogue, isPlinthError, type PlinthErrorCode } from './errors.js'
+export { statusOf } from './error-status.js'
 export { EventSpy, EventStream, assertNever, type CriticalStep, type LifecycleEvent, type LifecycleEventType, type Phase } from './events.js'
 export type { GraphProblem } from './graph.js'
 export { Application, Health, HealthChecks, Logger, Metrics } from './kernel-tokens.js'
