@@ -188,6 +188,10 @@ export const errorCatalogue = {
     title: 'Two handlers for one message type or service',
     hint: 'Each WebSocket message type and each gRPC service has exactly one handler; rename one of the two named, or remove the duplicate contribution.',
   },
+  PLINTH_ERR_INVALID_GRPC_SERVICE: {
+    title: 'A gRPC service cannot be served',
+    hint: 'Check the .proto path, the fully qualified service name (package.Service) and that the implementation has a function for every method named.',
+  },
 } as const satisfies Record<string, { title: string; hint: string }>
 
 /** Every stable error code Plinth's core can raise. */

@@ -1,0 +1,165 @@
+import { Server, ServerCredentials, type ChannelOptions } from '@grpc/grpc-js'
+import { load, type Options as LoaderOptions, type PackageDefinition, type ServiceDefinition } from '@grpc/proto-loader'
+import { ReflectionService } from '@grpc/reflection'
+import { PlinthError, listenAddress, listenFailure, type App, type HealthRegistry, type ListenAddress, type Logger } from '@plinth/core'
+import { protoPath as healthProtoPath } from 'grpc-health-check'
+import { bindService, type CallTracker } from './calls.js'
+import { GrpcHealthService } from './health-service.js'
+import type { GrpcServiceRegistration } from './services.js'
+
+export interface GrpcServerOptions {
+  /** Default: config `grpc.port`, else GRPC_PORT, else 50051. 0 picks a free port. */
+  port?: number
+  /** Default: config `grpc.host`, else config `host`, else 127.0.0.1. */
+  host?: string
+  /** Default: insecure (plaintext, for a mesh or a local port); pass ServerCredentials.createSsl(...) for TLS. */
+  credentials?: ServerCredentials
+  /** Serve grpc.reflection (v1 and v1alpha) so that grpcurl and Postman discover the services. Default true. */
+  reflection?: boolean
+  /** grpc-js server options, e.g. `{ 'grpc.max_receive_message_length': 4 * 1024 * 1024 }`. */
+  channelOptions?: ChannelOptions
+  /**
+   * At shutdown, how long calls in flight get to finish before the server is forced down, in
+   * ms; the stop deadline cuts it shorter. Default 5 000.
+   */
+  drainTimeout?: number
+}
+
+export interface GrpcServerDeps {
+  readonly app: App
+  readonly services: readonly GrpcServiceRegistration[]
+  readonly health: HealthRegistry
+  readonly log: Logger
+}
+
+/** proto-loader options matching what grpc-js's own examples and grpc-health-check use. */
+export const defaultLoaderOptions: LoaderOptions = { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true }
+
+/**
+ * The gRPC server: the modules' services, the standard health service fed by the health
+ * registry, and reflection. At shutdown the health service turns NOT_SERVING and ends its Watch
+ * streams, calls in flight finish (tryShutdown), and whatever is left when the drain time is up
+ * is cancelled (forceShutdown).
+ */
+export class GrpcServer {
+  readonly #deps: GrpcServerDeps
+  readonly #options: GrpcServerOptions
+  readonly #inFlight: CallTracker = new Set()
+  #server: Server | undefined
+  #healthService: GrpcHealthService | undefined
+  #url = ''
+  #closing = false
+
+  constructor(deps: GrpcServerDeps, options: GrpcServerOptions = {}) {
+    this.#deps = deps
+    this.#options = options
+  }
+
+  /** `grpc://host:port`, once listening. */
+  get url(): string {
+    return this.#url
+  }
+
+  get listening(): boolean {
+    return this.#server !== undefined && !this.#closing
+  }
+
+  /** Calls running now. */
+  get activeCalls(): number {
+    return this.#inFlight.size
+  }
+
+  /** The health service, once listening. */
+  get health(): GrpcHealthService | undefined {
+    return this.#healthService
+  }
+
+  /** Loads every service, binds the port, and starts serving; resolves with the URL. */
+  async listen(): Promise<string> {
+    const { app, services, health, log } = this.#deps
+    const address = listenAddress(app, { key: 'grpc', env: 'GRPC_PORT', port: 50051 }, this.#options)
+    const server = new Server(this.#options.channelOptions)
+    const packages: PackageDefinition[] = []
+    const seen = new Set<string>()
+    for (const registration of services) {
+      if (seen.has(registration.service)) {
+        throw new PlinthError('PLINTH_ERR_DUPLICATE_HANDLER', `the gRPC service ${registration.service} is registered twice`, { details: { service: registration.service } })
+      }
+      seen.add(registration.service)
+      const { pkg, definition } = await loadService(registration)
+      packages.push(pkg)
+      server.addService(definition, bindService(definition, registration, app.container, log, this.#inFlight))
+    }
+    const healthPkg = await load(healthProtoPath, defaultLoaderOptions)
+    this.#healthService = new GrpcHealthService(app, health, services, log)
+    server.addService(healthPkg['grpc.health.v1.Health'] as ServiceDefinition, this.#healthService.handlers())
+    if (this.#options.reflection ?? true) {
+      // Reflection covers the services and the health service (a merged package definition).
+      new ReflectionService(Object.assign({}, ...packages, healthPkg) as PackageDefinition).addToServer(server)
+    }
+    const port = await bind(server, address, this.#options.credentials ?? ServerCredentials.createInsecure())
+    this.#server = server
+    const host = address.host.includes(':') ? `[${address.host}]` : address.host
+    this.#url = `grpc://${host}:${port}`
+    this.#healthService.start()
+    app.announce('grpc', this.#url)
+    log.info({ url: this.#url, services: [...seen] }, `gRPC server listening on ${this.#url}`)
+    return this.#url
+  }
+
+  /**
+   * Ends the health Watch streams, stops accepting calls, lets calls in flight finish within
+   * `drainTimeout` (or until `signal` fires), then cancels the rest.
+   */
+  async close(signal?: AbortSignal): Promise<void> {
+    const server = this.#server
+    if (server === undefined || this.#closing) return
+    this.#closing = true
+    this.#healthService?.stop()
+    const grace = AbortSignal.any([AbortSignal.timeout(this.#options.drainTimeout ?? 5_000), ...(signal ? [signal] : [])])
+    const drained = new Promise<boolean>((resolve) => server.tryShutdown(() => resolve(true)))
+    let onAbort: (() => void) | undefined
+    const expired = new Promise<boolean>((resolve) => grace.addEventListener('abort', (onAbort = () => resolve(false)), { once: true }))
+    const clean = grace.aborted ? false : await Promise.race([drained, expired])
+    if (onAbort) grace.removeEventListener('abort', onAbort)
+    if (!clean) {
+      this.#deps.log.warn({ calls: this.#inFlight.size }, `gRPC calls still running when the drain time ran out; cancelling ${this.#inFlight.size}`)
+      server.forceShutdown()
+    }
+    this.#server = undefined
+  }
+}
+
+async function loadService(registration: GrpcServiceRegistration): Promise<{ pkg: PackageDefinition; definition: ServiceDefinition }> {
+  let pkg: PackageDefinition
+  try {
+    pkg = await load([...registration.proto], { ...defaultLoaderOptions, ...registration.loader })
+  } catch (error) {
+    throw new PlinthError('PLINTH_ERR_INVALID_GRPC_SERVICE', `cannot load ${registration.proto.join(', ')} for ${registration.service}: ${(error as Error).message}`, { cause: error })
+  }
+  const definition = pkg[registration.service]
+  if (definition === undefined || !isService(definition)) {
+    const available = Object.entries(pkg).filter(([, value]) => isService(value)).map(([name]) => name)
+    throw new PlinthError(
+      'PLINTH_ERR_INVALID_GRPC_SERVICE',
+      `${registration.proto.join(', ')} has no service named ${registration.service}; it has: ${available.join(', ') || '(no services)'}`,
+      { details: { service: registration.service, available } },
+    )
+  }
+  return { pkg, definition }
+}
+
+function isService(value: unknown): value is ServiceDefinition {
+  const first = Object.values(value as object)[0] as { path?: unknown } | undefined
+  return first !== undefined && typeof first.path === 'string' && !('format' in (value as object))
+}
+
+function bind(server: Server, address: ListenAddress, credentials: ServerCredentials): Promise<number> {
+  const host = address.host.includes(':') ? `[${address.host}]` : address.host
+  return new Promise((resolve, reject) => {
+    server.bindAsync(`${host}:${address.port}`, credentials, (error, port) => {
+      if (error) reject(listenFailure('gRPC', address, 'GRPC_PORT', error))
+      else resolve(port)
+    })
+  })
+}

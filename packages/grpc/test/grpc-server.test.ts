@@ -1,0 +1,192 @@
+import { createServer } from 'node:net'
+import { status } from '@grpc/grpc-js'
+import { HealthChecks, PlinthError, component, createApp, provide, type AnyProvider } from '@plinth/core'
+import { startTestApp } from '@plinth/core/testing'
+import { afterEach, describe, expect, it } from 'vitest'
+import { grpcServer, grpcService, type GrpcImplementation, type GrpcServerOptions } from '../src/index.js'
+import { clients, greeterProto } from './clients.js'
+
+const silent = { level: 'silent' } as const
+const cleanup: Array<() => unknown> = []
+afterEach(async () => {
+  for (const fn of cleanup.splice(0).reverse()) await fn()
+})
+
+let instances = 0
+const failures: Record<string, () => Error> = {
+  'not-found': () => Object.assign(new Error('no greeting for Bob'), { status: 404 }),
+  validation: () => Object.assign(new Error('name is required'), { issues: [{ message: 'Required', path: ['name'] }] }),
+  'circuit-open': () => new PlinthError('PLINTH_ERR_CIRCUIT_OPEN', 'the database circuit is open'),
+  precondition: () => Object.assign(new Error('not yet'), { code: status.FAILED_PRECONDITION }),
+  crash: () => new Error('connection string postgres://admin:hunter2@db'),
+}
+
+/** A scoped implementation: a new instance for every call. */
+const GreeterImpl = component('greeter-impl', {
+  lifetime: 'scoped',
+  create: (): GrpcImplementation => {
+    const instance = ++instances
+    return {
+      SayHello: ({ name }: { name: string }) => ({ message: `hello, ${name}`, instance }),
+      async *CountTo({ to }: { to: number }) {
+        for (let n = 1; n <= to; n++) yield { n }
+      },
+      async Sum(numbers: AsyncIterable<{ value: number }>) {
+        let sum = 0
+        for await (const { value } of numbers) sum += value
+        return { sum }
+      },
+      async *Chat(requests: AsyncIterable<{ name: string }>) {
+        for await (const { name } of requests) yield { message: `hi ${name}`, instance }
+      },
+      Fail: ({ kind }: { kind: string }) => {
+        throw failures[kind]!()
+      },
+      Wait: async ({ ms }: { ms: number }, { signal }) => {
+        await new Promise((resolve) => setTimeout(resolve, ms))
+        return { message: signal.aborted ? 'cancelled' : `waited ${ms}` }
+      },
+    }
+  },
+})
+
+const greeterService = (checks?: string[]) =>
+  grpcService({ proto: greeterProto, service: 'greet.v1.Greeter', implementation: GreeterImpl, ...(checks ? { checks } : {}) })
+
+async function start(options: GrpcServerOptions = {}, extra: AnyProvider[] = [], service = greeterService()) {
+  const app = createApp({ name: 'grpc-test', components: [grpcServer({ port: 0, ...options }), GreeterImpl, service, ...extra], logging: silent })
+  const t = await startTestApp(app)
+  cleanup.push(() => t.stop().catch(() => undefined))
+  const url = app.endpoints().find((e) => e.name === 'grpc')!.url
+  const c = clients(url)
+  cleanup.push(() => c.close())
+  return { t, app, url, ...c }
+}
+
+const serving = async (check: () => Promise<{ status: string }>, expected = 'SERVING') => expect.poll(async () => (await check()).status, { timeout: 5_000 }).toBe(expected)
+
+describe('the gRPC server', () => {
+  it('serves a registered service, resolving the implementation in a new request scope per call', async () => {
+    const { call } = await start()
+    const first = await call('SayHello', { name: 'Ada' })
+    const second = await call('SayHello', { name: 'Bob' })
+    expect(first.message).toBe('hello, Ada')
+    expect(second.instance).not.toBe(first.instance)
+  })
+
+  it('streams responses, requests, and both', async () => {
+    const { greeter } = await start()
+    const counted: number[] = []
+    await new Promise<void>((resolve, reject) => {
+      const stream = greeter.CountTo!({ to: 3 })
+      stream.on('data', ({ n }: { n: number }) => counted.push(n))
+      stream.on('end', resolve)
+      stream.on('error', reject)
+    })
+    expect(counted).toEqual([1, 2, 3])
+    const total = await new Promise<{ sum: number }>((resolve, reject) => {
+      const stream = greeter.Sum!((error: Error | null, response: { sum: number }) => (error ? reject(error) : resolve(response)))
+      for (const value of [1, 2, 39]) stream.write({ value })
+      stream.end()
+    })
+    expect(total.sum).toBe(42)
+    const replies: string[] = []
+    await new Promise<void>((resolve, reject) => {
+      const chat = greeter.Chat!()
+      chat.on('data', ({ message }: { message: string }) => replies.push(message))
+      chat.on('end', resolve)
+      chat.on('error', reject)
+      chat.write({ name: 'a' })
+      chat.write({ name: 'b' })
+      chat.end()
+    })
+    expect(replies).toEqual(['hi a', 'hi b'])
+  })
+
+  it('maps errors to gRPC status codes, and never sends an internal error\'s message', async () => {
+    const { call } = await start()
+    const failure = (kind: string) => call('Fail', { kind }).then(() => undefined, (error: { code: number; details: string }) => error)
+    expect(await failure('not-found')).toMatchObject({ code: status.NOT_FOUND, details: 'no greeting for Bob' })
+    expect(await failure('validation')).toMatchObject({ code: status.INVALID_ARGUMENT })
+    expect(await failure('circuit-open')).toMatchObject({ code: status.UNAVAILABLE })
+    expect(await failure('precondition')).toMatchObject({ code: status.FAILED_PRECONDITION, details: 'not yet' })
+    const crash = await failure('crash')
+    expect(crash).toMatchObject({ code: status.INTERNAL })
+    expect(crash?.details).not.toContain('hunter2')
+    await expect(call('Missing', { name: 'x' })).rejects.toMatchObject({ code: status.UNIMPLEMENTED, details: expect.stringContaining('Missing') })
+  })
+
+  it('answers grpc.health.v1 Check for the app, each service and each check; NOT_FOUND for unknown names', async () => {
+    const { check } = await start()
+    await serving(() => check(''))
+    await serving(() => check('greet.v1.Greeter'))
+    await serving(() => check('grpc-server'))
+    await expect(check('no.such.Service')).rejects.toMatchObject({ code: status.NOT_FOUND })
+  })
+
+  it('reports a service NOT_SERVING while a health check it needs is down, the app still SERVING', async () => {
+    const payments = provide(HealthChecks, { value: { name: 'payments', critical: false, check: () => 'down' as const } })
+    const { check } = await start({}, [payments], greeterService(['payments']))
+    await serving(() => check(''))
+    await serving(() => check('payments'), 'NOT_SERVING')
+    expect((await check('greet.v1.Greeter')).status).toBe('NOT_SERVING')
+  })
+
+  it('answers Watch of an unknown service with SERVICE_UNKNOWN and keeps the stream open', async () => {
+    const { watch } = await start()
+    const unknown = watch('no.such.Service')
+    await unknown.until('SERVICE_UNKNOWN')
+    unknown.stream.cancel()
+    expect((await unknown.ended).code).toBe(status.CANCELLED)
+  })
+
+  it('at shutdown sends NOT_SERVING to Watch streams, ends them, and lets calls in flight finish', async () => {
+    const { t, watch, call, check } = await start()
+    await serving(() => check(''))
+    const overall = watch('')
+    await overall.until('SERVING')
+    const inFlight = call('Wait', { ms: 300 })
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    await t.stop()
+    expect(await inFlight).toMatchObject({ message: 'waited 300' })
+    expect(overall.statuses).toEqual(['SERVING', 'NOT_SERVING'])
+    expect((await overall.ended).code).toBe(status.OK)
+    await expect(call('SayHello', { name: 'late' })).rejects.toMatchObject({ code: status.UNAVAILABLE })
+  })
+
+  it('cancels calls still running when the drain time runs out', async () => {
+    const { t, call } = await start({ drainTimeout: 100 })
+    const stuck = call('Wait', { ms: 3_000 }).catch((error: { code: number }) => error)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    const began = performance.now()
+    await t.stop()
+    expect(performance.now() - began).toBeLessThan(1_500)
+    expect(await stuck).toMatchObject({ code: expect.any(Number) })
+  })
+
+  it('serves reflection listing the registered and health services', async () => {
+    const { reflection } = await start()
+    const services = await new Promise<string[]>((resolve, reject) => {
+      const stream = reflection.ServerReflectionInfo!()
+      stream.on('data', (response: { list_services_response?: { service: { name: string }[] } }) => {
+        resolve(response.list_services_response?.service.map((s) => s.name) ?? [])
+        stream.end()
+      })
+      stream.on('error', reject)
+      stream.write({ list_services: '*' })
+    })
+    expect(services).toEqual(expect.arrayContaining(['greet.v1.Greeter', 'grpc.health.v1.Health']))
+  })
+
+  it('fails to start naming the port when it is taken, and naming the service when the proto lacks it', async () => {
+    const blocker = createServer()
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve))
+    cleanup.push(() => new Promise((resolve) => blocker.close(resolve)))
+    const port = (blocker.address() as { port: number }).port
+    const busy = createApp({ name: 'grpc-busy', components: [grpcServer({ port }), GreeterImpl, greeterService()], logging: silent })
+    await expect(startTestApp(busy)).rejects.toThrow(/PLINTH_ERR_LISTEN_FAILED[\s\S]*GRPC_PORT|PLINTH_ERR_LISTEN_FAILED/)
+    const wrong = grpcService({ proto: greeterProto, service: 'greet.v1.Nope', implementation: GreeterImpl })
+    const bad = createApp({ name: 'grpc-bad', components: [grpcServer({ port: 0 }), GreeterImpl, wrong], logging: silent })
+    await expect(startTestApp(bad)).rejects.toThrow(/PLINTH_ERR_INVALID_GRPC_SERVICE[\s\S]*greet\.v1\.Nope[\s\S]*greet\.v1\.Greeter/)
+  })
+})
