@@ -1,0 +1,214 @@
+import type { FastifyCorsOptions } from '@fastify/cors'
+import type { FastifyHelmetOptions } from '@fastify/helmet'
+import type { RateLimitPluginOptions } from '@fastify/rate-limit'
+import { Application, Health, listenAddress, listenFailure, Logger, Metrics, urlOf, type App, type HealthRegistry, type MetricsRegistry } from '@plinth/core'
+import { component } from '@plinth/core'
+import { fastify as createFastify, LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import { registerDocs, registerSecurity, type DocsOptions } from './plugins.js'
+import { installProbes, type HealthDetails } from './probes.js'
+import { installProblemHandlers } from './problems.js'
+import { installRequestContext, requestIdFrom } from './request-context.js'
+import { registerRoutes, Routes, type RouteContribution } from './routes.js'
+
+type PinoLogger = App['logger']
+
+export interface HttpServerOptions {
+  /** The component's name; give a second server (an admin port) another one. Default `http-server`. */
+  name?: string
+  /** Default: config `http.port`, else HTTP_PORT, else 8000. 0 picks a free port. */
+  port?: number
+  /** Default: config `http.host`, else config `host`, else 127.0.0.1. */
+  host?: string
+  /** Build the server without listening, for tests through `inject()`. Default true. */
+  listen?: boolean
+  /** Largest request body accepted, in bytes; larger ones get a 413 problem. Default 1 MiB. */
+  bodyLimit?: number
+  /** Security headers (@fastify/helmet options), or false. Default helmet's defaults. */
+  helmet?: FastifyHelmetOptions | false
+  /** CORS (@fastify/cors options), or false for no CORS headers. Default false. */
+  cors?: FastifyCorsOptions | false
+  /**
+   * Per-client rate limits (@fastify/rate-limit options), or false. Default false: behind a
+   * proxy every client has the proxy's address unless `trustProxy` is set, and a default limit
+   * would then throttle the whole load balancer.
+   */
+  rateLimit?: RateLimitPluginOptions | false
+  /** The OpenAPI document and its Swagger UI, or false. Default at /docs. */
+  docs?: DocsOptions | false
+  /** Who sees check details at /health. Default 'never' in production, 'always' elsewhere. */
+  healthDetails?: HealthDetails
+  /** Serve the Prometheus exposition on this port too, at `/metrics` or the path given. Default false. */
+  metrics?: boolean | { path?: string }
+  /** One line per request with its duration. Default true. */
+  accessLog?: boolean
+  /** The request id header, honoured when safe and always returned. Default `x-request-id`. */
+  requestIdHeader?: string
+  /** Fastify's trustProxy: whose X-Forwarded-For to believe (for client addresses and rate limits). */
+  trustProxy?: FastifyServerOptions['trustProxy']
+  /** Keep-alive timeout of idle connections, in milliseconds. Default 72 000 (above common load balancers' 60 s). */
+  keepAliveTimeout?: number
+  /** How long in-flight requests may take to finish at shutdown before their connections are cut, in ms. Default 10 000. */
+  drainTimeout?: number
+  /** Error messages and stacks in 500 responses. Default: in development only. */
+  exposeErrors?: boolean
+  /** Any other Fastify server option. */
+  fastify?: Omit<FastifyServerOptions, 'logger' | 'loggerInstance' | 'genReqId' | 'bodyLimit' | 'trustProxy'>
+}
+
+export interface HttpServerDeps {
+  readonly app: App
+  readonly health: HealthRegistry
+  readonly metrics: MetricsRegistry
+  readonly routes: readonly RouteContribution[]
+  readonly log: PinoLogger
+}
+
+/**
+ * Fastify as a Plinth component: probes, problem details, request scope, metrics, access log,
+ * security plugins, OpenAPI docs and the app's routes, built at start; drained at stop.
+ */
+export class HttpServer {
+  readonly name: string
+  readonly #deps: HttpServerDeps
+  readonly #options: HttpServerOptions
+  #fastify: FastifyInstance | undefined
+  #draining = false
+  #url: string | undefined
+  #unsubscribe: (() => void) | undefined
+
+  constructor(deps: HttpServerDeps, options: HttpServerOptions = {}) {
+    this.name = options.name ?? 'http-server'
+    this.#deps = deps
+    this.#options = options
+  }
+
+  /** The Fastify instance, once started: `server.fastify.inject({ url: '/health/ready' })`. */
+  get fastify(): FastifyInstance {
+    if (!this.#fastify) throw new Error(`the "${this.name}" component has not started; start the app first`)
+    return this.#fastify
+  }
+
+  /** Where it listens, once listening. */
+  get url(): string | undefined {
+    return this.#url
+  }
+
+  /** Whether responses close their connections because the app is shutting down. */
+  get draining(): boolean {
+    return this.#draining
+  }
+
+  async start(): Promise<void> {
+    const http = await this.#build()
+    this.#fastify = http
+    if (this.#options.listen === false) return
+    const address = listenAddress(this.#deps.app, { key: 'http', env: 'HTTP_PORT', port: 8000 }, this.#options)
+    try {
+      await http.listen({ port: address.port, host: address.host })
+    } catch (error) {
+      await http.close()
+      throw listenFailure('HTTP', address, 'HTTP_PORT', error)
+    }
+    this.#url = urlOf(http.server.address())
+    this.#deps.app.announce('http', this.#url)
+    if (this.#options.docs !== false) this.#deps.app.announce('docs', `${this.#url}${this.#options.docs?.path ?? '/docs'}`)
+  }
+
+  /**
+   * Stops accepting connections, closes idle keep-alive ones, and waits for requests in flight
+   * (whose responses carry `Connection: close`) up to the drain timeout; what is still open
+   * then is cut, and said so in the log.
+   */
+  async stop(): Promise<void> {
+    this.#draining = true
+    this.#unsubscribe?.()
+    const http = this.#fastify
+    if (!http) return
+    const timeout = this.#options.drainTimeout ?? 10_000
+    let timer: NodeJS.Timeout | undefined
+    const closed = http.close()
+    const cut = new Promise<'cut'>((resolve) => (timer = setTimeout(() => resolve('cut'), timeout)))
+    const outcome = await Promise.race([closed.then(() => 'closed' as const), cut])
+    clearTimeout(timer)
+    if (outcome === 'cut') {
+      const open = await new Promise<number>((resolve) => http.server.getConnections((_error, count) => resolve(count)))
+      this.#deps.log.warn({ connections: open, drainTimeout: timeout }, `requests still running after the ${timeout} ms drain timeout; closing ${open} connection(s)`)
+      http.server.closeAllConnections()
+      await closed
+    }
+  }
+
+  async #build(): Promise<FastifyInstance> {
+    const { app, health, metrics, routes, log } = this.#deps
+    const options = this.#options
+    const appEnv = app.config?.appEnv ?? process.env.APP_ENV ?? 'development'
+    // Typed as Fastify's logger, so that the instance is the plain FastifyInstance route plugins expect.
+    const logger: FastifyBaseLogger = log
+    const http = createFastify({
+      ...options.fastify,
+      loggerInstance: logger,
+      // The access log is ours (one line per request, with route and duration), not Fastify's two.
+      logController: new LogController({ disableRequestLogging: true }),
+      genReqId: requestIdFrom(options.requestIdHeader ?? 'x-request-id'),
+      bodyLimit: options.bodyLimit ?? 1_048_576,
+      keepAliveTimeout: options.keepAliveTimeout ?? 72_000,
+      // During the drain a request on an open connection is still served, with Connection: close.
+      return503OnClosing: false,
+      ajv: { customOptions: { allErrors: true }, ...options.fastify?.ajv },
+      ...(options.trustProxy === undefined ? {} : { trustProxy: options.trustProxy }),
+    }) as unknown as FastifyInstance
+    this.#unsubscribe = app.events.subscribe((event) => {
+      if (event.type === 'shutdown-requested') this.#draining = true
+    })
+    http.server.on('connection', (socket: import('node:net').Socket) => {
+      metrics.app.activeConnections.inc({ server_type: 'http' })
+      socket.once('close', () => metrics.app.activeConnections.dec({ server_type: 'http' }))
+    })
+    installProblemHandlers(http, { exposeErrors: options.exposeErrors ?? appEnv === 'development' })
+    installRequestContext(http, {
+      container: () => app.container,
+      metrics,
+      requestIdHeader: options.requestIdHeader ?? 'x-request-id',
+      accessLog: options.accessLog ?? true,
+      draining: () => this.#draining,
+    })
+    await registerSecurity(http, { helmet: options.helmet ?? {}, cors: options.cors ?? false, rateLimit: options.rateLimit ?? false })
+    if (options.docs !== false) await registerDocs(http, options.docs ?? {}, { title: app.name, version: app.version })
+    installProbes(http, { app, health, details: options.healthDetails ?? (appEnv === 'production' ? 'never' : 'always') })
+    if (options.metrics) {
+      const path = typeof options.metrics === 'object' ? (options.metrics.path ?? '/metrics') : '/metrics'
+      http.get(path, { config: { rateLimit: false, accessLog: 'debug' }, schema: { hide: true } }, async (request, reply) => {
+        const { contentType, body } = await metrics.render(request.headers.accept)
+        return reply.type(contentType).header('cache-control', 'no-store').send(body)
+      })
+    }
+    await registerRoutes(http, routes)
+    await http.ready()
+    return http
+  }
+}
+
+/**
+ * The HTTP server as a component: Fastify on HTTP_PORT (default 8000), serving the routes every
+ * module contributes through `Routes`, the health probes, /info, /boot and /docs, and draining
+ * on shutdown.
+ *
+ * @example
+ * export const app = createApp({
+ *   name: 'orders',
+ *   modules: [orders],
+ *   components: [httpServer({ cors: { origin: ['https://shop.example'] } }), metricsServer()],
+ *   shutdown: { drainDelay: 5_000 },
+ * })
+ */
+export function httpServer(options: HttpServerOptions = {}) {
+  return component(options.name ?? 'http-server', {
+    eager: true,
+    deps: { app: Application, health: Health, metrics: Metrics, routes: Routes, log: Logger },
+    create: (deps) => new HttpServer(deps, options),
+    start: (server) => server.start(),
+    stop: (server) => server.stop(),
+    // The drain has its own deadline; the component's is a little later, so the drain can report.
+    stopTimeout: (options.drainTimeout ?? 10_000) + 2_000,
+  })
+}

@@ -1,0 +1,82 @@
+import { provide } from '@plinth/core'
+import { describe, expect, it } from 'vitest'
+import { PROBLEM_JSON, Routes } from '../src/index.js'
+import { bootHttp } from './harness.js'
+
+const routes = provide(Routes, {
+  value: (http) => {
+    http.get('/hello', () => ({ hello: 'world' }))
+    http.post(
+      '/orders',
+      {
+        schema: {
+          summary: 'Place an order',
+          body: { type: 'object', required: ['sku'], properties: { sku: { type: 'string' } } },
+          response: { 201: { type: 'object', properties: { id: { type: 'string' } } } },
+        },
+      },
+      (_request, reply) => reply.code(201).send({ id: 'o-1' }),
+    )
+  },
+})
+
+describe('security', () => {
+  it('sends security headers on every response', async () => {
+    await using h = await bootHttp({}, [routes])
+    const { headers } = await h.server.fastify.inject('/hello')
+    expect(headers['x-content-type-options']).toBe('nosniff')
+    expect(headers['x-frame-options']).toBe('SAMEORIGIN')
+    expect(headers['strict-transport-security']).toContain('max-age=')
+    expect(headers['content-security-policy']).toContain("default-src 'self'")
+  })
+
+  it('sends no CORS headers unless configured, then answers preflights for the allowed origins', async () => {
+    await using closed = await bootHttp({}, [routes])
+    expect((await closed.server.fastify.inject({ url: '/hello', headers: { origin: 'https://shop.example' } })).headers['access-control-allow-origin']).toBeUndefined()
+
+    await using open = await bootHttp({ cors: { origin: ['https://shop.example'] } }, [routes])
+    const preflight = await open.server.fastify.inject({
+      method: 'OPTIONS',
+      url: '/orders',
+      headers: { origin: 'https://shop.example', 'access-control-request-method': 'POST' },
+    })
+    expect(preflight.statusCode).toBe(204)
+    expect(preflight.headers['access-control-allow-origin']).toBe('https://shop.example')
+    const other = await open.server.fastify.inject({ url: '/hello', headers: { origin: 'https://evil.example' } })
+    expect(other.headers['access-control-allow-origin']).toBeUndefined()
+  })
+
+  it('limits requests per client with a 429 problem and Retry-After, and never limits the probes', async () => {
+    await using h = await bootHttp({ rateLimit: { max: 2, timeWindow: 60_000 } }, [routes])
+    const from = (ip: string) => ({ url: '/hello', remoteAddress: ip })
+    expect((await h.server.fastify.inject(from('10.0.0.1'))).statusCode).toBe(200)
+    expect((await h.server.fastify.inject(from('10.0.0.1'))).statusCode).toBe(200)
+    const limited = await h.server.fastify.inject(from('10.0.0.1'))
+    expect(limited.statusCode).toBe(429)
+    expect(limited.headers['content-type']).toBe(PROBLEM_JSON)
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0)
+    expect(limited.json()).toMatchObject({ type: 'urn:plinth:problem:rate-limited', status: 429, title: 'Too Many Requests', detail: 'more than 2 requests from this client; retry in 1 minute' })
+    // Another client has its own budget; probes have none.
+    expect((await h.server.fastify.inject(from('10.0.0.2'))).statusCode).toBe(200)
+    for (let i = 0; i < 5; i++) expect((await h.server.fastify.inject({ url: '/health/live', remoteAddress: '10.0.0.1' })).statusCode).toBe(200)
+  })
+})
+
+describe('OpenAPI', () => {
+  it('builds the document from route schemas and serves the docs page', async () => {
+    await using h = await bootHttp({}, [routes])
+    const document = (await h.server.fastify.inject('/docs/json')).json<{ openapi: string; info: { title: string; version: string }; paths: Record<string, Record<string, { summary?: string }>> }>()
+    expect(document.openapi).toBe('3.1.0')
+    expect(document.info).toMatchObject({ title: 'http-test', version: '1.0.0' })
+    expect(document.paths['/orders']?.post?.summary).toBe('Place an order')
+    expect(document.paths['/health/ready']?.get).toBeDefined()
+    const page = await h.server.fastify.inject('/docs/')
+    expect(page.statusCode).toBe(200)
+    expect(page.headers['content-type']).toContain('text/html')
+  })
+
+  it('can be turned off', async () => {
+    await using h = await bootHttp({ docs: false }, [routes])
+    expect((await h.server.fastify.inject('/docs/json')).statusCode).toBe(404)
+  })
+})

@@ -1,0 +1,154 @@
+import { accessor, component, token, provide } from '@plinth/core'
+import { describe, expect, it } from 'vitest'
+import { HttpProblem, PROBLEM_JSON, Routes } from '../src/index.js'
+import { bootHttp } from './harness.js'
+
+const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
+
+const hello = provide(Routes, { value: (http) => void http.get('/hello', () => ({ hello: 'world' })) })
+
+describe('routes and the request scope', () => {
+  it('serves the routes modules contribute, as functions or prefixed groups', async () => {
+    const greeter = component('greeter', { create: () => ({ greet: (name: string) => `hello ${name}` }) })
+    const greetings = provide(Routes, {
+      deps: { greeter },
+      create: ({ greeter }) => ({
+        prefix: '/greetings',
+        register: (http) => {
+          http.get<{ Params: { name: string } }>('/:name', (request) => ({ message: greeter.greet(request.params.name) }))
+        },
+      }),
+    })
+    await using h = await bootHttp({}, [greeter, hello, greetings])
+    expect((await h.server.fastify.inject('/hello')).json()).toEqual({ hello: 'world' })
+    expect((await h.server.fastify.inject('/greetings/ada')).json()).toEqual({ message: 'hello ada' })
+  })
+
+  it('runs each handler in its own request scope, disposed when the response is done', async () => {
+    const disposed: number[] = []
+    let next = 0
+    const RequestState = token('request-state').of<{ id: number }>()
+    const state = provide(RequestState, { lifetime: 'scoped', create: () => ({ id: ++next }), dispose: (s) => void disposed.push(s.id) })
+    const audit = component('audit', { deps: { state: accessor(RequestState) }, create: ({ state }) => ({ current: () => state().id }) })
+    const routes = provide(Routes, {
+      deps: { audit },
+      create: ({ audit }) => (http) => {
+        http.post('/work', async () => {
+          const before = audit.current()
+          await new Promise((resolve) => setTimeout(resolve, 5))
+          return { before, after: audit.current() }
+        })
+      },
+    })
+    await using h = await bootHttp({}, [state, audit, routes])
+    const [a, b] = await Promise.all([h.server.fastify.inject({ method: 'POST', url: '/work', payload: { x: 1 } }), h.server.fastify.inject({ method: 'POST', url: '/work', payload: { x: 2 } })])
+    const bodies = [a.json<{ before: number; after: number }>(), b.json<{ before: number; after: number }>()]
+    for (const body of bodies) expect(body.after).toBe(body.before)
+    expect(new Set(bodies.map((body) => body.before)).size).toBe(2)
+    await expect.poll(() => [...disposed].sort()).toEqual([1, 2])
+  })
+})
+
+describe('request ids and the access log', () => {
+  it('honours a safe incoming X-Request-Id and returns it', async () => {
+    await using h = await bootHttp({}, [hello])
+    const response = await h.server.fastify.inject({ url: '/hello', headers: { 'x-request-id': 'trace-42' } })
+    expect(response.headers['x-request-id']).toBe('trace-42')
+  })
+
+  it('generates one when it is absent or unsafe to log', async () => {
+    await using h = await bootHttp({}, [hello])
+    expect((await h.server.fastify.inject('/hello')).headers['x-request-id']).toMatch(uuid)
+    const forged = await h.server.fastify.inject({ url: '/hello', headers: { 'x-request-id': 'a\u2028"level":60 '.repeat(2) } })
+    expect(forged.headers['x-request-id']).toMatch(uuid)
+  })
+
+  it('writes one access-log line per request, with the request id, status and duration', async () => {
+    await using h = await bootHttp({}, [hello])
+    await h.server.fastify.inject({ url: '/hello?x=1', headers: { 'x-request-id': 'log-me' } })
+    await expect.poll(() => h.lines.filter((line) => line.reqId === 'log-me')).toHaveLength(1)
+    const line = h.lines.find((l) => l.reqId === 'log-me')!
+    expect(line).toMatchObject({ level: 30, component: 'http-server', method: 'GET', url: '/hello?x=1', route: '/hello', statusCode: 200 })
+    expect(line.durationMs).toEqual(expect.any(Number))
+    expect(line.msg).toMatch(/^GET \/hello\?x=1 200 \d+\.\d ms$/)
+  })
+})
+
+describe('problem details', () => {
+  const routes = provide(Routes, {
+    value: (http) => {
+      http.get('/orders/:id', () => {
+        throw new HttpProblem(404, { detail: 'no order 7; list them at /orders', extensions: { orderId: '7' } })
+      })
+      http.post(
+        '/orders',
+        { schema: { body: { type: 'object', required: ['name', 'quantity'], properties: { name: { type: 'string' }, quantity: { type: 'integer', minimum: 1 } } } } },
+        () => ({ ok: true }),
+      )
+      http.get('/crash', () => {
+        throw new Error('database password is hunter2')
+      })
+    },
+  })
+
+  it('answers a thrown HttpProblem as application/problem+json with every member', async () => {
+    await using h = await bootHttp({}, [routes])
+    const response = await h.server.fastify.inject({ url: '/orders/7', headers: { 'x-request-id': 'r1' } })
+    expect(response.statusCode).toBe(404)
+    expect(response.headers['content-type']).toBe(PROBLEM_JSON)
+    expect(response.json()).toEqual({ type: 'about:blank', title: 'Not Found', status: 404, detail: 'no order 7; list them at /orders', instance: '/orders/7', requestId: 'r1', orderId: '7' })
+  })
+
+  it('lists each invalid field of a validation error with a JSON pointer', async () => {
+    await using h = await bootHttp({}, [routes])
+    const response = await h.server.fastify.inject({ method: 'POST', url: '/orders', payload: { quantity: 0 } })
+    expect(response.statusCode).toBe(400)
+    const problem = response.json<{ errors: { pointer: string; detail: string }[]; type: string; detail: string }>()
+    expect(problem.type).toBe('urn:plinth:problem:validation-failed')
+    expect(problem.errors).toEqual([
+      { pointer: '#/body/name', detail: "must have required property 'name'" },
+      { pointer: '#/body/quantity', detail: 'must be >= 1' },
+    ])
+    expect(problem.detail).toBe("2 fields are invalid: body/name must have required property 'name'; body/quantity must be >= 1")
+  })
+
+  it('answers an unknown path with 404 and a known path with the wrong method with 405 and Allow', async () => {
+    await using h = await bootHttp({}, [routes])
+    const missing = await h.server.fastify.inject('/nowhere')
+    expect(missing.statusCode).toBe(404)
+    expect(missing.headers['content-type']).toBe(PROBLEM_JSON)
+    expect(missing.json()).toMatchObject({ status: 404, detail: 'no route for GET /nowhere', instance: '/nowhere' })
+    const wrong = await h.server.fastify.inject({ method: 'DELETE', url: '/orders/7' })
+    expect(wrong.statusCode).toBe(405)
+    expect(wrong.headers.allow).toBe('GET, HEAD')
+    expect(wrong.json()).toMatchObject({ status: 405, title: 'Method Not Allowed', detail: 'DELETE is not allowed on /orders/7; use GET, HEAD' })
+  })
+
+  it('answers malformed JSON and oversized bodies with 4xx problems', async () => {
+    await using h = await bootHttp({ bodyLimit: 64 }, [routes])
+    const malformed = await h.server.fastify.inject({ method: 'POST', url: '/orders', headers: { 'content-type': 'application/json' }, payload: '{"name":' })
+    expect(malformed.statusCode).toBe(400)
+    expect(malformed.headers['content-type']).toBe(PROBLEM_JSON)
+    const large = await h.server.fastify.inject({ method: 'POST', url: '/orders', payload: { name: 'x'.repeat(100), quantity: 1 } })
+    expect(large.statusCode).toBe(413)
+    expect(large.json()).toMatchObject({ status: 413, title: 'Payload Too Large' })
+  })
+
+  it('hides the message and stack of a server error outside development, and logs it', async () => {
+    await using h = await bootHttp({ exposeErrors: false }, [routes])
+    const response = await h.server.fastify.inject({ url: '/crash', headers: { 'x-request-id': 'boom' } })
+    expect(response.statusCode).toBe(500)
+    const problem = response.json<Record<string, unknown>>()
+    expect(problem).toMatchObject({ status: 500, title: 'Internal Server Error', requestId: 'boom' })
+    expect(JSON.stringify(problem)).not.toContain('hunter2')
+    expect(problem.stack).toBeUndefined()
+    expect(h.lines.some((line) => line.level === 50 && line.reqId === 'boom' && String(line.msg).includes('hunter2'))).toBe(true)
+  })
+
+  it('shows the message and stack in development', async () => {
+    await using h = await bootHttp({ exposeErrors: true }, [routes])
+    const problem = (await h.server.fastify.inject('/crash')).json<{ detail: string; stack: string[] }>()
+    expect(problem.detail).toBe('database password is hunter2')
+    expect(problem.stack[0]).toBe('Error: database password is hunter2')
+  })
+})

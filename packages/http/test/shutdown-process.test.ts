@@ -1,0 +1,107 @@
+import { spawn } from 'node:child_process'
+import { Agent, request } from 'node:http'
+import { createRequire } from 'node:module'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { describe, expect, it } from 'vitest'
+
+const fixture = fileURLToPath(new URL('./fixtures/drain-app.ts', import.meta.url))
+const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href
+
+type Outcome = { ok: true; status: number; connection: string | undefined; at: number } | { ok: false; code: string; at: number }
+
+/** One GET; resolves to its outcome, never rejects, so that every failure is counted. */
+function hit(url: string, agent: Agent | false): Promise<Outcome> {
+  return new Promise((resolve) => {
+    const req = request(url, { agent }, (res) => {
+      res.resume()
+      res.on('end', () => resolve({ ok: true, status: res.statusCode ?? 0, connection: res.headers.connection, at: performance.now() }))
+      res.on('error', (error: NodeJS.ErrnoException) => resolve({ ok: false, code: error.code ?? error.message, at: performance.now() }))
+    })
+    req.on('error', (error: NodeJS.ErrnoException) => resolve({ ok: false, code: error.code ?? error.message, at: performance.now() }))
+    req.end()
+  })
+}
+
+function launch() {
+  const child = spawn(process.execPath, ['--conditions=@plinth/source', '--import', tsx, fixture], {
+    env: { PATH: process.env.PATH, APP_ENV: 'production', LOG_LEVEL: 'warn', DRAIN_DELAY: '1000' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let output = ''
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()))
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()))
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+  const listening = new Promise<string>((resolve, reject) => {
+    const poll = setInterval(() => {
+      const match = /LISTENING (http:\/\/\S+)/.exec(output)
+      if (match) {
+        clearInterval(poll)
+        resolve(match[1]!)
+      }
+    }, 10)
+    void exited.then(() => {
+      clearInterval(poll)
+      reject(new Error(`the fixture exited before listening:\n${output}`))
+    })
+  })
+  return { child, exited, listening, output: () => output }
+}
+
+describe('a service process under steady load', () => {
+  it('on SIGTERM fails no request and resets no connection, serving through the drain delay and finishing what is in flight', async () => {
+    const service = launch()
+    const base = await service.listening
+    const deadline = performance.now() + 15_000
+    for (;;) {
+      const probe = await hit(`${base}/health/ready`, false)
+      if (probe.ok && probe.status === 200) break
+      if (performance.now() > deadline) throw new Error(`never ready:\n${service.output()}`)
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+
+    // The load balancer: it polls readiness, and stops sending new requests 250 ms after it
+    // first reads 503 (its de-registration lag, well within the 1 s drain delay).
+    let stopSendingAt = Number.POSITIVE_INFINITY
+    let readinessFellAt = Number.POSITIVE_INFINITY
+    const watcher = (async () => {
+      while (performance.now() < deadline) {
+        const probe = await hit(`${base}/health/ready`, false)
+        if (!probe.ok || probe.status === 503) {
+          readinessFellAt = probe.at
+          stopSendingAt = probe.at + 250
+          return
+        }
+        await new Promise((resolve) => setTimeout(resolve, 20))
+      }
+    })()
+
+    // Steady keep-alive load: 8 clients in a loop, bounded in count and time.
+    const agent = new Agent({ keepAlive: true, maxSockets: 8 })
+    const outcomes: Outcome[] = []
+    const worker = async () => {
+      while (performance.now() < stopSendingAt && performance.now() < deadline && outcomes.length < 200_000) outcomes.push(await hit(`${base}/hello`, agent))
+    }
+    const workers = Promise.all(Array.from({ length: 8 }, worker))
+
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    const slow = hit(`${base}/slow?ms=1500`, new Agent({ keepAlive: true }))
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    const signalledAt = performance.now()
+    service.child.kill('SIGTERM')
+    await Promise.all([workers, watcher])
+    const slowOutcome = await slow
+    const code = await service.exited
+    agent.destroy()
+
+    const failed = outcomes.filter((o) => !o.ok || o.status !== 200)
+    const resets = outcomes.filter((o) => !o.ok && /ECONNRESET|socket hang up|EPIPE/.test(o.code))
+    const servedWhileNotReady = outcomes.filter((o) => o.ok && o.at > readinessFellAt)
+    expect({ failed: failed.length, resets: resets.length, firstFailure: failed[0] }).toEqual({ failed: 0, resets: 0, firstFailure: undefined })
+    expect(outcomes.length).toBeGreaterThan(200)
+    expect(readinessFellAt).toBeGreaterThan(signalledAt)
+    expect(servedWhileNotReady.length).toBeGreaterThan(0)
+    expect(servedWhileNotReady.every((o) => o.ok && o.connection === 'close')).toBe(true)
+    expect(slowOutcome).toMatchObject({ ok: true, status: 200, connection: 'close' })
+    expect(code, service.output()).toBe(0)
+  }, 30_000)
+})
