@@ -69,3 +69,4 @@ export async function startTestApp(app: App, options: StartOptions = {}): Promis
 }
 
 export { EventSpy }
+export { probeService, type ProbeServiceOptions, type ServiceAvailability } from './testing-services.js'
