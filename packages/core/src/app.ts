@@ -260,6 +260,18 @@ export class App {
     return this.#prepare(options, options.dryRun ?? false)
   }
 
+  /**
+   * Phase 1 alone: reads, checks and orders the modules (listed and discovered), reporting
+   * each registration and exclusion; afterwards providers() and inspect() include them.
+   *
+   * @example
+   * for (const m of await app.registerModules()) if (m.state === 'excluded') console.warn(m.id, m.reason)
+   */
+  async registerModules(options: Pick<StartOptions, 'cwd'> = {}): Promise<ModuleStatus[]> {
+    await this.#modules.register(options.cwd ?? process.cwd())
+    return this.#modules.statuses()
+  }
+
   /** The bootstrap phase; undefined when it is disabled. */
   async #prepare(options: StartOptions, dryRun: boolean): Promise<BootstrapReport | undefined> {
     const settings = this.#options.bootstrap ?? {}
@@ -315,7 +327,7 @@ export class App {
     this.#config = config
     const { excluded } = await this.#modules.register(options.cwd ?? process.cwd())
     const providers = [...this.providers(), ...this.#kernelProviders()]
-    const problems = Container.validate(providers, { overrides: options.overrides ?? [], contextual: this.#contextual() })
+    const problems = this.#modules.explain(Container.validate(providers, { overrides: options.overrides ?? [], contextual: this.#contextual() }))
     const warnings: string[] = []
     if (problems.length === 0) {
       const container = new Container(providers, { overrides: options.overrides ?? [], contextual: this.#contextual() })
@@ -360,7 +372,7 @@ export class App {
       await this.#prepare(options, false)
       const providers = [...this.providers(), ...this.#kernelProviders()]
       const container = await this.#phase('validate', () => {
-        const problems = Container.validate(providers, { overrides: options.overrides ?? [], contextual: this.#contextual() })
+        const problems = this.#modules.explain(Container.validate(providers, { overrides: options.overrides ?? [], contextual: this.#contextual() }))
         assertValidGraph(problems)
         return new Container(providers, { overrides: options.overrides ?? [], contextual: this.#contextual() })
       })

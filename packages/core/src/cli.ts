@@ -86,13 +86,15 @@ defineCommand('graph', {
       err(`--format must be "mermaid" or "dot"; got "${String(format)}"`)
       return Promise.resolve(ExitCode.usage)
     }
-    try {
-      const { graph, bootSet } = app.inspect()
-      out(renderGraph(graph, bootSet, format).trimEnd())
-      return Promise.resolve(ExitCode.ok)
-    } catch (error) {
-      return Promise.resolve(report(error, err))
-    }
+    // Discovered modules are part of the graph only once registered (phase 1 reads their files).
+    return app
+      .registerModules()
+      .then(() => {
+        const { graph, bootSet } = app.inspect()
+        out(renderGraph(graph, bootSet, format).trimEnd())
+        return ExitCode.ok
+      })
+      .catch((error: unknown) => report(error, err))
   },
 })
 

@@ -8,6 +8,7 @@
 import { withDeadline } from './deadline.js'
 import { PlinthError } from './errors.js'
 import type { EventStream, LifecycleEvent } from './events.js'
+import type { GraphProblem } from './graph.js'
 import { describe } from './lifecycle.js'
 import type { Logger } from './logger-types.js'
 import { discoverModules, type ModuleCandidate, type ModuleDiscoveryOptions } from './module-discovery.js'
@@ -47,6 +48,8 @@ export class ModuleRegistry {
   readonly #events: EventStream<LifecycleEvent>
   #resolution: ModuleResolution | undefined
   #status = new Map<string, ModuleStatus>()
+  /** Token name -> the excluded module whose component provides it, to explain a missing provider. */
+  #excludedTokens = new Map<string, ModuleStatus>()
 
   constructor(explicit: readonly Module[], discovery: ModuleDiscoveryOptions | undefined, events: EventStream<LifecycleEvent>) {
     this.#explicit = explicit
@@ -83,10 +86,13 @@ export class ModuleRegistry {
       this.#set({ id: module.id, version: module.version, source, required: module.required, dependsOn: module.dependsOn, state: 'registered', reason: undefined, error: undefined })
       this.#events.emit({ type: 'module-registered', module: module.id, version: module.version, source, components: module.components.length, at: now() })
     }
+    this.#excludedTokens = new Map()
     for (const x of resolution.excluded) {
       const candidate = candidates.find((c) => c.id === x.id)
       const module = candidate?.checked?.module
-      this.#set({ id: x.id, version: module?.version, source: x.source, required: x.required, dependsOn: module?.dependsOn ?? {}, state: 'excluded', reason: x.reason, error: x.error })
+      const status: ModuleStatus = { id: x.id, version: module?.version, source: x.source, required: x.required, dependsOn: module?.dependsOn ?? {}, state: 'excluded', reason: x.reason, error: x.error }
+      this.#set(status)
+      for (const provider of module?.components ?? []) this.#excludedTokens.set(provider.provides.name, status)
       this.#events.emit({ type: 'module-excluded', module: x.id, source: x.source, required: x.required, reason: x.reason, error: x.error, at: now() })
     }
     const fatal = resolution.excluded.filter((x) => x.required)
@@ -98,6 +104,21 @@ export class ModuleRegistry {
       })
     }
     return resolution
+  }
+
+  /**
+   * Says, in a "nothing provides x" problem, which excluded module would have provided x and
+   * why it was excluded, or which excluded modules could not even be read.
+   */
+  explain(problems: readonly GraphProblem[]): GraphProblem[] {
+    const unread = this.statuses().filter((s) => s.state === 'excluded' && s.version === undefined)
+    return problems.map((problem) => {
+      if (problem.code !== 'PLINTH_ERR_MISSING_PROVIDER') return problem
+      const by = this.#excludedTokens.get(problem.token)
+      if (by) return { ...problem, message: `${problem.message}; module "${by.id}", which provides it, was excluded: ${by.reason}` }
+      if (unread.length === 0) return problem
+      return { ...problem, message: `${problem.message}; it may belong to an excluded module that could not be read: ${unread.map((s) => s.id).join(', ')}` }
+    })
   }
 
   /**

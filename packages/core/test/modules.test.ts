@@ -102,6 +102,16 @@ export default defineModule({ id: 'greetings', version: '1.0.0', components: [gr
     expect(app.modules()).toEqual([expect.objectContaining({ id: 'users', state: 'excluded', reason: expect.stringMatching(/two modules declare the id "users": .*modules\.test\.ts:\d+ and modules\/one\/module\.json/) as unknown })])
   })
 
+  it('says which excluded module would have provided a token that a component still needs', async () => {
+    const search = component('search', { create: () => ({}) })
+    const searching = defineModule({ id: 'searching', version: '1.0.0', dependsOn: { index: '^1.0.0' }, components: [search] })
+    const api = component('api', { eager: true, deps: { search }, create: () => ({}) })
+    const app = createApp({ name: 'svc', modules: [searching], components: [api], logging: silent })
+    const error = (await app.start({ cwd: tmpdir(), env: {} }).catch((e: unknown) => e)) as Error
+    expect(isPlinthError(error, 'PLINTH_ERR_INVALID_GRAPH')).toBe(true)
+    expect(error.message).toMatch(/"api" .* depends on "search" \(as deps\.search\), which nothing provides.*; module "searching", which provides it, was excluded: module "searching" .* needs "index" \^1\.0\.0, which no module provides/)
+  })
+
   it('aborts start-up when a required module is excluded, starting nothing', async () => {
     let built = false
     const worker = component('worker', { eager: true, create: () => (built = true) })
