@@ -98,7 +98,7 @@ async function readModuleFolder(folder: string, name: string, files: readonly st
         id,
         source: show(main),
         required: requiredById,
-        error: new PlinthError('PLINTH_ERR_MODULE_IMPORT_FAILED', `importing module "${id}" from ${show(main)} failed${typescript}: ${describe(error)}`, { cause: error }),
+        error: new PlinthError('PLINTH_ERR_MODULE_IMPORT_FAILED', `module "${id}" (${show(main)}) failed to import${typescript}: ${describe(error)}`, { cause: error }),
       }
     }
   }

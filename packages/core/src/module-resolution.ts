@@ -24,7 +24,19 @@ export interface ModuleResolution {
   readonly excluded: readonly ModuleExclusion[]
 }
 
-const firstLine = (error: PlinthError) => error.message.split('\n')[0] ?? error.message
+/**
+ * An error's message as a one-line reason shown beside the module it is about: without the
+ * leading `module "id" (source)` the reader already sees, the listed problems joined by "; ".
+ *
+ * @example
+ * reasonOf('module "a" (src/a.ts:3) failed to import: boom', 'a', 'src/a.ts:3') // 'failed to import: boom'
+ */
+export function reasonOf(message: string, id: string, source: string): string {
+  const prefixes = [`module "${id}" (${source}) `, `a module (${source}) `]
+  const prefix = prefixes.find((p) => message.startsWith(p))
+  const text = prefix ? message.slice(prefix.length) : message
+  return text.replace(/:\n\s+- /, ': ').replace(/\n\s+- /g, '; ').split('\n')[0] ?? text
+}
 
 /**
  * Orders the candidates by their dependencies and excludes those that cannot register.
@@ -35,7 +47,7 @@ const firstLine = (error: PlinthError) => error.message.split('\n')[0] ?? error.
  */
 export function resolveModules(candidates: readonly ModuleCandidate[]): ModuleResolution {
   const excluded = new Map<string, ModuleExclusion>()
-  const exclude = (candidate: { id: string; source: string; required: boolean }, error: PlinthError, reason = firstLine(error)) => {
+  const exclude = (candidate: { id: string; source: string; required: boolean }, error: PlinthError, reason = reasonOf(error.message, candidate.id, candidate.source)) => {
     if (!excluded.has(candidate.id)) excluded.set(candidate.id, { id: candidate.id, source: candidate.source, required: candidate.required, reason, error })
   }
 

@@ -105,7 +105,7 @@ export function checkModule(
 export function invalidModule(source: string, id: unknown, problems: readonly FieldProblem[]): PlinthError {
   const name = typeof id === 'string' && id !== '' ? `module "${id}"` : 'a module'
   const lines = problems.map((p) => `  - ${p.field}: ${p.message}`)
-  return new PlinthError('PLINTH_ERR_INVALID_MODULE', `${name} declared in ${source} has ${problems.length === 1 ? '1 problem' : `${problems.length} problems`}:\n${lines.join('\n')}`, {
+  return new PlinthError('PLINTH_ERR_INVALID_MODULE', `${name} (${source}) has ${problems.length === 1 ? '1 problem' : `${problems.length} problems`}:\n${lines.join('\n')}`, {
     details: { source, problems },
   })
 }

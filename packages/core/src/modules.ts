@@ -12,7 +12,7 @@ import type { GraphProblem } from './graph.js'
 import { describe } from './lifecycle.js'
 import type { Logger } from './logger-types.js'
 import { discoverModules, type ModuleCandidate, type ModuleDiscoveryOptions } from './module-discovery.js'
-import { resolveModules, type ModuleResolution } from './module-resolution.js'
+import { reasonOf, resolveModules, type ModuleResolution } from './module-resolution.js'
 import { checkModule, invalidModule, type CheckedModule } from './module-validation.js'
 import type { Module } from './module.js'
 import { withModule, type AnyProvider } from './provider.js'
@@ -169,7 +169,7 @@ export class ModuleRegistry {
         raw instanceof PlinthError && raw.code === 'PLINTH_ERR_MODULE_INIT_FAILED'
           ? raw
           : new PlinthError('PLINTH_ERR_MODULE_INIT_FAILED', `module "${module.id}" (${source}) failed to initialise: ${describe(raw)}`, { cause: raw })
-      const reason = error.message
+      const reason = reasonOf(error.message, module.id, source)
       this.#set({ ...status, state: 'degraded', reason, error })
       this.#events.emit({ type: 'module-degraded', module: module.id, required: module.required, reason, error, at: now() })
       if (module.required) throw error
