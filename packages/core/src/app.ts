@@ -11,6 +11,7 @@ import { logEvents } from './log-events.js'
 import { bootstrapFailed, type BootstrapReport } from './bootstrap.js'
 import { bootstrapModules, resolveDataDir, type BootstrapOptions } from './bootstrap-phase.js'
 import type { ModuleDiscoveryOptions } from './module-discovery.js'
+import type { ModuleResolution } from './module-resolution.js'
 import type { Module } from './module.js'
 import { ModuleRegistry, type ModuleStatus } from './modules.js'
 import { provide, type AnyProvider } from './provider.js'
@@ -256,7 +257,7 @@ export class App {
   async bootstrap(options: StartOptions & { dryRun?: boolean } = {}): Promise<BootstrapReport | undefined> {
     const definition = this.#options.config
     if (definition) this.#config = await this.#phase('config', () => loadConfig(definition, options))
-    await this.#phase('modules', () => this.#modules.register(options.cwd ?? process.cwd()))
+    await this.#phase('modules', () => this.#register(options.cwd ?? process.cwd()))
     return this.#prepare(options, options.dryRun ?? false)
   }
 
@@ -268,8 +269,14 @@ export class App {
    * for (const m of await app.registerModules()) if (m.state === 'excluded') console.warn(m.id, m.reason)
    */
   async registerModules(options: Pick<StartOptions, 'cwd'> = {}): Promise<ModuleStatus[]> {
-    await this.#modules.register(options.cwd ?? process.cwd())
+    await this.#register(options.cwd ?? process.cwd())
     return this.#modules.statuses()
+  }
+
+  /** Phase 1, except on a running app, which keeps the modules (and their states) it started with. */
+  #register(cwd: string): Promise<ModuleResolution> {
+    const running = this.#state === 'ready' || this.#state === 'degraded' || this.#state === 'stopping'
+    return running ? Promise.resolve(this.#modules.resolution()) : this.#modules.register(cwd)
   }
 
   /** The bootstrap phase; undefined when it is disabled. */
@@ -325,7 +332,7 @@ export class App {
   async check(options: StartOptions = {}): Promise<CheckReport> {
     const config = this.#options.config ? await loadConfig(this.#options.config, options) : undefined
     this.#config = config
-    const { excluded } = await this.#modules.register(options.cwd ?? process.cwd())
+    const { excluded } = await this.#register(options.cwd ?? process.cwd())
     const providers = [...this.providers(), ...this.#kernelProviders()]
     const problems = this.#modules.explain(Container.validate(providers, { overrides: options.overrides ?? [], contextual: this.#contextual() }))
     const warnings: string[] = []

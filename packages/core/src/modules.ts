@@ -57,6 +57,11 @@ export class ModuleRegistry {
     this.#events = events
   }
 
+  /** The outcome of the last `register()`: nothing registered or excluded before the first. */
+  resolution(): ModuleResolution {
+    return this.#resolution ?? { registered: [], excluded: [] }
+  }
+
   /** The modules registered by the last `register()`, in dependency order. */
   registered(): readonly CheckedModule[] {
     return this.#resolution?.registered ?? []

@@ -237,6 +237,15 @@ describe('phase 2: init', () => {
     await app.stop()
   })
 
+  it('keeps its states when a running app is checked again', async () => {
+    const flaky = defineModule({ id: 'flaky', init: () => { throw new Error('cold cache') } })
+    const app = createApp({ name: 'svc', modules: [flaky], logging: silent })
+    await app.start({ cwd: tmpdir(), env: {} })
+    await app.check({ cwd: tmpdir(), env: {} })
+    expect(app.modules()[0]?.state).toBe('degraded')
+    await app.stop()
+  })
+
   it('is fatal for a required module: start-up fails and what had started is stopped', async () => {
     const stopped: string[] = []
     const db = component('db', { eager: true, create: () => ({}), stop: () => void stopped.push('db') })
