@@ -1,1 +1,13 @@
-export {}
+/**
+ * @plinth/db: Kysely over SQLite (better-sqlite3, the default) and PostgreSQL (pg) as a Plinth
+ * component: lazy and optional connections, pool figures, health, migrations per module under a
+ * lock, `plinth migrate`, and the bootstrap phase's database handler.
+ */
+export { Database, database, type DatabaseComponentOptions } from './component.js'
+export type { DatabaseState } from './database.js'
+export type { PoolStats } from './driver.js'
+export type { PoolSettings } from './engine.js'
+export { Migrations, defineMigrations, planMigrations, type Migration, type MigrationSet, type PlannedMigration } from './migrations.js'
+export { MIGRATIONS_TABLE, Migrator, type AppliedMigration, type MigrationStatus } from './migrator.js'
+export { resolveDatabaseSettings, type DatabaseOptions, type DatabaseOptionsInput, type OptionsContext } from './options.js'
+export { parseDatabaseUrl, redactUrl, scrubSecrets, siblingDatabaseUrl, type DatabaseLocation, type Dialect } from './url.js'

@@ -1,0 +1,96 @@
+/**
+ * The engines under Kysely: better-sqlite3 for a file, a pg pool for PostgreSQL. Both are built
+ * lazily: the driver libraries are imported, the file opened and the pool created only when the
+ * first query asks for a connection, never at import or construction.
+ */
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+import { PostgresDialect, SqliteDialect, type Dialect as KyselyDialect } from 'kysely'
+import type { Pool } from 'pg'
+import type { Logger } from '@plinth/core'
+import { safeCause } from './connect-errors.js'
+import type { DatabaseLocation } from './url.js'
+
+export interface PoolSettings {
+  /** Most connections open at once (PostgreSQL). Default 10. SQLite always has one. */
+  readonly max: number
+  /** Connections kept open when idle (PostgreSQL). Default 0. */
+  readonly min: number
+  /** An idle connection above `min` is closed after this many milliseconds. Default 30 000. */
+  readonly idleTimeout: number
+}
+
+export interface EngineSettings {
+  readonly pool: PoolSettings
+  /** Deadline of one connection attempt, in milliseconds. */
+  readonly attemptTimeout: number
+  /** `application_name` on PostgreSQL, so that pg_stat_activity names the service. */
+  readonly applicationName: string
+}
+
+/** A Kysely dialect and a way to read the engine's connection count. */
+export interface Engine {
+  readonly dialect: KyselyDialect
+  /**
+   * Whether queries should turn a lost connection into PLINTH_ERR_DB_UNAVAILABLE. Worth it over a
+   * network (a round trip costs far more than the wrapper); not for SQLite, which has no
+   * connection to lose and whose queries take microseconds.
+   */
+  readonly guardsConnections: boolean
+  /** Connections open now: pg's pool size, 1 for an open SQLite file, 0 before first use. */
+  openConnections(initialised: boolean): number
+}
+
+/**
+ * The engine for a location. `log` hears about connections that fail while idle, which pg
+ * would otherwise raise as an unhandled 'error' event and crash the process with.
+ *
+ * @example
+ * const engine = createEngine(parseDatabaseUrl('sqlite:data/app.sqlite'), { pool, attemptTimeout: 3_000, applicationName: 'svc' }, log)
+ * const db = new Kysely({ dialect: engine.dialect })
+ */
+export function createEngine(location: DatabaseLocation, settings: EngineSettings, log: Logger): Engine {
+  if (location.dialect === 'sqlite') {
+    const dialect = new SqliteDialect({
+      database: async () => {
+        const { default: BetterSqlite3 } = await import('better-sqlite3')
+        if (location.file !== ':memory:') mkdirSync(dirname(location.file), { recursive: true })
+        const db = new BetterSqlite3(location.file, { timeout: 5_000 })
+        try {
+          // WAL lets readers in other processes go on while one writes; NORMAL sync is safe with WAL.
+          if (location.file !== ':memory:') db.pragma('journal_mode = WAL')
+          db.pragma('synchronous = NORMAL')
+          db.pragma('foreign_keys = ON')
+        } catch (error) {
+          db.close()
+          throw error
+        }
+        return db
+      },
+    })
+    // One connection, open from the first query until the driver is destroyed.
+    return { dialect, guardsConnections: false, openConnections: (initialised) => (initialised ? 1 : 0) }
+  }
+
+  let pool: Pool | undefined
+  const dialect = new PostgresDialect({
+    pool: async () => {
+      const { default: pg } = await import('pg')
+      pool = new pg.Pool({
+        connectionString: location.url,
+        max: settings.pool.max,
+        min: settings.pool.min,
+        idleTimeoutMillis: settings.pool.idleTimeout,
+        connectionTimeoutMillis: settings.attemptTimeout,
+        application_name: settings.applicationName,
+      })
+      pool.on('error', (error) => log.warn({ err: safeCause(error, location.secrets) }, 'an idle database connection failed; the pool will open a new one when needed'))
+      // pg emits 'error' on a client that loses its server while checked out, and neither pg-pool
+      // nor Kysely listens then: without this listener a database restart crashes the process.
+      // The query in flight still rejects, with the same error, so nothing is hidden.
+      pool.on('connect', (client) => client.on('error', (error) => log.debug({ err: safeCause(error, location.secrets) }, 'a database connection in use was lost')))
+      return pool
+    },
+  })
+  return { dialect, guardsConnections: true, openConnections: (initialised) => (initialised ? (pool?.totalCount ?? 0) : 0) }
+}
