@@ -11,3 +11,11 @@ export { Migrations, defineMigrations, planMigrations, type Migration, type Migr
 export { MIGRATIONS_TABLE, Migrator, type AppliedMigration, type MigrationStatus } from './migrator.js'
 export { resolveDatabaseSettings, type DatabaseOptions, type DatabaseOptionsInput, type OptionsContext } from './options.js'
 export { parseDatabaseUrl, redactUrl, scrubSecrets, siblingDatabaseUrl, type DatabaseLocation, type Dialect } from './url.js'
+export { sqlDatabaseDriver, tablesCreatedBy, type DatabaseRequirementOptions } from './bootstrap-driver.js'
+
+// Registered on import, like core's own commands: importing @plinth/db is how an app gets
+// `plinth migrate` and the bootstrap phase's database driver. Neither does any I/O here.
+import { registerDatabaseDriver } from '@plinth/core'
+import { sqlDatabaseDriver } from './bootstrap-driver.js'
+import './migrate-command.js'
+registerDatabaseDriver(sqlDatabaseDriver)
