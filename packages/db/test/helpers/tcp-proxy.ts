@@ -1,0 +1,65 @@
+/**
+ * A TCP proxy in front of a server, that a test closes and reopens: a database that goes away
+ * (every connection cut, nothing listening) and comes back on the same port, without stopping
+ * the shared server other tests use.
+ */
+import { createServer, connect, type Server, type Socket } from 'node:net'
+
+export class TcpProxy {
+  readonly port: number
+  readonly #target: { host: string; port: number }
+  readonly #sockets = new Set<Socket>()
+  #server: Server | undefined
+  /** Connections accepted so far. */
+  accepted = 0
+
+  private constructor(port: number, target: { host: string; port: number }) {
+    this.port = port
+    this.#target = target
+  }
+
+  /** A proxy on a free port, not yet listening unless `open` is true. */
+  static async create(target: { host: string; port: number }, open = true): Promise<TcpProxy> {
+    const probe = createServer()
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve))
+    const port = (probe.address() as { port: number }).port
+    await new Promise<void>((resolve) => probe.close(() => resolve()))
+    const proxy = new TcpProxy(port, target)
+    if (open) await proxy.open()
+    return proxy
+  }
+
+  get listening(): boolean {
+    return this.#server !== undefined
+  }
+
+  /** Starts accepting connections again. */
+  async open(): Promise<void> {
+    if (this.#server) return
+    const server = createServer((client) => {
+      this.accepted++
+      const upstream = connect(this.#target)
+      this.#sockets.add(client).add(upstream)
+      const drop = () => {
+        client.destroy()
+        upstream.destroy()
+        this.#sockets.delete(client)
+        this.#sockets.delete(upstream)
+      }
+      client.on('error', drop).on('close', drop)
+      upstream.on('error', drop).on('close', drop)
+      client.pipe(upstream).pipe(client)
+    })
+    await new Promise<void>((resolve, reject) => server.once('error', reject).listen(this.port, '127.0.0.1', () => resolve()))
+    this.#server = server
+  }
+
+  /** Stops listening and cuts every connection, as a server that went down would. */
+  async close(): Promise<void> {
+    const server = this.#server
+    this.#server = undefined
+    for (const socket of this.#sockets) socket.destroy()
+    this.#sockets.clear()
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()))
+  }
+}
