@@ -59,12 +59,12 @@ export function resolveDataDir(options: BootstrapOptions, config: unknown, env: 
 }
 
 /** The built-in handlers: directories (10), files (20), databases (30), artifacts (40). */
-export function builtinHandlers(options: BootstrapOptions = {}): BootstrapHandler[] {
+function builtinHandlers(options: BootstrapOptions = {}): BootstrapHandler[] {
   return [directoriesHandler({ standard: options.standardDirectories ?? true }), filesHandler(), databasesHandler(options.databaseDrivers), artifactsHandler()]
 }
 
 /** The app's own requirements and each registered module's, in dependency order. */
-export function requirementSets(options: BootstrapOptions, modules: readonly CheckedModule[], cwd: string): RequirementSet[] {
+function requirementSets(options: BootstrapOptions, modules: readonly CheckedModule[], cwd: string): RequirementSet[] {
   const problems: FieldProblem[] = []
   const own = checkRequirements(options.requirements, 'bootstrap.requirements', false, problems)
   if (problems.length > 0) {

@@ -75,7 +75,7 @@ const show = (value: unknown) => (typeof value === 'string' ? JSON.stringify(val
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value)
 
 /** A mode as a number: 0o750, or the octal strings "750" and "0750" that JSON manifests use. */
-export function parseMode(value: unknown): number | undefined | { error: string } {
+function parseMode(value: unknown): number | undefined | { error: string } {
   if (value === undefined) return undefined
   if (typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 0o7777) return value
   if (typeof value === 'string' && /^0?[0-7]{3,4}$/.test(value)) return Number.parseInt(value, 8)
@@ -121,6 +121,11 @@ function listOf(value: unknown, field: string, problems: FieldProblem[]): unknow
 /**
  * Validates requirements declared by a module (`confined`: paths stay in the data directory) or
  * by the app, collecting every problem instead of stopping at the first.
+ *
+ * @example
+ * const problems: FieldProblem[] = []
+ * checkRequirements({ directories: ['../etc'] }, 'bootstrap', true, problems)
+ * // problems: [{ field: 'bootstrap.directories[0]', message: 'must be relative and stay inside the data directory; got "../etc"' }]
  */
 export function checkRequirements(value: unknown, field: string, confined: boolean, problems: FieldProblem[]): CheckedRequirements {
   const out = { directories: [] as CheckedRequirements['directories'][number][], files: [] as CheckedRequirements['files'][number][], databases: [] as DatabaseRequirement[], artifacts: [] as CheckedRequirements['artifacts'][number][] }
@@ -203,9 +208,4 @@ export function checkRequirements(value: unknown, field: string, confined: boole
     if (ok) out.artifacts.push({ ...(entry as unknown as ArtifactRequirement), sha256: (entry.sha256 as string).toLowerCase(), mode })
   })
   return out
-}
-
-/** True when a set of requirements asks for nothing. */
-export function isEmptyRequirements(requirements: CheckedRequirements): boolean {
-  return requirements.directories.length + requirements.files.length + requirements.databases.length + requirements.artifacts.length === 0
 }

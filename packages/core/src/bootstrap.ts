@@ -113,7 +113,7 @@ const now = () => performance.now()
 const permanent = new Set(['PLINTH_ERR_ARTIFACT_CHECKSUM', 'PLINTH_ERR_NO_DATABASE_DRIVER', 'PLINTH_ERR_BOOTSTRAP_PATH', 'PLINTH_ERR_TEMPLATE'])
 
 /** Orders the handlers and rejects malformed ones, before anything runs. */
-export function checkHandlers(handlers: readonly BootstrapHandler[]): BootstrapHandler[] {
+function checkHandlers(handlers: readonly BootstrapHandler[]): BootstrapHandler[] {
   const names = new Set<string>()
   for (const [i, h] of handlers.entries()) {
     const problems: string[] = []
@@ -210,7 +210,12 @@ export async function runBootstrap(
   return { dryRun: base.dryRun, dataDir: base.dataDir, actions, failures, duration }
 }
 
-/** The error that aborts start-up: every failed handler with its cause. */
+/**
+ * The error that aborts start-up: every failed handler with its cause.
+ *
+ * @example
+ * if (report.failures.length > 0) throw bootstrapFailed(report) // PLINTH_ERR_BOOTSTRAP_FAILED
+ */
 export function bootstrapFailed(report: BootstrapReport): PlinthError {
   const lines = report.failures.map((f) => `  - ${f.handler}: ${describe(f.error).replaceAll('\n', '\n    ')}`)
   const count = report.failures.length === 1 ? `handler "${report.failures[0]!.handler}" failed` : `${report.failures.length} handlers failed`

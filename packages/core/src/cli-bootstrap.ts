@@ -10,7 +10,7 @@ import { isPlinthError } from './errors.js'
 const verbs = { create: 'create', fetch: 'fetch', copy: 'copy', repair: 'repair', skip: 'skip', run: 'run' } as const
 
 /** One plan line: `create   directory  data/logs  (mode 0750) [module search]`. */
-export function formatAction(action: Pick<BootstrapAction, 'action' | 'subject' | 'target' | 'detail' | 'module'>): string {
+function formatAction(action: Pick<BootstrapAction, 'action' | 'subject' | 'target' | 'detail' | 'module'>): string {
   const module = action.module ? ` [module ${action.module}]` : ''
   const detail = action.detail ? `  (${action.detail.trim()})` : ''
   return `  ${verbs[action.action].padEnd(7)} ${action.subject.padEnd(9)} ${action.target}${detail}${module}`
