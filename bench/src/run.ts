@@ -1,0 +1,20 @@
+import { cpus } from 'node:os'
+import { bootRowInWorker } from './boot.js'
+import { parseArgs, runContainerRows } from './container.js'
+
+/**
+ * `npm run bench` at the repository root: every row, Plinth side by side with its peers, in one
+ * run. `node bench/dist/run.js --quick` gives a rough look in a quarter of the time;
+ * `--row=2,3` runs some rows only (5 is the boot).
+ */
+const options = parseArgs(process.argv.slice(2))
+const began = performance.now()
+const cpu = cpus()
+console.log(`Plinth benchmarks, ${new Date().toISOString()}`)
+console.log(`Node ${process.version} (V8 ${process.versions.v8}), ${process.platform}/${process.arch}, ${cpu.length} x ${cpu[0]?.model.trim() ?? 'unknown CPU'}`)
+console.log('ops/s: median of interleaved batches, each library in its own worker thread, per second of process CPU time')
+console.log('(CPU) and of wall-clock time (wall); ± is the median absolute deviation of the CPU figure.')
+console.log('"time vs X": CPU time per op divided by X\'s; above 1.00x is slower than X.')
+await runContainerRows(options)
+if (!options.only || options.only.includes(5)) console.log(await bootRowInWorker())
+console.log(`\nTotal ${((performance.now() - began) / 1000).toFixed(0)} s`)
