@@ -10,5 +10,9 @@ export default defineConfig({
     testTimeout: 20_000,
     hookTimeout: 20_000,
     pool: 'forks',
+    // graphql has no exports map: Vite would load its ESM build for our sources while
+    // graphql-ws and @graphql-tools load the CommonJS one, two realms that reject each other's
+    // schema. Inlined, they resolve graphql as our sources do.
+    server: { deps: { inline: ['graphql-ws', /@graphql-tools\//] } },
   },
 })

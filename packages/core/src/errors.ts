@@ -228,6 +228,10 @@ export const errorCatalogue = {
     title: 'A gRPC service cannot be served',
     hint: 'Check the .proto path, the fully qualified service name (package.Service) and that the implementation has a function for every method named.',
   },
+  PLINTH_ERR_INVALID_GRAPHQL_SCHEMA: {
+    title: 'The GraphQL schema cannot be assembled',
+    hint: 'Fix the type definitions or resolvers named in the message; every resolver must match a field of the type definitions contributed through GraphQLSchemaParts.',
+  },
 } as const satisfies Record<string, { title: string; hint: string }>
 
 /** Every stable error code Plinth's core can raise. */
