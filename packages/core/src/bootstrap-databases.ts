@@ -17,6 +17,8 @@ export interface DatabaseBootstrapContext {
   /** The declaring module's folder (for migrations shipped beside it). */
   readonly baseDir: string
   readonly config: unknown
+  /** The environment start() was given; read DATABASE_URL and the like from here, not process.env. */
+  readonly env: NodeJS.ProcessEnv
   readonly signal: AbortSignal
   readonly log: Logger
 }
@@ -79,7 +81,7 @@ export function databasesHandler(drivers: readonly DatabaseBootstrapDriver[] = [
           missing.push(`${owner(set)} declares database "${db.name}" (${which})`)
           continue
         }
-        const dbContext: DatabaseBootstrapContext = { dataDir: context.dataDir, module: set.owner, baseDir: set.baseDir, config: context.config, signal: context.signal, log: context.log }
+        const dbContext: DatabaseBootstrapContext = { dataDir: context.dataDir, module: set.owner, baseDir: set.baseDir, config: context.config, env: context.env, signal: context.signal, log: context.log }
         const base = { subject: 'database', target: db.name, module: set.owner }
         if (await driver.exists(db, dbContext)) steps.push({ ...base, action: 'skip', detail: `exists (${driver.name})` })
         else steps.push({ ...base, action: 'create', detail: `with ${driver.name}`, apply: async () => (await driver.create(db, dbContext)) ?? `with ${driver.name}` })

@@ -91,6 +91,7 @@ export async function bootstrapModules(run: BootstrapRun): Promise<BootstrapRepo
     {
       dataDir,
       cwd: run.cwd,
+      env: run.env,
       appName: run.appName,
       appEnv: run.appEnv,
       config: run.config,

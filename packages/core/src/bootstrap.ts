@@ -41,6 +41,8 @@ export interface BootstrapContext {
   /** The data directory (absolute): `DATA_DIR`, default `./data`. */
   readonly dataDir: string
   readonly cwd: string
+  /** The environment start() was given (DATABASE_URL, ...), which tests set apart from the process's. */
+  readonly env: NodeJS.ProcessEnv
   readonly appName: string
   readonly appEnv: string
   /** The validated configuration value, when the app has one. */

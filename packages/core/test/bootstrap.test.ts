@@ -251,6 +251,7 @@ describe('databases declared by modules', () => {
       exists: (db) => created.has(db.name),
       create: (db, ctx) => {
         expect(ctx.module).toBe('telemetry')
+        expect(ctx.env.DATABASE_URL).toBe('sqlite://test')
         expect(db.options).toEqual({ tables: ['reading'] })
         created.add(db.name)
         return `${db.name}.sqlite with 1 table`
@@ -261,8 +262,8 @@ describe('databases declared by modules', () => {
       const spy = new EventSpy()
       const a = createApp({ name: 'svc', modules: [withDatabase], logging: silent })
       a.events.subscribe(spy.listener)
-      await a.bootstrap({ cwd, env: {} })
-      await a.bootstrap({ cwd, env: {} })
+      await a.bootstrap({ cwd, env: { DATABASE_URL: 'sqlite://test' } })
+      await a.bootstrap({ cwd, env: { DATABASE_URL: 'sqlite://test' } })
       expect(spy.of('bootstrap-action').filter((e) => e.subject === 'database').map((e) => `${e.action} ${e.detail}`)).toEqual([
         'create readings.sqlite with 1 table',
         'skip exists (sqlite)',
