@@ -55,7 +55,16 @@ export function graphqlSchema(part: GraphQLSchemaPart): GraphQLSchemaPart {
   return part
 }
 
-/** Merges every part into one executable schema, or says what is wrong with it. */
+/**
+ * Merges every part into one executable schema, or says what is wrong with it
+ * (PLINTH_ERR_INVALID_GRAPHQL_SCHEMA). The server calls it at start; tests can call it directly.
+ *
+ * @example
+ * const schema = assembleSchema([
+ *   graphqlSchema({ typeDefs: 'type Query { a: Int }', resolvers: { Query: { a: () => 1 } } }),
+ *   graphqlSchema({ typeDefs: 'type Query { b: Int }', resolvers: { Query: { b: () => 2 } } }),
+ * ])
+ */
 export function assembleSchema(parts: readonly GraphQLSchemaPart[]): GraphQLSchema {
   if (parts.length === 0) {
     throw new PlinthError('PLINTH_ERR_INVALID_GRAPHQL_SCHEMA', 'no GraphQL type definitions were contributed; the GraphQL server has nothing to serve', {

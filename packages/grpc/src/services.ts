@@ -81,10 +81,11 @@ export const GrpcServices = token('grpc-services').many<GrpcServiceRegistration>
  * })
  * // module: defineModule({ id: 'greetings', components: [GreeterImpl, greeterService] })
  */
-export function grpcService(spec: GrpcServiceSpec) {
+export function grpcService<const N extends string>(spec: GrpcServiceSpec & { readonly implementation: Token<GrpcImplementation, N> }) {
   const files = (Array.isArray(spec.proto) ? spec.proto : [spec.proto]) as Array<string | URL>
   const proto = files.map((file) => (file instanceof URL || file.startsWith('file:') ? fileURLToPath(file) : file))
   const registration: GrpcServiceRegistration = { ...spec, proto }
-  // The accessor only declares the edge, so that graph validation reports a missing implementation.
+  // The accessor only declares the edge, so that graph validation (and createApp's type check,
+  // through N) reports a missing implementation.
   return provide(GrpcServices, { deps: { implementation: accessor(spec.implementation) }, create: () => registration })
 }
