@@ -17,8 +17,8 @@ export interface DatabaseBootstrapContext {
   /** The declaring module's folder (for migrations shipped beside it). */
   readonly baseDir: string
   readonly config: unknown
-  /** The environment start() was given; read DATABASE_URL and the like from here, falling back to process.env when absent. */
-  readonly env?: NodeJS.ProcessEnv
+  /** The environment start() was given; read DATABASE_URL and the like from here, not process.env. */
+  readonly env: NodeJS.ProcessEnv
   readonly signal: AbortSignal
   readonly log: Logger
 }
