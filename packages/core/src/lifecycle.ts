@@ -359,7 +359,7 @@ export class Lifecycle {
     await Promise.race([all, expired])
     clearTimeout(timer)
     // Components without a stop hook that were only waiting their turn have nothing left to do.
-    const unfinished = started.filter((s) => pending.has(s.name) && (s.state === 'stopping' || s.node.reg.stop)).map((s) => s.name)
+    const unfinished = started.filter((s) => pending.has(s.name) && (s.state === 'stopping' || s.node.reg.stop !== undefined)).map((s) => s.name)
     return { unfinished, failures, duration: now() - began }
   }
 

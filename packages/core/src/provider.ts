@@ -103,7 +103,7 @@ function build<T, D extends DependencyMap>(provides: Token<T> | MultiToken<T>, s
   let create: (deps: ResolvedDeps<D>) => T | Promise<T>
   let isValue = false
   if ('value' in spec) {
-    const value = spec.value
+    const value = spec.value as T
     create = () => value
     isValue = true
   } else if (typeof spec.create === 'function') {
