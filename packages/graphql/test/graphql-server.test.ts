@@ -13,6 +13,7 @@ afterEach(async () => {
 })
 
 let requests = 0
+let slowStarted = 0
 const RequestInfo = component('request-info', { lifetime: 'scoped', create: () => ({ id: ++requests }) })
 
 const typeDefs = /* GraphQL */ `
@@ -52,6 +53,7 @@ const schemaPart = provide(GraphQLSchemaParts, {
         posts: (_root: unknown, { first }: { first?: number }) => list(first ?? 2, (i) => ({ id: String(i) })),
         node: () => ({ value: 1, child: null }),
         slow: async (_root: unknown, { ms }: { ms: number }) => {
+          slowStarted++
           await sleep(ms)
           return ms
         },
@@ -198,8 +200,9 @@ describe('the GraphQL server', () => {
 
   it('lets a request in flight finish at shutdown, telling the client to close the connection', async () => {
     const { url, t } = await start()
+    const before = slowStarted
     const inFlight = fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ slow(ms: 300) }' }) })
-    await sleep(50)
+    await expect.poll(() => slowStarted).toBe(before + 1)
     await t.stop()
     const res = await inFlight
     expect(res.headers.get('connection')).toBe('close')

@@ -54,13 +54,14 @@ const greeterService = (checks?: string[]) =>
   grpcService({ proto: greeterProto, service: 'greet.v1.Greeter', implementation: GreeterImpl, ...(checks ? { checks } : {}) })
 
 async function start(options: GrpcServerOptions = {}, extra: AnyProvider[] = [], service = greeterService()) {
-  const app = createApp({ name: 'grpc-test', components: [grpcServer({ port: 0, ...options }), GreeterImpl, service, ...extra], logging: silent })
+  const server = grpcServer({ port: 0, ...options })
+  const app = createApp({ name: 'grpc-test', components: [server, GreeterImpl, service, ...extra], logging: silent })
   const t = await startTestApp(app)
   cleanup.push(() => t.stop().catch(() => undefined))
   const url = app.endpoints().find((e) => e.name === 'grpc')!.url
   const c = clients(url)
   cleanup.push(() => c.close())
-  return { t, app, url, ...c }
+  return { t, app, url, server: t.get(server), ...c }
 }
 
 const serving = async (check: () => Promise<{ status: string }>, expected = 'SERVING') => expect.poll(async () => (await check()).status, { timeout: 5_000 }).toBe(expected)
@@ -141,12 +142,12 @@ describe('the gRPC server', () => {
   })
 
   it('at shutdown sends NOT_SERVING to Watch streams, ends them, and lets calls in flight finish', async () => {
-    const { t, watch, call, check } = await start()
+    const { t, watch, call, check, server } = await start()
     await serving(() => check(''))
     const overall = watch('')
     await overall.until('SERVING')
     const inFlight = call('Wait', { ms: 300 })
-    await new Promise((resolve) => setTimeout(resolve, 50))
+    await expect.poll(() => server.activeCalls).toBe(1)
     await t.stop()
     expect(await inFlight).toMatchObject({ message: 'waited 300' })
     expect(overall.statuses).toEqual(['SERVING', 'NOT_SERVING'])
@@ -155,13 +156,13 @@ describe('the gRPC server', () => {
   })
 
   it('cancels calls still running when the drain time runs out', async () => {
-    const { t, call } = await start({ drainTimeout: 100 })
+    const { t, call, server } = await start({ drainTimeout: 100 })
     const stuck = call('Wait', { ms: 3_000 }).catch((error: { code: number }) => error)
-    await new Promise((resolve) => setTimeout(resolve, 50))
+    await expect.poll(() => server.activeCalls).toBe(1)
     const began = performance.now()
     await t.stop()
     expect(performance.now() - began).toBeLessThan(1_500)
-    expect(await stuck).toMatchObject({ code: expect.any(Number) })
+    expect(await stuck).toMatchObject({ code: status.CANCELLED })
   })
 
   it('serves reflection listing the registered and health services', async () => {

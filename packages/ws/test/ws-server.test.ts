@@ -13,6 +13,7 @@ afterEach(async () => {
 })
 
 let served = 0
+let slowStarted = 0
 const perMessage = component('per-message', { lifetime: 'scoped', scope: 'request', create: () => ({ n: ++served }) })
 
 const handlers: AnyProvider[] = [
@@ -47,7 +48,12 @@ const handlers: AnyProvider[] = [
     }),
   }),
   provide(WsHandlers, {
-    value: wsHandler<{ ms: number }>('slow', { handle: async ({ ms }) => new Promise((resolve) => setTimeout(() => resolve({ waited: ms }), ms)) }),
+    value: wsHandler<{ ms: number }>('slow', {
+      handle: async ({ ms }) => {
+        slowStarted++
+        return new Promise((resolve) => setTimeout(() => resolve({ waited: ms }), ms))
+      },
+    }),
   }),
 ]
 
@@ -185,8 +191,9 @@ describe('the WebSocket server', () => {
     expect(health.report().checks.find((c) => c.name === 'ws-server')?.status).toBe('up')
     const client = await connect()
     const idle = await connect()
+    const before = slowStarted
     client.send({ type: 'slow', id: 's', data: { ms: 200 } })
-    await new Promise((resolve) => setTimeout(resolve, 20))
+    await expect.poll(() => slowStarted).toBe(before + 1)
     await t.stop()
     expect(client.received).toContainEqual({ type: 'result', id: 's', data: { waited: 200 } })
     expect(await client.closed).toEqual({ code: 1001, reason: 'server shutting down' })
