@@ -126,6 +126,7 @@ export class App {
   readonly #timeline: LifecycleEvent[] = []
   readonly #modules: ModuleRegistry
   readonly #endpoints = new Map<string, string>()
+  #env: NodeJS.ProcessEnv = process.env
 
   constructor(options: AppOptions<readonly AnyProvider[], readonly Module[]>) {
     this.name = options.name
@@ -154,6 +155,14 @@ export class App {
   /** The loaded configuration, once start() or check() has loaded it. */
   get config(): LoadedConfig<unknown> | undefined {
     return this.#config
+  }
+
+  /**
+   * The environment start(), check() or bootstrap() was given (process.env unless a test passed
+   * its own): where components read settings that are not in the configuration (DATABASE_URL).
+   */
+  get env(): NodeJS.ProcessEnv {
+    return this.#env
   }
 
   get logger(): Logger {
@@ -255,6 +264,7 @@ export class App {
    * for (const a of plan.actions) console.log(a.action, a.subject, a.target)
    */
   async bootstrap(options: StartOptions & { dryRun?: boolean } = {}): Promise<BootstrapReport | undefined> {
+    this.#env = options.env ?? process.env
     const definition = this.#options.config
     if (definition) this.#config = await this.#phase('config', () => loadConfig(definition, options))
     await this.#phase('modules', () => this.#register(options.cwd ?? process.cwd()))
@@ -330,6 +340,7 @@ export class App {
 
   /** Loads configuration and validates the graph; starts nothing and writes nothing. */
   async check(options: StartOptions = {}): Promise<CheckReport> {
+    this.#env = options.env ?? process.env
     const config = this.#options.config ? await loadConfig(this.#options.config, options) : undefined
     this.#config = config
     const { excluded } = await this.#register(options.cwd ?? process.cwd())
@@ -364,6 +375,7 @@ export class App {
     }
     this.#state = 'starting'
     this.#startedAt = now()
+    this.#env = options.env ?? process.env
     this.#endpoints.clear()
     try {
       if (this.#options.config) {
