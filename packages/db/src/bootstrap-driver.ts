@@ -45,9 +45,14 @@ function optionsOf(requirement: DatabaseRequirement): DatabaseRequirementOptions
   return requirement.options ?? {}
 }
 
+/** The server's URL: the requirement's own, else DATABASE_URL from the environment start() was given. */
+function baseUrl(requirement: DatabaseRequirement, context: DatabaseBootstrapContext): string | undefined {
+  // env is optional in older cores; process.env is what start() defaults it to.
+  return optionsOf(requirement).url ?? ((context.env ?? process.env).DATABASE_URL || undefined)
+}
+
 function locationOf(requirement: DatabaseRequirement, context: DatabaseBootstrapContext): DatabaseLocation {
-  const base = optionsOf(requirement).url ?? (process.env.DATABASE_URL || undefined)
-  return parseDatabaseUrl(siblingDatabaseUrl(base, requirement.name, context.dataDir))
+  return parseDatabaseUrl(siblingDatabaseUrl(baseUrl(requirement, context), requirement.name, context.dataDir))
 }
 
 function pick(value: PerEngine | undefined, dialect: 'sqlite' | 'postgres'): string | undefined {
@@ -141,8 +146,8 @@ async function postgresTablesExist(location: Extract<DatabaseLocation, { dialect
   }
 }
 
-async function postgresExists(requirement: DatabaseRequirement, location: Extract<DatabaseLocation, { dialect: 'postgres' }>, tables: readonly string[]): Promise<boolean> {
-  const session = await serverSession(location, optionsOf(requirement).url ?? process.env.DATABASE_URL)
+async function postgresExists(base: string | undefined, location: Extract<DatabaseLocation, { dialect: 'postgres' }>, tables: readonly string[]): Promise<boolean> {
+  const session = await serverSession(location, base)
   try {
     const { rowCount } = await session.query('select 1 from pg_database where datname = $1', [location.database])
     if (!rowCount) return false
@@ -152,9 +157,9 @@ async function postgresExists(requirement: DatabaseRequirement, location: Extrac
   return postgresTablesExist(location, tables)
 }
 
-async function postgresCreate(requirement: DatabaseRequirement, location: Extract<DatabaseLocation, { dialect: 'postgres' }>, schema: string, module: string | undefined): Promise<string> {
+async function postgresCreate(base: string | undefined, location: Extract<DatabaseLocation, { dialect: 'postgres' }>, schema: string, module: string | undefined): Promise<string> {
   const shown = redactUrl(location.url)
-  const session = await serverSession(location, optionsOf(requirement).url ?? process.env.DATABASE_URL)
+  const session = await serverSession(location, base)
   let created = true
   try {
     await session.query(`create database ${quoteIdentifier(location.database)}`)
@@ -208,12 +213,12 @@ export const sqlDatabaseDriver: DatabaseBootstrapDriver = {
   async exists(requirement, context) {
     const location = locationOf(requirement, context)
     const tables = tablesOf(requirement, context, location.dialect)
-    return location.dialect === 'sqlite' ? sqliteExists(location.file, tables) : postgresExists(requirement, location, tables)
+    return location.dialect === 'sqlite' ? sqliteExists(location.file, tables) : postgresExists(baseUrl(requirement, context), location, tables)
   },
   async create(requirement, context) {
     const location = locationOf(requirement, context)
     const schema = schemaOf(requirement, context, location.dialect)
-    if (location.dialect === 'postgres') return postgresCreate(requirement, location, schema, context.module)
+    if (location.dialect === 'postgres') return postgresCreate(baseUrl(requirement, context), location, schema, context.module)
     try {
       await sqliteCreate(location.file, schema)
     } catch (error) {

@@ -5,8 +5,8 @@
  * the application's, which waits for readiness, and the database component's own, which
  * connects and migrates and so must not wait for itself.
  *
- * The hot path (a ready database) adds one branch and two counter updates per connection, no
- * extra await: overhead is what the benchmark in bench/src/db measures.
+ * The hot path (a ready database) adds a readiness check, two counter updates and one promise
+ * reaction per connection: bench/src/db/query-overhead.ts measures what that costs per query.
  */
 import type { CompiledQuery, DatabaseConnection, Dialect as KyselyDialect, Driver, Kysely, QueryResult, TransactionSettings } from 'kysely'
 import { isTransient } from './connect-errors.js'
@@ -162,22 +162,24 @@ class CountingDriver implements Driver {
   }
 
   #acquire(): Promise<DatabaseConnection> {
+    this.#shared.waiting++
+    return this.#inner.acquireConnection().then(this.#acquired, this.#notAcquired)
+  }
+
+  // Made once, not per query: the hot path allocates no closures.
+  readonly #acquired = (connection: DatabaseConnection): DatabaseConnection => {
     const shared = this.#shared
-    shared.waiting++
-    return this.#inner.acquireConnection().then(
-      (connection) => {
-        shared.waiting--
-        shared.inUse++
-        if (!this.#gate || !shared.guardsConnections) return connection
-        let guarded = this.#guarded.get(connection)
-        if (!guarded) this.#guarded.set(connection, (guarded = new GuardedConnection(connection, this.#gate)))
-        return guarded
-      },
-      (error: unknown) => {
-        shared.waiting--
-        throw this.#gate ? this.#gate.unavailable(error) : error
-      },
-    )
+    shared.waiting--
+    shared.inUse++
+    if (!this.#gate || !shared.guardsConnections) return connection
+    let guarded = this.#guarded.get(connection)
+    if (!guarded) this.#guarded.set(connection, (guarded = new GuardedConnection(connection, this.#gate)))
+    return guarded
+  }
+
+  readonly #notAcquired = (error: unknown): never => {
+    this.#shared.waiting--
+    throw this.#gate ? this.#gate.unavailable(error) : error
   }
 
   releaseConnection(connection: DatabaseConnection): Promise<void> {

@@ -89,7 +89,7 @@ describe('the database bootstrap driver', () => {
       writeFileSync(join(dir, 'schema.pg.sql'), schema.replace('value real', 'value double precision'))
       const name = uniqueName('plinth_bootstrap')
       const requirement = { name, options: { url: urlOf('test'), schema: { postgres: 'schema.pg.sql', sqlite: 'unused.sql' } } }
-      const context: DatabaseBootstrapContext = { dataDir: join(dir, 'data'), module: 'telemetry', baseDir: dir, config: undefined, signal: new AbortController().signal, log: pino({ level: 'silent' }) }
+      const context: DatabaseBootstrapContext = { dataDir: join(dir, 'data'), module: 'telemetry', baseDir: dir, config: undefined, env: {}, signal: new AbortController().signal, log: pino({ level: 'silent' }) }
       try {
         expect(await sqlDatabaseDriver.exists(requirement, context)).toBe(false)
         expect(await sqlDatabaseDriver.create(requirement, context)).toBe(`created PostgreSQL database "${name}" with its tables at ${urlOf(name).replace('s3cret-pw', '***')}`)

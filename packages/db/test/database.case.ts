@@ -178,7 +178,9 @@ export function describeConformance(engine: EngineUnderTest): void {
 
     it('has each migration applied exactly once when four processes start at once', async () => {
       const url = await fresh()
-      const runs = Array.from({ length: 4 }, () => runScript('./migrating-app.ts', { TEST_DATABASE_URL: url, MODE: 'normal' }))
+      const runs = Array.from({ length: 4 }, () => runScript('./migrating-app.ts', { TEST_DATABASE_URL: url, MODE: 'normal', BARRIER: '1' }))
+      await Promise.all(runs.map((r) => r.waitFor('LOADED')))
+      for (const run of runs) run.send('go')
       const results = await Promise.all(runs.map((r) => r.exited))
       for (const result of results) expect(result, result.stderr).toMatchObject({ code: 0 })
       const log = await engine.query<{ migration: string; pid: number }>(url, 'select migration, pid from applied_log order by migration')
@@ -186,7 +188,7 @@ export function describeConformance(engine: EngineUnderTest): void {
       expect(await recorded(engine, url)).toEqual(['inventory/001_items', 'inventory/002_tags', 'inventory/003_item_price'])
       // The others found the lock taken and waited, rather than finding the work done by luck.
       expect(results.some((r) => r.stderr.includes("waiting for another instance's migrations"))).toBe(true)
-    }, 60_000)
+    }, 120_000)
 
     it('completes on the next start after a process is killed in the middle of a migration', async () => {
       const url = await fresh()
@@ -203,7 +205,7 @@ export function describeConformance(engine: EngineUnderTest): void {
       const log = await engine.query<{ migration: string }>(url, 'select migration from applied_log order by migration')
       expect(log.map((r) => r.migration)).toEqual(['001_items', '002_tags', '003_item_price'])
       expect(await engine.query(url, 'select name from tags')).toEqual([{ name: 'first' }])
-    }, 60_000)
+    }, 120_000)
   })
 
   describe('queries', () => {

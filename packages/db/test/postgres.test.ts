@@ -186,7 +186,7 @@ describe.skipIf(!postgres.available)(postgres.title('on PostgreSQL'), () => {
     try {
       const target = uniqueName('plinth_denied')
       const url = urlOf('test').replace('postgres:s3cret-pw@', `${role}:${PASSWORD}@`)
-      const context = { dataDir: '/nonexistent', module: 'telemetry', baseDir: '/nonexistent', config: undefined, signal: new AbortController().signal, log: pino({ level: 'silent' }) }
+      const context = { dataDir: '/nonexistent', module: 'telemetry', baseDir: '/nonexistent', config: undefined, env: {}, signal: new AbortController().signal, log: pino({ level: 'silent' }) }
       const requirement = { name: target, options: { url } }
       expect(await sqlDatabaseDriver.exists(requirement, context)).toBe(false)
       const error = (await Promise.resolve(sqlDatabaseDriver.create(requirement, context)).catch((e: unknown) => e)) as PlinthError

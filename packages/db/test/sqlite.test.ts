@@ -44,6 +44,12 @@ describe('on SQLite', () => {
     file.close()
   })
 
+  it('reads DATABASE_URL and SKIP_DB_INIT from the environment start() was given, not the machine', async () => {
+    const file = join(tempDir(), 'from-env.sqlite')
+    await using t = await startTestApp(createApp({ name: 'env', components: [database()], logging: { level: 'silent' } }), { env: { DATABASE_URL: `sqlite:${file}`, SKIP_DB_INIT: 'true' } })
+    expect(t.get(Database)).toMatchObject({ url: `sqlite:${file}`, optional: true })
+  })
+
   it('fails start-up clearly when the file cannot be opened', async () => {
     const dir = tempDir()
     writeFileSync(join(dir, 'data'), 'a file where the data directory should be')

@@ -35,7 +35,7 @@ const inventory = defineMigrations('inventory', {
         else await new Promise((resolve) => setTimeout(resolve, 30_000))
       } else {
         // Long enough for the other instances started at the same time to find the lock taken.
-        await new Promise((resolve) => setTimeout(resolve, 150))
+        await new Promise((resolve) => setTimeout(resolve, 500))
       }
     },
   },
@@ -52,6 +52,14 @@ const app = createApp({
   components: [database({ url, migrate: true, connectTimeout: 20_000 }), inventory],
   logging: pino({ level: 'info' }, pino.destination(2)),
 })
+
+// With BARRIER=1, load everything, say so, and start only when the test writes a line: the
+// processes then start migrating at the same moment however long each took to load.
+if (process.env.BARRIER === '1') {
+  process.stderr.write('LOADED\n')
+  await new Promise((resolve) => process.stdin.once('data', resolve))
+  process.stdin.pause()
+}
 
 try {
   await app.start({ env: {} })

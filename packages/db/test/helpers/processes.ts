@@ -11,6 +11,8 @@ export interface Run {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>
   /** Resolves once the process has written `text` to stderr. */
   waitFor(text: string): Promise<void>
+  /** Writes a line to the process's standard input. */
+  send(line: string): void
 }
 
 /** Runs a TypeScript file of this folder as a real Node.js process, loaded through tsx from the sources. */
@@ -19,7 +21,7 @@ export function runScript(file: string, env: Record<string, string>): Run {
   const child = spawn(process.execPath, ['--conditions=@plinth/source', '--import', tsx, script], {
     cwd: root,
     env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['pipe', 'pipe', 'pipe'],
   })
   let stdout = ''
   let stderr = ''
@@ -35,6 +37,7 @@ export function runScript(file: string, env: Record<string, string>): Run {
   return {
     child,
     exited,
+    send: (line) => child.stdin.write(`${line}\n`),
     waitFor: (text) =>
       new Promise<void>((resolve, reject) => {
         if (stderr.includes(text)) return resolve()
