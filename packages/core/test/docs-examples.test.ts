@@ -201,7 +201,7 @@ describe('docs/container.md examples', () => {
 
   it.each([
     ['missing-provider.ts', ['PLINTH_ERR_MISSING_PROVIDER', 'did you mean "database"?']],
-    ['captive-dependency.ts', ['PLINTH_ERR_CAPTIVE_DEPENDENCY', 'home-page (singleton) -> greeting (transient) -> current-user (scoped)']],
+    ['captive-dependency.ts', ['PLINTH_ERR_CAPTIVE_DEPENDENCY', 'home-page (singleton) -> greeting (transient) -> current-user (scoped:request)']],
     ['duplicate-provider.ts', ['PLINTH_ERR_DUPLICATE_PROVIDER', '"mailer" is provided twice']],
     ['duplicate-token-name.ts', ['PLINTH_ERR_DUPLICATE_TOKEN_NAME', 'two different tokens are named "clock"']],
     ['invalid-provider.ts', ['PLINTH_ERR_INVALID_PROVIDER', 'a scoped provider cannot have a stop hook', 'a transient provider cannot be eager']],
