@@ -3,10 +3,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { pathToFileURL } from 'node:url'
-import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads'
+import { isMainThread, parentPort, workerData } from 'node:worker_threads'
 import { component, createApp, type Provider } from '@plinth/core'
 import { criticalPath, depth, randomDag, seededRandom, type GraphShape } from './graphs.js'
 import { formatMs, formatPercent, heading, table } from './report.js'
+import { startWorker } from './thread.js'
 
 /** Row 5's graph: another 200-node DAG of the same generator, and a start latency per node. */
 export const BOOT_SEED = 5
@@ -126,8 +127,7 @@ export async function bootRow(runs = 7): Promise<string> {
  * what ran before it (row 4 leaves ten-thousand-class graphs of every library in the main heap).
  */
 export function bootRowInWorker(): Promise<string> {
-  const file = import.meta.url.endsWith('.ts') ? './boot.ts' : './boot.js'
-  const worker = new Worker(new URL(file, import.meta.url), { workerData: { bootRow: true } })
+  const worker = startWorker('boot', { bootRow: true })
   return new Promise((resolve, reject) => {
     worker.once('message', (text: string) => resolve(text))
     worker.once('error', reject)

@@ -1,5 +1,6 @@
-import { Worker } from 'node:worker_threads'
+import type { Worker } from 'node:worker_threads'
 import type { GraphShape } from './graphs.js'
+import { startWorker } from './thread.js'
 import type { Reply, Request, Workload, WorkerSetup } from './worker.js'
 
 /**
@@ -48,8 +49,7 @@ class Contender {
 
   constructor(name: string, setup: WorkerSetup) {
     this.name = name
-    const file = import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js'
-    this.#worker = new Worker(new URL(file, import.meta.url), { workerData: setup })
+    this.#worker = startWorker('worker', setup)
     this.ready = new Promise((resolve) => {
       this.#waiting = resolve
     })
