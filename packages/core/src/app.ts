@@ -391,9 +391,14 @@ export class App {
       await this.#prepare(options, false)
       const providers = [...this.providers(), ...this.#kernelProviders()]
       const container = await this.#phase('validate', () => {
-        const problems = this.#modules.explain(Container.validate(providers, { overrides: options.overrides ?? [], contextual: this.#contextual() }))
-        assertValidGraph(problems)
-        return new Container(providers, { overrides: options.overrides ?? [], contextual: this.#contextual() })
+        const containerOptions = { overrides: options.overrides ?? [], contextual: this.#contextual() }
+        // new Container validates the graph; only an invalid one is built again, to explain its problems by module.
+        try {
+          return new Container(providers, containerOptions)
+        } catch (error) {
+          if (error instanceof PlinthError && error.code === 'PLINTH_ERR_INVALID_GRAPH') assertValidGraph(this.#modules.explain(Container.validate(providers, containerOptions)))
+          throw error
+        }
       })
       this.#container = container
       this.#lifecycle = new Lifecycle(container, this.events, (name, module) => componentLogger(this.logger, name, module), this.#options.lifecycle)

@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { PlinthError } from './errors.js'
 import { buildGraph, closest, type ContextualFactory, type Edge, type Graph, type GraphProblem, type Node } from './graph.js'
-import { compile, Op, type Program } from './plan.js'
+import { compile, Op, Track, type Program } from './plan.js'
 import type { AnyProvider } from './provider.js'
 import type { AnyToken, MultiToken, Token, ValueOf } from './token.js'
 
@@ -13,6 +13,24 @@ export interface ContainerOptions {
   /** Scope names from the longest-lived to the shortest, for captive checks. Default ['session', 'request']. */
   scopes?: readonly string[]
 }
+
+/**
+ * A direct node is a singleton whose every dependency is a plain or optional edge to another
+ * singleton (or to nothing): most components of an app.
+ */
+function isDirect(node: Node): boolean {
+  const known = (node as { direct?: boolean }).direct
+  if (known !== undefined) return known
+  let direct = node.lifetime === 'singleton'
+  for (const edge of node.edges) {
+    if (!direct) break
+    direct = (edge.kind === 'single' || edge.kind === 'optional') && (edge.targets.length === 0 || edge.targets[0]!.lifetime === 'singleton')
+  }
+  ;(node as { direct?: boolean }).direct = direct
+  return direct
+}
+
+const EXPANDED = Symbol('expanded')
 
 const isThenable = (value: unknown): value is PromiseLike<unknown> =>
   value !== null && typeof value === 'object' && typeof (value as { then?: unknown }).then === 'function'
@@ -130,11 +148,29 @@ export class Container implements AsyncDisposable {
     const { graph, problems } = buildGraph(providers, options.overrides, options.contextual, options.scopes)
     assertValidGraph(problems)
     this.graph = graph
+    for (const node of graph.nodes) {
+      const slot = (node.reg as { slot?: number }).slot
+      if (slot !== undefined) this.#bySlot[slot] = node
+    }
   }
+
+  /** Nodes by their component's slot: on the warm path an array index is cheaper than a Map lookup. */
+  readonly #bySlot: Node[] = []
 
   /** Every problem of a set of providers, without building a container. */
   static validate(providers: readonly AnyProvider[], options: ContainerOptions = {}): GraphProblem[] {
     return buildGraph(providers, options.overrides, options.contextual, options.scopes).problems
+  }
+
+  /**
+   * Whether any provider lives in the named scope. A server opens a request scope only when
+   * something can live in it, sparing every request the AsyncLocalStorage cost otherwise.
+   *
+   * @example
+   * const scoped = container.usesScope('request')
+   */
+  usesScope(name: string): boolean {
+    return this.graph.nodes.some((node) => node.lifetime === 'scoped' && node.reg.scope === name)
   }
 
   /** Whether some provider provides the token. */
@@ -147,6 +183,11 @@ export class Container implements AsyncDisposable {
    * has an async factory and is not built yet; use `resolve` then.
    */
   get<Tk extends AnyToken>(target: Tk): ValueOf<Tk> {
+    const slot = (target as { slot?: number }).slot
+    if (slot !== undefined) {
+      const node = this.#bySlot[slot]
+      if (node !== undefined && node.state === 'built' && node.reg.provides.id === target.id) return node.instance as ValueOf<Tk>
+    }
     if (target.kind === 'token') {
       const node = this.graph.single.get(target.id)
       if (node !== undefined && node.state === 'built') return node.instance as ValueOf<Tk>
@@ -354,7 +395,7 @@ export class Container implements AsyncDisposable {
     const fail = (error: unknown) => this.markFailed(node, error)
     let result: unknown
     try {
-      result = this.#exec(this.#program(node), async)
+      result = isDirect(node) ? this.#buildDirect(node, async) : this.#exec(this.#program(node), async)
     } catch (error) {
       if (!async && error instanceof PlinthError && error.code === 'PLINTH_ERR_ASYNC_PROVIDER') throw error
       fail(error)
@@ -370,22 +411,62 @@ export class Container implements AsyncDisposable {
     return pending
   }
 
+  /** The singletons a node reads: its edges' targets when it is direct, else its program's. */
+  #singletonsOf(node: Node): readonly Node[] {
+    if (!isDirect(node)) return this.#program(node).singletons
+    const out: Node[] = []
+    for (const edge of node.edges) if (edge.targets.length === 1 && !out.includes(edge.targets[0]!)) out.push(edge.targets[0]!)
+    return out
+  }
+
+  /**
+   * Builds a direct singleton without compiling a program: its deps object is its edges' built
+   * instances. A program pays off for a transient subtree built many times; a singleton is built
+   * once.
+   */
+  #buildDirect(node: Node, async: boolean): unknown {
+    const deps: Record<string, unknown> = {}
+    for (const edge of node.edges) {
+      const target = edge.targets[0]
+      if (target === undefined || (edge.kind === 'optional' && target.state !== 'built')) deps[edge.key] = undefined
+      else if (target.state === 'built') deps[edge.key] = target.instance
+      else throw new PlinthError('PLINTH_ERR_DEPENDENCY_FAILED', `"${target.name}" (${target.reg.site}) failed to build`, { cause: target.error })
+    }
+    let value: unknown
+    try {
+      value = node.reg.create(deps as never)
+    } catch (error) {
+      throw this.#wrap(error, { op: Op.Create, node })
+    }
+    if (!isThenable(value)) return value
+    if (!async) {
+      throw new PlinthError(
+        'PLINTH_ERR_ASYNC_PROVIDER',
+        `"${node.name}" (${node.reg.site}) has an async factory; resolve it with await container.resolve(), or depend on it from a component built at start`,
+      )
+    }
+    return Promise.resolve(value).catch((error: unknown) => {
+      throw this.#wrap(error, { op: Op.Create, node })
+    })
+  }
+
   /** Unbuilt singletons that `root` needs (itself last), dependencies first, found without recursion. */
   #unbuiltSingletons(root: Node): Node[] {
     const out: Node[] = []
     const seen = new Set<Node>()
-    const stack: Array<{ node: Node; expanded: boolean }> = [{ node: root, expanded: false }]
+    // A node is pushed to expand it, then again under EXPANDED to emit it once its dependencies are out.
+    const stack: Array<Node | typeof EXPANDED> = [root]
     while (stack.length > 0) {
       const item = stack.pop()!
-      if (item.expanded) {
-        out.push(item.node)
+      if (item === EXPANDED) {
+        out.push(stack.pop() as Node)
         continue
       }
-      if (seen.has(item.node) || item.node.state === 'built') continue
-      seen.add(item.node)
-      stack.push({ node: item.node, expanded: true })
-      for (const dep of this.#program(item.node).singletons) {
-        if (!seen.has(dep) && dep.state !== 'built') stack.push({ node: dep, expanded: false })
+      if (seen.has(item) || item.state === 'built') continue
+      seen.add(item)
+      stack.push(item, EXPANDED)
+      for (const dep of this.#singletonsOf(item)) {
+        if (!seen.has(dep) && dep.state !== 'built') stack.push(dep)
       }
     }
     return out
@@ -459,8 +540,8 @@ export class Container implements AsyncDisposable {
         const step = steps[i]!
         switch (step.op) {
           case Op.Create: {
-            const value = step.node.reg.create(step.make(values) as never)
-            if (isThenable(value)) {
+            const value = step.create(step.make(values) as never)
+            if (step.mayBeAsync && isThenable(value)) {
               if (!async) {
                 throw new PlinthError(
                   'PLINTH_ERR_ASYNC_PROVIDER',
@@ -470,7 +551,7 @@ export class Container implements AsyncDisposable {
               return this.#resume(program, i, values, value)
             }
             values[i] = value
-            if (step.node.lifetime === 'transient') this.#track(step.node, value)
+            if (step.track !== Track.Never && (step.track === Track.Always || hasDispose(value))) this.#record(step.node, value)
             break
           }
           case Op.Singleton:
@@ -523,11 +604,14 @@ export class Container implements AsyncDisposable {
     )
   }
 
-  #track(node: Node, instance: unknown): void {
-    if (!node.reg.dispose && !hasDispose(instance)) return
+  #record(node: Node, instance: unknown): void {
     const scope = this.#storage.getStore()
     if (scope) scope.created.push([node, instance])
     else this.#built.push([node, instance])
+  }
+
+  #track(node: Node, instance: unknown): void {
+    if (node.reg.dispose || hasDispose(instance)) this.#record(node, instance)
   }
 
   #accessor(edge: Edge): () => unknown {

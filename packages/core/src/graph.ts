@@ -73,11 +73,11 @@ export function buildGraph(
   const nodes: Node[] = []
   const single = new Map<symbol, Node>()
   const multi = new Map<symbol, Node[]>()
-  const tokenNames = new Map<string, { id: symbol; site: Site }>()
+  const tokenNames = new Map<string, AnyToken>()
 
   const noteToken = (t: AnyToken, site: Site, module: string | undefined) => {
     const seen = tokenNames.get(t.name)
-    if (seen === undefined) tokenNames.set(t.name, { id: t.id, site: t.site })
+    if (seen === undefined) tokenNames.set(t.name, t)
     else if (seen.id !== t.id && (t.kind !== 'token' || !contextual.has(t.id))) {
       problems.push({
         code: 'PLINTH_ERR_DUPLICATE_TOKEN_NAME',
@@ -86,7 +86,7 @@ export function buildGraph(
         module,
         site: String(site),
       })
-      tokenNames.set(t.name, { id: t.id, site: t.site }) // report each further clash once
+      tokenNames.set(t.name, t) // report each further clash once
     }
   }
 
@@ -111,18 +111,21 @@ export function buildGraph(
       }
       single.set(reg.provides.id, node)
     }
-    problems.push(...declarationProblems(node))
+    const declared = declarationProblems(node)
+    if (declared.length > 0) problems.push(...declared)
     nodes.push(node)
   }
 
-  const providedNames = [...new Set(nodes.map((n) => n.name))]
+  let providedNames: string[] | undefined // only to suggest a name for a missing provider
   for (const node of nodes) {
-    for (const [key, dep] of Object.entries(node.reg.deps)) {
+    for (const [key, dep] of node.reg.depEntries ?? Object.entries(node.reg.deps)) {
       if (!isDependency(dep)) continue // reported by declarationProblems
       const edge = linkEdge(key, dep, single, multi, contextual)
-      noteToken(edge.token, node.reg.site, node.reg.module)
+      // A token some provider provides was noted along with that provider.
+      if (edge.targets.length === 0 || edge.targets[0]!.reg.provides !== edge.token) noteToken(edge.token, node.reg.site, node.reg.module)
       node.edges.push(edge)
       if ((edge.kind === 'single' || (edge.kind === 'accessor' && !edge.multi)) && edge.targets.length === 0) {
+        providedNames ??= [...new Set(nodes.map((n) => n.name))]
         const suggestion = closest(edge.token.name, providedNames)
         problems.push({
           code: 'PLINTH_ERR_MISSING_PROVIDER',
@@ -148,7 +151,8 @@ export function buildGraph(
       site: String(cycle[0]!.reg.site),
     })
   }
-  problems.push(...captiveProblems(order, scopes))
+  // Only a scoped instance can be held captive.
+  if (nodes.some((n) => n.lifetime === 'scoped')) problems.push(...captiveProblems(order, scopes))
   return { graph: { nodes, single, multi, contextual: new Map(contextual), order }, problems }
 }
 
@@ -171,6 +175,8 @@ function linkEdge(
   return { key, kind, token: target, targets, multi: isMulti }
 }
 
+const LIFETIMES = new Set<string>(['singleton', 'transient', 'scoped'])
+
 function declarationProblems(node: Node): GraphProblem[] {
   const { reg } = node
   const found: string[] = []
@@ -180,14 +186,15 @@ function declarationProblems(node: Node): GraphProblem[] {
     }
     if (reg.eager) found.push(`a ${reg.lifetime} provider cannot be eager`)
   }
-  if (!['singleton', 'transient', 'scoped'].includes(reg.lifetime)) {
+  if (!LIFETIMES.has(reg.lifetime)) {
     found.push(`lifetime must be "singleton", "transient" or "scoped"; got ${JSON.stringify(reg.lifetime)}`)
   }
-  for (const [key, dep] of Object.entries(reg.deps ?? {})) {
+  for (const [key, dep] of reg.depEntries ?? Object.entries(reg.deps ?? {})) {
     if (!isDependency(dep)) {
       found.push(`deps.${key} is not a token, optional(token) or accessor(token); got ${describeValue(dep)}`)
     }
   }
+  if (found.length === 0) return []
   return found.map((message) => ({
     code: 'PLINTH_ERR_INVALID_PROVIDER' as const,
     message: `"${node.name}" (${where(node)}): ${message}`,
@@ -219,6 +226,54 @@ export function constructionTargets(node: Node): Node[] {
  * the stack. Components come out dependencies first, which is the build order.
  */
 export function sortByDependencies(nodes: readonly Node[]): { order: Node[]; cycles: Node[][] } {
+  const order = acyclicOrder(nodes)
+  return order ? { order, cycles: [] } : stronglyConnected(nodes)
+}
+
+/**
+ * The order Tarjan's algorithm gives an acyclic graph (a depth-first post-order), without its
+ * bookkeeping: no frame objects, no successor arrays. Undefined at the first back edge; the caller
+ * then runs Tarjan's algorithm, which reports the cycles.
+ */
+function acyclicOrder(nodes: readonly Node[]): Node[] | undefined {
+  const state = new Uint8Array(nodes.length) // 0 unvisited, 1 on the path, 2 done
+  const edgeAt = new Int32Array(nodes.length)
+  const targetAt = new Int32Array(nodes.length)
+  const order: Node[] = []
+  const path: Node[] = []
+  for (const root of nodes) {
+    if (state[root.index] !== 0) continue
+    state[root.index] = 1
+    path.push(root)
+    while (path.length > 0) {
+      const node = path[path.length - 1]!
+      const i = node.index
+      let next: Node | undefined
+      while (next === undefined && edgeAt[i]! < node.edges.length) {
+        const edge = node.edges[edgeAt[i]!]!
+        if (edge.kind === 'accessor' || edge.kind === 'contextual' || targetAt[i]! >= edge.targets.length) {
+          edgeAt[i]!++
+          targetAt[i] = 0
+          continue
+        }
+        next = edge.targets[targetAt[i]!++]
+      }
+      if (next === undefined) {
+        path.pop()
+        state[i] = 2
+        order.push(node)
+      } else if (state[next.index] === 1) {
+        return undefined
+      } else if (state[next.index] === 0) {
+        state[next.index] = 1
+        path.push(next)
+      }
+    }
+  }
+  return order
+}
+
+function stronglyConnected(nodes: readonly Node[]): { order: Node[]; cycles: Node[][] } {
   const index = new Int32Array(nodes.length).fill(-1)
   const low = new Int32Array(nodes.length)
   const onStack = new Uint8Array(nodes.length)

@@ -1,8 +1,10 @@
+import { setMaxListeners } from 'node:events'
 import type { Container } from './container.js'
 import { PlinthError } from './errors.js'
 import type { CriticalStep, EventStream, LifecycleEvent } from './events.js'
 import type { Node } from './graph.js'
 import type { Logger } from './logger-types.js'
+import { withDeadline } from './deadline.js'
 import { compile, Op, type Program } from './plan.js'
 import type { Site } from './site.js'
 import { backoffDelay, resolveRetry, sleep } from './retry.js'
@@ -52,30 +54,6 @@ export function singletonDeps(node: Node): Array<{ node: Node; required: boolean
     node: dep,
     required: program.steps.some((step) => step.op === Op.Singleton && step.node === dep),
   }))
-}
-
-/** Runs `fn` under a deadline; the signal fires when the deadline passes or `outer` aborts. */
-async function withDeadline<T>(
-  ms: number,
-  outer: AbortSignal | undefined,
-  onTimeout: () => Error,
-  fn: (signal: AbortSignal) => T | Promise<T>,
-): Promise<T> {
-  const controller = new AbortController()
-  const signal = outer ? AbortSignal.any([controller.signal, outer]) : controller.signal
-  let timer: NodeJS.Timeout | undefined
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      const error = onTimeout()
-      controller.abort(error)
-      reject(error)
-    }, ms)
-  })
-  try {
-    return await Promise.race([fn(signal), deadline])
-  } finally {
-    clearTimeout(timer)
-  }
 }
 
 /**
@@ -172,6 +150,7 @@ export class Lifecycle {
     }
 
     const abort = (this.#abort = new AbortController())
+    setMaxListeners(0, abort.signal) // one listener per component starting at once
     const failures: { component: string; error: unknown }[] = []
     const degraded: string[] = []
     const running = new Set<Promise<void>>()
@@ -275,6 +254,7 @@ export class Lifecycle {
             if (reg.start) await reg.start(instance, { signal, attempt, log })
             status.startDuration = now() - startBegan
           },
+          { waitOnAbort: true },
         )
         status.state = 'started'
         status.readyAt = now()

@@ -16,6 +16,48 @@ export interface Program {
   warm: number
 }
 
+/** Whether a transient instance is recorded for disposal: never, always, or when it has a dispose method. */
+export const enum Track {
+  Never,
+  Always,
+  Check,
+}
+
+/** Decided once per node: a class's prototype says whether its instances are disposable. */
+function trackOf(node: Node): Track {
+  if (node.lifetime !== 'transient') return Track.Never
+  if (node.reg.dispose) return Track.Always
+  const Class = node.reg.construct
+  if (!Class) return Track.Check
+  const proto = Class.prototype as object
+  return Symbol.asyncDispose in proto || Symbol.dispose in proto ? Track.Always : Track.Never
+}
+
+const OWN_CALL_SITES_UP_TO = 1_000
+const callSites = new WeakMap<object, (deps: never) => unknown>()
+let sites = 0
+
+/**
+ * How a program builds a node. A transient class gets a constructor call of its own: through the
+ * provider's shared `(deps) => new Class(deps)`, every class meets V8 at one call site, which goes
+ * megamorphic and cannot inline a constructor; a call site per class stays monomorphic, so the
+ * constructor and its field initialisers are inlined with the instance's shape known. The unique
+ * comment keeps V8's compilation cache from sharing one function (and its feedback) between
+ * classes. Singletons are built once, so they keep the shared one.
+ */
+function createOf(node: Node): (deps: never) => unknown {
+  if (node.lifetime !== 'transient') return node.reg.create as (deps: never) => unknown
+  const Class = node.reg.construct
+  if (!Class) return node.reg.create as (deps: never) => unknown
+  let create = callSites.get(Class)
+  if (create === undefined) {
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval -- a fixed body; the class is an argument
+    create = new Function('C', `return function create(deps) { return new C(deps) } // ${sites++}`)(Class) as (deps: never) => unknown
+    callSites.set(Class, create)
+  }
+  return create
+}
+
 export const enum Op {
   Create,
   Singleton,
@@ -28,7 +70,7 @@ export const enum Op {
 }
 
 export type Step =
-  | { op: Op.Create; node: Node; make: (values: unknown[]) => object }
+  | { op: Op.Create; node: Node; create: (deps: never) => unknown; make: (values: unknown[]) => object; mayBeAsync: boolean; track: Track }
   | { op: Op.Singleton | Op.Scoped | Op.OptionalSingleton; node: Node }
   | { op: Op.Multi; items: number[] }
   | { op: Op.Accessor; edge: Edge }
@@ -85,7 +127,7 @@ export function compile(root: Node): Program {
     const { node } = frame
     if (frame.edge === node.edges.length) {
       frames.pop()
-      steps.push({ op: Op.Create, node, make: compileMake(node.edges.map((e) => e.key), frame.slots) })
+      steps.push({ op: Op.Create, node, create: node.reg.create as (deps: never) => unknown, make: compileMake(node.edges.map((e) => e.key), frame.slots), mayBeAsync: !node.reg.construct, track: trackOf(node) })
       const parent = frames[frames.length - 1]
       if (parent) deliver(parent, steps.length - 1)
       continue
@@ -126,6 +168,9 @@ export function compile(root: Node): Program {
     if (slot === undefined) frames.push({ node: target, edge: 0, slots: [] })
     else deliver(frame, slot)
   }
+  // Compiling a call site costs tens of microseconds: worth it for the transient trees of a request,
+  // not for a ten-thousand-class chain resolved once.
+  if (steps.length <= OWN_CALL_SITES_UP_TO) for (const step of steps) if (step.op === Op.Create) step.create = createOf(step.node)
   return { steps, singletons: [...singletons], scoped: orderScoped([...scoped]), warm: -1 }
 
   function deliver(frame: Frame, slot: number) {

@@ -83,6 +83,10 @@ export interface Registration<T = unknown, D extends DependencyMap = DependencyM
   readonly module?: string
   /** A value provider: built before anything else, never fails. */
   readonly isValue: boolean
+  /** For class providers, the class: its instances are never promises, and its prototype says whether they are disposable. */
+  readonly construct?: new (deps: ResolvedDeps<D>) => T
+  /** Object.entries(deps), taken once at declaration rather than by every container built from it. */
+  readonly depEntries?: readonly (readonly [string, unknown])[]
 }
 
 /** A provider of a single token; it can be used as that token in another provider's deps. */
@@ -102,6 +106,7 @@ function build<T, D extends DependencyMap>(provides: Token<T> | MultiToken<T>, s
   const lifetime = spec.lifetime ?? 'singleton'
   let create: (deps: ResolvedDeps<D>) => T | Promise<T>
   let isValue = false
+  let construct: (new (deps: ResolvedDeps<D>) => T) | undefined
   if ('value' in spec) {
     const value = spec.value as T
     create = () => value
@@ -110,6 +115,7 @@ function build<T, D extends DependencyMap>(provides: Token<T> | MultiToken<T>, s
     create = spec.create
   } else if (typeof spec.class === 'function') {
     const Class = spec.class
+    construct = Class
     create = (deps) => new Class(deps)
   } else {
     throw new TypeError(`provider "${provides.name}" at ${site} needs one of value, create or class`)
@@ -118,6 +124,8 @@ function build<T, D extends DependencyMap>(provides: Token<T> | MultiToken<T>, s
     ...spec,
     provides,
     deps: (spec.deps ?? {}) as D,
+    depEntries: Object.entries(spec.deps ?? {}),
+    ...(construct ? { construct } : {}),
     lifetime,
     scope: spec.scope ?? 'request',
     create,
@@ -175,8 +183,11 @@ export function component<const N extends string, T, const D extends DependencyM
   const site = captureSite(component)
   const self: Token<T, N> = { kind: 'token', id: Symbol(name), name, site }
   const registration = build(self, spec, site)
-  return Object.freeze({ ...registration, kind: 'token', id: self.id, name, provides: self })
+  return Object.freeze({ ...registration, kind: 'token', id: self.id, slot: nextSlot++, name, provides: self })
 }
+
+/** Components' slots: a container finds a component's node by array index instead of a Map lookup. */
+let nextSlot = 0
 
 /** Returns a copy of a provider attributed to a module, as modules do with their components. */
 export function withModule<P extends AnyProvider>(provider: P, module: string): P {
