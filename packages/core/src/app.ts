@@ -95,15 +95,15 @@ type ProvidedNames<P> = P extends { readonly provides: { readonly name: infer N 
 type ProvidersOf<C extends readonly AnyProvider[], M extends readonly Module[]> = C[number] | M[number]['components'][number]
 
 /** Names of tokens some component needs and no component provides. */
-export type MissingProviders<C extends readonly AnyProvider[], M extends readonly Module[]> = Exclude<
+export type MissingProviders<C extends readonly AnyProvider[], M extends readonly Module[], K = undefined> = Exclude<
   RequiredNames<ProvidersOf<C, M>>,
-  ProvidedNames<ProvidersOf<C, M>> | KernelTokenName
+  ProvidedNames<ProvidersOf<C, M>> | KernelTokenName | (K extends ConfigDefinition<any> ? K['name'] : never)
 >
 
 /** Turns a missing provider into a compile error that names it. */
-export type CheckProviders<C extends readonly AnyProvider[], M extends readonly Module[]> = [MissingProviders<C, M>] extends [never]
+export type CheckProviders<C extends readonly AnyProvider[], M extends readonly Module[], K = undefined> = [MissingProviders<C, M, K>] extends [never]
   ? unknown
-  : { readonly 'missing providers': MissingProviders<C, M> }
+  : { readonly 'missing providers': MissingProviders<C, M, K> }
 
 const now = () => performance.now()
 
@@ -127,6 +127,11 @@ export class App {
   readonly #modules: ModuleRegistry
   readonly #endpoints = new Map<string, string>()
   #env: NodeJS.ProcessEnv = process.env
+  /** The start in progress, so that stop() can wait for an interrupted boot to roll back. */
+  #starting: Promise<unknown> | undefined
+  #interrupted = false
+  /** Unsubscribes the lifecycle log writer, so that a restarted app does not log every line twice. */
+  #unlog: (() => void) | undefined
 
   constructor(options: AppOptions<readonly AnyProvider[], readonly Module[]>) {
     this.name = options.name
@@ -230,13 +235,15 @@ export class App {
   #createLogger(config: LoadedConfig<unknown> | undefined): Logger {
     const option = this.#options.logging
     if (option && typeof (option as Logger).child === 'function') return option as Logger
-    const appEnv = config?.appEnv ?? process.env.APP_ENV ?? 'development'
+    const options = option as LoggingOptions | undefined
+    const appEnv = config?.appEnv ?? this.#env.APP_ENV ?? 'development'
     return createLogger({
       name: this.name,
-      level: process.env.LOG_LEVEL ?? 'info',
+      level: this.#env.LOG_LEVEL ?? 'info',
       pretty: appEnv === 'development' && process.stdout.isTTY,
-      ...(config && this.#options.config ? { redact: redactPaths(config) } : {}),
-      ...(option),
+      ...options,
+      // The configuration's secrets stay redacted whatever paths the options add.
+      redact: [...(config?.redactionPaths ?? []), ...(options?.redact ?? [])],
     })
   }
 
@@ -369,10 +376,21 @@ export class App {
    * await app.start()
    * process.on('SIGTERM', () => void app.stop('SIGTERM'))
    */
-  async start(options: StartOptions = {}): Promise<StartResult> {
+  start(options: StartOptions = {}): Promise<StartResult> {
     if (this.#state !== 'created' && this.#state !== 'stopped' && this.#state !== 'failed') {
-      throw new PlinthError('PLINTH_ERR_INVALID_STATE', `app "${this.name}" is ${this.#state}; start() needs it created or stopped`)
+      return Promise.reject(new PlinthError('PLINTH_ERR_INVALID_STATE', `app "${this.name}" is ${this.#state}; start() needs it created or stopped`))
     }
+    this.#interrupted = false
+    const starting = this.#start(options)
+    this.#starting = starting
+    return starting
+  }
+
+  #throwIfInterrupted(): void {
+    if (this.#interrupted) throw new PlinthError('PLINTH_ERR_BOOT_FAILED', `start-up of "${this.name}" was interrupted by a shutdown`)
+  }
+
+  async #start(options: StartOptions): Promise<StartResult> {
     this.#state = 'starting'
     this.#startedAt = now()
     this.#env = options.env ?? process.env
@@ -382,13 +400,17 @@ export class App {
         const definition = this.#options.config
         this.#config = await this.#phase('config', () => loadConfig(definition, options))
       }
+      this.#throwIfInterrupted()
       this.#logger = this.#createLogger(this.#config)
-      logEvents(this.events, this.#logger)
+      this.#unlog?.()
+      this.#unlog = logEvents(this.events, this.#logger)
       const cwd = options.cwd ?? process.cwd()
       // Modules register before the bootstrap phase, because it prepares what they declare; registering
       // only reads declarations, so nothing of theirs is built or run before the bootstrap is done.
       await this.#phase('modules', () => this.#modules.register(cwd))
+      this.#throwIfInterrupted()
       await this.#prepare(options, false)
+      this.#throwIfInterrupted()
       const providers = [...this.providers(), ...this.#kernelProviders()]
       const container = await this.#phase('validate', () => {
         const containerOptions = { overrides: options.overrides ?? [], contextual: this.#contextual() }
@@ -407,6 +429,10 @@ export class App {
       const result = await this.#phase('start', async () => {
         const started = await lifecycle.start()
         await this.#initModules(lifecycle, container, dataDir)
+        if (this.#interrupted) {
+          await lifecycle.stop(Number.POSITIVE_INFINITY)
+          this.#throwIfInterrupted()
+        }
         return started
       })
       const duration = now() - this.#startedAt
@@ -431,6 +457,12 @@ export class App {
 
   async #stop(reason: string): Promise<StopReport> {
     const began = now()
+    if (this.#state === 'starting') {
+      // A shutdown during boot interrupts it: what had started is stopped by the rollback.
+      this.#lifecycle?.abort(`${reason} during start-up`)
+      this.#interrupted = true
+      await this.#starting?.catch(() => undefined)
+    }
     const wasRunning = this.ready
     this.#state = 'stopping'
     this.events.emit({ type: 'shutdown-requested', reason, at: began })
@@ -459,9 +491,6 @@ export class App {
   }
 }
 
-function redactPaths(config: LoadedConfig<unknown>): string[] {
-  return config.redactionPaths ?? []
-}
 
 /**
  * Assembles an application. Where every component and module is listed here, a component that
@@ -475,9 +504,11 @@ function redactPaths(config: LoadedConfig<unknown>): string[] {
  *   components: [httpServer],
  * })
  */
-export function createApp<const C extends readonly AnyProvider[] = [], const M extends readonly Module[] = []>(
-  options: AppOptions<C, M> & CheckProviders<C, M>,
-): App {
+export function createApp<
+  const C extends readonly AnyProvider[] = [],
+  const M extends readonly Module[] = [],
+  K extends ConfigDefinition<any> | undefined = undefined,
+>(options: AppOptions<C, M> & { config?: K } & CheckProviders<C, M, K>): App {
   return new App(options)
 }
 

@@ -34,4 +34,4 @@ export const HealthChecks = token('health-checks').many<HealthCheck>()
 export const Metrics = token('metrics').of<MetricsRegistry>()
 
 /** Names the kernel provides to every app, for the compile-time check of missing providers. */
-export type KernelTokenName = 'logger' | 'app' | 'config' | 'health' | 'metrics'
+export type KernelTokenName = 'logger' | 'app' | 'health' | 'metrics'

@@ -88,3 +88,37 @@ describe('an app', () => {
     await expect(t.app.start()).rejects.toThrow(/is ready; start\(\) needs it created or stopped/)
   })
 })
+
+describe('a shutdown during start-up', () => {
+  it('interrupts the boot, stops what had started, and leaves the app stopped', async () => {
+    const log: string[] = []
+    const db = component('db', { create: () => ({}), start: () => void log.push('start db'), stop: () => void log.push('stop db') })
+    const slow = component('slow', {
+      deps: { db },
+      create: () => ({}),
+      start: (_, { signal }) => new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve())),
+      stop: () => void log.push('stop slow'),
+    })
+    const server = component('server', { eager: true, deps: { slow }, create: () => ({}), start: () => void log.push('start server') })
+    const app = createApp({ name: 'interrupted', components: [db, slow, server], logging: silent })
+    const starting = app.start({ env: {} })
+    while (!log.includes('start db')) await new Promise((r) => setTimeout(r, 5))
+    const report = await app.stop('SIGTERM')
+    await expect(starting).rejects.toThrow(/interrupted/)
+    expect(report.unfinished).toEqual([])
+    expect(log).toEqual(['start db', 'stop slow', 'stop db'])
+    expect(app.state).toBe('stopped')
+  })
+
+  it('does not log every line twice after a restart', async () => {
+    const lines: string[] = []
+    const destination = { write: (line: string) => void lines.push(line) }
+    const app = createApp({ name: 'restart', logging: { level: 'info', destination } })
+    await app.start({ env: {} })
+    await app.stop()
+    lines.length = 0
+    await app.start({ env: {} })
+    expect(lines.filter((l) => l.includes('ready in'))).toHaveLength(1)
+    await app.stop()
+  })
+})

@@ -56,6 +56,15 @@ describe('createApp', () => {
     expect(createApp).type.toBeCallableWith({ name: 'ok', components: [report] })
   })
 
+  test('the configuration counts as provided only when the app is given it', async () => {
+    const { defineConfig } = await import('@plinth/core')
+    const { z } = await import('zod')
+    const AppConfig = defineConfig({ schema: z.object({ port: z.number() }) })
+    const server = component('server', { deps: { config: AppConfig }, create: ({ config }) => config.port })
+    expect(createApp).type.toBeCallableWith({ name: 'ok', config: AppConfig, components: [server] })
+    expect(createApp({ name: 'no-config', components: [server] })).type.toRaiseError(`'missing providers': "config"`)
+  })
+
   test('kernel tokens are always provided', async () => {
     const { Logger } = await import('@plinth/core')
     const mailer = component('mailer', { deps: { log: Logger }, create: ({ log }) => log })
