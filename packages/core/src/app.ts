@@ -235,7 +235,7 @@ export class App {
   #createLogger(config: LoadedConfig<unknown> | undefined): Logger {
     const option = this.#options.logging
     if (option && typeof (option as Logger).child === 'function') return option as Logger
-    const options = option as LoggingOptions | undefined
+    const options = option
     const appEnv = config?.appEnv ?? this.#env.APP_ENV ?? 'development'
     return createLogger({
       name: this.name,
