@@ -142,10 +142,12 @@ export class LazyDatabase implements Database {
         return
       } catch (error) {
         const elapsed = now() - began
-        const delay = backoffDelay(policy, attempt)
+        const remaining = this.#settings.connectTimeout - elapsed
         const retryable = !(error instanceof PlinthError) && isTransient(error) && attempt < policy.attempts
-        if (!retryable || elapsed + delay > this.#settings.connectTimeout || signal?.aborted) throw this.#remember(connectError(error, this.#settings.location.url, this.#secrets, { attempts: attempt, elapsed }))
-        this.#log.warn({ attempt, retryIn: delay, url: this.url, reason: safeMessage(error, this.#secrets) }, `database not reachable yet; retrying in ${delay} ms`)
+        if (!retryable || remaining <= 0 || signal?.aborted) throw this.#remember(connectError(error, this.#settings.location.url, this.#secrets, { attempts: attempt, elapsed }))
+        // The last wait is cut short so that one more attempt is made at the deadline, not before it.
+        const delay = Math.min(backoffDelay(policy, attempt), remaining)
+        this.#log.warn({ attempt, retryIn: delay, url: this.url, reason: safeMessage(error, this.#secrets) }, `database not reachable yet; retrying in ${Math.round(delay)} ms`)
         await sleep(delay, signal)
       }
     }

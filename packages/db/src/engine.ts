@@ -6,7 +6,7 @@
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { PostgresDialect, SqliteDialect, type Dialect as KyselyDialect } from 'kysely'
-import type { Pool } from 'pg'
+import type { ClientConfig, Pool } from 'pg'
 import type { Logger } from '@plinth/core'
 import { safeCause } from './connect-errors.js'
 import type { DatabaseLocation } from './url.js'
@@ -76,12 +76,20 @@ export function createEngine(location: DatabaseLocation, settings: EngineSetting
   const dialect = new PostgresDialect({
     pool: async () => {
       const { default: pg } = await import('pg')
+      // The attempt deadline goes to the client's connect only. As a pool option it would also arm
+      // (and clear) a timer on every checkout, idle client or not: a cost on every query.
+      const attemptTimeout = settings.attemptTimeout
+      class Client extends pg.Client {
+        constructor(config?: string | ClientConfig) {
+          super({ ...(typeof config === 'string' ? { connectionString: config } : config), connectionTimeoutMillis: attemptTimeout })
+        }
+      }
       pool = new pg.Pool({
+        Client,
         connectionString: location.url,
         max: settings.pool.max,
         min: settings.pool.min,
         idleTimeoutMillis: settings.pool.idleTimeout,
-        connectionTimeoutMillis: settings.attemptTimeout,
         application_name: settings.applicationName,
       })
       pool.on('error', (error) => log.warn({ err: safeCause(error, location.secrets) }, 'an idle database connection failed; the pool will open a new one when needed'))
