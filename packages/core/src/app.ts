@@ -233,9 +233,8 @@ export class App {
   }
 
   #createLogger(config: LoadedConfig<unknown> | undefined): Logger {
-    const option = this.#options.logging
-    if (option && typeof (option as Logger).child === 'function') return option as Logger
-    const options = option
+    const options = this.#options.logging
+    if (isLogger(options)) return options
     const appEnv = config?.appEnv ?? this.#env.APP_ENV ?? 'development'
     return createLogger({
       name: this.name,
@@ -513,3 +512,7 @@ export function createApp<
 }
 
 export { describe as describeError }
+
+function isLogger(value: LoggingOptions | Logger | undefined): value is Logger {
+  return typeof (value as Partial<Logger> | undefined)?.child === 'function'
+}
