@@ -514,5 +514,5 @@ export function createApp<
 export { describe as describeError }
 
 function isLogger(value: LoggingOptions | Logger | undefined): value is Logger {
-  return typeof (value as { child?: unknown } | undefined)?.child === "function"
+  return typeof (value as { child?: unknown } | undefined)?.child === 'function'
 }
