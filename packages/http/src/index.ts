@@ -4,7 +4,8 @@
  * logs and HTTP metrics, CORS, security headers, rate limits, OpenAPI docs, and draining on
  * shutdown.
  */
-export { registerDocs, registerSecurity, type DocsOptions, type SecurityOptions } from './plugins.js'
+export { apiSecurityHeaders, registerDocs, registerSecurity, securityHeaders, type DocsOptions, type SecurityOptions } from './plugins.js'
+export { accessLogger, lazyChildLogger } from './request-logger.js'
 export { installProbes, type HealthDetails, type ProbeOptions } from './probes.js'
 export {
   HttpProblem,

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import type { Container, Logger, MetricsRegistry, Scope } from '@plinth/core'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { accessLogger } from './request-logger.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -30,6 +31,10 @@ const knownMethods = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', '
 
 export interface RequestContextOptions {
   readonly container: () => Container
+  /** Open a request scope per request; false when no provider lives in one. Default true. */
+  readonly scoped?: boolean
+  /** The server's logger; access lines go through an unredacted child of it (see accessLogger). */
+  readonly log: Logger
   readonly metrics: MetricsRegistry | undefined
   readonly requestIdHeader: string
   readonly accessLog: boolean
@@ -59,6 +64,7 @@ export function installRequestContext(http: FastifyInstance, options: RequestCon
   }
 
   http.decorateRequest('scope', undefined)
+  const access = accessLogger(options.log)
 
   http.addHook('onRequest', (request, reply, done) => {
     reply.header(options.requestIdHeader, request.id)
@@ -70,11 +76,13 @@ export function installRequestContext(http: FastifyInstance, options: RequestCon
 
   // From preHandler on, after body parsing (whose stream events carry no async context), the
   // rest of the chain and the handler run inside the request scope.
-  http.addHook('preHandler', (request, _reply, done) => {
-    const scope = options.container().createScope('request')
-    request.scope = scope
-    scope.run(done)
-  })
+  if (options.scoped ?? true) {
+    http.addHook('preHandler', (request, _reply, done) => {
+      const scope = options.container().createScope('request')
+      request.scope = scope
+      scope.run(done)
+    })
+  }
 
   http.addHook('onSend', (_request, reply, payload, done) => {
     if (options.draining()) reply.header('connection', 'close')
@@ -85,14 +93,16 @@ export function installRequestContext(http: FastifyInstance, options: RequestCon
     metrics?.http.activeRequests.dec({ http_request_method: method })
     // Ended, not finished: an injected response has no socket to flush, so it never reads as finished.
     const completed = reply.raw.writableEnded
-    const route = request.routeOptions.url ?? ''
+    // routeOptions is a getter that builds an object: read it once.
+    const { url, config } = request.routeOptions
+    const route = url ?? ''
     const duration = reply.elapsedTime
     if (metrics && completed) observerFor(method, route, reply.statusCode).observe(duration / 1000)
-    const level = request.routeOptions.config.accessLog ?? 'info'
-    if (options.accessLog && level !== false && (request.log as Logger).isLevelEnabled(level)) {
+    const level = config.accessLog ?? 'info'
+    if (options.accessLog && level !== false && access.isLevelEnabled(level)) {
       const status = completed ? String(reply.statusCode) : 'aborted'
-      request.log[level](
-        { method: request.method, url: request.url, route, statusCode: reply.statusCode, durationMs: Math.round(duration * 100) / 100, aborted: !completed || undefined },
+      access[level](
+        { reqId: request.id, method: request.method, url: request.url, route, statusCode: reply.statusCode, durationMs: Math.round(duration * 100) / 100, aborted: !completed || undefined },
         `${request.method} ${request.url} ${status} ${duration.toFixed(1)} ms`,
       )
     }

@@ -4,10 +4,11 @@ import type { RateLimitPluginOptions } from '@fastify/rate-limit'
 import { Application, Health, listenAddress, listenFailure, Logger, Metrics, urlOf, type App, type HealthRegistry, type MetricsRegistry } from '@plinth/core'
 import { component } from '@plinth/core'
 import { fastify as createFastify, LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify'
-import { registerDocs, registerSecurity, type DocsOptions } from './plugins.js'
+import { apiSecurityHeaders, registerDocs, registerSecurity, type DocsOptions } from './plugins.js'
 import { installProbes, type HealthDetails } from './probes.js'
 import { installProblemHandlers } from './problems.js'
 import { installRequestContext, requestIdFrom } from './request-context.js'
+import { lazyChildLogger } from './request-logger.js'
 import { registerRoutes, Routes, type RouteContribution } from './routes.js'
 
 type PinoLogger = App['logger']
@@ -23,7 +24,7 @@ export interface HttpServerOptions {
   listen?: boolean
   /** Largest request body accepted, in bytes; larger ones get a 413 problem. Default 1 MiB. */
   bodyLimit?: number
-  /** Security headers (@fastify/helmet options), or false. Default helmet's defaults. */
+  /** Security headers (@fastify/helmet options), or false. Default `apiSecurityHeaders`; `{}` gives helmet's own (HTML) defaults. */
   helmet?: FastifyHelmetOptions | false
   /** CORS (@fastify/cors options), or false for no CORS headers. Default false. */
   cors?: FastifyCorsOptions | false
@@ -149,6 +150,7 @@ export class HttpServer {
       loggerInstance: logger,
       // The access log is ours (one line per request, with route and duration), not Fastify's two.
       logController: new LogController({ disableRequestLogging: true }),
+      childLoggerFactory: lazyChildLogger,
       genReqId: requestIdFrom(options.requestIdHeader ?? 'x-request-id'),
       bodyLimit: options.bodyLimit ?? 1_048_576,
       keepAliveTimeout: options.keepAliveTimeout ?? 72_000,
@@ -167,12 +169,14 @@ export class HttpServer {
     installProblemHandlers(http, { exposeErrors: options.exposeErrors ?? appEnv === 'development' })
     installRequestContext(http, {
       container: () => app.container,
+      scoped: app.container.usesScope('request'),
+      log,
       metrics,
       requestIdHeader: options.requestIdHeader ?? 'x-request-id',
       accessLog: options.accessLog ?? true,
       draining: () => this.#draining,
     })
-    await registerSecurity(http, { helmet: options.helmet ?? {}, cors: options.cors ?? false, rateLimit: options.rateLimit ?? false })
+    await registerSecurity(http, { helmet: options.helmet ?? apiSecurityHeaders, cors: options.cors ?? false, rateLimit: options.rateLimit ?? false })
     if (options.docs !== false) await registerDocs(http, options.docs ?? {}, { title: app.name, version: app.version })
     installProbes(http, { app, health, details: options.healthDetails ?? (appEnv === 'production' ? 'never' : 'always') })
     if (options.metrics) {

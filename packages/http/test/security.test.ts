@@ -21,13 +21,22 @@ const routes = provide(Routes, {
 })
 
 describe('security', () => {
-  it('sends security headers on every response', async () => {
+  it('sends an API\'s security headers on every response, and helmet\'s HTML defaults when asked', async () => {
     await using h = await bootHttp({}, [routes])
     const { headers } = await h.server.fastify.inject('/hello')
-    expect(headers['x-content-type-options']).toBe('nosniff')
-    expect(headers['x-frame-options']).toBe('SAMEORIGIN')
+    expect(headers).toMatchObject({
+      'content-security-policy': "default-src 'none';frame-ancestors 'none'",
+      'x-content-type-options': 'nosniff',
+      'x-frame-options': 'DENY',
+      'referrer-policy': 'no-referrer',
+      'cross-origin-resource-policy': 'same-origin',
+    })
     expect(headers['strict-transport-security']).toContain('max-age=')
-    expect(headers['content-security-policy']).toContain("default-src 'self'")
+    expect(headers['x-xss-protection']).toBeUndefined()
+    expect((await h.server.fastify.inject('/nowhere')).headers['x-frame-options']).toBe('DENY')
+
+    await using html = await bootHttp({ helmet: {} }, [routes])
+    expect((await html.server.fastify.inject('/hello')).headers['content-security-policy']).toContain("default-src 'self'")
   })
 
   it('sends no CORS headers unless configured, then answers preflights for the allowed origins', async () => {

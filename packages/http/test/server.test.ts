@@ -50,6 +50,28 @@ describe('routes and the request scope', () => {
 })
 
 describe('request ids and the access log', () => {
+  it('gives handlers a request.log that carries the request id', async () => {
+    const routes = provide(Routes, {
+      value: (http) => {
+        http.get('/noisy', (request) => {
+          request.log.info({ step: 1 }, 'handling')
+          return { ok: true }
+        })
+      },
+    })
+    await using h = await bootHttp({}, [routes])
+    await h.server.fastify.inject({ url: '/noisy', headers: { 'x-request-id': 'child-1' } })
+    expect(h.lines.find((line) => line.msg === 'handling')).toMatchObject({ reqId: 'child-1', component: 'http-server', step: 1 })
+  })
+
+  it('opens no request scope when no provider lives in one', async () => {
+    let seen: unknown = 'unset'
+    const routes = provide(Routes, { value: (http) => void http.get('/plain', (request) => ((seen = request.scope), { ok: true })) })
+    await using h = await bootHttp({}, [routes])
+    await h.server.fastify.inject('/plain')
+    expect(seen).toBeUndefined()
+  })
+
   it('honours a safe incoming X-Request-Id and returns it', async () => {
     await using h = await bootHttp({}, [hello])
     const response = await h.server.fastify.inject({ url: '/hello', headers: { 'x-request-id': 'trace-42' } })
