@@ -1,3 +1,6 @@
+/// <reference types="@fastify/swagger" preserve="true" />
+// The reference above carries @fastify/swagger's additions to Fastify's route schema (`tags`,
+// `summary`, `hide`) to every user of @plinth/http, whose /docs are built from them.
 /**
  * @plinth/http: Fastify as a Plinth component. Health probes and information routes, RFC 9457
  * problem details for every error, the request scope around each handler, request ids, access

@@ -1,4 +1,5 @@
 import { STATUS_CODES } from 'node:http'
+import { statusOf } from '@plinth/core'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 
 /** The media type of RFC 9457 problem details. */
@@ -106,13 +107,22 @@ export function toProblem(error: unknown, request: FastifyRequest, options: Prob
     const detail = `${fields}: ${errors.map((e) => `${e.pointer.slice(2)} ${e.detail}`).join('; ')}`
     return { problem: { type: problemTypes.validation, title: 'Request validation failed', status: 400, detail, ...base, errors }, headers: {} }
   }
-  const status = typeof fastifyError.statusCode === 'number' && fastifyError.statusCode >= 400 && fastifyError.statusCode < 600 ? fastifyError.statusCode : 500
-  if (status < 500) {
-    return { problem: { type: 'about:blank', title: STATUS_CODES[status] ?? 'Error', status, detail: fastifyError.message ?? String(error), ...base }, headers: {} }
+  // The status every Plinth server agrees on: a status property, a PlinthError's code, a schema error's issues.
+  const status = statusOf(error)
+  const title = STATUS_CODES[status] ?? 'Error'
+  const issues = (error as { issues?: unknown }).issues
+  if (status === 400 && Array.isArray(issues)) {
+    const errors = issues.map((issue: { path?: readonly (PropertyKey | { key: PropertyKey })[]; message?: string }) => ({
+      pointer: `#/${(issue.path ?? []).map((segment) => escapePointer(String(typeof segment === 'object' ? segment.key : segment))).join('/')}`,
+      detail: issue.message ?? 'is invalid',
+    }))
+    return { problem: { type: problemTypes.validation, title: 'Request validation failed', status, detail: errors.map((e) => `${e.pointer.slice(2) || '(root)'} ${e.detail}`).join('; '), ...base, errors }, headers: {} }
   }
-  const detail = options.exposeErrors && error instanceof Error ? error.message : 'The server failed to handle this request; quote the request id when reporting it.'
+  if (status < 500) return { problem: { type: 'about:blank', title, status, detail: fastifyError.message ?? String(error), ...base }, headers: {} }
+  const generic = status === 503 || status === 504 ? 'A service this request needs is unavailable or too slow; retry later.' : 'The server failed to handle this request; quote the request id when reporting it.'
+  const detail = options.exposeErrors && error instanceof Error ? error.message : generic
   const stack = options.exposeErrors && error instanceof Error ? { stack: error.stack?.split('\n').map((line) => line.trim()) } : {}
-  return { problem: { type: 'about:blank', title: STATUS_CODES[status] ?? 'Error', status, detail, ...base, ...stack }, headers: {} }
+  return { problem: { type: 'about:blank', title, status, detail, ...base, ...stack }, headers: {} }
 }
 
 /**

@@ -1,4 +1,4 @@
-import { accessor, component, token, provide } from '@plinth/core'
+import { accessor, component, PlinthError, provide, token } from '@plinth/core'
 import { describe, expect, it } from 'vitest'
 import { HttpProblem, PROBLEM_JSON, Routes } from '../src/index.js'
 import { bootHttp } from './harness.js'
@@ -107,6 +107,12 @@ describe('problem details', () => {
         { schema: { body: { type: 'object', required: ['name', 'quantity'], properties: { name: { type: 'string' }, quantity: { type: 'integer', minimum: 1 } } } } },
         () => ({ ok: true }),
       )
+      http.get('/orders/:id/refund', () => {
+        throw new PlinthError('PLINTH_ERR_CIRCUIT_OPEN', 'the "payments" circuit is open after 3 failures')
+      })
+      http.post('/quotes', () => {
+        throw Object.assign(new Error('invalid quote'), { issues: [{ path: ['lines', 0, 'sku'], message: 'Required' }] })
+      })
       http.get('/crash', () => {
         throw new Error('database password is hunter2')
       })
@@ -154,6 +160,16 @@ describe('problem details', () => {
     const large = await h.server.fastify.inject({ method: 'POST', url: '/orders', payload: { name: 'x'.repeat(100), quantity: 1 } })
     expect(large.statusCode).toBe(413)
     expect(large.json()).toMatchObject({ status: 413, title: 'Payload Too Large' })
+  })
+
+  it('answers an open circuit with 503 and a schema library\'s issues with 400 and one pointer each', async () => {
+    await using h = await bootHttp({ exposeErrors: false }, [routes])
+    const unavailable = await h.server.fastify.inject('/orders/7/refund')
+    expect(unavailable.statusCode).toBe(503)
+    expect(unavailable.json()).toMatchObject({ status: 503, title: 'Service Unavailable', detail: 'A service this request needs is unavailable or too slow; retry later.' })
+    const invalid = await h.server.fastify.inject({ method: 'POST', url: '/quotes', payload: {} })
+    expect(invalid.statusCode).toBe(400)
+    expect(invalid.json()).toMatchObject({ type: 'urn:plinth:problem:validation-failed', errors: [{ pointer: '#/lines/0/sku', detail: 'Required' }] })
   })
 
   it('hides the message and stack of a server error outside development, and logs it', async () => {
