@@ -1,0 +1,15 @@
+// One HTTP contender in its own process, so that servers never share a heap, a JIT or a CPU
+// with each other or with the load generator. Prints `LISTENING <url>`, serves until SIGTERM.
+import { contenders, type ContenderName } from './contenders.js'
+
+const name = process.argv[2] as ContenderName
+const start = contenders[name]
+if (!start) {
+  process.stderr.write(`unknown contender "${name}"; one of: ${Object.keys(contenders).join(', ')}\n`)
+  process.exit(2)
+}
+const running = await start()
+process.stdout.write(`LISTENING ${running.url}\n`)
+process.once('SIGTERM', () => {
+  void running.close().then(() => process.exit(0))
+})
