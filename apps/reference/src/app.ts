@@ -1,24 +1,58 @@
-import { component, createApp } from '@plinth/core'
-import { AppConfig } from './config.js'
-import greetings, { greeter } from './modules/greetings/module.js'
+import { createApp, metricsServer, type App, type LoggingOptions, type MissingProviders } from '@plinth/core'
+import { graphqlServer } from '@plinth/graphql'
+import { grpcServer } from '@plinth/grpc'
+import { httpServer } from '@plinth/http'
+import { wsBroadcast, wsServer } from '@plinth/ws'
+import { AppConfig, type Settings } from './config.js'
+import { appDatabase } from './database.js'
+import type conversation from './modules/conversation/module.js'
+import type telemetry from './modules/telemetry/module.js'
 
-/** Says hello once the service is up: an eager component with a start and a stop hook. */
-const announcer = component('announcer', {
-  eager: true,
-  deps: { greeter },
-  create: ({ greeter }) => ({ message: greeter.greet('Plinth') }),
-  start: (self, { log }) => log.info(self.message),
-  stop: (_self, { log }) => log.info('goodbye'),
-})
+/** What the modules build on: the database, and the broadcaster that publishes to WebSocket topics. */
+const foundations = [appDatabase, wsBroadcast] as const
 
 /**
- * The reference service. Importing this module has no side effects: `main.ts` (or the `plinth`
- * command) runs it.
+ * The servers, each on its port from the configuration (HTTP_PORT, WS_PORT, GRPC_PORT,
+ * GRAPHQL_PORT, METRICS_PORT), started concurrently; each serves what the modules contribute.
  */
-export const app = createApp({
-  name: 'reference',
-  version: '0.1.0',
-  config: AppConfig,
-  modules: [greetings],
-  components: [announcer],
-})
+const servers = [
+  httpServer({ docs: { title: 'Plinth reference service', description: 'Telemetry (IoT) and conversation (AI companion), built on Plinth' } }),
+  wsServer(),
+  grpcServer(),
+  graphqlServer(),
+  metricsServer(),
+] as const
+
+type Modules = [typeof telemetry, typeof conversation]
+
+/**
+ * Modules are discovered at run time from ./modules (src/ under a test runner, dist/ in
+ * production), so createApp cannot check their dependencies at compile time as it does for
+ * listed modules. This declaration does: it fails to compile, naming the token, when a module
+ * depends on something the foundations do not provide. Type imports only: no module is loaded here.
+ */
+type Missing = MissingProviders<typeof foundations, Modules, typeof AppConfig>
+export const modulesChecked: [Missing] extends [never] ? true : `nothing provides ${Missing}` = true
+
+/**
+ * Assembles the reference service. Nothing runs until it is started: `main.ts` (or the `plinth`
+ * command) serves `app`; tests start their own, with every port at 0.
+ *
+ * @example
+ * const service = createReferenceApp({ logging: { level: 'silent' } })
+ * await service.start({ env: { HTTP_PORT: '0', WS_PORT: '0', GRPC_PORT: '0', GRAPHQL_PORT: '0', METRICS_PORT: '0' } })
+ */
+export function createReferenceApp(options: { logging?: LoggingOptions } = {}): App {
+  return createApp({
+    name: 'reference',
+    version: '0.1.0',
+    config: AppConfig,
+    components: [...foundations, ...servers],
+    discoverModules: new URL('./modules/', import.meta.url),
+    bootstrap: { dataDir: (config: Settings) => config.dataDir },
+    ...(options.logging ? { logging: options.logging } : {}),
+  })
+}
+
+/** The reference service, as `npm start` and `plinth` run it. */
+export const app = createReferenceApp()

@@ -1,25 +1,39 @@
-import { defineConfig } from '@plinth/core'
+import { defineConfig, type ValueOf } from '@plinth/core'
 import { z } from 'zod'
+import { ConversationSettings } from './modules/conversation/settings.js'
+import { TelemetrySettings } from './modules/telemetry/settings.js'
 
-const port = z.coerce.number().int().min(1).max(65_535)
+// 0 asks the system for a free port: tests start the whole service with every port at 0.
+const port = z.coerce.number().int().min(0).max(65_535)
 
 /**
  * The reference service's configuration. Every key can be set in config/<APP_ENV>.yaml, .env,
- * the environment (HTTP_PORT, DATABASE_URL, ...) or a CLI flag (--http.port=8001).
+ * the environment (HTTP_PORT, DATABASE_URL, TELEMETRY_MAX_BATCH, ...) or a CLI flag
+ * (--http.port=8001). Each module declares its own section in its folder (`settings.ts`).
  */
 export const AppConfig = defineConfig({
   schema: z.object({
     host: z.string().default('127.0.0.1'),
-    http: z.object({ port: port.default(8000) }).default({ port: 8000 }),
-    ws: z.object({ port: port.default(8765) }).default({ port: 8765 }),
-    grpc: z.object({ port: port.default(50051) }).default({ port: 50051 }),
-    graphql: z.object({ port: port.default(8080) }).default({ port: 8080 }),
-    metrics: z.object({ port: port.default(9090) }).default({ port: 9090 }),
-    dataDir: z.string().default('./data'),
+    http: z.object({ port: port.default(8000) }).prefault({}),
+    ws: z.object({ port: port.default(8765) }).prefault({}),
+    grpc: z.object({ port: port.default(50051) }).prefault({}),
+    graphql: z.object({ port: port.default(8080) }).prefault({}),
+    metrics: z.object({ port: port.default(9090) }).prefault({}),
+    dataDir: z.string().min(1).default('./data'),
     databaseUrl: z.string().optional(),
+    database: z
+      .object({
+        // The service starts, and serves what it can, while its database is down (design 004's
+        // SKIP_DB_INIT); set SKIP_DB_INIT=false to make an unreachable database fatal at start.
+        optional: z.boolean().default(true),
+        // What a 503 tells clients while the database is unavailable, in seconds.
+        retryAfter: z.coerce.number().int().min(1).max(3_600).default(5),
+      })
+      .prefault({}),
     redisUrl: z.string().optional(),
     natsUrl: z.string().optional(),
-    greeting: z.string().min(1).default('Hello'),
+    telemetry: TelemetrySettings.prefault({}),
+    conversation: ConversationSettings.prefault({}),
   }),
   env: {
     HTTP_PORT: 'http.port',
@@ -29,8 +43,16 @@ export const AppConfig = defineConfig({
     METRICS_PORT: 'metrics.port',
     DATA_DIR: 'dataDir',
     DATABASE_URL: 'databaseUrl',
+    SKIP_DB_INIT: 'database.optional',
     REDIS_URL: 'redisUrl',
     NATS_URL: 'natsUrl',
+    AI_PROVIDER: 'conversation.provider',
+    OPENAI_BASE_URL: 'conversation.openai.baseUrl',
+    OPENAI_MODEL: 'conversation.openai.model',
+    OPENAI_API_KEY: 'conversation.openai.apiKey',
   },
-  secrets: ['databaseUrl', 'redisUrl'],
+  secrets: ['databaseUrl', 'redisUrl', 'natsUrl', 'conversation.openai.apiKey'],
 })
+
+/** The validated configuration, as components receive it with `deps: { config: AppConfig }`. */
+export type Settings = ValueOf<typeof AppConfig>

@@ -1,0 +1,41 @@
+import { CircuitBreaker, Logger, Metrics, component, provide } from '@plinth/core'
+import { Database } from '@plinth/db'
+import { AppConfig } from '../../config.js'
+import { LocalProvider } from './local-provider.js'
+import { ChatCompletionsClient, GuardedProvider } from './openai-provider.js'
+import { persona } from './persona.js'
+import { AiProvider } from './provider.js'
+import { safetyScreen } from './safety.js'
+import { Conversation } from './service.js'
+import { ConversationStore, type ConversationTables } from './store.js'
+
+/** The conversation history, on the app's database. */
+export const conversationStore = component('conversation-store', {
+  deps: { db: Database },
+  create: ({ db }) => new ConversationStore(db.typed<ConversationTables>()),
+})
+
+/**
+ * The AI provider the configuration names. `openai` is any chat-completions API, reached
+ * through a circuit breaker, retries and a timeout, with the local provider as its fallback;
+ * its health (degraded while the circuit is open) shows at /health as `ai-provider`.
+ */
+export const aiProvider = provide(AiProvider, {
+  deps: { config: AppConfig, log: Logger },
+  create: ({ config, log }): AiProvider => {
+    const local = new LocalProvider()
+    if (config.conversation.provider === 'local') return local
+    const { baseUrl, model, apiKey = '', timeout, attempts, retryDelay, failureThreshold, resetTimeout } = config.conversation.openai
+    const breaker = new CircuitBreaker('ai-provider', { failureThreshold, resetTimeout })
+    breaker.onChange((from, to, snapshot) => log.warn({ breaker: snapshot }, `AI provider circuit ${from} -> ${to}`))
+    return new GuardedProvider(new ChatCompletionsClient({ baseUrl, model, apiKey, timeout }), local, breaker, { attempts, initialDelay: retryDelay }, log)
+  },
+  health: (provider) => provider.health?.(),
+})
+
+/** The companion every protocol talks to. */
+export const conversation = component('conversation', {
+  deps: { store: conversationStore, provider: AiProvider, safety: safetyScreen, persona, metrics: Metrics, config: AppConfig },
+  create: ({ store, provider, safety, persona, metrics, config }) =>
+    new Conversation(store, provider, safety, persona, metrics, { contextTurns: config.conversation.contextTurns, retryAfter: config.database.retryAfter }),
+})

@@ -1,0 +1,61 @@
+import { provide } from '@plinth/core'
+import { Routes } from '@plinth/http'
+import { AppConfig } from '../../config.js'
+import { jsonSchema } from '../../json-schema.js'
+import { toHttpProblem } from '../../problems.js'
+import { telemetry } from './components.js'
+import { DeviceInput, ReadingInput, ReadingQuery, RuleInput } from './model.js'
+
+type ById = { Params: { id: string } }
+
+const tags = ['telemetry']
+const byId = { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] }
+const limit = { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 1_000, default: 100 } } }
+
+/**
+ * The telemetry REST API under /api/v1/telemetry. Bodies and query strings are validated by
+ * their JSON Schema (generated from the module's zod schemas, and shown at /docs); errors the
+ * service throws become problem details through `toHttpProblem`.
+ */
+export const telemetryRoutes = provide(Routes, {
+  deps: { telemetry, config: AppConfig },
+  create: ({ telemetry, config }) => ({
+    prefix: '/api/v1/telemetry',
+    register: (http) => {
+      http.setErrorHandler((error, request) => {
+        throw toHttpProblem(error, request)
+      })
+
+      http.post('/devices', { schema: { tags, summary: 'Register a device; it gets the default rules of its kind', body: jsonSchema(DeviceInput) } }, async (request, reply) => {
+        return reply.code(201).send(await telemetry.registerDevice(request.body))
+      })
+      http.get<{ Querystring: { limit: number } }>('/devices', { schema: { tags, summary: 'Registered devices', querystring: limit } }, (request) => {
+        return telemetry.devices(request.query.limit)
+      })
+      http.get<ById>('/devices/:id', { schema: { tags, summary: 'A device', params: byId } }, (request) => telemetry.device(request.params.id))
+
+      const ruleSchema = { tags, summary: 'Add a diagnostic rule: a threshold, or silence for N seconds', params: byId, body: jsonSchema(RuleInput) }
+      http.post<ById>('/devices/:id/rules', { schema: ruleSchema }, async (request, reply) => {
+        return reply.code(201).send(await telemetry.addRule(request.params.id, request.body))
+      })
+      http.get<ById>('/devices/:id/rules', { schema: { tags, summary: "A device's diagnostic rules", params: byId } }, (request) => telemetry.rules(request.params.id))
+
+      http.post('/readings', { schema: { tags, summary: 'Ingest one reading', body: jsonSchema(ReadingInput) } }, (request) => telemetry.ingest(request.body, 'rest'))
+      const batch = {
+        type: 'object',
+        required: ['readings'],
+        properties: { readings: { type: 'array', minItems: 1, maxItems: config.telemetry.maxBatch, items: jsonSchema(ReadingInput) } },
+      }
+      http.post<{ Body: { readings: unknown[] } }>('/readings/batch', { schema: { tags, summary: 'Ingest readings all or nothing, in one transaction', body: batch } }, (request) => {
+        return telemetry.ingestBatch(request.body.readings, 'rest')
+      })
+
+      const rangeSchema = { tags, summary: "A device's readings in a time range, newest first", params: byId, querystring: jsonSchema(ReadingQuery) }
+      http.get<ById>('/devices/:id/readings', { schema: rangeSchema }, (request) => telemetry.readings(request.params.id, request.query))
+      const findingsSchema = { tags, summary: "A device's diagnostic findings, newest first", params: byId, querystring: limit }
+      http.get<ById & { Querystring: { limit: number } }>('/devices/:id/findings', { schema: findingsSchema }, (request) => {
+        return telemetry.findings(request.params.id, request.query.limit)
+      })
+    },
+  }),
+})
