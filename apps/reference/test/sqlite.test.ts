@@ -1,0 +1,10 @@
+/** Every protocol of both modules, on the embedded default: SQLite in the service's data directory. */
+import { describe } from 'vitest'
+import { describeConversation } from './conversation.case.js'
+import { startService } from './service.js'
+import { describeTelemetry } from './telemetry.case.js'
+
+describe('on SQLite', () => {
+  describeTelemetry(() => startService())
+  describeConversation(() => startService())
+})
