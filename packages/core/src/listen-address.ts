@@ -45,7 +45,12 @@ export function listenAddress(app: App, defaults: AddressDefaults, options: { ho
   return { host, port: number, source }
 }
 
-/** The URL of a listening server, with IPv6 hosts bracketed. */
+/**
+ * The URL of a listening server, with IPv6 hosts bracketed.
+ *
+ * @example
+ * app.announce('ws', urlOf(server.address())) // http://127.0.0.1:8765, http://[::1]:8765
+ */
 export function urlOf(address: AddressInfo | string | null, path = ''): string {
   if (address === null) return '(not listening)'
   if (typeof address === 'string') return `unix:${address}`
@@ -53,7 +58,12 @@ export function urlOf(address: AddressInfo | string | null, path = ''): string {
   return `http://${host}:${address.port}${path}`
 }
 
-/** A listen failure that names the address, where the port came from, and what to do. */
+/**
+ * A listen failure that names the address, where the port came from, and what to do.
+ *
+ * @example
+ * server.once('error', (error) => reject(listenFailure('WebSocket', address, 'WS_PORT', error)))
+ */
 export function listenFailure(server: string, address: ListenAddress, envName: string, error: unknown): PlinthError {
   const code = (error as { code?: string }).code
   const why = code === 'EADDRINUSE' ? 'the port is already in use' : code === 'EADDRNOTAVAIL' ? 'the address is not on this machine' : code === 'EACCES' ? 'permission denied (ports below 1024 need privileges)' : String((error as Error).message ?? error)

@@ -17,6 +17,11 @@ export interface MetricsServerOptions {
 /**
  * A scrape endpoint on its own port: node:http, nothing else, so that metrics stay reachable
  * when the main server is saturated and so that core needs no server library.
+ *
+ * @example
+ * const server = new MetricsServer(app, metrics, { port: 0 })
+ * const url = await server.listen() // http://127.0.0.1:40123/metrics
+ * await server.close()
  */
 export class MetricsServer {
   readonly #app: App

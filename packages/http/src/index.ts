@@ -7,22 +7,8 @@
  * logs and HTTP metrics, CORS, security headers, rate limits, OpenAPI docs, and draining on
  * shutdown.
  */
-export { apiSecurityHeaders, registerDocs, registerSecurity, securityHeaders, type DocsOptions, type SecurityOptions } from './plugins.js'
-export { accessLogger, lazyChildLogger } from './request-logger.js'
-export { installProbes, type HealthDetails, type ProbeOptions } from './probes.js'
-export {
-  HttpProblem,
-  installProblemHandlers,
-  invalidFields,
-  PROBLEM_JSON,
-  problemTypes,
-  sendProblem,
-  toProblem,
-  type HttpProblemInit,
-  type InvalidField,
-  type ProblemDetails,
-  type ProblemOptions,
-} from './problems.js'
-export { installRequestContext, requestIdFrom, type RequestContextOptions } from './request-context.js'
-export { registerRoutes, Routes, type RouteContribution, type RouteGroup, type RouteRegistrar } from './routes.js'
+export { apiSecurityHeaders, type DocsOptions } from './plugins.js'
+export type { HealthDetails } from './probes.js'
+export { HttpProblem, PROBLEM_JSON, problemTypes, sendProblem, toProblem, type HttpProblemInit, type InvalidField, type ProblemDetails, type ProblemOptions } from './problems.js'
+export { Routes, type RouteContribution, type RouteGroup, type RouteRegistrar } from './routes.js'
 export { HttpServer, httpServer, type HttpServerDeps, type HttpServerOptions } from './server.js'

@@ -93,7 +93,16 @@ export interface ProblemOptions {
   exposeErrors: boolean
 }
 
-/** The problem details for any error a request ended with. */
+/**
+ * The problem details for any error a request ended with, for an error handler of your own
+ * that wants the same answers as the server's.
+ *
+ * @example
+ * http.setErrorHandler((error, request, reply) => {
+ *   const { problem, headers } = toProblem(error, request, { exposeErrors: false })
+ *   return sendProblem(reply, { ...problem, traceId: currentTraceId() }, headers)
+ * })
+ */
 export function toProblem(error: unknown, request: FastifyRequest, options: ProblemOptions): { problem: ProblemDetails; headers: Record<string, string> } {
   const base = { instance: request.url.split('?')[0] ?? request.url, requestId: String(request.id) }
   if (error instanceof HttpProblem) {
@@ -129,6 +138,9 @@ export function toProblem(error: unknown, request: FastifyRequest, options: Prob
  * Sends problem details, bypassing response schemas (they describe successful bodies). A
  * buffer, because Fastify would append `; charset=utf-8` to a string's media type, which
  * application/problem+json does not define.
+ *
+ * @example
+ * return sendProblem(reply, { type: 'about:blank', title: 'Gone', status: 410, detail: 'order 7 was archived', instance: request.url, requestId: request.id })
  */
 export function sendProblem(reply: FastifyReply, problem: ProblemDetails, headers: Record<string, string> = {}): FastifyReply {
   return reply.code(problem.status).headers(headers).header('content-type', PROBLEM_JSON).send(Buffer.from(JSON.stringify(problem)))
