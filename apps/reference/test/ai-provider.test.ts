@@ -88,10 +88,9 @@ describe('an OpenAI-compatible AI provider', () => {
 
     const open = await aiCheck()
     expect([open.status, open.details.breaker.state]).toEqual(['degraded', 'open'])
+    // While open, the API is not called at all.
     const called = chat.requests.length
-    const began = performance.now()
     expect((await converse(unique('child'), 'Hello!')).body).toMatchObject({ provider: 'local', fallback: true })
-    expect(performance.now() - began).toBeLessThan(150)
     expect(chat.requests.length).toBe(called)
 
     chat.answer({ reply: 'I am back.' })

@@ -53,4 +53,4 @@ it('prints one ready line with every address and the boot time, and exits 0 on S
   } finally {
     await rm(cwd, { recursive: true, force: true })
   }
-})
+}, 60_000)
