@@ -5,6 +5,8 @@ const plinthStatuses: Partial<Record<PlinthErrorCode, number>> = {
   PLINTH_ERR_INVALID_OPTION: 400,
   PLINTH_ERR_CIRCUIT_OPEN: 503,
   PLINTH_ERR_HEALTH_CHECK_TIMEOUT: 503,
+  PLINTH_ERR_DB_UNAVAILABLE: 503,
+  PLINTH_ERR_DB_CONNECT_FAILED: 503,
 }
 
 /**
@@ -14,8 +16,8 @@ const plinthStatuses: Partial<Record<PlinthErrorCode, number>> = {
  *
  * 1. a numeric `status` or `statusCode` property from 400 to 599 (http-errors, Fastify's
  *    errors, or `Object.assign(new Error('no such order'), { status: 404 })`);
- * 2. a PlinthError: 400 for an invalid option, 503 for an open circuit or a timed-out
- *    dependency check, 500 otherwise;
+ * 2. a PlinthError: 400 for an invalid option, 503 for an open circuit, a timed-out
+ *    dependency check or an unavailable database, 500 otherwise;
  * 3. a validation error, recognised by its `issues` array (zod, valibot, Standard Schema): 400;
  * 4. a `TimeoutError` (AbortSignal.timeout): 504;
  * 5. anything else: 500.

@@ -105,5 +105,6 @@ export function metricsServer(options: MetricsServerOptions = {}) {
       await server.listen()
     },
     stop: (server, { signal }) => server.close(signal),
+    health: (server) => (server.url ? { status: 'up', details: { url: server.url } } : 'down'),
   })
 }

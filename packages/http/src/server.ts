@@ -205,13 +205,16 @@ export class HttpServer {
  *   shutdown: { drainDelay: 5_000 },
  * })
  */
-export function httpServer(options: HttpServerOptions = {}) {
-  return component(options.name ?? 'http-server', {
+export function httpServer<const N extends string = 'http-server'>(options: HttpServerOptions & { name?: N } = {}) {
+  // The name keeps its literal type, so that createApp's compile-time check of missing providers stays on.
+  return component((options.name ?? 'http-server') as N, {
     eager: true,
     deps: { app: Application, health: Health, metrics: Metrics, routes: Routes, log: Logger },
     create: (deps) => new HttpServer(deps, options),
     start: (server) => server.start(),
     stop: (server) => server.stop(),
+    // Readiness includes the server itself: up once it listens (or always, when built for inject() only).
+    health: (server) => (options.listen === false || server.url !== undefined ? { status: 'up', details: { url: server.url ?? 'inject only' } } : 'down'),
     // The drain has its own deadline; the component's is a little later, so the drain can report.
     stopTimeout: (options.drainTimeout ?? 10_000) + 2_000,
   })
