@@ -4,11 +4,11 @@
  */
 import { status } from '@grpc/grpc-js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { TcpProxy } from '@plinth/core/testing'
 import { grpcClients, WsClient } from './clients.js'
 import { describeConversation } from './conversation.case.js'
 import { createDatabase, databaseUrl, postgres } from './postgres.js'
 import { eventually, startService, unique } from './service.js'
-import { TcpProxy } from './tcp-proxy.js'
 import { describeTelemetry } from './telemetry.case.js'
 
 describe.skipIf(!postgres.available)(postgres.title('on PostgreSQL'), () => {
@@ -22,7 +22,7 @@ describe.skipIf(!postgres.available)(postgres.title('on PostgreSQL'), () => {
   describeConversation(() => startService({ DATABASE_URL: database.url }))
 
   it('starts with its database down, answers 503 with Retry-After, and works once the database is back, without a restart', async () => {
-    const proxy = await TcpProxy.closed({ host: new URL(database.url).hostname, port: Number(new URL(database.url).port || 5432) })
+    const proxy = await TcpProxy.create({ host: new URL(database.url).hostname, port: Number(new URL(database.url).port || 5432) }, false)
     await using service = await startService({ DATABASE_URL: databaseUrl(database.name, proxy.port) })
     const grpc = grpcClients(service.urls.grpc!)
     try {

@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream'
 import { createApp, Health, isPlinthError, type PlinthError } from '@plinth/core'
-import { startTestApp } from '@plinth/core/testing'
+import { TcpProxy, startTestApp } from '@plinth/core/testing'
 import { sql } from 'kysely'
 import pino from 'pino'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
@@ -8,7 +8,6 @@ import { Database, database, defineMigrations } from '../src/index.js'
 import { describeConformance } from './database.case.js'
 import { startPasswordServer } from './helpers/password-server.js'
 import { createDatabase, createRole, postgres, query, uniqueName, urlOf } from './helpers/postgres.js'
-import { TcpProxy } from './helpers/tcp-proxy.js'
 
 const PASSWORD = 's3cret-pw'
 

@@ -1,10 +1,16 @@
-/**
- * A TCP proxy in front of a server, that a test closes and reopens: a database that goes away
- * (every connection cut, nothing listening) and comes back on the same port, without stopping
- * the shared server other tests use.
- */
 import { createServer, connect, type Server, type Socket } from 'node:net'
 
+/**
+ * A TCP proxy in front of a server, that a test closes and reopens: a dependency that goes away
+ * (every connection cut, nothing listening) and comes back on the same port, without stopping
+ * the shared server other tests use.
+ *
+ * @example
+ * const proxy = await TcpProxy.create({ host: '127.0.0.1', port: 5432 })
+ * // point the app at 127.0.0.1:proxy.port, then:
+ * await proxy.close() // the database is gone
+ * await proxy.open() // and back
+ */
 export class TcpProxy {
   readonly port: number
   readonly #target: { host: string; port: number }
