@@ -10,13 +10,14 @@
  */
 import { createHash, randomBytes } from 'node:crypto'
 import { createReadStream, type Stats } from 'node:fs'
-import { chmod, mkdir, open, readFile, rename, stat, writeFile } from 'node:fs/promises'
+import { chmod, mkdir, open, readFile, rename, writeFile } from 'node:fs/promises'
 import { basename, dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { BootstrapContext, BootstrapHandler, RequirementSet } from './bootstrap.js'
 import type { CheckedRequirements } from './bootstrap-requirements.js'
 import { actionOf, applySteps, destination, discard, display, owner, type Step } from './bootstrap-steps.js'
 import { PlinthError } from './errors.js'
+import { statOrUndefined } from './bootstrap-directories.js'
 import { describe } from './lifecycle.js'
 
 type ArtifactSpec = CheckedRequirements['artifacts'][number]
@@ -32,15 +33,6 @@ export function safeUrl(source: string): string {
     return `${url.protocol}//${url.host}${url.pathname}${url.search ? '?…' : ''}`
   } catch {
     return source
-  }
-}
-
-async function statOrUndefined(path: string): Promise<Stats | undefined> {
-  try {
-    return await stat(path)
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-    throw error
   }
 }
 

@@ -14,7 +14,8 @@ export const STANDARD_DIRECTORIES = ['.', 'logs', 'cache', 'tmp'] as const
 
 const octal = (mode: number) => `0${mode.toString(8)}`
 
-async function statOrUndefined(path: string): Promise<Stats | undefined> {
+/** The file's stat, or undefined when nothing is there. */
+export async function statOrUndefined(path: string): Promise<Stats | undefined> {
   try {
     return await stat(path)
   } catch (error) {

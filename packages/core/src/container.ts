@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { PlinthError } from './errors.js'
-import { buildGraph, closest, type ContextualFactory, type Edge, type Graph, type GraphProblem, type Node } from './graph.js'
+import { buildGraph, closest, postOrder, type ContextualFactory, type Edge, type Graph, type GraphProblem, type Node } from './graph.js'
 import { compile, Op, Track, type Program } from './plan.js'
 import type { AnyProvider } from './provider.js'
 import type { AnyToken, MultiToken, Token, ValueOf } from './token.js'
@@ -29,8 +29,6 @@ function isDirect(node: Node): boolean {
   ;(node as { direct?: boolean }).direct = direct
   return direct
 }
-
-const EXPANDED = Symbol('expanded')
 
 const isThenable = (value: unknown): value is PromiseLike<unknown> =>
   value !== null && typeof value === 'object' && typeof (value as { then?: unknown }).then === 'function'
@@ -452,25 +450,9 @@ export class Container implements AsyncDisposable {
 
   /** Unbuilt singletons that `root` needs (itself last), dependencies first, found without recursion. */
   #unbuiltSingletons(root: Node): Node[] {
-    const out: Node[] = []
-    const seen = new Set<Node>()
-    // A node is pushed to expand it, then again under EXPANDED to emit it once its dependencies are out.
-    const stack: Array<Node | typeof EXPANDED> = [root]
-    while (stack.length > 0) {
-      const item = stack.pop()!
-      if (item === EXPANDED) {
-        out.push(stack.pop() as Node)
-        continue
-      }
-      if (seen.has(item) || item.state === 'built') continue
-      seen.add(item)
-      stack.push(item, EXPANDED)
-      for (const dep of this.#singletonsOf(item)) {
-        if (!seen.has(dep) && dep.state !== 'built') stack.push(dep)
-      }
-    }
-    return out
+    return postOrder([root], (node) => this.#singletonsOf(node), (node) => node.state === 'built')
   }
+
 
   /** Makes sure a program's singletons and scoped instances exist; returns a promise if that needs async work. */
   #prepare(program: Program, async: boolean): unknown {

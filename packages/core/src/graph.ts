@@ -221,6 +221,37 @@ export function constructionTargets(node: Node): Node[] {
   return out
 }
 
+const EXPANDED = Symbol('expanded')
+
+/**
+ * Depth-first post-order from `roots`, iteratively (a 10 000-deep chain cannot overflow the
+ * stack): each node comes after the nodes `next` gives for it. Nodes for which `skip` is true are
+ * left out, and not followed.
+ *
+ * @example
+ * const buildOrder = postOrder([root], (node) => constructionTargets(node))
+ */
+export function postOrder(roots: readonly Node[], next: (node: Node) => readonly Node[], skip?: (node: Node) => boolean): Node[] {
+  const out: Node[] = []
+  const seen = new Set<Node>()
+  // A node is pushed to expand it, then again under EXPANDED to emit it once its dependencies are out.
+  const stack: Array<Node | typeof EXPANDED> = []
+  for (let i = roots.length - 1; i >= 0; i--) stack.push(roots[i]!)
+  while (stack.length > 0) {
+    const item = stack.pop()!
+    if (item === EXPANDED) {
+      out.push(stack.pop() as Node)
+      continue
+    }
+    if (seen.has(item) || skip?.(item)) continue
+    seen.add(item)
+    stack.push(item, EXPANDED)
+    const deps = next(item)
+    for (let i = deps.length - 1; i >= 0; i--) if (!seen.has(deps[i]!)) stack.push(deps[i]!)
+  }
+  return out
+}
+
 /**
  * Tarjan's strongly connected components, iteratively so a 10 000-deep chain cannot overflow
  * the stack. Components come out dependencies first, which is the build order.

@@ -2,7 +2,7 @@ import { setMaxListeners } from 'node:events'
 import type { Container } from './container.js'
 import { PlinthError } from './errors.js'
 import type { CriticalStep, EventStream, LifecycleEvent } from './events.js'
-import type { Node } from './graph.js'
+import { postOrder, type Node } from './graph.js'
 import type { Logger } from './logger-types.js'
 import { withDeadline } from './deadline.js'
 import { compile, Op, type Program } from './plan.js'
@@ -98,25 +98,10 @@ export class Lifecycle {
 
   /** The singletons booted at start: eager ones and all they need, dependencies first. */
   bootSet(): Node[] {
-    const seen = new Set<Node>()
-    const out: Node[] = []
-    const stack: Array<{ node: Node; expanded: boolean }> = this.#container.graph.nodes
-      .filter((n) => n.lifetime === 'singleton' && n.reg.eager)
-      .reverse()
-      .map((node) => ({ node, expanded: false }))
-    while (stack.length > 0) {
-      const item = stack.pop()!
-      if (item.expanded) {
-        out.push(item.node)
-        continue
-      }
-      if (seen.has(item.node)) continue
-      seen.add(item.node)
-      stack.push({ node: item.node, expanded: true })
-      for (const dep of singletonDeps(item.node).reverse()) if (!seen.has(dep.node)) stack.push({ node: dep.node, expanded: false })
-    }
-    return out
+    const eager = this.#container.graph.nodes.filter((n) => n.lifetime === 'singleton' && n.reg.eager)
+    return postOrder(eager, (node) => singletonDeps(node).map((d) => d.node))
   }
+
 
   /**
    * Builds and starts the boot set. A required component's failure rolls back what had started,

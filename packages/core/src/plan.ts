@@ -1,4 +1,4 @@
-import type { Edge, Node } from './graph.js'
+import { postOrder, type Edge, type Node } from './graph.js'
 
 /**
  * A flat build program for one node: the transient subtree it needs, in post-order, with every
@@ -185,22 +185,7 @@ export function compile(root: Node): Program {
 
 /** Scoped nodes needed by a program, with the scoped nodes they need, dependencies first. */
 function orderScoped(direct: Node[]): Node[] {
-  if (direct.length === 0) return direct
-  const out: Node[] = []
-  const seen = new Set<Node>()
-  const stack: Array<{ node: Node; expanded: boolean }> = direct.map((node) => ({ node, expanded: false }))
-  while (stack.length > 0) {
-    const item = stack.pop()!
-    if (item.expanded) {
-      out.push(item.node)
-      continue
-    }
-    if (seen.has(item.node)) continue
-    seen.add(item.node)
-    stack.push({ node: item.node, expanded: true })
-    for (const dep of scopedReachedFrom(item.node)) if (!seen.has(dep)) stack.push({ node: dep, expanded: false })
-  }
-  return out
+  return direct.length === 0 ? direct : postOrder(direct, scopedReachedFrom)
 }
 
 /** The scoped nodes a node's construction reads, looking through transients. */
