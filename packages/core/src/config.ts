@@ -4,7 +4,7 @@ import { isSecret, pinoRedactPaths, REDACTED, redactValue, scrub } from './confi
 import { envBindings, parseFlags, readConfigFile, readDotEnv } from './config-sources.js'
 import { PlinthError } from './errors.js'
 import { captureSite } from './site.js'
-import type { Token } from './token.js'
+import { declareName, type Token } from './token.js'
 
 /** The process exit code for invalid configuration: EX_CONFIG from sysexits.h, which systemd and supervisors know. */
 export const CONFIG_EXIT_CODE = 78
@@ -96,6 +96,7 @@ export function defineConfig<S extends StandardSchemaV1>(options: ConfigOptions<
   if (typeof schema?.['~standard']?.validate !== 'function') {
     throw new TypeError('defineConfig({ schema }) needs a Standard Schema validator (zod 4, valibot, arktype, ...)')
   }
+  declareName('config')
   return {
     kind: 'token',
     id: Symbol('config'),

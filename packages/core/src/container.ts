@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { PlinthError } from './errors.js'
-import { buildGraph, closest, postOrder, type ContextualFactory, type Edge, type Graph, type GraphProblem, type Node } from './graph.js'
+import { inOrder } from './deps-object.js'
+import { buildGraph, closest, type ContextualFactory, type Edge, type Graph, type GraphProblem, type Node } from './graph.js'
 import { compile, Op, Track, type Program } from './plan.js'
 import type { AnyProvider } from './provider.js'
 import type { AnyToken, MultiToken, Token, ValueOf } from './token.js'
@@ -12,22 +13,6 @@ export interface ContainerOptions {
   contextual?: ReadonlyMap<symbol, ContextualFactory>
   /** Scope names from the longest-lived to the shortest, for captive checks. Default ['session', 'request']. */
   scopes?: readonly string[]
-}
-
-/**
- * A direct node is a singleton whose every dependency is a plain or optional edge to another
- * singleton (or to nothing): most components of an app.
- */
-function isDirect(node: Node): boolean {
-  const known = (node as { direct?: boolean }).direct
-  if (known !== undefined) return known
-  let direct = node.lifetime === 'singleton'
-  for (const edge of node.edges) {
-    if (!direct) break
-    direct = (edge.kind === 'single' || edge.kind === 'optional') && (edge.targets.length === 0 || edge.targets[0]!.lifetime === 'singleton')
-  }
-  ;(node as { direct?: boolean }).direct = direct
-  return direct
 }
 
 const isThenable = (value: unknown): value is PromiseLike<unknown> =>
@@ -138,9 +123,10 @@ export class Container implements AsyncDisposable {
   readonly graph: Graph
   readonly #storage = new AsyncLocalStorage<Scope>()
   readonly #accessors = new Map<Edge, () => unknown>()
-  /** Singletons in build order, and transients built outside any scope, for disposal. */
-  readonly #built: Array<[Node, unknown]> = []
+  /** Singletons in build order, and transients built outside any scope, for disposal: node, instance, node, instance, ... */
+  readonly #built: unknown[] = []
   #generation = 0
+  #walks = 0
 
   constructor(providers: readonly AnyProvider[], options: ContainerOptions = {}) {
     const { graph, problems } = buildGraph(providers, options.overrides, options.contextual, options.scopes)
@@ -240,8 +226,9 @@ export class Container implements AsyncDisposable {
     }
     this.#generation++
     const failures: unknown[] = []
-    for (let i = built.length - 1; i >= 0; i--) {
-      const [node, instance] = built[i]!
+    for (let i = built.length - 2; i >= 0; i -= 2) {
+      const node = built[i] as Node
+      const instance = built[i + 1]
       if (!node.reg.dispose && !hasDispose(instance)) continue
       try {
         await disposeInstance(node, instance)
@@ -384,37 +371,32 @@ export class Container implements AsyncDisposable {
 
   /** Builds one singleton; returns a promise when its factory is async. Never throws: failures land on the node. */
   #buildOne(node: Node, async: boolean): unknown {
-    const settle = (instance: unknown) => {
-      node.instance = instance
-      node.state = 'built'
-      node.pending = undefined
-      this.#built.push([node, instance])
-    }
-    const fail = (error: unknown) => this.markFailed(node, error)
     let result: unknown
     try {
-      result = isDirect(node) ? this.#buildDirect(node, async) : this.#exec(this.#program(node), async)
+      result = node.direct ? this.#buildDirect(node, async) : this.#exec(this.#program(node), async)
     } catch (error) {
       if (!async && error instanceof PlinthError && error.code === 'PLINTH_ERR_ASYNC_PROVIDER') throw error
-      fail(error)
+      this.markFailed(node, error)
       return undefined
     }
     if (!isThenable(result)) {
-      settle(result)
+      this.#settle(node, result)
       return undefined
     }
     node.state = 'building'
-    const pending = Promise.resolve(result).then(settle, fail)
+    const pending = Promise.resolve(result).then(
+      (instance) => this.#settle(node, instance),
+      (error: unknown) => this.markFailed(node, error),
+    )
     node.pending = pending
     return pending
   }
 
-  /** The singletons a node reads: its edges' targets when it is direct, else its program's. */
-  #singletonsOf(node: Node): readonly Node[] {
-    if (!isDirect(node)) return this.#program(node).singletons
-    const out: Node[] = []
-    for (const edge of node.edges) if (edge.targets.length === 1 && !out.includes(edge.targets[0]!)) out.push(edge.targets[0]!)
-    return out
+  #settle(node: Node, instance: unknown): void {
+    node.instance = instance
+    node.state = 'built'
+    node.pending = undefined
+    this.#built.push(node, instance)
   }
 
   /**
@@ -423,16 +405,21 @@ export class Container implements AsyncDisposable {
    * once.
    */
   #buildDirect(node: Node, async: boolean): unknown {
-    const deps: Record<string, unknown> = {}
-    for (const edge of node.edges) {
+    const edges = node.edges
+    const values = new Array<unknown>(edges.length)
+    for (let i = 0; i < edges.length; i++) {
+      const edge = edges[i]!
       const target = edge.targets[0]
-      if (target === undefined || (edge.kind === 'optional' && target.state !== 'built')) deps[edge.key] = undefined
-      else if (target.state === 'built') deps[edge.key] = target.instance
+      if (target === undefined || (edge.kind === 'optional' && target.state !== 'built')) values[i] = undefined
+      else if (target.state === 'built') values[i] = target.instance
       else throw new PlinthError('PLINTH_ERR_DEPENDENCY_FAILED', `"${target.name}" (${target.reg.site}) failed to build`, { cause: target.error })
     }
+    const reg = node.reg
     let value: unknown
     try {
-      value = node.reg.create(deps as never)
+      // A registration made by provide() or component() brings its assembler; edges follow its deps' order.
+      const deps = reg.assemble ? reg.assemble(values, inOrder(values.length)) : Object.fromEntries(edges.map((edge, i) => [edge.key, values[i]]))
+      value = reg.create(deps as never)
     } catch (error) {
       throw this.#wrap(error, { op: Op.Create, node })
     }
@@ -448,11 +435,55 @@ export class Container implements AsyncDisposable {
     })
   }
 
-  /** Unbuilt singletons that `root` needs (itself last), dependencies first, found without recursion. */
+  /**
+   * Unbuilt singletons that `root` needs (itself last), dependencies first: a depth-first
+   * post-order, iterative so that a 10 000-deep chain cannot overflow the stack. Nodes visited in
+   * this walk carry its number in `mark`.
+   */
   #unbuiltSingletons(root: Node): Node[] {
-    return postOrder([root], (node) => this.#singletonsOf(node), (node) => node.state === 'built')
+    const out: Node[] = []
+    const walk = ++this.#walks
+    const path: Node[] = [root]
+    const next: number[] = [0]
+    root.mark = walk
+    while (path.length > 0) {
+      const top = path.length - 1
+      const node = path[top]!
+      let i = next[top]!
+      let dep: Node | undefined
+      if (node.direct) {
+        // Its edges lead to singletons or nowhere.
+        const edges = node.edges
+        while (i < edges.length) {
+          const candidate = edges[i++]!.targets[0]
+          if (candidate !== undefined && candidate.mark !== walk && candidate.state !== 'built') {
+            dep = candidate
+            break
+          }
+        }
+      } else {
+        const needs = this.#program(node).singletons
+        while (i < needs.length) {
+          const candidate = needs[i++]!
+          if (candidate.mark !== walk && candidate.state !== 'built') {
+            dep = candidate
+            break
+          }
+        }
+      }
+      if (dep === undefined) {
+        path.pop()
+        next.pop()
+        out.push(node)
+        continue
+      }
+      next[top] = i
+      dep.mark = walk
+      path.push(dep)
+      next.push(0)
+    }
+    return out
   }
-
 
   /** Makes sure a program's singletons and scoped instances exist; returns a promise if that needs async work. */
   #prepare(program: Program, async: boolean): unknown {
@@ -589,7 +620,7 @@ export class Container implements AsyncDisposable {
   #record(node: Node, instance: unknown): void {
     const scope = this.#storage.getStore()
     if (scope) scope.created.push([node, instance])
-    else this.#built.push([node, instance])
+    else this.#built.push(node, instance)
   }
 
   #track(node: Node, instance: unknown): void {

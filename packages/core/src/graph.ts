@@ -1,7 +1,7 @@
 import type { PlinthErrorCode } from './errors.js'
 import type { AnyProvider, Lifetime, Registration } from './provider.js'
 import type { Site } from './site.js'
-import type { AnyToken, Dependency } from './token.js'
+import { anySharedName, isDependency, sharedName, type AnyToken, type Dependency } from './token.js'
 
 /** One provider in the dependency graph, with its runtime state. */
 export interface Node {
@@ -9,13 +9,22 @@ export interface Node {
   readonly reg: Registration
   readonly name: string
   readonly lifetime: Lifetime
-  readonly edges: Edge[]
+  readonly edges: readonly Edge[]
   /** Built lazily: see plan.ts. */
-  program?: unknown
-  instance?: unknown
+  program: unknown
+  instance: unknown
   state: 'unbuilt' | 'building' | 'built' | 'failed'
-  error?: unknown
-  pending?: Promise<unknown>
+  error: unknown
+  pending: Promise<unknown> | undefined
+  /**
+   * A singleton whose every dependency is a plain or optional edge to another singleton (or to
+   * nothing), as most components are: it is built straight from its edges, without a program.
+   */
+  direct: boolean
+  /** `[this node]`, shared by every single edge that leads to it. */
+  alone: readonly Node[] | undefined
+  /** Scratch for one walk of the graph at a time (see Container). */
+  mark: number
 }
 
 export type EdgeKind = 'single' | 'multi' | 'optional' | 'accessor' | 'contextual'
@@ -25,7 +34,7 @@ export interface Edge {
   readonly kind: EdgeKind
   readonly token: AnyToken
   /** The providers the edge leads to: one for single and optional (none when absent), all for multi. */
-  readonly targets: Node[]
+  readonly targets: readonly Node[]
   /** For accessors: whether the target is a multi token. */
   readonly multi: boolean
 }
@@ -46,7 +55,7 @@ export interface Graph {
   readonly nodes: Node[]
   readonly single: Map<symbol, Node>
   readonly multi: Map<symbol, Node[]>
-  readonly contextual: Map<symbol, ContextualFactory>
+  readonly contextual: ReadonlyMap<symbol, ContextualFactory>
   /** Nodes in dependency order (dependencies first); nodes on a cycle are left out. */
   readonly order: Node[]
 }
@@ -63,43 +72,33 @@ const where = (node: Node) => `${node.reg.module ? `module "${node.reg.module}",
 export function buildGraph(
   providers: readonly AnyProvider[],
   overrides: readonly AnyProvider[] = [],
-  contextual: ReadonlyMap<symbol, ContextualFactory> = new Map(),
+  contextual: ReadonlyMap<symbol, ContextualFactory> = NO_CONTEXTUAL,
   scopes: readonly string[] = DEFAULT_SCOPES,
 ): { graph: Graph; problems: GraphProblem[] } {
   const problems: GraphProblem[] = []
-  const overridden = new Set(overrides.filter((o) => o.provides.kind === 'token').map((o) => o.provides.id))
-  const registrations = [...providers.filter((p) => !overridden.has(p.provides.id)), ...overrides]
+  let registrations: readonly AnyProvider[] = providers
+  if (overrides.length > 0) {
+    const overridden = new Set(overrides.filter((o) => o.provides.kind === 'token').map((o) => o.provides.id))
+    registrations = [...providers.filter((p) => !overridden.has(p.provides.id)), ...overrides]
+  }
 
   const nodes: Node[] = []
   const single = new Map<symbol, Node>()
   const multi = new Map<symbol, Node[]>()
-  const tokenNames = new Map<string, AnyToken>()
-
-  const noteToken = (t: AnyToken, site: Site, module: string | undefined) => {
-    const seen = tokenNames.get(t.name)
-    if (seen === undefined) tokenNames.set(t.name, t)
-    else if (seen.id !== t.id && (t.kind !== 'token' || !contextual.has(t.id))) {
-      problems.push({
-        code: 'PLINTH_ERR_DUPLICATE_TOKEN_NAME',
-        message: `two different tokens are named "${t.name}": one declared at ${seen.site}, the other at ${t.site}`,
-        token: t.name,
-        module,
-        site: String(site),
-      })
-      tokenNames.set(t.name, t) // report each further clash once
-    }
-  }
+  const names = new TokenNames(problems, contextual)
+  let scoped = false
 
   for (const reg of registrations) {
-    const node: Node = { index: nodes.length, reg, name: reg.provides.name, lifetime: reg.lifetime, edges: [], state: 'unbuilt' }
-    noteToken(reg.provides, reg.site, reg.module)
-    if (reg.provides.kind === 'multi') {
-      const list = multi.get(reg.provides.id) ?? []
-      list.push(node)
-      multi.set(reg.provides.id, list)
+    const provides = reg.provides
+    const node = createNode(nodes.length, reg)
+    if (names.active) names.note(provides, reg.site, reg.module)
+    if (provides.kind === 'multi') {
+      const list = multi.get(provides.id)
+      if (list === undefined) multi.set(provides.id, [node])
+      else list.push(node)
     } else {
-      const existing = single.get(reg.provides.id)
-      if (existing) {
+      const existing = single.get(provides.id)
+      if (existing !== undefined) {
         problems.push({
           code: 'PLINTH_ERR_DUPLICATE_PROVIDER',
           message: `"${node.name}" is provided twice: at ${where(existing)} and at ${where(node)}`,
@@ -109,22 +108,37 @@ export function buildGraph(
         })
         continue
       }
-      single.set(reg.provides.id, node)
+      single.set(provides.id, node)
     }
-    const declared = declarationProblems(node)
-    if (declared.length > 0) problems.push(...declared)
+    if (reg.lifetime !== 'singleton') scoped ||= reg.lifetime === 'scoped'
+    if (reg.lifetime !== 'singleton' || reg.depEntries === undefined || !reg.depsValid) problems.push(...declarationProblems(node))
     nodes.push(node)
   }
 
   let providedNames: string[] | undefined // only to suggest a name for a missing provider
+  // Whether every node comes after what it is built from: the registration order is then a build order.
+  let sorted = true
   for (const node of nodes) {
-    for (const [key, dep] of node.reg.depEntries ?? Object.entries(node.reg.deps)) {
-      if (!isDependency(dep)) continue // reported by declarationProblems
-      const edge = linkEdge(key, dep, single, multi, contextual)
+    const entries = node.reg.depEntries ?? Object.entries(node.reg.deps)
+    const checked = node.reg.depsValid === true && node.reg.depEntries !== undefined
+    let direct = node.lifetime === 'singleton'
+    if (entries.length === 0) {
+      node.direct = direct
+      continue
+    }
+    const edges: Edge[] = []
+    ;(node as { edges: readonly Edge[] }).edges = edges
+    for (let i = 0; i < entries.length; i++) {
+      const [key, dep] = entries[i]!
+      if (!checked && !isDependency(dep)) continue // reported by declarationProblems
+      const edge = linkEdge(key, dep as Dependency, single, multi, contextual)
+      edges.push(edge)
+      const targets = edge.targets
+      if (sorted && edge.kind !== 'accessor' && edge.kind !== 'contextual') for (const target of targets) sorted &&= target.index < node.index
+      direct &&= (edge.kind === 'single' || edge.kind === 'optional') && (targets.length === 0 || targets[0]!.lifetime === 'singleton')
       // A token some provider provides was noted along with that provider.
-      if (edge.targets.length === 0 || edge.targets[0]!.reg.provides !== edge.token) noteToken(edge.token, node.reg.site, node.reg.module)
-      node.edges.push(edge)
-      if ((edge.kind === 'single' || (edge.kind === 'accessor' && !edge.multi)) && edge.targets.length === 0) {
+      if (names.active && (targets.length === 0 || targets[0]!.reg.provides !== edge.token)) names.note(edge.token, node.reg.site, node.reg.module)
+      if (targets.length === 0 && (edge.kind === 'single' || (edge.kind === 'accessor' && !edge.multi))) {
         providedNames ??= [...new Set(nodes.map((n) => n.name))]
         const suggestion = closest(edge.token.name, providedNames)
         problems.push({
@@ -138,9 +152,10 @@ export function buildGraph(
         })
       }
     }
+    node.direct = direct
   }
 
-  const { order, cycles } = sortByDependencies(nodes)
+  const { order, cycles } = sorted ? { order: nodes, cycles: [] } : sortByDependencies(nodes)
   for (const cycle of cycles) {
     const path = [...cycle, cycle[0]!].map((n) => n.name).join(' -> ')
     problems.push({
@@ -152,8 +167,66 @@ export function buildGraph(
     })
   }
   // Only a scoped instance can be held captive.
-  if (nodes.some((n) => n.lifetime === 'scoped')) problems.push(...captiveProblems(order, scopes))
-  return { graph: { nodes, single, multi, contextual: new Map(contextual), order }, problems }
+  if (scoped) problems.push(...captiveProblems(order, scopes))
+  return { graph: { nodes, single, multi, contextual: contextual.size === 0 ? NO_CONTEXTUAL : new Map(contextual), order }, problems }
+}
+
+const NO_CONTEXTUAL: ReadonlyMap<symbol, ContextualFactory> = new Map()
+
+const NO_EDGES: readonly Edge[] = Object.freeze([])
+const NO_NODES: readonly Node[] = Object.freeze([])
+
+function createNode(index: number, reg: Registration): Node {
+  // Every field set here, in one order, so that all nodes share one shape.
+  return {
+    index,
+    reg,
+    name: reg.provides.name,
+    lifetime: reg.lifetime,
+    edges: NO_EDGES,
+    alone: undefined,
+    program: undefined,
+    instance: undefined,
+    state: 'unbuilt',
+    error: undefined,
+    pending: undefined,
+    direct: false,
+    mark: 0,
+  }
+}
+
+/**
+ * Finds two different tokens with one name in a graph. A name is looked up only when some token
+ * declared in this process shares it (see `sharedName`), which in an app is rare: most graphs
+ * skip the lookup for every token.
+ */
+class TokenNames {
+  /** False when no two tokens of this process share a name: then no graph can hold two, and nothing is looked up. */
+  readonly active = anySharedName()
+  readonly #problems: GraphProblem[]
+  readonly #contextual: ReadonlyMap<symbol, ContextualFactory>
+  #seen: Map<string, AnyToken> | undefined
+
+  constructor(problems: GraphProblem[], contextual: ReadonlyMap<symbol, ContextualFactory>) {
+    this.#problems = problems
+    this.#contextual = contextual
+  }
+
+  note(t: AnyToken, site: Site, module: string | undefined): void {
+    if (!sharedName(t)) return
+    const seen = (this.#seen ??= new Map()).get(t.name)
+    if (seen === undefined) this.#seen.set(t.name, t)
+    else if (seen.id !== t.id && (t.kind !== 'token' || !this.#contextual.has(t.id))) {
+      this.#problems.push({
+        code: 'PLINTH_ERR_DUPLICATE_TOKEN_NAME',
+        message: `two different tokens are named "${t.name}": one declared at ${seen.site}, the other at ${t.site}`,
+        token: t.name,
+        module,
+        site: String(site),
+      })
+      this.#seen.set(t.name, t) // report each further clash once
+    }
+  }
 }
 
 function linkEdge(
@@ -166,9 +239,14 @@ function linkEdge(
   const wrapped = dep.kind === 'optional' || dep.kind === 'accessor'
   const target = wrapped ? dep.token : dep
   const isMulti = target.kind === 'multi'
-  const targets = isMulti ? (multi.get(target.id) ?? []) : single.has(target.id) ? [single.get(target.id)!] : []
+  let targets: readonly Node[]
+  if (isMulti) targets = multi.get(target.id) ?? NO_NODES
+  else {
+    const node = single.get(target.id)
+    targets = node === undefined ? NO_NODES : (node.alone ??= [node])
+  }
   let kind: EdgeKind
-  if (!isMulti && contextual.has(target.id) && targets.length === 0) kind = 'contextual'
+  if (!isMulti && targets.length === 0 && contextual.has(target.id)) kind = 'contextual'
   else if (dep.kind === 'accessor') kind = 'accessor'
   else if (isMulti) kind = 'multi'
   else kind = dep.kind === 'optional' ? 'optional' : 'single'
@@ -202,11 +280,6 @@ function declarationProblems(node: Node): GraphProblem[] {
     module: reg.module,
     site: String(reg.site),
   }))
-}
-
-function isDependency(value: unknown): value is Dependency {
-  const kind = (value as { kind?: unknown } | undefined)?.kind
-  return kind === 'token' || kind === 'multi' || ((kind === 'optional' || kind === 'accessor') && isDependency((value as { token: unknown }).token))
 }
 
 function describeValue(value: unknown): string {

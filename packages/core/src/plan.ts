@@ -1,3 +1,4 @@
+import { assemblerFor } from './deps-object.js'
 import { postOrder, type Edge, type Node } from './graph.js'
 
 /**
@@ -77,27 +78,10 @@ export type Step =
   | { op: Op.Contextual; edge: Edge; requester: Node; value?: unknown }
   | { op: Op.Undefined }
 
-const EMPTY = Object.freeze({})
-const makeEmpty = () => EMPTY
-const assemblers = new Map<string, (values: unknown[], slots: number[]) => object>()
-
-/**
- * Builds a function that assembles a deps object from value slots. Generating it gives V8 one
- * fixed object shape per set of keys, as a hand-written object literal would; it is cached by
- * key list, so ten thousand providers with the same keys compile it once.
- */
+/** The deps object of a Create step, from the values at `slots`. */
 function compileMake(keys: string[], slots: number[]): (values: unknown[]) => object {
-  if (keys.length === 0) return makeEmpty
-  const signature = keys.join('\u0000')
-  let assemble = assemblers.get(signature)
-  if (assemble === undefined) {
-    const body = keys.map((key, i) => `${JSON.stringify(key)}: v[s[${i}]]`).join(', ')
-    // eslint-disable-next-line @typescript-eslint/no-implied-eval -- generated from JSON-quoted keys only, never from input
-    assemble = new Function('v', 's', `return { ${body} }`) as (values: unknown[], slots: number[]) => object
-    assemblers.set(signature, assemble)
-  }
-  const bound = assemble
-  return (values) => bound(values, slots)
+  const assemble = assemblerFor(keys)
+  return (values) => assemble(values, slots)
 }
 
 /** Compiles the program that builds `root`, iteratively. */

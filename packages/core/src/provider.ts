@@ -1,7 +1,8 @@
+import { assemblerFor, type Assemble } from './deps-object.js'
 import type { Logger } from './logger-types.js'
 import type { RetryOptions } from './retry.js'
 import { captureSite, type Site } from './site.js'
-import { type DependencyMap, type MultiToken, type ResolvedDeps, type Token } from './token.js'
+import { declareName, isDependency, type DependencyMap, type MultiToken, type ResolvedDeps, type Token } from './token.js'
 
 /**
  * How long an instance lives.
@@ -87,6 +88,10 @@ export interface Registration<T = unknown, D extends DependencyMap = DependencyM
   readonly construct?: new (deps: ResolvedDeps<D>) => T
   /** Object.entries(deps), taken once at declaration rather than by every container built from it. */
   readonly depEntries?: readonly (readonly [string, unknown])[]
+  /** Whether every entry of depEntries is a token, optional(token) or accessor(token). */
+  readonly depsValid?: boolean
+  /** Builds the deps object from values in depEntries order (see deps-object.ts). */
+  readonly assemble?: Assemble
 }
 
 /** A provider of a single token; it can be used as that token in another provider's deps. */
@@ -120,17 +125,33 @@ function build<T, D extends DependencyMap>(provides: Token<T> | MultiToken<T>, s
   } else {
     throw new TypeError(`provider "${provides.name}" at ${site} needs one of value, create or class`)
   }
+  const depEntries = Object.entries(spec.deps ?? {})
+  // Every field, always, in one order: all registrations then share one shape, and the
+  // container's reads of them stay monomorphic however differently providers are declared.
   return {
-    ...spec,
     provides,
     deps: (spec.deps ?? {}) as D,
-    depEntries: Object.entries(spec.deps ?? {}),
-    ...(construct ? { construct } : {}),
+    depEntries,
+    depsValid: depEntries.every(([, dep]) => isDependency(dep)),
+    assemble: assemblerFor(depEntries.map(([key]) => key)),
+    construct,
     lifetime,
     scope: spec.scope ?? 'request',
     create,
     site,
+    module: undefined,
     isValue,
+    eager: spec.eager,
+    optional: spec.optional,
+    startTimeout: spec.startTimeout,
+    stopTimeout: spec.stopTimeout,
+    retry: spec.retry,
+    /* eslint-disable @typescript-eslint/unbound-method -- the hooks are called on the registration (reg.start(instance, context)), as they were on the spec */
+    start: spec.start,
+    stop: spec.stop,
+    health: spec.health,
+    dispose: spec.dispose,
+    /* eslint-enable @typescript-eslint/unbound-method */
   }
 }
 
@@ -161,9 +182,9 @@ export function provide<T, N extends string, D extends DependencyMap>(
   const site = captureSite(provide)
   const registration = build(target, spec, site)
   if (target.kind === 'multi') {
-    return Object.freeze({ ...registration, kind: 'contribution', name: target.name, provides: target })
+    return Object.freeze({ kind: 'contribution', id: undefined, slot: undefined, name: target.name, ...registration, provides: target })
   }
-  return Object.freeze({ ...registration, kind: 'token', id: target.id, name: target.name, provides: target })
+  return Object.freeze({ kind: 'token', id: target.id, slot: undefined, name: target.name, ...registration, provides: target })
 }
 
 /**
@@ -181,9 +202,10 @@ export function component<const N extends string, T, const D extends DependencyM
   spec: FactorySpec<T, D>,
 ): Provider<T, N, D> {
   const site = captureSite(component)
+  declareName(name)
   const self: Token<T, N> = { kind: 'token', id: Symbol(name), name, site }
   const registration = build(self, spec, site)
-  return Object.freeze({ ...registration, kind: 'token', id: self.id, slot: nextSlot++, name, provides: self })
+  return Object.freeze({ kind: 'token', id: self.id, slot: nextSlot++, name, ...registration, provides: self })
 }
 
 /** Components' slots: a container finds a component's node by array index instead of a Map lookup. */

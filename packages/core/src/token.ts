@@ -50,6 +50,8 @@ export function token<const N extends string>(name: N): TokenDeclaration<N> {
     throw new TypeError(`token(name) needs a non-empty string name; got ${JSON.stringify(name)}`)
   }
   const site = captureSite(token)
+  declareName(name)
+  let multi: MultiToken<unknown, N> | undefined
   const declaration = {
     kind: 'token' as const,
     id: Symbol(name),
@@ -58,11 +60,41 @@ export function token<const N extends string>(name: N): TokenDeclaration<N> {
     of() {
       return declaration
     },
+    // One multi token per declaration, however often it is asked for.
     many() {
-      return { kind: 'multi' as const, id: Symbol(name), name, site }
+      return (multi ??= { kind: 'multi', id: Symbol(name), name, site })
     },
   }
   return declaration as TokenDeclaration<N>
+}
+
+const declaredNames = new Set<string>()
+const sharedNames = new Set<string>()
+
+/** @internal Records a token's name; token() and component() call it for every token they make. */
+export function declareName(name: string): void {
+  if (declaredNames.has(name)) sharedNames.add(name)
+  else declaredNames.add(name)
+}
+
+/**
+ * @internal Whether more than one token declared in this process has this token's name. Only
+ * then can a graph hold two different tokens of one name, so graph validation looks names up
+ * for these tokens alone. A declaration and its `.many()` count as one.
+ */
+export function sharedName(t: AnyToken): boolean {
+  return sharedNames.has(t.name)
+}
+
+/** @internal Whether any two tokens declared in this process share a name. */
+export function anySharedName(): boolean {
+  return sharedNames.size > 0
+}
+
+/** Whether a value is a token, optional(token) or accessor(token). */
+export function isDependency(value: unknown): value is Dependency {
+  const kind = (value as { kind?: unknown } | undefined)?.kind
+  return kind === 'token' || kind === 'multi' || ((kind === 'optional' || kind === 'accessor') && isDependency((value as { token: unknown }).token))
 }
 
 /** A dependency that may be absent or failed: it resolves to `undefined` then. */

@@ -65,6 +65,27 @@ describe('providers', () => {
   })
 })
 
+describe('declaration order', () => {
+  it('builds dependencies first however the providers are listed, and finds a cycle declared last', () => {
+    const built: string[] = []
+    const db = component('db', { create: () => built.push('db') })
+    const repo = component('repo', { deps: { db }, create: () => built.push('repo') })
+    const api = component('api', { deps: { repo, db }, create: () => built.push('api') })
+    new Container([api, repo, db]).get(api)
+    expect(built).toEqual(['db', 'repo', 'api'])
+    const Late = token('late').of<unknown>()
+    const early = component('early', { deps: { late: Late }, create: () => 1 })
+    const error = problemsOf(() => new Container([early, provide(Late, { deps: { early }, create: () => 2 })]))
+    expect(error.message).toContain('dependency cycle: early -> late -> early')
+  })
+
+  it('gives one multi token per declaration, however often many() is called', () => {
+    const Plugins = token('plugins')
+    const c = new Container([provide(Plugins.many<string>(), { value: 'a' }), provide(Plugins.many<string>(), { value: 'b' })])
+    expect(c.get(Plugins.many<string>())).toEqual(['a', 'b'])
+  })
+})
+
 describe('lifetimes', () => {
   it('shares a singleton and builds a new transient each time', () => {
     const single = component('single', { create: () => ({}) })
