@@ -29,10 +29,12 @@ export {
 export { listenAddress, listenFailure, urlOf, type AddressDefaults, type ListenAddress } from './listen-address.js'
 // Types only: prom-client loads when the Metrics token is first resolved, not with @plinth/core.
 export type { Exposition, MetricsOptions, MetricsRegistry } from './metrics.js'
+export type { BoundHistogram, HistogramSeries } from './metrics-histogram.js'
 export { MetricsServer, metricsServer, type MetricsServerOptions } from './metrics-server.js'
 export { instrumentHealth } from './observability.js'
 export type { ComponentState, ComponentStatus, LifecycleOptions, StopReport } from './lifecycle.js'
 export { componentLogger, createLogger, type LoggingOptions } from './logging.js'
+export { AccessLog, quoteRoute, type AccessLevel, type QuotedRoute } from './access-log.js'
 export { defineModule, type Module, type ModuleDeclaration, type ModuleInitContext } from './module.js'
 export { discoverModules, type ModuleCandidate, type ModuleDiscoveryOptions } from './module-discovery.js'
 export type { ModuleExclusion, ModuleResolution } from './module-resolution.js'

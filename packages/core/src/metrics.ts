@@ -1,6 +1,7 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type CounterConfiguration, type GaugeConfiguration, type HistogramConfiguration } from 'prom-client'
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type CounterConfiguration, type GaugeConfiguration, type HistogramConfiguration, type Metric } from 'prom-client'
 import { PlinthError } from './errors.js'
 import type { EventStream, LifecycleEvent } from './events.js'
+import { BoundHistogram } from './metrics-histogram.js'
 
 export interface MetricsOptions {
   /** Process and Node.js metrics (prom-client's defaults, less the three it names wrongly). Default true. */
@@ -69,7 +70,7 @@ export class MetricsRegistry {
     readonly activeConnections: Gauge<'server_type'>
   }
   readonly http: {
-    readonly requestDuration: Histogram<HttpLabels>
+    readonly requestDuration: BoundHistogram<HttpLabels>
     readonly activeRequests: Gauge<'http_request_method'>
   }
   readonly #beforeCollect: Array<() => void> = []
@@ -98,7 +99,7 @@ export class MetricsRegistry {
       activeConnections: this.gauge({ name: 'app_active_connections', help: 'Open client connections per server', labelNames: ['server_type'] }),
     }
     this.http = {
-      requestDuration: this.histogram({
+      requestDuration: this.boundHistogram({
         name: 'http_server_request_duration_seconds',
         help: 'Duration of HTTP server requests',
         labelNames: ['http_request_method', 'http_route', 'http_response_status_code'],
@@ -121,6 +122,19 @@ export class MetricsRegistry {
   /** Registers a histogram; name it with its unit (`_seconds`, `_bytes`). */
   histogram<L extends string = string>(config: Omit<HistogramConfiguration<L>, 'registers'>): Histogram<L> {
     return this.#register('histogram', config, () => new Histogram({ ...config, registers: [this.registry] }))
+  }
+
+  /**
+   * Registers a histogram whose label sets are bound once (`series(labels)`), for hot paths
+   * where prom-client's per-observe label hashing would show; see BoundHistogram.
+   */
+  boundHistogram<L extends string = string>(config: { name: string; help: string; labelNames?: readonly L[]; buckets?: readonly number[] }): BoundHistogram<L> {
+    return this.#register('histogram', config, () => {
+      const histogram = new BoundHistogram<L>({ ...config, buckets: config.buckets ?? [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] })
+      // The registry reads a metric through get(), name, help, type and aggregator, which BoundHistogram has.
+      this.registry.registerMetric(histogram as unknown as Metric)
+      return histogram
+    })
   }
 
   /** Runs `hook` before every scrape, to set gauges from live state. */
