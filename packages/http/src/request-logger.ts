@@ -5,32 +5,33 @@ type Level = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal'
 type LogCall = (...args: unknown[]) => void
 
 /**
- * `request.log`: the component's logger with the request id, built on first use. Fastify builds
- * a pino child for every request whether or not anything logs through it, and a child of a
- * logger with redaction paths costs microseconds, a tenth of a plain route's whole time; here
- * the child is made only when a handler logs at an enabled level. Methods live on the
- * prototype, so that Fastify's check of a custom logger's shape builds nothing.
+ * A pino logger whose child is made on first use. Fastify makes a child of its logger for every
+ * request (`request.log`, with the request id) whether or not anything logs through it, and a
+ * child of a logger with redaction paths costs microseconds, a tenth of a plain route's whole
+ * time; a child of this one is made only when a handler logs at an enabled level. It is
+ * Fastify's logger instance itself rather than a childLoggerFactory, because Fastify checks the
+ * shape of every child a custom factory returns, on every request.
  */
-class LazyRequestLogger {
+class LazyLogger {
   readonly #parent: Logger
-  readonly #bindings: Record<string, unknown>
-  readonly #options: object
-  #child: Logger | undefined
+  readonly #bindings: Record<string, unknown> | undefined
+  readonly #options: object | undefined
+  #real: Logger | undefined
 
-  constructor(parent: FastifyBaseLogger, bindings: Record<string, unknown>, options: object) {
-    // Fastify's logger type names only the methods it calls; the instance is the app's pino logger.
-    const pinoLogger: unknown = parent
-    this.#parent = pinoLogger as Logger
+  constructor(parent: Logger, bindings?: Record<string, unknown>, options?: object) {
+    this.#parent = parent
     this.#bindings = bindings
     this.#options = options
+    // Without bindings of its own it is its parent: the server's logger that Fastify holds.
+    if (bindings === undefined) this.#real = parent
   }
 
   get level(): string {
-    return this.#child?.level ?? this.#parent.level
+    return this.#real?.level ?? (this.#options as { level?: string } | undefined)?.level ?? this.#parent.level
   }
 
   set level(level: string) {
-    this.#real().level = level
+    this.#materialise().level = level
   }
 
   trace(...args: unknown[]): void {
@@ -53,51 +54,43 @@ class LazyRequestLogger {
   }
   silent(): void {}
 
-  child(bindings: Record<string, unknown>, options?: object): Logger {
-    return this.#real().child(bindings, options)
+  /** A lazy child: its pino child is made when it first logs. */
+  child(bindings: Record<string, unknown>, options?: object): LazyLogger {
+    return new LazyLogger(this.#materialise(), bindings, options)
   }
 
   isLevelEnabled(level: string): boolean {
-    return (this.#child ?? this.#parent).isLevelEnabled(level)
+    if (this.#real !== undefined) return this.#real.isLevelEnabled(level)
+    // A route's logLevel arrives as the child's level.
+    const own = (this.#options as { level?: string } | undefined)?.level
+    if (own === undefined) return this.#parent.isLevelEnabled(level)
+    const { values } = this.#parent.levels
+    return own !== 'silent' && values[level] !== undefined && values[level] >= values[own]!
   }
 
   bindings(): Record<string, unknown> {
-    return this.#real().bindings()
+    return this.#materialise().bindings()
   }
 
   #log(level: Level, args: unknown[]): void {
     if (!this.isLevelEnabled(level)) return
-    const call: LogCall = this.#real()[level]
-    call.apply(this.#child, args)
+    const real = this.#materialise()
+    const call: LogCall = real[level]
+    call.apply(real, args)
   }
 
-  #real(): Logger {
-    return (this.#child ??= this.#parent.child(this.#bindings, this.#options))
+  #materialise(): Logger {
+    return (this.#real ??= this.#parent.child(this.#bindings ?? {}, this.#options))
   }
 }
 
 /**
- * Fastify's childLoggerFactory that defers the child to its first use.
+ * The logger to give Fastify: the component's logger, with `request.log` children made lazily.
  *
  * @example
- * fastify({ loggerInstance: log, childLoggerFactory: lazyChildLogger })
+ * fastify({ loggerInstance: lazyLogger(log) })
  */
-export function lazyChildLogger(logger: FastifyBaseLogger, bindings: Record<string, unknown>, options: object): FastifyBaseLogger {
-  const lazy: unknown = new LazyRequestLogger(logger, bindings, options)
+export function lazyLogger(log: Logger): FastifyBaseLogger {
+  const lazy: unknown = new LazyLogger(log)
   return lazy as FastifyBaseLogger
-}
-
-/**
- * The logger of access-log lines: the component's logger without redaction paths, whose
- * wildcard matching cost more than a plain route's whole request (14 µs against 3 µs a line,
- * measured). The line's fields are fixed (method, url, route, status, duration, request id) and
- * carry no secret key; a token in a query string is not something key-path redaction would
- * catch either.
- *
- * @example
- * const access = accessLogger(log)
- * access.info({ reqId, method, url, statusCode, durationMs }, `${method} ${url} ${statusCode}`)
- */
-export function accessLogger(log: Logger): Logger {
-  return log.child({}, { redact: [] })
 }

@@ -3,12 +3,12 @@ import type { FastifyHelmetOptions } from '@fastify/helmet'
 import type { RateLimitPluginOptions } from '@fastify/rate-limit'
 import { Application, Health, listenAddress, listenFailure, Logger, Metrics, urlOf, type App, type HealthRegistry, type MetricsRegistry } from '@plinth/core'
 import { component } from '@plinth/core'
-import { fastify as createFastify, LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify'
-import { apiSecurityHeaders, registerDocs, registerSecurity, type DocsOptions } from './plugins.js'
+import { fastify as createFastify, type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import { apiSecurityHeaders, registerDocs, registerSecurity, securityHeaders, type DocsOptions } from './plugins.js'
 import { installProbes, type HealthDetails } from './probes.js'
 import { installProblemHandlers } from './problems.js'
-import { installRequestContext, requestIdFrom } from './request-context.js'
-import { lazyChildLogger } from './request-logger.js'
+import { RequestContext, requestIdFrom } from './request-context.js'
+import { lazyLogger } from './request-logger.js'
 import { registerRoutes, Routes, type RouteContribution } from './routes.js'
 
 type PinoLogger = App['logger']
@@ -73,6 +73,7 @@ export class HttpServer {
   readonly #deps: HttpServerDeps
   readonly #options: HttpServerOptions
   #fastify: FastifyInstance | undefined
+  #context: RequestContext | undefined
   #draining = false
   #url: string | undefined
   #unsubscribe: (() => void) | undefined
@@ -121,7 +122,7 @@ export class HttpServer {
    * then is cut, and said so in the log.
    */
   async stop(): Promise<void> {
-    this.#draining = true
+    this.#drain()
     this.#unsubscribe?.()
     const http = this.#fastify
     if (!http) return
@@ -137,21 +138,38 @@ export class HttpServer {
       http.server.closeAllConnections()
       await closed
     }
+    this.#context?.close()
+  }
+
+  #drain(): void {
+    this.#draining = true
+    this.#context?.drain()
   }
 
   async #build(): Promise<FastifyInstance> {
     const { app, health, metrics, routes, log } = this.#deps
     const options = this.#options
     const appEnv = app.config?.appEnv ?? process.env.APP_ENV ?? 'development'
-    // Typed as Fastify's logger, so that the instance is the plain FastifyInstance route plugins expect.
-    const logger: FastifyBaseLogger = log
+    const helmet = options.helmet ?? apiSecurityHeaders
+    const headers = await securityHeaders(helmet)
+    const requestIdHeader = options.requestIdHeader ?? 'x-request-id'
+    const context = new RequestContext({
+      container: () => app.container,
+      scoped: app.container.usesScope('request'),
+      log,
+      metrics,
+      requestIdHeader,
+      accessLog: options.accessLog ?? true,
+      headers: headers?.always,
+      secureHeaders: headers?.secure,
+    })
+    this.#context = context
     const http = createFastify({
       ...options.fastify,
-      loggerInstance: logger,
-      // The access log is ours (one line per request, with route and duration), not Fastify's two.
-      logController: new LogController({ disableRequestLogging: true }),
-      childLoggerFactory: lazyChildLogger,
-      genReqId: requestIdFrom(options.requestIdHeader ?? 'x-request-id'),
+      loggerInstance: lazyLogger(log),
+      // Ids, headers, metrics and the access log, at the two points Fastify calls its log controller.
+      logController: context,
+      genReqId: requestIdFrom(requestIdHeader),
       bodyLimit: options.bodyLimit ?? 1_048_576,
       keepAliveTimeout: options.keepAliveTimeout ?? 72_000,
       // During the drain a request on an open connection is still served, with Connection: close.
@@ -160,23 +178,15 @@ export class HttpServer {
       ...(options.trustProxy === undefined ? {} : { trustProxy: options.trustProxy }),
     }) as unknown as FastifyInstance
     this.#unsubscribe = app.events.subscribe((event) => {
-      if (event.type === 'shutdown-requested') this.#draining = true
+      if (event.type === 'shutdown-requested') this.#drain()
     })
     http.server.on('connection', (socket: import('node:net').Socket) => {
       metrics.app.activeConnections.inc({ server_type: 'http' })
       socket.once('close', () => metrics.app.activeConnections.dec({ server_type: 'http' }))
     })
     installProblemHandlers(http, { exposeErrors: options.exposeErrors ?? appEnv === 'development' })
-    installRequestContext(http, {
-      container: () => app.container,
-      scoped: app.container.usesScope('request'),
-      log,
-      metrics,
-      requestIdHeader: options.requestIdHeader ?? 'x-request-id',
-      accessLog: options.accessLog ?? true,
-      draining: () => this.#draining,
-    })
-    await registerSecurity(http, { helmet: options.helmet ?? apiSecurityHeaders, cors: options.cors ?? false, rateLimit: options.rateLimit ?? false })
+    context.install(http)
+    await registerSecurity(http, { helmet, cors: options.cors ?? false, rateLimit: options.rateLimit ?? false })
     if (options.docs !== false) await registerDocs(http, options.docs ?? {}, { title: app.name, version: app.version })
     installProbes(http, { app, health, details: options.healthDetails ?? (appEnv === 'production' ? 'never' : 'always') })
     if (options.metrics) {

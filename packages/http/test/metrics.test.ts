@@ -24,7 +24,41 @@ describe('HTTP metrics', () => {
     expect(body).toContain('http_server_request_duration_seconds_count{http_request_method="GET",http_route="/orders/:id",http_response_status_code="200"} 2')
     expect(body).toContain('http_server_request_duration_seconds_count{http_request_method="GET",http_route="",http_response_status_code="404"} 1')
     expect(body).toMatch(/http_server_request_duration_seconds_count\{http_request_method="_OTHER",.*\} 1/)
-    expect(body).toContain('http_server_active_requests{http_request_method="GET"} 0')
+  })
+
+  it('counts requests in flight in http_server_active_requests, and lets them go when they finish or their client leaves', async () => {
+    let release!: () => void
+    const gate = new Promise<void>((resolve) => (release = resolve))
+    let entered = 0
+    const slow = provide(Routes, {
+      value: (http) => {
+        http.get('/slow', async () => {
+          entered++
+          await gate
+          return { done: true }
+        })
+      },
+    })
+    await using h = await bootHttp({ listen: true, port: 0 }, [slow])
+    const metrics = await h.t.resolve(Metrics)
+    const active = async () => /http_server_active_requests\{http_request_method="GET"\} (\d+)/.exec((await metrics.render()).body)?.[1]
+    const { request } = await import('node:http')
+    const get = () => request(`${h.server.url}/slow`, { agent: false })
+    const finishing = new Promise<string>((resolve, reject) => get().on('response', (res) => res.setEncoding('utf8').on('data', resolve)).on('error', reject).end())
+    // A client that goes away: its connection closes while the handler still runs.
+    const leaving = get().on('error', () => {})
+    leaving.end()
+    await expect.poll(() => entered).toBe(2)
+    expect(await active()).toBe('2')
+    leaving.destroy()
+    await expect.poll(active).toBe('1')
+    release()
+    expect(JSON.parse(await finishing)).toEqual({ done: true })
+    await expect.poll(active).toBe('0')
+    const lines = h.lines.filter((line) => line.route === '/slow')
+    expect(lines.map((line) => line.msg)).toEqual([expect.stringMatching(/^GET \/slow aborted \d+\.\d ms$/), expect.stringMatching(/^GET \/slow 200 \d+\.\d ms$/)])
+    expect(lines[0]).toMatchObject({ aborted: true, reqId: expect.any(String) })
+    expect(lines[1]!.aborted).toBeUndefined()
   })
 
   it('counts open connections as app_active_connections{server_type="http"}', async () => {

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { HttpProblem, PROBLEM_JSON, Routes } from '../src/index.js'
 import { bootHttp } from './harness.js'
 
-const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
+const generatedId = /^[0-9a-f]{12}-[0-9a-z]+$/
 
 const hello = provide(Routes, { value: (http) => void http.get('/hello', () => ({ hello: 'world' })) })
 
@@ -80,9 +80,15 @@ describe('request ids and the access log', () => {
 
   it('generates one when it is absent or unsafe to log', async () => {
     await using h = await bootHttp({}, [hello])
-    expect((await h.server.fastify.inject('/hello')).headers['x-request-id']).toMatch(uuid)
+    const ids = await Promise.all([1, 2, 3].map(async () => (await h.server.fastify.inject('/hello')).headers['x-request-id']))
+    for (const id of ids) expect(id).toMatch(generatedId)
+    expect(new Set(ids).size).toBe(3)
     const forged = await h.server.fastify.inject({ url: '/hello', headers: { 'x-request-id': 'a\u2028"level":60 '.repeat(2) } })
-    expect(forged.headers['x-request-id']).toMatch(uuid)
+    expect(forged.headers['x-request-id']).toMatch(generatedId)
+    // Another server (or process) draws another prefix.
+    await using other = await bootHttp({}, [hello])
+    const prefix = (id: unknown) => String(id).split('-')[0]
+    expect(prefix((await other.server.fastify.inject('/hello')).headers['x-request-id'])).not.toBe(prefix(ids[0]))
   })
 
   it('writes one access-log line per request, with the request id, status and duration', async () => {
@@ -93,6 +99,40 @@ describe('request ids and the access log', () => {
     expect(line).toMatchObject({ level: 30, component: 'http-server', method: 'GET', url: '/hello?x=1', route: '/hello', statusCode: 200 })
     expect(line.durationMs).toEqual(expect.any(Number))
     expect(line.msg).toMatch(/^GET \/hello\?x=1 200 \d+\.\d ms$/)
+  })
+})
+
+describe('pipelined requests and route log levels', () => {
+  it('answers and logs every request a client pipelines on one connection, in order', async () => {
+    const routes = provide(Routes, { value: (http) => void http.get<{ Params: { n: string } }>('/echo/:n', async (request) => ({ n: request.params.n })) })
+    await using h = await bootHttp({ listen: true, port: 0 }, [routes])
+    const { connect } = await import('node:net')
+    const url = new URL(h.server.url!)
+    const socket = connect(Number(url.port), url.hostname)
+    let received = ''
+    socket.setEncoding('utf8').on('data', (chunk: string) => (received += chunk))
+    const ask = (n: number) => `GET /echo/${n} HTTP/1.1\r\nHost: x\r\nX-Request-Id: pipe-${n}\r\n\r\n`
+    socket.write(ask(1) + ask(2) + ask(3))
+    await expect.poll(() => received.match(/\{"n":"\d"\}/g)).toEqual(['{"n":"1"}', '{"n":"2"}', '{"n":"3"}'])
+    socket.destroy()
+    await expect.poll(() => h.lines.filter((line) => line.route === '/echo/:n').map((line) => [line.reqId, line.statusCode, line.aborted])).toEqual([
+      ['pipe-1', 200, undefined],
+      ['pipe-2', 200, undefined],
+      ['pipe-3', 200, undefined],
+    ])
+  })
+
+  it('gives request.log the route\'s logLevel', async () => {
+    const routes = provide(Routes, {
+      value: (http) => {
+        http.get('/chatty', { logLevel: 'debug' }, (request) => (request.log.debug('chatty detail'), { ok: true }))
+        http.get('/plain', (request) => (request.log.debug('plain detail'), { ok: true }))
+      },
+    })
+    await using h = await bootHttp({}, [routes])
+    await h.server.fastify.inject('/chatty')
+    await h.server.fastify.inject('/plain')
+    expect(h.lines.filter((line) => String(line.msg).endsWith('detail')).map((line) => line.msg)).toEqual(['chatty detail'])
   })
 })
 
