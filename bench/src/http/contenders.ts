@@ -4,7 +4,7 @@ import { httpServer, Routes } from '@plinth/http'
 import { Controller, Get, Module } from '@nestjs/common'
 import { NestFactory } from '@nestjs/core'
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify'
-import { fastify } from 'fastify'
+import { fastify, type FastifyInstance } from 'fastify'
 import { pino } from 'pino'
 
 /** A server under test: where it listens and how to stop it. */
@@ -15,14 +15,20 @@ export interface Running {
 
 const body = () => ({ hello: 'world' })
 
-/** Bare Fastify with its defaults: no logger, no hooks, one JSON route. */
-export async function bareFastify(): Promise<Running> {
-  const server = fastify()
+/** Serves the JSON route on a free port of 127.0.0.1. */
+async function serveJson(server: FastifyInstance): Promise<Running> {
   server.get('/json', body)
   await server.listen({ port: 0, host: '127.0.0.1' })
   const address = server.server.address() as import('node:net').AddressInfo
   return { url: `http://127.0.0.1:${address.port}`, close: () => server.close() }
 }
+
+/** Bare Fastify with its defaults: no logger, no hooks, one JSON route. */
+export const bareFastify = (): Promise<Running> => serveJson(fastify())
+
+/** Fastify with its own request logging: pino at info to /dev/null, two lines per request (incoming, completed). */
+export const loggedFastify = (): Promise<Running> =>
+  serveJson(fastify({ loggerInstance: pino({ level: 'info' }, pino.destination({ dest: '/dev/null', sync: true })) }) as unknown as FastifyInstance)
 
 // Decorators applied as functions, as bench/src/libraries/nest.ts does, so that the sources
 // run under any decorator setting (tsx follows the root tsconfig, which has none).
@@ -52,10 +58,9 @@ export async function nestFastify(): Promise<Running> {
  * serialised and written as in production without flooding the benchmark's output.
  * `hangingCheck` adds a critical health check that never answers, for the readiness row.
  */
-export async function plinthApp(options: { hangingCheck?: boolean; requestScoped?: boolean; accessLog?: boolean; bufferedLog?: boolean } = {}): Promise<Running> {
-  // Synchronous, one write per line, as pino's default destination; buffered is pino's advice for throughput.
-  const destination = options.bufferedLog ? { dest: '/dev/null', sync: false, minLength: 4096 } : { dest: '/dev/null', sync: true }
-  const logger = pino({ level: 'info' }, pino.destination(destination))
+export async function plinthApp(options: { hangingCheck?: boolean; requestScoped?: boolean; accessLog?: boolean; securityHeaders?: boolean } = {}): Promise<Running> {
+  // pino's default destination (synchronous writes), pointed at /dev/null.
+  const logger = pino({ level: 'info' }, pino.destination({ dest: '/dev/null', sync: true }))
   const routes = provide(Routes, { value: (http) => void http.get('/json', body) })
   const checks = options.hangingCheck
     ? [
@@ -65,7 +70,7 @@ export async function plinthApp(options: { hangingCheck?: boolean; requestScoped
     : []
   // A request-scoped provider makes the server open a scope (AsyncLocalStorage) per request.
   const scoped = options.requestScoped ? [provide(RequestState, { lifetime: 'scoped', create: () => ({ startedAt: performance.now() }) })] : []
-  const app = createApp({ name: 'bench', components: [httpServer({ port: 0, healthDetails: 'always', accessLog: options.accessLog ?? true }), routes, ...checks, ...scoped], logging: logger })
+  const app = createApp({ name: 'bench', components: [httpServer({ port: 0, healthDetails: 'always', accessLog: options.accessLog ?? true, ...(options.securityHeaders === false ? { helmet: false as const } : {}) }), routes, ...checks, ...scoped], logging: logger })
   await app.start({ env: { APP_ENV: 'production' }, argv: [] })
   const url = app.endpoints().find((e) => e.name === 'http')?.url
   if (!url) throw new Error('the Plinth app announced no http endpoint')
@@ -81,11 +86,12 @@ const RequestState = token('request-state').of<{ startedAt: number }>()
 
 export const contenders = {
   fastify: bareFastify,
+  'fastify-logged': loggedFastify,
   nest: nestFastify,
   plinth: () => plinthApp(),
   'plinth-scoped': () => plinthApp({ requestScoped: true }),
   'plinth-quiet': () => plinthApp({ accessLog: false }),
-  'plinth-buffered': () => plinthApp({ bufferedLog: true }),
+  'plinth-no-headers': () => plinthApp({ securityHeaders: false }),
   'plinth-hanging-check': () => plinthApp({ hangingCheck: true }),
 } as const
 

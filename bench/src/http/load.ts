@@ -1,5 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process'
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
+import { cpus } from 'node:os'
 import { createRequire } from 'node:module'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import autocannon, { type Result } from 'autocannon'
@@ -27,6 +28,25 @@ function cpuOf(pid: number | undefined): number | undefined {
 }
 
 /**
+ * Whether servers and the load generator get a CPU each: servers on CPU 0, this process (and
+ * autocannon in it) on CPU 1, with taskset, on Linux machines that have it and two CPUs or more.
+ * Left to the scheduler, the two moved between cores and the same server's figure changed by
+ * 5% and more between identical runs; pinned, by about 1%.
+ */
+const pinned = ((): boolean => {
+  if (process.platform !== 'linux' || cpus().length < 2 || process.env.PLINTH_BENCH_PIN === '0') return false
+  try {
+    execFileSync('taskset', ['-a', '-p', '-c', '1', String(process.pid)], { stdio: 'ignore' })
+    return true
+  } catch {
+    return false
+  }
+})()
+
+/** How the HTTP rows place their processes, for the report. */
+export const placement = pinned ? 'servers pinned to CPU 0, the load generator to CPU 1' : 'processes placed by the scheduler'
+
+/**
  * Starts a contender in a child process: from the compiled bench (`node bench/dist/http/run.js`)
  * or, when this file runs through tsx, its entry through tsx too. Either way @plinth/core and
  * @plinth/http load compiled (build them first: `npx tsc -b packages/http`), as in production:
@@ -39,7 +59,9 @@ export async function startServer(name: ContenderName): Promise<ServerProcess> {
   const entry = fileURLToPath(new URL(fromSource ? './server.ts' : './server.js', import.meta.url))
   const conditions = process.env.PLINTH_BENCH_SOURCE === '1' ? ['--conditions=@plinth/source'] : []
   const args = fromSource ? [...conditions, '--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href, entry, name] : [entry, name]
-  const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, APP_ENV: 'production' } })
+  const [command, commandArgs] = pinned ? ['taskset', ['-c', '0', process.execPath, ...args]] : [process.execPath, args]
+  // taskset execs node in its place, so the child's pid is the server's.
+  const child: ChildProcess = spawn(command, commandArgs, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, APP_ENV: 'production' } })
   let output = ''
   const url = await new Promise<string>((resolve, reject) => {
     const onData = (chunk: Buffer) => {

@@ -1,4 +1,4 @@
-import { load, median, startServer, type ServerProcess } from './load.js'
+import { load, median, placement, startServer, type ServerProcess } from './load.js'
 import type { ContenderName } from './contenders.js'
 
 export interface HttpBenchOptions {
@@ -15,10 +15,11 @@ export const quickHttpOptions: HttpBenchOptions = { duration: 2, rounds: 3, conn
 
 const labels: Record<string, string> = {
   fastify: 'bare Fastify',
-  plinth: 'Plinth (ids, access log, metrics, headers)',
-  'plinth-scoped': 'Plinth, with a request scope per request',
-  'plinth-quiet': 'Plinth, access log off',
-  'plinth-buffered': 'Plinth, log written in 4 KiB batches',
+  'fastify-logged': 'Fastify with its own request logging (pino)',
+  plinth: 'Plinth as shipped (+ 3 security headers)',
+  'plinth-no-headers': 'Plinth: request ids, access log, metrics',
+  'plinth-quiet': 'Plinth as shipped, access log off',
+  'plinth-scoped': 'Plinth as shipped, a request scope per request',
   nest: 'NestJS on Fastify',
 }
 
@@ -31,7 +32,7 @@ const num = (value: number) => Math.round(value).toLocaleString('en-US')
  * a rotating order, round after round, and the figure is the median run.
  */
 export async function jsonRouteRow(options: HttpBenchOptions = defaultHttpOptions): Promise<string> {
-  const names: ContenderName[] = ['fastify', 'plinth', 'plinth-buffered', 'plinth-quiet', 'plinth-scoped', 'nest']
+  const names: ContenderName[] = ['fastify', 'plinth-no-headers', 'plinth', 'plinth-quiet', 'plinth-scoped', 'fastify-logged', 'nest']
   const servers: ServerProcess[] = []
   try {
     for (const name of names) servers.push(await startServer(name))
@@ -52,7 +53,7 @@ export async function jsonRouteRow(options: HttpBenchOptions = defaultHttpOption
     const baseCpu = runs.get('fastify')!.cpu.length > 0 ? median(runs.get('fastify')!.cpu) : undefined
     const lines = [
       '',
-      `6. HTTP: a plain JSON route (GET /json), ${options.connections} keep-alive connections, median of ${options.rounds} interleaved ${options.duration} s runs, each server in its own process`,
+      `6. HTTP: a plain JSON route (GET /json), ${options.connections} keep-alive connections, median of ${options.rounds} interleaved ${options.duration} s runs, each server in its own process, ${placement}`,
       `   ${pad('server', 50)} ${pad('req/s', 10)} ${pad('vs Fastify', 11)} ${pad('p99 ms', 7)} ${pad('CPU µs/req', 11)} ${pad('Fastify/it', 11)} failed`,
     ]
     for (const name of names) {
