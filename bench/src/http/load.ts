@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs'
 import { cpus } from 'node:os'
 import { createRequire } from 'node:module'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import autocannon, { type Result } from 'autocannon'
+import autocannon from 'autocannon'
 import type { ContenderName } from './contenders.js'
 
 export interface ServerProcess {
@@ -27,24 +27,33 @@ function cpuOf(pid: number | undefined): number | undefined {
   }
 }
 
-/**
- * Whether servers and the load generator get a CPU each: servers on CPU 0, this process (and
- * autocannon in it) on CPU 1, with taskset, on Linux machines that have it and two CPUs or more.
- * Left to the scheduler, the two moved between cores and the same server's figure changed by
- * 5% and more between identical runs; pinned, by about 1%.
- */
-const pinned = ((): boolean => {
-  if (process.platform !== 'linux' || cpus().length < 2 || process.env.PLINTH_BENCH_PIN === '0') return false
+/** Whether a command runs here. */
+function runs(command: string, args: string[]): boolean {
   try {
-    execFileSync('taskset', ['-a', '-p', '-c', '1', String(process.pid)], { stdio: 'ignore' })
+    execFileSync(command, args, { stdio: 'ignore' })
     return true
   } catch {
     return false
   }
-})()
+}
 
-/** How the HTTP rows place their processes, for the report. */
-export const placement = pinned ? 'servers pinned to CPU 0, the load generator to CPU 1' : 'processes placed by the scheduler'
+/**
+ * Whether servers and the load generator get a CPU each: servers on CPU 0, wrk on CPU 1, with
+ * taskset, on Linux machines that have it and two CPUs or more: left to the scheduler, the two
+ * moved between cores, which moved a server's figure by more than the differences measured.
+ * (What is left, this machine's own drift, the HTTP row meets by pairing runs; see rows.ts.)
+ */
+const pinned = process.platform === 'linux' && cpus().length >= 2 && process.env.PLINTH_BENCH_PIN !== '0' && runs('taskset', ['-c', '0', 'true'])
+
+/**
+ * wrk (Debian's package `wrk`) drives the throughput row when it is installed: a C load
+ * generator spends a fraction of what autocannon, in JavaScript, spends per request, so that the
+ * server under test rather than the client sets the pace; without it, autocannon does.
+ */
+const wrkInstalled = process.env.PLINTH_BENCH_WRK !== '0' && runs('sh', ['-c', 'command -v wrk'])
+
+/** How the HTTP rows load and place their processes, for the report. */
+export const placement = `${wrkInstalled ? 'wrk' : 'autocannon'} as the load generator${pinned ? (wrkInstalled ? ', servers pinned to CPU 0 and wrk to CPU 1' : ', servers pinned to CPU 0') : ''}`
 
 /**
  * Starts a contender in a child process: from the compiled bench (`node bench/dist/http/run.js`)
@@ -92,16 +101,72 @@ export interface LoadOptions {
   readonly pipelining?: number
 }
 
+/** One run's figures, whichever load generator made it. */
+export interface LoadResult {
+  readonly requestsPerSecond: number
+  readonly total: number
+  /** Latency percentiles and maximum, in milliseconds. */
+  readonly p50: number
+  readonly p99: number
+  readonly max: number
+  /** Connection errors and timeouts, and responses outside 2xx. */
+  readonly errors: number
+  readonly non2xx: number
+  /** The status codes seen, when the load generator tells them. */
+  readonly statuses: readonly string[] | undefined
+  /** CPU time the server spent per request, in microseconds (Linux only). */
+  readonly cpuPerRequest: number | undefined
+}
+
 /**
- * One autocannon run against a server, with the server's CPU time per request: on a shared
- * machine requests per second move with the neighbours' load, CPU per request much less.
+ * One run against a server, with the server's CPU time per request: on a shared machine
+ * requests per second move with the neighbours' load, CPU per request much less. `generator`
+ * picks wrk when it is installed (the default for throughput), or autocannon.
  */
-export async function load(server: ServerProcess, options: LoadOptions): Promise<Result & { cpuPerRequest: number | undefined }> {
+export async function load(server: ServerProcess, options: LoadOptions & { generator?: 'best' | 'autocannon' }): Promise<LoadResult> {
   const before = server.cpu()
-  const result = await autocannon({ url: `${server.url}${options.path}`, connections: options.connections, duration: options.duration, pipelining: options.pipelining ?? 1 })
+  const figures = options.generator !== 'autocannon' && wrkInstalled ? runWrk(server, options) : await runAutocannon(server, options)
   const after = server.cpu()
-  const cpuPerRequest = before === undefined || after === undefined || result.requests.total === 0 ? undefined : (after - before) / result.requests.total
-  return { ...result, cpuPerRequest }
+  const cpuPerRequest = before === undefined || after === undefined || figures.total === 0 ? undefined : (after - before) / figures.total
+  return { ...figures, cpuPerRequest }
+}
+
+async function runAutocannon(server: ServerProcess, options: LoadOptions): Promise<Omit<LoadResult, 'cpuPerRequest'>> {
+  const result = await autocannon({ url: `${server.url}${options.path}`, connections: options.connections, duration: options.duration, pipelining: options.pipelining ?? 1 })
+  return {
+    requestsPerSecond: result.requests.average,
+    total: result.requests.total,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    max: result.latency.max,
+    errors: result.errors + result.timeouts,
+    non2xx: result.non2xx,
+    statuses: Object.keys(result.statusCodeStats),
+  }
+}
+
+function runWrk(server: ServerProcess, options: LoadOptions): Omit<LoadResult, 'cpuPerRequest'> {
+  const args = ['-t1', `-c${options.connections}`, `-d${options.duration}s`, '--latency', `${server.url}${options.path}`]
+  const output = execFileSync(pinned ? 'taskset' : 'wrk', pinned ? ['-c', '1', 'wrk', ...args] : args, { encoding: 'utf8' })
+  const number = (pattern: RegExp) => Number(pattern.exec(output)?.[1] ?? 0)
+  // wrk prints latencies with their unit: 812.00us, 1.20ms, 2.01s.
+  const ms = (pattern: RegExp) => {
+    const match = pattern.exec(output)
+    if (!match) return Number.NaN
+    const scale: Record<string, number> = { us: 0.001, ms: 1, s: 1000, m: 60_000 }
+    return Number(match[1]) * scale[match[2]!]!
+  }
+  const socketErrors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(output)
+  return {
+    requestsPerSecond: number(/Requests\/sec:\s+([\d.]+)/),
+    total: number(/(\d+) requests in/),
+    p50: ms(/50%\s+([\d.]+)(us|ms|s|m)\b/),
+    p99: ms(/99%\s+([\d.]+)(us|ms|s|m)\b/),
+    max: ms(/Latency\s+[\d.]+\w+\s+[\d.]+\w+\s+([\d.]+)(us|ms|s|m)\b/),
+    errors: socketErrors ? socketErrors.slice(1).reduce((sum, n) => sum + Number(n), 0) : 0,
+    non2xx: number(/Non-2xx or 3xx responses:\s+(\d+)/),
+    statuses: undefined,
+  }
 }
 
 export function median(values: readonly number[]): number {

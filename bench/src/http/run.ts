@@ -6,7 +6,7 @@ import { defaultHttpOptions, jsonRouteRow, quickHttpOptions, readinessRow } from
 const quick = process.argv.includes('--quick')
 const cpu = cpus()
 console.log(`Plinth HTTP benchmarks, ${new Date().toISOString()}`)
-console.log(`Node ${process.version}, ${process.platform}/${process.arch}, ${cpu.length} x ${cpu[0]?.model.trim() ?? 'unknown CPU'}; load from autocannon in this process`)
+console.log(`Node ${process.version}, ${process.platform}/${process.arch}, ${cpu.length} x ${cpu[0]?.model.trim() ?? 'unknown CPU'}`)
 const options = quick ? quickHttpOptions : defaultHttpOptions
 console.log(await jsonRouteRow(options))
 console.log(await readinessRow(options))
