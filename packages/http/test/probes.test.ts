@@ -46,7 +46,9 @@ describe('the probes', () => {
   it('keep check details to themselves in production unless allowed', async () => {
     const env = { APP_ENV: 'production' }
     const failing = check({ name: 'db', check: () => { throw new Error('password authentication failed for user "app"') } })
-    await using h = await bootHttp({}, [failing], { config: Config, env })
+    // Production's drain delay is seconds long; these apps have nothing to drain.
+    const shutdown = { drainDelay: 0 }
+    await using h = await bootHttp({}, [failing], { config: Config, env, shutdown })
     await settle(h)
     const body = (await h.server.fastify.inject('/health')).body
     expect(body).not.toContain('password')
@@ -54,7 +56,7 @@ describe('the probes', () => {
     expect(restricted.status).toBe('down')
     expect(restricted.checks.find((c) => c.name === 'db')).toMatchObject({ name: 'db', critical: true, status: 'down' })
 
-    await using allowed = await bootHttp({ healthDetails: (request) => request.headers['x-ops'] === 'yes' }, [failing], { config: Config, env })
+    await using allowed = await bootHttp({ healthDetails: (request) => request.headers['x-ops'] === 'yes' }, [failing], { config: Config, env, shutdown })
     await settle(allowed)
     expect((await allowed.server.fastify.inject({ url: '/health', headers: { 'x-ops': 'yes' } })).body).toContain('password authentication failed')
   })
