@@ -5,7 +5,6 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { parseEnv } from 'node:util'
-import { parseDocument } from 'yaml'
 import { PlinthError } from './errors.js'
 import { envName, isPlainObject, type Plain } from './config-keys.js'
 
@@ -32,7 +31,7 @@ export async function readConfigFile(cwd: string, appEnv: string): Promise<Confi
   }
   const [chosen] = found
   if (!chosen) return undefined
-  const parsed = chosen.ext === 'json' ? parseJson(chosen.text, chosen.label, chosen.file) : parseYaml(chosen.text, chosen.label, chosen.file)
+  const parsed = chosen.ext === 'json' ? parseJson(chosen.text, chosen.label, chosen.file) : await parseYaml(chosen.text, chosen.label, chosen.file)
   // An empty YAML file is a file with nothing to say, not an error.
   if (parsed === null || parsed === undefined) return { label: chosen.label, file: chosen.file, values: {} }
   if (!isPlainObject(parsed)) {
@@ -115,7 +114,9 @@ async function readOptional(file: string): Promise<string | undefined> {
   }
 }
 
-function parseYaml(text: string, label: string, file: string): unknown {
+async function parseYaml(text: string, label: string, file: string): Promise<unknown> {
+  // Loaded when a YAML file is there to read: most services never have one.
+  const { parseDocument } = await import('yaml')
   const doc = parseDocument(text)
   const [first] = doc.errors
   if (first) {

@@ -1,7 +1,9 @@
 import { pino, type DestinationStream, type LoggerOptions } from 'pino'
-import pinoPretty from 'pino-pretty'
 import { PlinthError } from './errors.js'
+import { lazyRequire } from './lazy-require.js'
 import type { Logger } from './logger-types.js'
+
+const pinoPretty = lazyRequire<typeof import('pino-pretty')>('pino-pretty')
 
 /** A rotating log file, written through pino-roll (an optional dependency: `npm install pino-roll`). */
 export interface LogFileOptions {
@@ -82,7 +84,7 @@ export function createLogger(options: LoggingOptions = {}): Logger {
     return logger
   }
   // Synchronous writes, so that the last lines before a crash or process.exit() reach the terminal.
-  if (options.pretty) return pino(config, pinoPretty({ colorize: Boolean(process.stdout.isTTY), sync: true }))
+  if (options.pretty) return pino(config, pinoPretty()({ colorize: Boolean(process.stdout.isTTY), sync: true }))
   return pino(config)
 }
 

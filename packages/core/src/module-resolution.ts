@@ -4,10 +4,12 @@
  * excluded or of a version outside the declared range, when it shares its id with another, or
  * when it is on a dependency cycle. Exclusion cascades to every module that depends on it.
  */
-import semver from 'semver'
 import { PlinthError } from './errors.js'
+import { lazyRequire } from './lazy-require.js'
 import type { ModuleCandidate } from './module-discovery.js'
 import type { CheckedModule } from './module-validation.js'
+
+const semver = lazyRequire<typeof import('semver')>('semver')
 
 export interface ModuleExclusion {
   readonly id: string
@@ -112,7 +114,7 @@ function dependencyProblem(
         details: { module: module.id, dependency: dep, range },
       })
     }
-    if (!semver.satisfies(found.checked.module.version, range, { includePrerelease: true })) {
+    if (!semver().satisfies(found.checked.module.version, range, { includePrerelease: true })) {
       return new PlinthError(
         'PLINTH_ERR_MODULE_DEPENDENCY',
         `module "${module.id}" (${source}) needs "${dep}" ${range}, but "${dep}" is ${found.checked.module.version} (${found.checked.source})`,

@@ -3,11 +3,13 @@
  * `module.json` manifest, naming the file and every field at fault at once.
  */
 import { dirname, resolve } from 'node:path'
-import semver from 'semver'
 import { checkRequirements, type CheckedRequirements, type FieldProblem } from './bootstrap-requirements.js'
 import { PlinthError } from './errors.js'
+import { lazyRequire } from './lazy-require.js'
 import type { Module } from './module.js'
 import { Site } from './site.js'
+
+const semver = lazyRequire<typeof import('semver')>('semver')
 
 /** A module that passed validation, with what registration and the bootstrap phase need. */
 export interface CheckedModule {
@@ -55,14 +57,14 @@ export function checkModule(
     problems.push({ field: 'id', message: `must be a module id of letters, digits, @, /, ., _ or -; got ${show(id)}` })
   }
   const versionText = version === undefined && options.kind === 'declaration' ? '0.0.0' : version
-  if (typeof versionText !== 'string' || semver.valid(versionText) === null) {
+  if (typeof versionText !== 'string' || semver().valid(versionText) === null) {
     problems.push({ field: 'version', message: `must be a semver version such as "1.2.0"; got ${show(version)}` })
   }
   if (dependsOn !== undefined && !isRecord(dependsOn)) {
     problems.push({ field: 'dependsOn', message: `must map module ids to semver ranges, e.g. { "users": "^1.0.0" }; got ${show(dependsOn)}` })
   }
   for (const [dep, range] of Object.entries(isRecord(dependsOn) ? dependsOn : {})) {
-    if (typeof range !== 'string' || semver.validRange(range) === null) {
+    if (typeof range !== 'string' || semver().validRange(range) === null) {
       problems.push({ field: `dependsOn.${dep}`, message: `must be a semver range such as "^1.0.0" or "*"; got ${show(range)}` })
     }
     if (dep === id) problems.push({ field: `dependsOn.${dep}`, message: 'a module cannot depend on itself' })
