@@ -170,6 +170,11 @@ export class App {
     return this.#env
   }
 
+  /** development, staging or production: the configuration's, else APP_ENV of `env`, else development. */
+  get appEnv(): string {
+    return this.#config?.appEnv ?? this.#env.APP_ENV ?? 'development'
+  }
+
   get logger(): Logger {
     return (this.#logger ??= this.#createLogger(undefined))
   }
@@ -466,8 +471,7 @@ export class App {
     this.#state = 'stopping'
     this.events.emit({ type: 'shutdown-requested', reason, at: began })
     const shutdown = this.#options.shutdown ?? {}
-    const appEnv = this.#config?.appEnv ?? process.env.APP_ENV ?? 'development'
-    const drainDelay = shutdown.drainDelay ?? (appEnv === 'development' ? 0 : 5_000)
+    const drainDelay = shutdown.drainDelay ?? (this.appEnv === 'development' ? 0 : 5_000)
     const timeout = shutdown.timeout ?? 30_000
     try {
       if (wasRunning && drainDelay > 0) await sleep(Math.min(drainDelay, timeout))

@@ -77,7 +77,7 @@ const deps = { app: Application, log: Logger, migrations: Migrations, metrics: o
 export function createDatabase(input: DatabaseOptionsInput, app: App, log: Logger, sets: readonly MigrationSet[], name: string): LazyDatabase {
   const settings = resolveDatabaseSettings(
     input,
-    { config: app.config?.value, appEnv: app.config?.appEnv ?? app.env.APP_ENV ?? 'development', env: app.env, appName: app.name, cwd: process.cwd() },
+    { config: app.config?.value, appEnv: app.appEnv, env: app.env, appName: app.name, cwd: process.cwd() },
     name,
   )
   return new LazyDatabase(settings, planMigrations(sets, name), log)

@@ -50,7 +50,7 @@ export function installProbes(http: FastifyInstance, options: ProbeOptions): voi
     name: app.name,
     version: app.version,
     ...(process.env.GIT_COMMIT ? { commit: process.env.GIT_COMMIT } : {}),
-    environment: app.config?.appEnv ?? process.env.APP_ENV ?? 'development',
+    environment: app.appEnv,
     uptimeSeconds: Math.round(app.uptime()) / 1000,
     node: process.version,
     state: app.state,
