@@ -1,6 +1,7 @@
 import { provide } from '@plinth/core'
 import { describe, expect, it } from 'vitest'
 import { PROBLEM_JSON, Routes } from '../src/index.js'
+import { apiSecurityHeaders, apiSecurityHeaderValues, securityHeaders } from '../src/plugins.js'
 import { bootHttp } from './harness.js'
 
 const routes = provide(Routes, {
@@ -34,6 +35,11 @@ describe('security', () => {
 
     await using html = await bootHttp({ helmet: {} }, [routes])
     expect((await html.server.fastify.inject('/hello')).headers['content-security-policy']).toContain("default-src 'self'")
+  })
+
+  it('keeps the written-out default headers what helmet itself sends for apiSecurityHeaders', async () => {
+    // A copy of the options is not the default object, so helmet computes them.
+    expect(await securityHeaders({ ...apiSecurityHeaders })).toEqual(apiSecurityHeaderValues)
   })
 
   it('sends Strict-Transport-Security over HTTPS only, as RFC 6797 asks, trusting X-Forwarded-Proto from a trusted proxy', async () => {
@@ -93,5 +99,13 @@ describe('OpenAPI', () => {
   it('can be turned off', async () => {
     await using h = await bootHttp({ docs: false }, [routes])
     expect((await h.server.fastify.inject('/docs/json')).statusCode).toBe(404)
+  })
+
+  it('is off in production unless asked for', async () => {
+    const production = { env: { APP_ENV: 'production' }, shutdown: { drainDelay: 0 } }
+    await using quiet = await bootHttp({}, [routes], production)
+    expect((await quiet.server.fastify.inject('/docs/json')).statusCode).toBe(404)
+    await using asked = await bootHttp({ docs: {} }, [routes], production)
+    expect((await asked.server.fastify.inject('/docs/json')).statusCode).toBe(200)
   })
 })
