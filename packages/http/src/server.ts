@@ -114,6 +114,7 @@ export class HttpServer {
       await http.listen({ port: address.port, host: address.host })
     } catch (error) {
       await http.close()
+      this.#context?.close()
       throw listenFailure('HTTP', address, 'HTTP_PORT', error)
     }
     this.#url = urlOf(http.server.address())
