@@ -438,7 +438,10 @@ export class Container implements AsyncDisposable {
   /**
    * Unbuilt singletons that `root` needs (itself last), dependencies first: a depth-first
    * post-order, iterative so that a 10 000-deep chain cannot overflow the stack. Nodes visited in
-   * this walk carry its number in `mark`.
+   * this walk carry its number in `mark`. Not graph.postOrder: this walk runs on the first resolve
+   * of every container, and reading a direct node's edges in place, with a mark instead of a Set,
+   * keeps it from allocating per node; postOrder's Set stays right for its callers, whose walks
+   * may nest (compiling a program, which this walk does, runs one).
    */
   #unbuiltSingletons(root: Node): Node[] {
     const out: Node[] = []

@@ -110,7 +110,7 @@ export function buildGraph(
       }
       single.set(provides.id, node)
     }
-    if (reg.lifetime !== 'singleton') scoped ||= reg.lifetime === 'scoped'
+    scoped ||= reg.lifetime === 'scoped'
     if (reg.lifetime !== 'singleton' || reg.depEntries === undefined || !reg.depsValid) problems.push(...declarationProblems(node))
     nodes.push(node)
   }

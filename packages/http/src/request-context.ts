@@ -150,6 +150,11 @@ export class RequestContext extends LogController {
     }
   }
 
+  /** Whether responses close their connections: the server is draining. */
+  get draining(): boolean {
+    return this.#draining
+  }
+
   /** From now on, and for every response not yet sent, `Connection: close`. */
   drain(): void {
     this.#draining = true

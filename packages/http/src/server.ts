@@ -79,7 +79,6 @@ export class HttpServer {
   #fastify: FastifyInstance | undefined
   #context: RequestContext | undefined
   #docs: DocsOptions | false = false
-  #draining = false
   #url: string | undefined
   #unsubscribe: (() => void) | undefined
 
@@ -102,7 +101,7 @@ export class HttpServer {
 
   /** Whether responses close their connections because the app is shutting down. */
   get draining(): boolean {
-    return this.#draining
+    return this.#context?.draining ?? false
   }
 
   async start(): Promise<void> {
@@ -128,7 +127,7 @@ export class HttpServer {
    * then is cut, and said so in the log.
    */
   async stop(): Promise<void> {
-    this.#drain()
+    this.#context?.drain()
     this.#unsubscribe?.()
     const http = this.#fastify
     if (!http) return
@@ -147,10 +146,6 @@ export class HttpServer {
     this.#context?.close()
   }
 
-  #drain(): void {
-    this.#draining = true
-    this.#context?.drain()
-  }
 
   async #build(): Promise<FastifyInstance> {
     const { app, health, metrics, routes, log } = this.#deps
@@ -184,7 +179,7 @@ export class HttpServer {
       ...(options.trustProxy === undefined ? {} : { trustProxy: options.trustProxy }),
     }) as unknown as FastifyInstance
     this.#unsubscribe = app.events.subscribe((event) => {
-      if (event.type === 'shutdown-requested') this.#drain()
+      if (event.type === 'shutdown-requested') context.drain()
     })
     http.server.on('connection', (socket: import('node:net').Socket) => {
       metrics.app.activeConnections.inc({ server_type: 'http' })
