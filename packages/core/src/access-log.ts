@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks'
 import { pino } from 'pino'
 import type { Logger } from './logger-types.js'
 
@@ -14,45 +15,84 @@ export type AccessLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error'
 // eslint-disable-next-line no-control-regex -- control characters are exactly what JSON must escape
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/
 
-/** A route template with its JSON form, made once per route rather than once per line. */
-export interface QuotedRoute {
-  readonly text: string
-  readonly json: string
-}
-
-/**
- * A route for `AccessLog.write`.
- *
- * @example
- * const orders = quoteRoute('/orders/:id') // { text: '/orders/:id', json: '"/orders/:id"' }
- */
-export const quoteRoute = (route: string): QuotedRoute => ({ text: route, json: JSON.stringify(route) })
-
 /** Lines wait for this long at most, or until this many characters wait: one write then carries many. */
 const BATCH_MS = 10
 const BATCH_BYTES = 16_384
 
-// Durations in milliseconds, as 12.3 (message) and 12.34 (field), from integers: Number#toFixed and
-// the shortest-round-trip printing of a double cost more than the rest of the line.
+// Durations in milliseconds, as 12.3 (message) and 12.34 (field), from small integers:
+// Number#toFixed and printing a double (V8's shortest round trip) cost more than the rest of the
+// line. Past 2^31 tenths or hundredths (six hours and more: a long-lived WebSocket) they take
+// the double's own path.
+const INT_MAX = 2 ** 31 - 1
 const tenths = (ms: number): string => {
   const n = Math.round(ms * 10)
-  return `${Math.trunc(n / 10)}.${n % 10}`
+  if (n > INT_MAX) return (n / 10).toFixed(1)
+  const tens = n | 0
+  return `${(tens / 10) | 0}.${tens % 10}`
 }
 const hundredths = (ms: number): string => {
   const n = Math.round(ms * 100)
-  const rest = n % 100
-  return `${Math.trunc(n / 100)}.${rest < 10 ? '0' : ''}${rest}`
+  if (n > INT_MAX) return String(n / 100)
+  const hundreds = n | 0
+  const whole = (hundreds / 100) | 0
+  const rest = hundreds % 100
+  // As JavaScript prints the number: 12, 12.5, 12.05.
+  if (rest === 0) return `${whole}`
+  return rest % 10 === 0 ? `${whole}.${rest / 10}` : `${whole}.${rest < 10 ? '0' : ''}${rest}`
+}
+
+/** A string V8 holds in one piece: a line made of pieces in one piece is copied whole when written, not walked. */
+const flat = (text: string): string => Buffer.from(text, 'utf8').toString('utf8')
+
+/**
+ * What of an access line a request's method, route and status fix, made once per combination
+ * by `AccessLog.shape` and kept by the caller: a line is then a dozen pieces rather than thirty.
+ */
+export class AccessShape {
+  readonly method: string
+  readonly route: string
+  readonly statusCode: number
+  /** `","method":"GET","url":"` */
+  readonly beforeUrl: string
+  /** `","route":"/orders/:id","statusCode":200,"durationMs":` */
+  readonly afterUrl: string
+  /** `,"msg":"GET ` and, for an aborted request, `,"aborted":true,"msg":"GET ` */
+  readonly beforeMessage: readonly [finished: string, aborted: string]
+  /** ` 200 ` and ` aborted ` */
+  readonly status: readonly [finished: string, aborted: string]
+
+  constructor(method: string, route: string, statusCode: number, messageKey: string) {
+    this.method = method
+    this.route = route
+    this.statusCode = statusCode
+    this.beforeUrl = flat(`","method":${JSON.stringify(method)},"url":"`)
+    this.afterUrl = flat(`","route":${JSON.stringify(route)},"statusCode":${statusCode},"durationMs":`)
+    const message = `,${JSON.stringify(messageKey)}:${JSON.stringify(method).slice(0, -1)} `
+    this.beforeMessage = [flat(message), flat(`,"aborted":true${message}`)]
+    this.status = [flat(` ${statusCode} `), ' aborted ']
+  }
+}
+
+/** What starts a line at one level: its prefix, and the time's leading digits with it. */
+interface Head {
+  readonly value: number
+  /** `{"level":30` */
+  readonly prefix: string
+  /** The time's millions of milliseconds (a thousand seconds) that `timed` ends with. */
+  millions: number
+  /** `{"level":30,"time":1764626` */
+  timed: string
 }
 
 /**
  * The access log of a server: one line per request, with the request id, method, URL, route,
  * status and duration. It writes the line pino would write through the same logger (its level
- * format, time, bindings and message key), built from the fixed fields in one template instead
- * of pino's walk over an arbitrary object, and hands lines to the destination in batches (at
- * most 10 ms or 16 KiB apart) when the destination takes them (pino's own file and standard
- * output destinations, its worker transports); other destinations get a write per line.
- * Measured on a plain JSON route, pino's call and its write per line cost half of what Fastify
- * spends on the whole request.
+ * format, time, bindings and message key), built from pieces made once per level, binding set
+ * and `AccessShape` (method, route, status) instead of pino's walk over an arbitrary object,
+ * and hands lines to the destination in batches (at most 10 ms or 16 KiB apart) when the
+ * destination takes them (pino's own file and standard output destinations, its worker
+ * transports); other destinations get a write per line. Measured on a plain JSON route, pino's
+ * call and its write per line cost half of what Fastify spends on the whole request.
  *
  * A logger whose lines another hook shapes (a mixin, a log formatter, a stream-write or
  * log-method hook, a nested key, a multistream, a serializer or redaction of one of the
@@ -61,8 +101,8 @@ const hundredths = (ms: number): string => {
  *
  * @example
  * const access = new AccessLog(log)
- * const orders = quoteRoute('/orders')
- * access.write('info', request.id, 'GET', '/orders?page=2', orders, 200, 1.27, false)
+ * const orders = access.shape('GET', '/orders', 200) // keep it: one per method, route and status
+ * access.write('info', orders, request.id, '/orders?page=2', 1.27, false)
  * await server.close()
  * access.close()
  */
@@ -75,8 +115,20 @@ export class AccessLog {
   // child logger's prototype chain on every request costs more than the line's own text.
   readonly #levels: Readonly<Record<string, number>>
   readonly #prefixes: Readonly<Record<number, string>>
+  readonly #heads = new Map<AccessLevel, Head>()
   readonly #time: () => string
-  readonly #end: string
+  /**
+   * Whether a line takes its time from its request's own clock reading: under pino's default
+   * time (epoch milliseconds), when lines are batched (each batch checks the wall clock).
+   */
+  readonly #clockTime: boolean
+  /** Wall-clock milliseconds at performance.now() 0; re-based when the wall clock is stepped. */
+  #origin = performance.timeOrigin
+  /** The logger's bindings as pino writes them, and what follows them up to the request id. */
+  #bindings = ''
+  #afterBindings = ',"reqId":"'
+  /** ` ms"}` and the line's end. */
+  readonly #tail: string
   readonly #messageKey: string
   /** Whether a level is enabled when its number is at least the logger's: pino's default order. */
   readonly #ascending: boolean
@@ -97,13 +149,14 @@ export class AccessLog {
     this.#levels = logger.levels.values
     this.#prefixes = (internals[symbols.lsCacheSym] ?? {}) as Record<number, string>
     this.#time = internals[symbols.timeSym] as () => string
-    this.#end = internals[symbols.endSym] as string
+    const end = internals[symbols.endSym] as string
+    this.#tail = flat(` ms"${end}`)
     this.#messageKey = (internals[symbols.messageKeySym] as string | undefined) ?? 'msg'
     this.#ascending = compare !== undefined && compare(30, 20) && !compare(20, 30) && compare(30, 30)
     const shaped =
       stream === undefined ||
       typeof this.#time !== 'function' ||
-      typeof this.#end !== 'string' ||
+      typeof end !== 'string' ||
       Boolean(internals[symbols.mixinSym]) ||
       Boolean(formatters?.log) ||
       Boolean(hooks?.streamWrite) ||
@@ -113,34 +166,45 @@ export class AccessLog {
       [...FIELDS, this.#messageKey].some((key) => serializers[key] !== undefined || stringifiers[key] !== undefined)
     this.#stream = shaped ? undefined : stream
     this.#batches = !shaped && typeof stream.flushSync === 'function'
+    this.#clockTime = this.#batches && this.#time === pino.stdTimeFunctions.epochTime
     if (this.#batches) process.on('exit', this.#flushNow)
+  }
+
+  /** The fixed part of the lines of requests with this method, route (template) and status. */
+  shape(method: string, route: string, statusCode: number): AccessShape {
+    return new AccessShape(method, route, statusCode, this.#messageKey)
   }
 
   /** Whether lines at this level are written now; check before gathering a line's fields. */
   enabled(level: AccessLevel): boolean {
     if (!this.#ascending) return this.#logger.isLevelEnabled(level)
-    return this.#levels[level]! >= (this.#internals[symbols.levelValSym] as number)
+    return this.#head(level).value >= (this.#internals[symbols.levelValSym] as number)
   }
 
   /**
-   * Writes one request's line, if its level is enabled. `statusCode` is what was sent, or would
-   * have been when `aborted`. `reqId`, `method` and `route` are written as they are: give an id
-   * and a method that need no JSON escaping (the HTTP server's ids, llhttp's method tokens) and a
-   * route from `quoteRoute`; the URL is escaped when it has to be.
+   * Writes one request's line, if its level is enabled. `reqId` is written as it is: give one
+   * that needs no JSON escaping (the HTTP server's ids); the URL is escaped when it has to be.
+   * `endedAt`, the `performance.now()` at which the request ended, gives the line its time
+   * (under pino's default time format, when batched), sparing a second clock reading.
    */
-  write(level: AccessLevel, reqId: string, method: string, url: string, route: QuotedRoute, statusCode: number, durationMs: number, aborted: boolean): void {
+  write(level: AccessLevel, shape: AccessShape, reqId: string, url: string, durationMs: number, aborted: boolean, endedAt?: number): void {
     if (!this.enabled(level)) return
     const stream = this.#stream
     if (stream === undefined) {
+      const { method, route, statusCode } = shape
       const message = `${method} ${url} ${aborted ? 'aborted' : statusCode} ${tenths(durationMs)} ms`
-      this.#logger[level]({ reqId, method, url, route: route.text, statusCode, durationMs: Math.round(durationMs * 100) / 100, aborted: aborted || undefined }, message)
+      this.#logger[level]({ reqId, method, url, route, statusCode, durationMs: Math.round(durationMs * 100) / 100, aborted: aborted || undefined }, message)
       return
     }
     // The message holds the URL too: escaped once, used in both.
     const escaped = NEEDS_ESCAPE.test(url) ? JSON.stringify(url).slice(1, -1) : url
-    const line =
-      `${this.#prefixes[this.#levels[level]!]!}${this.#time.call(this.#logger)}${this.#internals[symbols.chindingsSym] as string},"reqId":"${reqId}","method":"${method}","url":"${escaped}","route":${route.json}` +
-      `,"statusCode":${statusCode},"durationMs":${hundredths(durationMs)}${aborted ? ',"aborted":true' : ''},"${this.#messageKey}":"${method} ${escaped} ${aborted ? 'aborted' : statusCode} ${tenths(durationMs)} ms"${this.#end}`
+    const bindings = this.#internals[symbols.chindingsSym] as string
+    if (bindings !== this.#bindings) {
+      this.#bindings = bindings
+      this.#afterBindings = flat(`${bindings},"reqId":"`)
+    }
+    const end = aborted ? 1 : 0
+    const line = `${this.#start(level, endedAt)}${this.#afterBindings}${reqId}${shape.beforeUrl}${escaped}${shape.afterUrl}${hundredths(durationMs)}${shape.beforeMessage[end]}${escaped}${shape.status[end]}${tenths(durationMs)}${this.#tail}`
     if (!this.#batches) {
       stream.write(line)
       return
@@ -150,11 +214,38 @@ export class AccessLog {
     else if (this.#timer === undefined) this.#timer = setTimeout(this.#flushNow, BATCH_MS).unref()
   }
 
+  /** The line up to its bindings: the level and the time. */
+  #start(level: AccessLevel, endedAt: number | undefined): string {
+    const head = this.#head(level)
+    if (!this.#clockTime || endedAt === undefined) return `${head.prefix}${this.#time.call(this.#logger)}`
+    // Epoch milliseconds as two small integers: printing the one 13-digit number costs more.
+    const time = Math.floor(this.#origin + endedAt)
+    const millions = Math.floor(time / 1e6)
+    if (millions !== head.millions) {
+      head.millions = millions
+      head.timed = flat(`${head.prefix},"time":${millions}`)
+    }
+    return `${head.timed}${String(1e6 + (time - millions * 1e6)).slice(1)}`
+  }
+
+  #head(level: AccessLevel): Head {
+    let head = this.#heads.get(level)
+    if (head === undefined) {
+      const value = this.#levels[level]!
+      head = { value, prefix: this.#prefixes[value]!, millions: -1, timed: '' }
+      this.#heads.set(level, head)
+    }
+    return head
+  }
+
   /** Writes the lines still waiting. */
   flush(): void {
     clearTimeout(this.#timer)
     this.#timer = undefined
     if (this.#pending.length === 0) return
+    // The monotonic clock does not follow a step of the wall clock (NTP, an operator): follow it here.
+    const drift = Date.now() - (this.#origin + performance.now())
+    if (drift > 2 || drift < -2) this.#origin += drift
     const lines = this.#pending
     this.#pending = ''
     this.#stream?.write(lines)

@@ -34,7 +34,7 @@ export { MetricsServer, metricsServer, type MetricsServerOptions } from './metri
 export { instrumentHealth } from './observability.js'
 export type { ComponentState, ComponentStatus, LifecycleOptions, StopReport } from './lifecycle.js'
 export { componentLogger, createLogger, type LoggingOptions } from './logging.js'
-export { AccessLog, quoteRoute, type AccessLevel, type QuotedRoute } from './access-log.js'
+export { AccessLog, AccessShape, type AccessLevel } from './access-log.js'
 export { defineModule, type Module, type ModuleDeclaration, type ModuleInitContext } from './module.js'
 export { discoverModules, type ModuleCandidate, type ModuleDiscoveryOptions } from './module-discovery.js'
 export type { ModuleExclusion, ModuleResolution } from './module-resolution.js'

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pino, type LoggerOptions } from 'pino'
 import { afterEach, describe, expect, it } from 'vitest'
-import { AccessLog, quoteRoute } from '../src/index.js'
+import { AccessLog } from '../src/index.js'
 
 /** A logger whose every write is kept as it arrived. */
 function capture(options: LoggerOptions = {}) {
@@ -12,26 +12,44 @@ function capture(options: LoggerOptions = {}) {
   return { logger, writes }
 }
 
-const orders = quoteRoute('/orders/:id')
+const route = '/orders/:id'
 
 describe('the access log', () => {
   it('writes the very line pino would, through the same logger, bindings and message key included', () => {
-    for (const options of [{}, { messageKey: 'message' }, { base: { service: 'shop' } }, { formatters: { level: (label: string) => ({ level: label }) } }] as LoggerOptions[]) {
+    const cases: [options: LoggerOptions, status: number, durationMs: number, field: number, inMessage: string][] = [
+      [{}, 200, 1.236, 1.24, '1.2'],
+      [{ messageKey: 'message' }, 201, 12, 12, '12.0'],
+      [{ base: { service: 'shop' } }, 404, 0.5, 0.5, '0.5'],
+      [{ formatters: { level: (label: string) => ({ level: label }) } }, 500, 7.05, 7.05, '7.1'],
+    ]
+    for (const [options, status, durationMs, field, inMessage] of cases) {
       const own = capture(options)
       const ref = capture(options)
       const log = own.logger.child({ component: 'http-server' })
-      new AccessLog(log).write('info', 'req-1', 'GET', '/orders/7?page=2', orders, 200, 1.236, false)
+      const access = new AccessLog(log)
+      access.write('info', access.shape('GET', route, status), 'req-1', '/orders/7?page=2', durationMs, false)
       ref.logger.child({ component: 'http-server' }).info(
-        { reqId: 'req-1', method: 'GET', url: '/orders/7?page=2', route: '/orders/:id', statusCode: 200, durationMs: 1.24 },
-        'GET /orders/7?page=2 200 1.2 ms',
+        { reqId: 'req-1', method: 'GET', url: '/orders/7?page=2', route, statusCode: status, durationMs: field },
+        `GET /orders/7?page=2 ${status} ${inMessage} ms`,
       )
       expect(own.writes).toEqual(ref.writes)
     }
   })
 
+  it('writes a request that lasted days as pino would', () => {
+    const own = capture()
+    const ref = capture()
+    const access = new AccessLog(own.logger)
+    const days = 3 * 86_400_000 + 0.256
+    access.write('info', access.shape('GET', '/socket', 101), 'req-9', '/socket', days, false)
+    ref.logger.info({ reqId: 'req-9', method: 'GET', url: '/socket', route: '/socket', statusCode: 101, durationMs: Math.round(days * 100) / 100 }, `GET /socket 101 ${days.toFixed(1)} ms`)
+    expect(own.writes).toEqual(ref.writes)
+  })
+
   it('escapes what JSON must escape in a URL, and marks an aborted request', () => {
     const { logger, writes } = capture()
-    new AccessLog(logger).write('warn', 'req-2', 'POST', '/search?q="a\\b"\u0001', orders, 499, 12, true)
+    const access = new AccessLog(logger)
+    access.write('warn', access.shape('POST', route, 499), 'req-2', '/search?q="a\\b"\u0001', 12, true)
     const line = JSON.parse(writes[0]!) as Record<string, unknown>
     expect(line).toMatchObject({ level: 40, url: '/search?q="a\\b"\u0001', statusCode: 499, durationMs: 12, aborted: true, msg: 'POST /search?q="a\\b"\u0001 aborted 12.0 ms' })
   })
@@ -39,20 +57,32 @@ describe('the access log', () => {
   it('writes nothing below the logger\'s level, and follows the level as it changes', () => {
     const { logger, writes } = capture()
     const access = new AccessLog(logger)
-    access.write('debug', 'req-3', 'GET', '/', orders, 200, 1, false)
+    access.write('debug', access.shape('GET', route, 200), 'req-3', '/', 1, false)
     expect(writes).toEqual([])
     logger.level = 'debug'
-    access.write('debug', 'req-3', 'GET', '/', orders, 200, 1, false)
+    access.write('debug', access.shape('GET', route, 200), 'req-3', '/', 1, false)
     expect(writes).toHaveLength(1)
+  })
+
+  it('follows bindings set after it was made', () => {
+    const { logger, writes } = capture()
+    const access = new AccessLog(logger)
+    const shape = access.shape('GET', route, 200)
+    access.write('info', shape, 'req-6', '/', 1, false)
+    logger.setBindings({ tenant: 'acme' })
+    access.write('info', shape, 'req-7', '/', 1, false)
+    expect(writes.map((line) => (JSON.parse(line) as { tenant?: string }).tenant)).toEqual([undefined, 'acme'])
   })
 
   it('leaves the line to pino when a mixin, a serializer or redaction shapes it', () => {
     const mixed = capture({ mixin: () => ({ region: 'eu' }) })
-    new AccessLog(mixed.logger).write('info', 'req-4', 'GET', '/a', orders, 200, 1, false)
-    expect(JSON.parse(mixed.writes[0]!)).toMatchObject({ region: 'eu', reqId: 'req-4' })
+    const access = new AccessLog(mixed.logger)
+    access.write('info', access.shape('GET', route, 200), 'req-4', '/a', 1, false)
+    expect(JSON.parse(mixed.writes[0]!)).toMatchObject({ region: 'eu', reqId: 'req-4', route, statusCode: 200 })
 
     const redacted = capture({ redact: ['url'] })
-    new AccessLog(redacted.logger).write('info', 'req-5', 'GET', '/reset?token=s3cret', orders, 200, 1, false)
+    const other = new AccessLog(redacted.logger)
+    other.write('info', other.shape('GET', route, 200), 'req-5', '/reset?token=s3cret', 1, false)
     expect(JSON.parse(redacted.writes[0]!)).toMatchObject({ url: '[Redacted]', reqId: 'req-5' })
   })
 
@@ -67,7 +97,8 @@ describe('the access log', () => {
       const file = join(dir, 'access.log')
       const destination = pino.destination({ dest: file, sync: true })
       const access = new AccessLog(pino({ level: 'info' }, destination))
-      for (let i = 0; i < 500; i++) access.write('info', `req-${i}`, 'GET', `/orders/${i}`, orders, 200, i / 7, false)
+      const shape = access.shape('GET', route, 200)
+      for (let i = 0; i < 500; i++) access.write('info', shape, `req-${i}`, `/orders/${i}`, i / 7, false)
       // 500 lines are over 16 KiB: some went out already, in whole lines.
       const early = readFileSync(file, 'utf8')
       expect(early.length).toBeGreaterThan(0)
@@ -75,6 +106,30 @@ describe('the access log', () => {
       access.close()
       const lines = readFileSync(file, 'utf8').trimEnd().split('\n').map((line) => JSON.parse(line) as { reqId: string; url: string })
       expect(lines.map((line) => line.reqId)).toEqual(Array.from({ length: 500 }, (_, i) => `req-${i}`))
+      destination.end()
+    })
+
+    it('dates a batched line by its request\'s end, as the wall clock has it', () => {
+      dir = mkdtempSync(join(tmpdir(), 'plinth-access-'))
+      const file = join(dir, 'access.log')
+      const destination = pino.destination({ dest: file, sync: true })
+      const access = new AccessLog(pino({ level: 'info' }, destination))
+      const shape = access.shape('GET', route, 200)
+      const before = Date.now()
+      access.write('info', shape, 'req-now', '/orders/1', 1, false, performance.now())
+      // A request that ended 1.5 s ago, and one whose end time is not known.
+      access.write('info', shape, 'req-earlier', '/orders/2', 1, false, performance.now() - 1500)
+      access.write('info', shape, 'req-unknown', '/orders/3', 1, false)
+      const after = Date.now()
+      access.close()
+      const [now, earlier, unknown] = readFileSync(file, 'utf8').trimEnd().split('\n').map((line) => JSON.parse(line) as { time: number })
+      // Within a millisecond either way: Date.now() truncates, the monotonic clock does not.
+      expect(now!.time).toBeGreaterThanOrEqual(before - 1)
+      expect(now!.time).toBeLessThanOrEqual(after + 1)
+      expect(earlier!.time).toBeGreaterThanOrEqual(before - 1502)
+      expect(earlier!.time).toBeLessThanOrEqual(after - 1498)
+      expect(unknown!.time).toBeGreaterThanOrEqual(before)
+      expect(unknown!.time).toBeLessThanOrEqual(after)
       destination.end()
     })
   })

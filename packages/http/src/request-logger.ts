@@ -1,33 +1,29 @@
 import type { Logger } from '@plinth/core'
-import type { FastifyBaseLogger } from 'fastify'
+import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
 
 type Level = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal'
 type LogCall = (...args: unknown[]) => void
 
 /**
- * A pino logger whose child is made on first use. Fastify makes a child of its logger for every
- * request (`request.log`, with the request id) whether or not anything logs through it, and a
- * child of a logger with redaction paths costs microseconds, a tenth of a plain route's whole
- * time; a child of this one is made only when a handler logs at an enabled level. It is
- * Fastify's logger instance itself rather than a childLoggerFactory, because Fastify checks the
- * shape of every child a custom factory returns, on every request.
+ * `request.log`: a child of the server's logger bound to the request id, at the route's log
+ * level, whose pino child is made on first use. A child of a logger with redaction paths costs
+ * microseconds, a tenth of a plain route's whole time, and most requests never log; the route's
+ * level is read only when something asks for it.
  */
-class LazyLogger {
+class RequestLogger {
   readonly #parent: Logger
-  readonly #bindings: Record<string, unknown> | undefined
-  readonly #options: object | undefined
+  readonly #request: FastifyRequest
   #real: Logger | undefined
+  /** The route's own level (Fastify's `logLevel`, of the route or its plugin); null until read. */
+  #routeLevel: string | undefined | null = null
 
-  constructor(parent: Logger, bindings?: Record<string, unknown>, options?: object) {
+  constructor(parent: Logger, request: FastifyRequest) {
     this.#parent = parent
-    this.#bindings = bindings
-    this.#options = options
-    // Without bindings of its own it is its parent: the server's logger that Fastify holds.
-    if (bindings === undefined) this.#real = parent
+    this.#request = request
   }
 
   get level(): string {
-    return this.#real?.level ?? (this.#options as { level?: string } | undefined)?.level ?? this.#parent.level
+    return this.#real?.level ?? this.#ownLevel() ?? this.#parent.level
   }
 
   set level(level: string) {
@@ -54,15 +50,13 @@ class LazyLogger {
   }
   silent(): void {}
 
-  /** A lazy child: its pino child is made when it first logs. */
-  child(bindings: Record<string, unknown>, options?: object): LazyLogger {
-    return new LazyLogger(this.#materialise(), bindings, options)
+  child(bindings: Record<string, unknown>, options?: object): Logger {
+    return this.#materialise().child(bindings, options)
   }
 
   isLevelEnabled(level: string): boolean {
     if (this.#real !== undefined) return this.#real.isLevelEnabled(level)
-    // A route's logLevel arrives as the child's level.
-    const own = (this.#options as { level?: string } | undefined)?.level
+    const own = this.#ownLevel()
     if (own === undefined) return this.#parent.isLevelEnabled(level)
     const { values } = this.#parent.levels
     return own !== 'silent' && values[level] !== undefined && values[level] >= values[own]!
@@ -70,6 +64,12 @@ class LazyLogger {
 
   bindings(): Record<string, unknown> {
     return this.#materialise().bindings()
+  }
+
+  #ownLevel(): string | undefined {
+    // An empty logLevel means the server's.
+    if (this.#routeLevel === null) this.#routeLevel = this.#request.routeOptions.logLevel || undefined
+    return this.#routeLevel
   }
 
   #log(level: Level, args: unknown[]): void {
@@ -80,17 +80,22 @@ class LazyLogger {
   }
 
   #materialise(): Logger {
-    return (this.#real ??= this.#parent.child(this.#bindings ?? {}, this.#options))
+    if (this.#real !== undefined) return this.#real
+    const level = this.#ownLevel()
+    return (this.#real = this.#parent.child({ reqId: this.#request.id }, level === undefined ? undefined : { level }))
   }
 }
 
 /**
- * The logger to give Fastify: the component's logger, with `request.log` children made lazily.
+ * The logger for `request.log` and `reply.log`: set once Fastify has routed the request. Fastify
+ * would make it from a logger of its own, but with a logger Fastify also sets up listeners on
+ * every response, which the HTTP server does without. Route-level `logSerializers` are not
+ * applied; the app's logger's serializers are.
  *
  * @example
- * fastify({ loggerInstance: lazyLogger(log) })
+ * request.log = reply.log = requestLogger(log, request)
  */
-export function lazyLogger(log: Logger): FastifyBaseLogger {
-  const lazy: unknown = new LazyLogger(log)
+export function requestLogger(log: Logger, request: FastifyRequest): FastifyBaseLogger {
+  const lazy: unknown = new RequestLogger(log, request)
   return lazy as FastifyBaseLogger
 }

@@ -8,7 +8,6 @@ import { apiSecurityHeaders, registerDocs, registerSecurity, securityHeaders, ty
 import { installProbes, type HealthDetails } from './probes.js'
 import { installProblemHandlers } from './problems.js'
 import { RequestContext, requestIdFrom } from './request-context.js'
-import { lazyLogger } from './request-logger.js'
 import { registerRoutes, Routes, type RouteContribution } from './routes.js'
 
 type PinoLogger = App['logger']
@@ -57,7 +56,7 @@ export interface HttpServerOptions {
   /** Error messages and stacks in 500 responses. Default: in development only. */
   exposeErrors?: boolean
   /** Any other Fastify server option. */
-  fastify?: Omit<FastifyServerOptions, 'logger' | 'loggerInstance' | 'genReqId' | 'bodyLimit' | 'trustProxy'>
+  fastify?: Omit<FastifyServerOptions, 'logger' | 'loggerInstance' | 'childLoggerFactory' | 'genReqId' | 'bodyLimit' | 'trustProxy'>
 }
 
 export interface HttpServerDeps {
@@ -71,6 +70,13 @@ export interface HttpServerDeps {
 /**
  * Fastify as a Plinth component: probes, problem details, request scope, metrics, access log,
  * security plugins, OpenAPI docs and the app's routes, built at start; drained at stop.
+ *
+ * Fastify runs without a logger of its own, so that it sets up nothing per response; `fastify.log`
+ * is the component's logger and `request.log` a child of it with the request id, at the route's
+ * `logLevel`. Two things differ from Fastify with a logger: route-level `logSerializers` are not
+ * applied (the app logger's serializers are), and `reply.elapsedTime` reads 0 unless the route
+ * has an onResponse hook; every request's duration is in the access log and in
+ * `http_server_request_duration_seconds`.
  */
 export class HttpServer {
   readonly name: string
@@ -166,9 +172,12 @@ export class HttpServer {
     })
     this.#context = context
     const http = createFastify({
+      // Node's server with responses that report their own end.
+      serverFactory: context.serverFactory,
       ...options.fastify,
-      loggerInstance: lazyLogger(log),
-      // Ids, headers, metrics and the access log, at the two points Fastify calls its log controller.
+      // No logger of Fastify's own: with one, it sets up per-response listeners the request
+      // context does without. The context gives each request its logger; fastify.log is set below.
+      // Ids, headers, metrics and the access log: Fastify calls its log controller once a request is routed.
       logController: context,
       genReqId: requestIdFrom(requestIdHeader),
       bodyLimit: options.bodyLimit ?? 1_048_576,
@@ -178,6 +187,7 @@ export class HttpServer {
       ajv: { customOptions: { allErrors: true }, ...options.fastify?.ajv },
       ...(options.trustProxy === undefined ? {} : { trustProxy: options.trustProxy }),
     }) as unknown as FastifyInstance
+    http.log = log
     this.#unsubscribe = app.events.subscribe((event) => {
       if (event.type === 'shutdown-requested') context.drain()
     })

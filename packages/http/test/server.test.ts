@@ -1,5 +1,9 @@
-import { accessor, component, PlinthError, provide, token } from '@plinth/core'
-import { describe, expect, it } from 'vitest'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { accessor, component, Metrics, PlinthError, provide, token } from '@plinth/core'
+import { pino } from 'pino'
+import { afterEach, describe, expect, it } from 'vitest'
 import { HttpProblem, PROBLEM_JSON, Routes } from '../src/index.js'
 import { bootHttp } from './harness.js'
 
@@ -99,6 +103,58 @@ describe('request ids and the access log', () => {
     expect(line).toMatchObject({ level: 30, component: 'http-server', method: 'GET', url: '/hello?x=1', route: '/hello', statusCode: 200 })
     expect(line.durationMs).toEqual(expect.any(Number))
     expect(line.msg).toMatch(/^GET \/hello\?x=1 200 \d+\.\d ms$/)
+  })
+})
+
+describe('over real connections', () => {
+  let dir: string | undefined
+  afterEach(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true })
+  })
+
+  it('logs and measures each response when it has finished, to a batched file destination, and survives a URL Fastify answers itself', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'plinth-http-'))
+    const file = join(dir, 'app.log')
+    const destination = pino.destination({ dest: file, sync: true })
+    const routes = provide(Routes, {
+      value: (http) => {
+        http.get('/slow', async () => {
+          await new Promise((resolve) => setTimeout(resolve, 25))
+          return { done: true }
+        })
+        // Node's own listener only: the server adds none per response.
+        http.get('/listeners', (_request, reply) => ({ finish: reply.raw.listenerCount('finish'), close: reply.raw.listenerCount('close') }))
+        http.register(async (plugin) => plugin.log.info('a plugin logging'))
+      },
+    })
+    await using h = await bootHttp({ listen: true, port: 0 }, [routes], { logging: pino({ level: 'info' }, destination) })
+    const started = Date.now()
+    const response = await fetch(`${h.server.url}/slow`, { headers: { 'x-request-id': 'real-1' } })
+    expect(await response.json()).toEqual({ done: true })
+    expect(await (await fetch(`${h.server.url}/listeners`)).json()).toEqual({ finish: 1, close: 0 })
+    // A malformed URL: Fastify answers 400 before routing it, and the server goes on.
+    const { connect } = await import('node:net')
+    const url = new URL(h.server.url!)
+    const socket = connect(Number(url.port), url.hostname)
+    let raw = ''
+    socket.setEncoding('utf8').on('data', (chunk: string) => (raw += chunk))
+    socket.write('GET /%zz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+    await expect.poll(() => raw).toMatch(/^HTTP\/1\.1 400/)
+    socket.destroy()
+    expect((await fetch(`${h.server.url}/slow`, { headers: { 'x-request-id': 'real-2' } })).status).toBe(200)
+    const { body } = await (await h.t.resolve(Metrics)).render()
+    expect(body).toContain('http_server_request_duration_seconds_count{http_request_method="GET",http_route="/slow",http_response_status_code="200"} 2')
+    await h[Symbol.asyncDispose]()
+    const lines = readFileSync(file, 'utf8').trimEnd().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>)
+    const access = lines.filter((line) => line.route === '/slow')
+    expect(access.map((line) => line.reqId)).toEqual(['real-1', 'real-2'])
+    expect(access[0]).toMatchObject({ component: 'http-server', method: 'GET', url: '/slow', statusCode: 200 })
+    // The handler's 25 ms are in the duration; the line is dated by the wall clock when the response ended.
+    expect(access[0]!.durationMs).toBeGreaterThanOrEqual(24)
+    expect(access[0]!.time).toBeGreaterThanOrEqual(started + 24)
+    expect(access[0]!.time).toBeLessThanOrEqual(Date.now())
+    expect(lines.find((line) => line.msg === 'a plugin logging')).toMatchObject({ component: 'http-server' })
+    destination.end()
   })
 })
 
