@@ -17,7 +17,7 @@ export interface HttpServerOptions {
   name?: string
   /** Default: config `http.port`, else HTTP_PORT, else 8000. 0 picks a free port. */
   port?: number
-  /** Default: config `http.host`, else config `host`, else 127.0.0.1. */
+  /** Default: config `http.host`, else config `host`, else 127.0.0.1. A name (`localhost`) binds the first address it resolves to. */
   host?: string
   /** Build the server without listening, for tests through `inject()`. Default true. */
   listen?: boolean
