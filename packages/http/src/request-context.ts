@@ -35,9 +35,9 @@ export function requestIdFrom(header: string): (request: IncomingMessage) => str
     const incoming = request.headers[header]
     const value = Array.isArray(incoming) ? incoming[0] : incoming
     if (value !== undefined && safeRequestId.test(value)) return value
-    // trim() leaves the id in one piece (V8 makes a joined string of 13 characters or more a
-    // pair): Node checks every header value with a regular expression, which on a pair first
-    // joins it the slow way, at more cost than making the id.
+    // V8 holds a concatenation of 13 characters or more as a rope, and Node checks every header
+    // value with a regular expression, which flattens a rope first in a slow runtime call that
+    // costs more than making the id; trim() returns it flat.
     return `${instance}-${(next++).toString(36)}`.trim()
   }
 }
