@@ -41,7 +41,7 @@ const hundredths = (ms: number): string => {
   return rest % 10 === 0 ? `${whole}.${rest / 10}` : `${whole}.${rest < 10 ? '0' : ''}${rest}`
 }
 
-/** A string V8 holds in one piece: a line made of pieces in one piece is copied whole when written, not walked. */
+/** The text as one flat string rather than a rope of concatenations: a line built from it has fewer pieces to walk when written. */
 const flat = (text: string): string => Buffer.from(text, 'utf8').toString('utf8')
 
 /**
