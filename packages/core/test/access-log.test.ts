@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pino, type LoggerOptions } from 'pino'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { AccessLog } from '../src/index.js'
 
 /** A logger whose every write is kept as it arrived. */
@@ -130,6 +130,31 @@ describe('the access log', () => {
       expect(earlier!.time).toBeLessThanOrEqual(after - 1498)
       expect(unknown!.time).toBeGreaterThanOrEqual(before)
       expect(unknown!.time).toBeLessThanOrEqual(after)
+      destination.end()
+    })
+
+    it('follows a step of the wall clock from the batch after the one that saw it', () => {
+      dir = mkdtempSync(join(tmpdir(), 'plinth-access-'))
+      const file = join(dir, 'access.log')
+      const destination = pino.destination({ dest: file, sync: true })
+      const access = new AccessLog(pino({ level: 'info' }, destination))
+      const shape = access.shape('GET', route, 200)
+      const hour = 3_600_000
+      const now = Date.now.bind(Date)
+      try {
+        // The operator (or NTP) moves the wall clock an hour ahead; the monotonic clock goes on.
+        vi.spyOn(Date, 'now').mockImplementation(() => now() + hour)
+        access.write('info', shape, 'req-seen', '/orders/1', 1, false, performance.now())
+        access.flush()
+        access.write('info', shape, 'req-after', '/orders/2', 1, false, performance.now())
+        access.flush()
+      } finally {
+        vi.restoreAllMocks()
+      }
+      const [seen, after] = readFileSync(file, 'utf8').trimEnd().split('\n').map((line) => JSON.parse(line) as { time: number })
+      expect(Math.abs(seen!.time - Date.now())).toBeLessThan(hour / 2)
+      expect(Math.abs(after!.time - (Date.now() + hour))).toBeLessThan(hour / 2)
+      access.close()
       destination.end()
     })
   })
