@@ -19,17 +19,10 @@ const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/
 const BATCH_MS = 10
 const BATCH_BYTES = 16_384
 
-// Durations in milliseconds, as 12.3 (message) and 12.34 (field), from small integers:
-// Number#toFixed and printing a double (V8's shortest round trip) cost more than the rest of the
-// line. Past 2^31 tenths or hundredths (six hours and more: a long-lived WebSocket) they take
-// the double's own path.
+// Durations in milliseconds, as 12.34, from small integers: Number#toFixed and printing a double
+// (V8's shortest round trip) cost more than the rest of the line. Past 2^31 hundredths (six
+// hours and more: a long-lived WebSocket) they take the double's own path.
 const INT_MAX = 2 ** 31 - 1
-const tenths = (ms: number): string => {
-  const n = Math.round(ms * 10)
-  if (n > INT_MAX) return (n / 10).toFixed(1)
-  const tens = n | 0
-  return `${(tens / 10) | 0}.${tens % 10}`
-}
 const hundredths = (ms: number): string => {
   const n = Math.round(ms * 100)
   if (n > INT_MAX) return String(n / 100)
@@ -46,7 +39,7 @@ const flat = (text: string): string => Buffer.from(text, 'utf8').toString('utf8'
 
 /**
  * What of an access line a request's method, route and status fix, made once per combination
- * by `AccessLog.shape` and kept by the caller: a line is then a dozen pieces rather than thirty.
+ * by `AccessLog.shape` and kept by the caller: a line is then eight pieces rather than thirty.
  */
 export class AccessShape {
   readonly method: string
@@ -56,22 +49,19 @@ export class AccessShape {
   readonly beforeUrl: string
   /** `","route":"/orders/:id","statusCode":200,"durationMs":` */
   readonly afterUrl: string
-  /** `,"msg":"GET ` and, for an aborted request, `,"aborted":true,"msg":"GET ` */
-  readonly beforeMessage: readonly [finished: string, aborted: string]
-  /** ` 200 ` and ` aborted ` */
-  readonly status: readonly [finished: string, aborted: string]
 
-  constructor(method: string, route: string, statusCode: number, messageKey: string) {
+  constructor(method: string, route: string, statusCode: number) {
     this.method = method
     this.route = route
     this.statusCode = statusCode
     this.beforeUrl = flat(`","method":${JSON.stringify(method)},"url":"`)
     this.afterUrl = flat(`","route":${JSON.stringify(route)},"statusCode":${statusCode},"durationMs":`)
-    const message = `,${JSON.stringify(messageKey)}:${JSON.stringify(method).slice(0, -1)} `
-    this.beforeMessage = [flat(message), flat(`,"aborted":true${message}`)]
-    this.status = [flat(` ${statusCode} `), ' aborted ']
   }
 }
+
+/** The message of an access line: fixed, as Fastify's and pino-http's are, so that the line carries each value once. */
+const COMPLETED = 'request completed'
+const ABORTED = 'request aborted'
 
 /** What starts a line at one level: its prefix, and the time's leading digits with it. */
 interface Head {
@@ -86,7 +76,9 @@ interface Head {
 
 /**
  * The access log of a server: one line per request, with the request id, method, URL, route,
- * status and duration. It writes the line pino would write through the same logger (its level
+ * status and duration, and the message `request completed` (or `request aborted`, with
+ * `aborted: true`), as Fastify and pino-http write it. It writes the line pino would write
+ * through the same logger (its level
  * format, time, bindings and message key), built from pieces made once per level, binding set
  * and `AccessShape` (method, route, status) instead of pino's walk over an arbitrary object,
  * and hands lines to the destination in batches (at most 10 ms or 16 KiB apart) when the
@@ -127,8 +119,8 @@ export class AccessLog {
   /** The logger's bindings as pino writes them, and what follows them up to the request id. */
   #bindings = ''
   #afterBindings = ',"reqId":"'
-  /** ` ms"}` and the line's end. */
-  readonly #tail: string
+  /** The line's end after the duration: the message and pino's end, for a finished and an aborted request. */
+  readonly #tails: readonly [finished: string, aborted: string]
   readonly #messageKey: string
   /** Whether a level is enabled when its number is at least the logger's: pino's default order. */
   readonly #ascending: boolean
@@ -150,8 +142,9 @@ export class AccessLog {
     this.#prefixes = (internals[symbols.lsCacheSym] ?? {}) as Record<number, string>
     this.#time = internals[symbols.timeSym] as () => string
     const end = internals[symbols.endSym] as string
-    this.#tail = flat(` ms"${end}`)
     this.#messageKey = (internals[symbols.messageKeySym] as string | undefined) ?? 'msg'
+    const key = JSON.stringify(this.#messageKey)
+    this.#tails = [flat(`,${key}:"${COMPLETED}"${end}`), flat(`,"aborted":true,${key}:"${ABORTED}"${end}`)]
     this.#ascending = compare !== undefined && compare(30, 20) && !compare(20, 30) && compare(30, 30)
     const shaped =
       stream === undefined ||
@@ -172,7 +165,7 @@ export class AccessLog {
 
   /** The fixed part of the lines of requests with this method, route (template) and status. */
   shape(method: string, route: string, statusCode: number): AccessShape {
-    return new AccessShape(method, route, statusCode, this.#messageKey)
+    return new AccessShape(method, route, statusCode)
   }
 
   /** Whether lines at this level are written now; check before gathering a line's fields. */
@@ -192,19 +185,16 @@ export class AccessLog {
     const stream = this.#stream
     if (stream === undefined) {
       const { method, route, statusCode } = shape
-      const message = `${method} ${url} ${aborted ? 'aborted' : statusCode} ${tenths(durationMs)} ms`
-      this.#logger[level]({ reqId, method, url, route, statusCode, durationMs: Math.round(durationMs * 100) / 100, aborted: aborted || undefined }, message)
+      this.#logger[level]({ reqId, method, url, route, statusCode, durationMs: Math.round(durationMs * 100) / 100, aborted: aborted || undefined }, aborted ? ABORTED : COMPLETED)
       return
     }
-    // The message holds the URL too: escaped once, used in both.
     const escaped = NEEDS_ESCAPE.test(url) ? JSON.stringify(url).slice(1, -1) : url
     const bindings = this.#internals[symbols.chindingsSym] as string
     if (bindings !== this.#bindings) {
       this.#bindings = bindings
       this.#afterBindings = flat(`${bindings},"reqId":"`)
     }
-    const end = aborted ? 1 : 0
-    const line = `${this.#start(level, endedAt)}${this.#afterBindings}${reqId}${shape.beforeUrl}${escaped}${shape.afterUrl}${hundredths(durationMs)}${shape.beforeMessage[end]}${escaped}${shape.status[end]}${tenths(durationMs)}${this.#tail}`
+    const line = `${this.#start(level, endedAt)}${this.#afterBindings}${reqId}${shape.beforeUrl}${escaped}${shape.afterUrl}${hundredths(durationMs)}${this.#tails[aborted ? 1 : 0]}`
     if (!this.#batches) {
       stream.write(line)
       return

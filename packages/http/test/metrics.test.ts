@@ -56,7 +56,7 @@ describe('HTTP metrics', () => {
     expect(JSON.parse(await finishing)).toEqual({ done: true })
     await expect.poll(active).toBe('0')
     const lines = h.lines.filter((line) => line.route === '/slow')
-    expect(lines.map((line) => line.msg)).toEqual([expect.stringMatching(/^GET \/slow aborted \d+\.\d ms$/), expect.stringMatching(/^GET \/slow 200 \d+\.\d ms$/)])
+    expect(lines.map((line) => line.msg)).toEqual(['request aborted', 'request completed'])
     expect(lines[0]).toMatchObject({ aborted: true, reqId: expect.any(String) })
     expect(lines[1]!.aborted).toBeUndefined()
   })
