@@ -101,12 +101,17 @@ describe('the access log', () => {
       if (dir) rmSync(dir, { recursive: true, force: true })
     })
 
-    it('writes lines in batches, every one whole and in order, all of them by close()', () => {
+    /** An access log to a file through pino's synchronous file destination, which takes batches. */
+    function openFile() {
       dir = mkdtempSync(join(tmpdir(), 'plinth-access-'))
       const file = join(dir, 'access.log')
       const destination = pino.destination({ dest: file, sync: true })
       const access = new AccessLog(pino({ level: 'info' }, destination))
-      const shape = access.shape('GET', route, 200)
+      return { file, destination, access, shape: access.shape('GET', route, 200) }
+    }
+
+    it('writes lines in batches, every one whole and in order, all of them by close()', () => {
+      const { file, destination, access, shape } = openFile()
       for (let i = 0; i < 500; i++) access.write('info', shape, `req-${i}`, `/orders/${i}`, i / 7, false)
       // 500 lines are over 16 KiB: some went out already, in whole lines.
       const early = readFileSync(file, 'utf8')
@@ -119,11 +124,7 @@ describe('the access log', () => {
     })
 
     it('dates a batched line by its request\'s end, as the wall clock has it', () => {
-      dir = mkdtempSync(join(tmpdir(), 'plinth-access-'))
-      const file = join(dir, 'access.log')
-      const destination = pino.destination({ dest: file, sync: true })
-      const access = new AccessLog(pino({ level: 'info' }, destination))
-      const shape = access.shape('GET', route, 200)
+      const { file, destination, access, shape } = openFile()
       const before = Date.now()
       access.write('info', shape, 'req-now', '/orders/1', 1, false, performance.now())
       // A request that ended 1.5 s ago, and one whose end time is not known.
@@ -143,11 +144,7 @@ describe('the access log', () => {
     })
 
     it('follows a step of the wall clock from the batch after the one that saw it', () => {
-      dir = mkdtempSync(join(tmpdir(), 'plinth-access-'))
-      const file = join(dir, 'access.log')
-      const destination = pino.destination({ dest: file, sync: true })
-      const access = new AccessLog(pino({ level: 'info' }, destination))
-      const shape = access.shape('GET', route, 200)
+      const { file, destination, access, shape } = openFile()
       const hour = 3_600_000
       const now = Date.now.bind(Date)
       try {
