@@ -170,8 +170,12 @@ export class AccessLog {
 
   /** Whether lines at this level are written now; check before gathering a line's fields. */
   enabled(level: AccessLevel): boolean {
+    return this.#enabled(level, this.#head(level))
+  }
+
+  #enabled(level: AccessLevel, head: Head): boolean {
     if (!this.#ascending) return this.#logger.isLevelEnabled(level)
-    return this.#head(level).value >= (this.#internals[symbols.levelValSym] as number)
+    return head.value >= (this.#internals[symbols.levelValSym] as number)
   }
 
   /**
@@ -181,7 +185,8 @@ export class AccessLog {
    * (under pino's default time format, when batched), sparing a second clock reading.
    */
   write(level: AccessLevel, shape: AccessShape, reqId: string, url: string, durationMs: number, aborted: boolean, endedAt?: number): void {
-    if (!this.enabled(level)) return
+    const head = this.#head(level)
+    if (!this.#enabled(level, head)) return
     const stream = this.#stream
     if (stream === undefined) {
       const { method, route, statusCode } = shape
@@ -194,7 +199,7 @@ export class AccessLog {
       this.#bindings = bindings
       this.#afterBindings = flat(`${bindings},"reqId":"`)
     }
-    const line = `${this.#start(level, endedAt)}${this.#afterBindings}${reqId}${shape.beforeUrl}${escaped}${shape.afterUrl}${hundredths(durationMs)}${this.#tails[aborted ? 1 : 0]}`
+    const line = `${this.#start(head, endedAt)}${this.#afterBindings}${reqId}${shape.beforeUrl}${escaped}${shape.afterUrl}${hundredths(durationMs)}${this.#tails[aborted ? 1 : 0]}`
     if (!this.#batches) {
       stream.write(line)
       return
@@ -205,8 +210,7 @@ export class AccessLog {
   }
 
   /** The line up to its bindings: the level and the time. */
-  #start(level: AccessLevel, endedAt: number | undefined): string {
-    const head = this.#head(level)
+  #start(head: Head, endedAt: number | undefined): string {
     if (!this.#clockTime || endedAt === undefined) return `${head.prefix}${this.#time.call(this.#logger)}`
     // Epoch milliseconds as two small integers: printing the one 13-digit number costs more.
     const time = Math.floor(this.#origin + endedAt)

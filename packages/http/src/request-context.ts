@@ -318,7 +318,7 @@ export class RequestContext extends LogController {
     const access = level === false ? undefined : this.#access
     const { series, shape } = stats.outcome(request.method, reply.statusCode, this.#durations, access)
     if (series !== undefined && !aborted) series.observe(duration / 1000)
-    if (shape !== undefined && level !== false) this.#access!.write(level, shape, request.id, request.url, duration, aborted, endedAt)
+    if (shape !== undefined && access !== undefined && level !== false) access.write(level, shape, request.id, request.url, duration, aborted, endedAt)
     const scope = request.scope
     if (scope) scope.dispose().catch((error: unknown) => request.log.error({ err: error }, 'disposing the request scope failed'))
   }
