@@ -158,6 +158,26 @@ describe('over real connections', () => {
   })
 })
 
+describe('the request scope over real connections', () => {
+  it('ends the scope after the response\'s onResponse hooks have run', async () => {
+    const RequestState = token('request-state').of<{ id: number }>()
+    const disposed: number[] = []
+    const state = provide(RequestState, { lifetime: 'scoped', create: () => ({ id: 1 }), dispose: (s) => void disposed.push(s.id) })
+    const audit = component('audit', { deps: { state: accessor(RequestState) }, create: ({ state }) => ({ current: () => state().id }) })
+    const seen: (boolean | undefined)[] = []
+    const routes = provide(Routes, {
+      deps: { audit },
+      create: ({ audit }) => (http) => {
+        http.get('/scoped', { onResponse: (request, _reply, done) => (seen.push(request.scope?.disposed), done()) }, () => ({ id: audit.current() }))
+      },
+    })
+    await using h = await bootHttp({ listen: true, port: 0 }, [state, audit, routes])
+    expect(await (await fetch(`${h.server.url}/scoped`)).json()).toEqual({ id: 1 })
+    await expect.poll(() => disposed).toEqual([1])
+    expect(seen).toEqual([false])
+  })
+})
+
 describe('pipelined requests and route log levels', () => {
   it('answers and logs every request a client pipelines on one connection, in order', async () => {
     const routes = provide(Routes, { value: (http) => void http.get<{ Params: { n: string } }>('/echo/:n', async (request) => ({ n: request.params.n })) })
