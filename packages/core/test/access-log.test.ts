@@ -63,6 +63,23 @@ describe('the access log', () => {
     expect(line).toMatchObject({ level: 40, url: '/search?q="a\\b"\u0001', statusCode: 499, durationMs: 12, aborted: true, msg: 'request aborted' })
   })
 
+  it('writes each log\'s own message key with a shape another log made', () => {
+    const plain = capture()
+    const keyed = capture({ messageKey: 'message' })
+    const first = new AccessLog(plain.logger)
+    const second = new AccessLog(keyed.logger)
+    const shape = first.shape('GET', route, 200)
+    first.write('info', shape, 'req-1', '/orders/1', 1, false)
+    second.write('info', shape, 'req-2', '/orders/2', 1, false)
+    first.write('info', shape, 'req-3', '/orders/3', 1, false)
+    expect([...plain.writes, ...keyed.writes].map((line) => JSON.parse(line) as Record<string, unknown>).map((line) => [line.reqId, line.msg ?? line.message])).toEqual([
+      ['req-1', 'request completed'],
+      ['req-3', 'request completed'],
+      ['req-2', 'request completed'],
+    ])
+    expect(JSON.parse(keyed.writes[0]!)).not.toHaveProperty('msg')
+  })
+
   it('writes nothing below the logger\'s level, and follows the level as it changes', () => {
     const { logger, writes } = capture()
     const access = new AccessLog(logger)
@@ -102,12 +119,14 @@ describe('the access log', () => {
     })
 
     /** An access log to a file through pino's synchronous file destination, which takes batches. */
-    function openFile() {
+    function openFile(options: { minLength?: number } = {}) {
       dir = mkdtempSync(join(tmpdir(), 'plinth-access-'))
       const file = join(dir, 'access.log')
-      const destination = pino.destination({ dest: file, sync: true })
-      const access = new AccessLog(pino({ level: 'info' }, destination))
-      return { file, destination, access, shape: access.shape('GET', route, 200) }
+      const destination = pino.destination({ dest: file, sync: true, ...options })
+      const logger = pino({ level: 'info' }, destination)
+      const access = new AccessLog(logger)
+      const read = () => readFileSync(file, 'utf8').trimEnd().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>)
+      return { file, destination, logger, access, shape: access.shape('GET', route, 200), read }
     }
 
     it('writes lines in batches, every one whole and in order, all of them by close()', () => {
@@ -120,6 +139,64 @@ describe('the access log', () => {
       access.close()
       const lines = readFileSync(file, 'utf8').trimEnd().split('\n').map((line) => JSON.parse(line) as { reqId: string; url: string })
       expect(lines.map((line) => line.reqId)).toEqual(Array.from({ length: 500 }, (_, i) => `req-${i}`))
+      destination.end()
+    })
+
+    it('writes text outside ASCII as pino does, in UTF-8, beside ASCII lines of the same batch', () => {
+      const { destination, logger, access, shape, read } = openFile()
+      const city = logger.child({ city: 'Zürich' })
+      const local = new AccessLog(city)
+      access.write('info', shape, 'req-a', '/orders/1', 1, false, performance.now())
+      // Node gives a URL's bytes as Latin-1 characters; pino writes them as UTF-8, and so does the log.
+      access.write('info', shape, 'req-b', '/caf\u00e9?q="x"', 1, false, performance.now())
+      local.write('info', local.shape('GET', '/ünïcode', 200), 'req-\u00fc', '/ok', 1, false, performance.now())
+      access.write('info', shape, 'req-c', '/orders/3', 1, false, performance.now())
+      access.close()
+      local.close()
+      expect(read().map((line) => [line.reqId, line.url, line.city, line.route])).toEqual([
+        ['req-a', '/orders/1', undefined, route],
+        ['req-b', '/caf\u00e9?q="x"', undefined, route],
+        ['req-c', '/orders/3', undefined, route],
+        ['req-\u00fc', '/ok', 'Zürich', '/ünïcode'],
+      ])
+      destination.end()
+    })
+
+    it('writes every duration as pino would, those it keeps made and those it does not', () => {
+      const { destination, access, shape, read } = openFile()
+      const durations = Array.from({ length: 1800 }, (_, i) => i * 0.0137)
+      for (const [i, ms] of durations.entries()) access.write('info', shape, `req-${i}`, '/orders/1', ms, false, performance.now())
+      access.close()
+      expect(read().map((line) => line.durationMs)).toEqual(durations.map((ms) => Math.round(ms * 100) / 100))
+      destination.end()
+    })
+
+    it('follows the logger\'s level and bindings from the next millisecond of request ends', () => {
+      const { destination, logger, access, shape, read } = openFile()
+      const t = performance.now()
+      access.write('info', shape, 'before', '/a', 1, false, t)
+      logger.level = 'warn'
+      access.write('info', shape, 'muted', '/b', 1, false, t + 2)
+      access.write('warn', shape, 'loud', '/b', 1, false, t + 2)
+      logger.level = 'info'
+      logger.setBindings({ tenant: 'acme' })
+      access.write('info', shape, 'bound', '/c', 1, false, t + 4)
+      access.close()
+      expect(read().map((line) => [line.reqId, line.level, line.tenant])).toEqual([
+        ['before', 30, undefined],
+        ['loud', 40, undefined],
+        ['bound', 30, 'acme'],
+      ])
+      destination.end()
+    })
+
+    it('hands a batch to a destination holding lines of its own through its write, after them', () => {
+      const { destination, logger, access, shape, read } = openFile({ minLength: 4096 })
+      logger.info('held by the destination')
+      access.write('info', shape, 'req-1', '/orders/1', 1, false, performance.now())
+      access.close()
+      destination.flushSync()
+      expect(read().map((line) => line.msg)).toEqual(['held by the destination', 'request completed'])
       destination.end()
     })
 
