@@ -8,6 +8,8 @@ export interface HttpBenchOptions {
   readonly rounds: number
   /** Concurrent keep-alive connections of the load generator. Default 50. */
   readonly connections: number
+  /** Row 6's contenders besides bare Fastify. Default: all of them. */
+  readonly contenders?: readonly ContenderName[]
 }
 
 export const defaultHttpOptions: HttpBenchOptions = { duration: 3, rounds: 7, connections: 50 }
@@ -34,7 +36,7 @@ const num = (value: number) => Math.round(value).toLocaleString('en-US')
  * apart shares the drift. The figures are medians over the rounds, contenders in a rotating order.
  */
 export async function jsonRouteRow(options: HttpBenchOptions = defaultHttpOptions): Promise<string> {
-  const names: ContenderName[] = ['plinth-no-headers', 'plinth', 'plinth-quiet', 'plinth-scoped', 'fastify-logged', 'nest']
+  const names: readonly ContenderName[] = options.contenders ?? ['plinth-no-headers', 'plinth', 'plinth-quiet', 'plinth-scoped', 'fastify-logged', 'nest']
   const servers = new Map<ContenderName, ServerProcess>()
   try {
     for (const name of ['fastify' as const, ...names]) servers.set(name, await startServer(name))
@@ -63,21 +65,22 @@ export async function jsonRouteRow(options: HttpBenchOptions = defaultHttpOption
       }
     }
     const percent = (values: readonly number[]) => (values.length === 0 ? 'n/a' : `${(median(values) * 100).toFixed(1)}%`)
+    const range = (values: readonly number[]) => (values.length === 0 ? 'n/a' : `${Math.round(Math.min(...values) * 100)}-${Math.round(Math.max(...values) * 100)}%`)
     const cpuText = (values: readonly number[]) => (values.length === 0 ? 'n/a' : median(values).toFixed(1))
     const lines = [
       '',
       `6. HTTP: a plain JSON route (GET /json), ${options.connections} keep-alive connections, ${options.rounds} rounds of ${options.duration} s runs, each run right after one of bare Fastify; each server in its own process, ${placement}`,
-      `   ${pad('server', 50)} ${pad('req/s', 10)} ${pad('vs Fastify', 11)} ${pad('p99 ms', 7)} ${pad('CPU µs/req', 11)} ${pad('Fastify/it', 11)} failed`,
-      `   ${pad(labels.fastify!, 50)} ${pad(num(median(fastify.rps)), 10)} ${pad('100.0%', 11)} ${pad(median(fastify.p99).toFixed(1), 7)} ${pad(cpuText(fastify.cpu), 11)} ${pad('100.0%', 11)} ${fastify.errors}`,
+      `   ${pad('server', 50)} ${pad('req/s', 10)} ${pad('vs Fastify', 11)} ${pad('range', 9)} ${pad('p99 ms', 7)} ${pad('CPU µs/req', 11)} ${pad('Fastify/it', 11)} failed`,
+      `   ${pad(labels.fastify!, 50)} ${pad(num(median(fastify.rps)), 10)} ${pad('100.0%', 11)} ${pad('', 9)} ${pad(median(fastify.p99).toFixed(1), 7)} ${pad(cpuText(fastify.cpu), 11)} ${pad('100.0%', 11)} ${fastify.errors}`,
     ]
     for (const name of names) {
       const f = figures.get(name)!
       // Fastify's CPU per request over this server's: the share of Fastify's throughput it would reach on a dedicated core.
       lines.push(
-        `   ${pad(labels[name] ?? name, 50)} ${pad(num(median(f.rps)), 10)} ${pad(percent(f.ratio), 11)} ${pad(median(f.p99).toFixed(1), 7)} ${pad(cpuText(f.cpu), 11)} ${pad(percent(f.cpuRatio), 11)} ${f.errors}`,
+        `   ${pad(labels[name] ?? name, 50)} ${pad(num(median(f.rps)), 10)} ${pad(percent(f.ratio), 11)} ${pad(range(f.ratio), 9)} ${pad(median(f.p99).toFixed(1), 7)} ${pad(cpuText(f.cpu), 11)} ${pad(percent(f.cpuRatio), 11)} ${f.errors}`,
       )
     }
-    lines.push('   "vs Fastify" and "Fastify/it": medians of the ratios to the paired Fastify run (requests per second; CPU time per request)')
+    lines.push('   "vs Fastify" and "Fastify/it": medians of the ratios to the paired Fastify run (requests per second; CPU time per request); "range": the lowest and highest round')
     return lines.join('\n')
   } finally {
     await Promise.all([...servers.values()].map((s) => s.stop()))

@@ -131,7 +131,8 @@ type HttpLabels = 'http_request_method' | 'http_route' | 'http_response_status_c
  * - It is Fastify's LogController, which Fastify calls once a request is routed: there it
  *   stamps the start, sets the request's logger, the request id and the headers.
  * - Its `serverFactory` gives Fastify Node's server with responses of a class that reports its
- *   own `finish` here, so that there is no listener per response; and so Fastify needs no
+ *   own end here (from `detachSocket`, which Node calls once it has finished), so that there is
+ *   no listener per response; and so Fastify needs no
  *   logger of its own (with one, it sets up two listeners and reads the clock twice per
  *   response). Responses of another kind (`inject()`'s, those of a user's serverFactory) get a
  *   `finish` listener each instead.
