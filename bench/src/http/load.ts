@@ -1,10 +1,13 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { cpus } from 'node:os'
 import { createRequire } from 'node:module'
 import { fileURLToPath, pathToFileURL } from 'node:url'
+import { promisify } from 'node:util'
 import autocannon from 'autocannon'
 import type { ContenderName } from './contenders.js'
+
+const execFileAsync = promisify(execFile)
 
 export interface ServerProcess {
   readonly name: ContenderName
@@ -125,7 +128,7 @@ export interface LoadResult {
  */
 export async function load(server: ServerProcess, options: LoadOptions & { generator?: 'best' | 'autocannon' }): Promise<LoadResult> {
   const before = server.cpu()
-  const figures = options.generator !== 'autocannon' && wrkInstalled ? runWrk(server, options) : await runAutocannon(server, options)
+  const figures = options.generator !== 'autocannon' && wrkInstalled ? await runWrk(server, options) : await runAutocannon(server, options)
   const after = server.cpu()
   const cpuPerRequest = before === undefined || after === undefined || figures.total === 0 ? undefined : (after - before) / figures.total
   return { ...figures, cpuPerRequest }
@@ -145,9 +148,9 @@ async function runAutocannon(server: ServerProcess, options: LoadOptions): Promi
   }
 }
 
-function runWrk(server: ServerProcess, options: LoadOptions): Omit<LoadResult, 'cpuPerRequest'> {
+async function runWrk(server: ServerProcess, options: LoadOptions): Promise<Omit<LoadResult, 'cpuPerRequest'>> {
   const args = ['-t1', `-c${options.connections}`, `-d${options.duration}s`, '--latency', `${server.url}${options.path}`]
-  const output = execFileSync(pinned ? 'taskset' : 'wrk', pinned ? ['-c', '1', 'wrk', ...args] : args, { encoding: 'utf8' })
+  const { stdout: output } = await execFileAsync(pinned ? 'taskset' : 'wrk', pinned ? ['-c', '1', 'wrk', ...args] : args, { encoding: 'utf8' })
   const number = (pattern: RegExp) => Number(pattern.exec(output)?.[1] ?? 0)
   // wrk prints latencies with their unit: 812.00us, 1.20ms, 2.01s.
   const ms = (pattern: RegExp) => {

@@ -3,7 +3,7 @@
 // `--rounds=15 --contenders=plinth-no-headers` runs row 6 alone, with those contenders and rounds.
 import { cpus } from 'node:os'
 import { contenders, type ContenderName } from './contenders.js'
-import { defaultHttpOptions, jsonRouteRow, quickHttpOptions, readinessRow, type HttpBenchOptions } from './rows.js'
+import { defaultHttpOptions, jsonRouteRow, quickHttpOptions, readinessRow, sharedCoreRow, type HttpBenchOptions } from './rows.js'
 
 const flag = (name: string) => process.argv.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3)
 const quick = process.argv.includes('--quick')
@@ -20,5 +20,6 @@ const options: HttpBenchOptions = {
   ...(chosen === undefined ? {} : { contenders: chosen }),
 }
 console.log(await jsonRouteRow(options))
+console.log(await sharedCoreRow(options))
 // The readiness row only with the whole set: a chosen few are a closer look at row 6.
 if (chosen === undefined) console.log(await readinessRow(options))
