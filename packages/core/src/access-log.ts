@@ -261,18 +261,21 @@ export class AccessLog {
   write(level: AccessLevel, shape: AccessShape, reqId: string, url: string, durationMs: number, aborted: boolean, endedAt?: number): void {
     const head = this.#head(level)
     let start: string
+    let ascii: boolean
     if (this.#clockTime && endedAt !== undefined) {
       const time = Math.floor(this.#origin + endedAt)
       if (time !== this.#ms) this.#tick(time)
       if (head.generation !== this.#generation) this.#refresh(level, head)
       if (!head.enabled) return
       start = head.start
+      ascii = head.ascii
     } else {
       if (!this.#enabled(level, head)) return
       if (this.#stream === undefined) return this.#writeThroughPino(level, shape, reqId, url, durationMs, aborted)
       this.#rebind()
-      start = `${head.prefix}${this.#time.call(this.#logger)}${this.#afterBindings}`
-      if (!isAscii(start)) this.#wide = true
+      const time = this.#time.call(this.#logger)
+      start = `${head.prefix}${time}${this.#afterBindings}`
+      ascii = this.#asciiTails && this.#asciiBindings && head.asciiPrefix && isAscii(time)
     }
     if (!plain(reqId)) {
       reqId = escaped(reqId)
@@ -286,7 +289,7 @@ export class AccessLog {
         this.#wide = true
       }
     }
-    if (!(head.ascii && shape.ascii)) this.#wide = true
+    if (!(ascii && shape.ascii)) this.#wide = true
     const line = `${start}${reqId}${shape.beforeUrl}${url}${this.#end(shape, Math.round(durationMs * 100), aborted)}`
     if (!this.#batches) {
       this.#stream!.write(line)

@@ -119,11 +119,11 @@ describe('the access log', () => {
     })
 
     /** An access log to a file through pino's synchronous file destination, which takes batches. */
-    function openFile(options: { minLength?: number } = {}) {
+    function openFile(options: { minLength?: number } = {}, loggerOptions: LoggerOptions = {}) {
       dir = mkdtempSync(join(tmpdir(), 'plinth-access-'))
       const file = join(dir, 'access.log')
       const destination = pino.destination({ dest: file, sync: true, ...options })
-      const logger = pino({ level: 'info' }, destination)
+      const logger = pino({ level: 'info', ...loggerOptions }, destination)
       const access = new AccessLog(logger)
       const read = () => readFileSync(file, 'utf8').trimEnd().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>)
       return { file, destination, logger, access, shape: access.shape('GET', route, 200), read }
@@ -187,6 +187,22 @@ describe('the access log', () => {
         ['loud', 40, undefined],
         ['bound', 30, 'acme'],
       ])
+      destination.end()
+    })
+
+    it('batches lines under a time format of the logger\'s own, each with its time', () => {
+      const { destination, logger, access, shape, read } = openFile({}, { timestamp: pino.stdTimeFunctions.isoTime })
+      const child = new AccessLog(logger.child({ city: 'Zürich' }))
+      access.write('info', shape, 'req-1', '/orders/1', 1, false, performance.now())
+      child.write('info', child.shape('GET', route, 200), 'req-2', '/orders/2', 1, false, performance.now())
+      access.close()
+      child.close()
+      const lines = read()
+      expect(lines.map((line) => [line.reqId, line.city])).toEqual([
+        ['req-1', undefined],
+        ['req-2', 'Zürich'],
+      ])
+      for (const line of lines) expect(Date.parse(line.time as string)).toBeGreaterThan(Date.now() - 60_000)
       destination.end()
     })
 
