@@ -40,7 +40,9 @@ const num = (value: number) => Math.round(value).toLocaleString('en-US')
  * apart shares the drift. The figures are medians over the rounds, contenders in a rotating order.
  */
 export async function jsonRouteRow(options: HttpBenchOptions = defaultHttpOptions): Promise<string> {
-  const names: readonly ContenderName[] = options.contenders ?? rowContenders
+  // Bare Fastify is every run's pair here; against itself it is measured in row 6b.
+  const names = (options.contenders ?? rowContenders).filter((name) => name !== 'fastify')
+  if (names.length === 0) return '\n6. HTTP: bare Fastify against itself is row 6b\'s to measure'
   const servers = new Map<ContenderName, ServerProcess>()
   try {
     for (const name of ['fastify' as const, ...names]) servers.set(name, await startServer(name))
