@@ -30,6 +30,8 @@ const labels: Record<string, string> = {
 const rowContenders: readonly ContenderName[] = ['plinth-no-headers', 'plinth', 'plinth-quiet', 'plinth-scoped', 'fastify-logged', 'nest']
 
 const pad = (text: string, width: number) => text.padEnd(width)
+/** The lowest and highest of some ratios, as percentages: 85-104%. */
+const rangeText = (values: readonly number[]) => (values.length === 0 ? 'n/a' : `${Math.round(Math.min(...values) * 100)}-${Math.round(Math.max(...values) * 100)}%`)
 const num = (value: number) => Math.round(value).toLocaleString('en-US')
 
 /**
@@ -71,7 +73,6 @@ export async function jsonRouteRow(options: HttpBenchOptions = defaultHttpOption
       }
     }
     const percent = (values: readonly number[]) => (values.length === 0 ? 'n/a' : `${(median(values) * 100).toFixed(1)}%`)
-    const range = (values: readonly number[]) => (values.length === 0 ? 'n/a' : `${Math.round(Math.min(...values) * 100)}-${Math.round(Math.max(...values) * 100)}%`)
     const cpuText = (values: readonly number[]) => (values.length === 0 ? 'n/a' : median(values).toFixed(1))
     const lines = [
       '',
@@ -83,7 +84,7 @@ export async function jsonRouteRow(options: HttpBenchOptions = defaultHttpOption
       const f = figures.get(name)!
       // Fastify's CPU per request over this server's: the share of Fastify's throughput it would reach on a dedicated core.
       lines.push(
-        `   ${pad(labels[name] ?? name, 50)} ${pad(num(median(f.rps)), 10)} ${pad(percent(f.ratio), 11)} ${pad(range(f.ratio), 9)} ${pad(median(f.p99).toFixed(1), 7)} ${pad(cpuText(f.cpu), 11)} ${pad(percent(f.cpuRatio), 11)} ${f.errors}`,
+        `   ${pad(labels[name] ?? name, 50)} ${pad(num(median(f.rps)), 10)} ${pad(percent(f.ratio), 11)} ${pad(rangeText(f.ratio), 9)} ${pad(median(f.p99).toFixed(1), 7)} ${pad(cpuText(f.cpu), 11)} ${pad(percent(f.cpuRatio), 11)} ${f.errors}`,
       )
     }
     lines.push('   "vs Fastify" and "Fastify/it": medians of the ratios to the paired Fastify run (requests per second; CPU time per request); "range": the lowest and highest round')
@@ -110,8 +111,10 @@ export async function sharedCoreRow(options: HttpBenchOptions = defaultHttpOptio
     `   ${pad('server', 50)} ${pad('req/s', 10)} ${pad('vs Fastify', 11)} ${pad('range', 9)} failed`,
   ]
   for (const name of names) {
-    const [fastify, contender] = [await startServer('fastify'), await startServer(name)]
+    const fastify = await startServer('fastify')
+    let contender: ServerProcess | undefined
     try {
+      contender = await startServer(name)
       await Promise.all([load(fastify, { ...half, duration: Math.min(3, options.duration) }), load(contender, { ...half, duration: Math.min(3, options.duration) })])
       const ratios: number[] = []
       const rps: number[] = []
@@ -122,10 +125,9 @@ export async function sharedCoreRow(options: HttpBenchOptions = defaultHttpOptio
         rps.push(result.requestsPerSecond)
         errors += result.errors + result.non2xx + base.errors + base.non2xx
       }
-      const range = `${Math.round(Math.min(...ratios) * 100)}-${Math.round(Math.max(...ratios) * 100)}%`
-      lines.push(`   ${pad(labels[name] ?? name, 50)} ${pad(num(median(rps)), 10)} ${pad(`${(median(ratios) * 100).toFixed(1)}%`, 11)} ${pad(range, 9)} ${errors}`)
+      lines.push(`   ${pad(labels[name] ?? name, 50)} ${pad(num(median(rps)), 10)} ${pad(`${(median(ratios) * 100).toFixed(1)}%`, 11)} ${pad(rangeText(ratios), 9)} ${errors}`)
     } finally {
-      await Promise.all([fastify.stop(), contender.stop()])
+      await Promise.all([fastify.stop(), contender?.stop()])
     }
   }
   lines.push('   "vs Fastify": median of the rounds\' ratios; "req/s": the contender\'s, with half the CPU')
