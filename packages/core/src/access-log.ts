@@ -15,10 +15,6 @@ const FIELDS = ['reqId', 'method', 'url', 'route', 'statusCode', 'durationMs', '
 
 export type AccessLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error'
 
-/** Characters JSON needs escaped, and lone surrogates, which JSON.stringify escapes. */
-// eslint-disable-next-line no-control-regex -- control characters are exactly what JSON must escape
-const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/
-
 /** Lines wait for this long at most, or until this many characters wait: one write then carries many. */
 const BATCH_MS = 10
 const BATCH_BYTES = 16_384
@@ -43,8 +39,8 @@ const CACHED_ENDS = 1024
 const NOT_PLAIN = /[^\x20\x21\x23-\x5b\x5d-\x7e]/
 const plain = (text: string): boolean => !NOT_PLAIN.test(text)
 
-/** Text as it goes between a JSON string's quotes. */
-const escaped = (text: string): string => (NEEDS_ESCAPE.test(text) ? JSON.stringify(text).slice(1, -1) : text)
+/** Text as it goes between a JSON string's quotes: JSON.stringify escapes quotes, backslashes, control characters and lone surrogates, as pino does. */
+const escaped = (text: string): string => JSON.stringify(text).slice(1, -1)
 
 /** The text as one flat string rather than a rope of concatenations: a line built from it has fewer pieces to walk when written. */
 const flat = (text: string): string => Buffer.from(text, 'utf8').toString('utf8')
