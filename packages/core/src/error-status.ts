@@ -1,13 +1,4 @@
-import { PlinthError, type PlinthErrorCode } from './errors.js'
-
-/** PlinthError codes that describe something other than a server fault. */
-const plinthStatuses: Partial<Record<PlinthErrorCode, number>> = {
-  PLINTH_ERR_INVALID_OPTION: 400,
-  PLINTH_ERR_CIRCUIT_OPEN: 503,
-  PLINTH_ERR_HEALTH_CHECK_TIMEOUT: 503,
-  PLINTH_ERR_DB_UNAVAILABLE: 503,
-  PLINTH_ERR_DB_CONNECT_FAILED: 503,
-}
+import { PlinthError } from './errors.js'
 
 /**
  * The HTTP status that best describes an error, as the lingua franca of Plinth's servers: REST
@@ -15,9 +6,9 @@ const plinthStatuses: Partial<Record<PlinthErrorCode, number>> = {
  * (404 becomes gRPC NOT_FOUND, GraphQL `NOT_FOUND`, WebSocket `not_found`). In order:
  *
  * 1. a numeric `status` or `statusCode` property from 400 to 599 (http-errors, Fastify's
- *    errors, or `Object.assign(new Error('no such order'), { status: 404 })`);
- * 2. a PlinthError: 400 for an invalid option, 503 for an open circuit, a timed-out
- *    dependency check or an unavailable database, 500 otherwise;
+ *    errors, `Object.assign(new Error('no such order'), { status: 404 })`, or a PlinthError
+ *    whose catalogue entry gives a status: 400 for an invalid option, 503 for an open circuit);
+ * 2. any other PlinthError: 500;
  * 3. a validation error, recognised by its `issues` array (zod, valibot, Standard Schema): 400;
  * 4. a `TimeoutError` (AbortSignal.timeout): 504;
  * 5. anything else: 500.
@@ -33,7 +24,7 @@ export function statusOf(error: unknown): number {
   for (const candidate of [status, statusCode]) {
     if (typeof candidate === 'number' && Number.isInteger(candidate) && candidate >= 400 && candidate <= 599) return candidate
   }
-  if (error instanceof PlinthError) return plinthStatuses[error.code] ?? 500
+  if (error instanceof PlinthError) return 500
   if (Array.isArray((error as { issues?: unknown }).issues)) return 400
   if ((error as { name?: unknown }).name === 'TimeoutError') return 504
   return 500

@@ -7,7 +7,7 @@ export { App, createApp, type AppOptions, type AppState, type CheckReport, type 
 export { ExitCode, defineCommand, run, runCommand, serve, type Command, type CommandContext, type ServeOptions } from './cli.js'
 export { CONFIG_EXIT_CODE, defineConfig, loadConfig, type ConfigDefinition, type LoadedConfig } from './config.js'
 export { Container, Scope, formatProblems, type ContainerOptions } from './container.js'
-export { PlinthError, errorCatalogue, isPlinthError, type PlinthErrorCode } from './errors.js'
+export { PlinthError, coreErrors, defineErrors, errorCatalogue, isPlinthError, loadedCatalogues, type ErrorCatalogue, type ErrorEntry, type PlinthErrorCode, type PlinthErrorOptions } from './errors.js'
 export { statusOf } from './error-status.js'
 export { EventSpy, EventStream, assertNever, type CriticalStep, type LifecycleEvent, type LifecycleEventType, type Phase } from './events.js'
 export type { GraphProblem } from './graph.js'

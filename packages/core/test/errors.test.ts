@@ -2,7 +2,7 @@ import { readFileSync, readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { renderErrorsDoc } from '../../../scripts/errors-doc.js'
-import { PlinthError, errorCatalogue, type PlinthErrorCode } from '../src/index.js'
+import { PlinthError, defineErrors, errorCatalogue, loadedCatalogues, statusOf, type PlinthErrorCode } from '../src/index.js'
 
 const root = new URL('../../../', import.meta.url).pathname
 
@@ -42,5 +42,30 @@ describe('the error catalogue', () => {
     const error = new PlinthError(code, '"db" failed to start', { cause: new Error('ECONNREFUSED') })
     expect(error.hint).toBe(errorCatalogue[code].hint)
     expect(error.describe()).toBe(`PLINTH_ERR_START_FAILED: "db" failed to start\n  hint: ${errorCatalogue[code].hint}\n  cause: Error: ECONNREFUSED`)
+  })
+})
+
+describe('defineErrors', () => {
+  const errors = defineErrors('@plinth/errors-test', {
+    PLINTH_ERR_TEST_NOT_FOUND: { title: 'Nothing there', hint: 'Look somewhere else, then ask again.', status: 404 },
+    PLINTH_ERR_TEST_BROKEN: { title: 'It broke', hint: 'Read the cause below and fix it.' },
+  })
+
+  it('makes errors that carry the entry\'s hint and status, and recognises its own codes', () => {
+    const error = errors.create('PLINTH_ERR_TEST_NOT_FOUND', 'no order 7', { details: { id: 7 } })
+    expect(error).toBeInstanceOf(PlinthError)
+    expect([error.code, error.hint, error.status, error.details]).toEqual(['PLINTH_ERR_TEST_NOT_FOUND', 'Look somewhere else, then ask again.', 404, { id: 7 }])
+    expect(statusOf(error)).toBe(404)
+    expect(statusOf(errors.create('PLINTH_ERR_TEST_BROKEN', 'boom'))).toBe(500)
+    expect(errors.is(error)).toBe(true)
+    expect(errors.is(error, 'PLINTH_ERR_TEST_BROKEN')).toBe(false)
+    expect(errors.is(new PlinthError('PLINTH_ERR_START_FAILED', 'x'))).toBe(false)
+    expect(loadedCatalogues().map((catalogue) => catalogue.package)).toContain('@plinth/errors-test')
+  })
+
+  it('refuses a code another package owns, a malformed code and a status that is not an HTTP error', () => {
+    expect(() => defineErrors('@plinth/thief', { PLINTH_ERR_START_FAILED: { title: 'x', hint: 'y' } })).toThrow(/already belongs to @plinth\/core/)
+    expect(() => defineErrors('@plinth/thief', { NOT_A_CODE: { title: 'x', hint: 'y' } })).toThrow(/must match PLINTH_ERR_/)
+    expect(() => defineErrors('@plinth/thief', { PLINTH_ERR_THIEF: { title: 'x', hint: 'y', status: 200 } })).toThrow(/status 200/)
   })
 })
