@@ -1,0 +1,2 @@
+/** @plinth/jobs: a durable queue on the app's database, BullMQ on Redis, resumable progress. */
+export {}

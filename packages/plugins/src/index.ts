@@ -1,0 +1,2 @@
+/** @plinth/plugins: discovery, manifests, dependencies, permission levels and a child-process sandbox. */
+export {}

@@ -1,0 +1,2 @@
+/** @plinth/secrets: environment, HashiCorp Vault KV v2 and a chain of them, cached and renewed. */
+export {}

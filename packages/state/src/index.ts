@@ -1,0 +1,2 @@
+/** @plinth/state: request, session and application scopes, stores with expiry and observers. */
+export {}
