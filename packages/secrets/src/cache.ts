@@ -139,6 +139,11 @@ export class SecretCache {
     return { status, details: { store: this.store.name, ...(storeResult.details ? { [this.store.name]: storeResult.details } : {}), secrets } }
   }
 
+  /** True once close() was called: the cache reads nothing more in the background. */
+  get closed(): boolean {
+    return this.#closed
+  }
+
   async close(): Promise<void> {
     this.#closed = true
     for (const entry of this.#entries.values()) clearTimeout(entry.timer)

@@ -1,6 +1,6 @@
 import { Application, Logger, provide, token } from '@plinth/core'
 import { SecretCache, type SecretsOptions } from './cache.js'
-import { preparedSecretsFor } from './config-references.js'
+import { adoptPreparedSecrets } from './config-references.js'
 import { secretStoreFromEnv, type StoreFromEnvOptions } from './settings.js'
 
 /**
@@ -37,7 +37,7 @@ export function secrets(options: SecretsComponentOptions = {}) {
   return provide(Secrets, {
     deps: { app: Application, log: Logger },
     create: ({ app, log }) => {
-      const prepared = preparedSecretsFor(app.env)
+      const prepared = adoptPreparedSecrets(app.env)
       if (!prepared) return new SecretCache(secretStoreFromEnv(app.env, { ...options.store, log }), { ...options.cache, log })
       prepared.useLogger(log)
       for (const binding of prepared.bindings) prepared.secrets.describe(binding.request.label, { variable: binding.variable, keys: binding.keys })

@@ -48,13 +48,20 @@ interface Issue {
 interface Adoptable extends PreparedSecrets {
   /** Hands the app's logger to the cache, the chain and the token renewal, which had only the caller's until the app started. */
   readonly useLogger: (log: Logger) => void
+  /** What was written into the environment, to recognise it in the app's (a copy, under startTestApp). */
+  readonly written: ReadonlyMap<string, string>
 }
 
-const prepared = new WeakMap<NodeJS.ProcessEnv, Adoptable>()
+// Resolutions not yet adopted by an app. The app's environment may be a copy of the one
+// resolved (startTestApp copies it), so it is recognised by the values written into it.
+const prepared = new Set<Adoptable>()
 
-/** What resolveSecretReferences left for this environment, for the secrets component to adopt. */
-export function preparedSecretsFor(env: NodeJS.ProcessEnv): Adoptable | undefined {
-  return prepared.get(env)
+/** What resolveSecretReferences left for this environment, for the secrets component to adopt (once). */
+export function adoptPreparedSecrets(env: NodeJS.ProcessEnv): Adoptable | undefined {
+  const candidates = [...prepared].reverse()
+  const found = candidates.find((p) => !p.secrets.closed && p.written.size > 0 && [...p.written].every(([variable, value]) => env[variable] === value))
+  if (found) prepared.delete(found)
+  return found
 }
 
 /**
@@ -165,9 +172,10 @@ export async function resolveSecretReferences(config: ConfigDefinition<unknown> 
   const result: Adoptable = {
     secrets,
     useLogger: (logger) => void (appLog = logger),
+    written: new Map(read.flatMap((r) => (r ? [[r.variable, r.value.value] as const] : []))),
     bindings: read.flatMap((r) => (r ? [{ variable: r.variable, request: r.request, keys: keysOf.get(r.variable) ?? [], source: r.value.source, version: r.value.version }] : [])),
   }
-  prepared.set(env, result)
+  if (result.written.size > 0) prepared.add(result)
   return result
 }
 
