@@ -104,6 +104,19 @@ export class SecretCache {
     return () => void entry.listeners.delete(listener)
   }
 
+  /**
+   * Watches the secret an environment variable was resolved from (by `resolveSecretReferences`),
+   * for a component that received it through the configuration. A variable that did not come
+   * from a secret (Vault unset, a plain value) never changes: nothing is watched then.
+   *
+   * @example
+   * secrets.watchVariable('OPENAI_API_KEY', (apiKey) => (client = new ChatClient({ apiKey })))
+   */
+  watchVariable(variable: string, listener: Listener): () => void {
+    const entry = [...this.#entries.values()].find((e) => e.usedBy?.variable === variable)
+    return entry ? this.watch(entry.request, listener) : () => undefined
+  }
+
   /** Reads every cached secret (or the one named) again now, as the background refresh does. */
   async refresh(reference?: string | SecretRequest): Promise<void> {
     const entries = reference === undefined ? [...this.#entries.values()] : [this.#entry(reference)]

@@ -35,6 +35,8 @@ export interface SecretsComponentOptions {
  */
 export function secrets(options: SecretsComponentOptions = {}) {
   return provide(Secrets, {
+    // Built at start even when nothing reads a secret at run time: /health lists what was resolved.
+    eager: true,
     deps: { app: Application, log: Logger },
     create: ({ app, log }) => {
       const prepared = adoptPreparedSecrets(app.env)

@@ -100,3 +100,18 @@ describe('SecretCache', () => {
     expect(() => new SecretCache(new EnvSecrets({}), { refreshAt: 1.5 })).toThrow(expect.objectContaining({ code: 'PLINTH_ERR_SECRETS_SETTINGS' }) as Error)
   })
 })
+
+describe('SecretCache.watchVariable', () => {
+  it('watches the secret a variable was resolved from, and nothing for a variable that was not', async () => {
+    const { vault, cache } = await vaultCache({ ttl: 60_000 })
+    await cache.get('vault:secret/data/db#password')
+    cache.describe('vault:secret/data/db#password', { variable: 'DB_PASSWORD', keys: ['db.password'] })
+    const seen: string[] = []
+    cache.watchVariable('DB_PASSWORD', (value) => seen.push(value))
+    const unwatch = cache.watchVariable('PLAIN_VALUE', (value) => seen.push(`plain ${value}`))
+    vault.put('secret', 'db', { password: 'second-password' })
+    await cache.refresh()
+    expect(seen).toEqual(['second-password'])
+    unwatch()
+  })
+})
