@@ -11,3 +11,5 @@ export { evaluateFlag, rolloutVariant, type Evaluation, type EvaluationReason } 
 export { FlagFile, invalidFlags, type FlagFileState } from './flag-file.js'
 export { HealthFallbacks, type FallbackState } from './health-fallback.js'
 export { PlinthFlagProvider, type PlinthFlagProviderOptions } from './provider.js'
+// The OpenFeature types users call through FeatureFlags.
+export type { Client, EvaluationContext, EvaluationDetails } from '@openfeature/server-sdk'
