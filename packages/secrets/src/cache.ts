@@ -149,7 +149,7 @@ export class SecretCache {
     const missing = secrets.some((s) => s.source === undefined)
     const failing = secrets.some((s) => s.error !== undefined)
     const status = missing ? 'down' : failing || storeResult.status !== 'up' ? 'degraded' : 'up'
-    return { status, details: { store: this.store.name, ...(storeResult.details ? { [this.store.name]: storeResult.details } : {}), secrets } }
+    return { status, details: { store: this.store.name, ...storeResult.details, secrets } }
   }
 
   /** True once close() was called: the cache reads nothing more in the background. */
