@@ -38,7 +38,7 @@ describe('the reference service with Vault and the ai.remote flag', () => {
     const res = await fetch(`${http}${path}`, { method, ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }) })
     const text = await res.text()
     output.push(text)
-    return { status: res.status, body: text === '' ? undefined : (JSON.parse(text) as any) }
+    return { status: res.status, body: text === '' ? undefined : (JSON.parse(text)) }
   }
   const converse = (message: string) => rest('POST', '/api/v1/conversation', { childId: unique('child'), message })
   const checkNow = async (...names: string[]) => (await t.resolve(Health)).checkNow(...names)
