@@ -91,7 +91,7 @@ export function validateFlags(raw: unknown, where: string): { flags: Map<string,
     problems.push({ path: where, message: `expected an object of flag key -> definition; got ${Array.isArray(raw) ? 'an array' : typeof raw}` })
     return { flags, problems }
   }
-  for (const [key, definition] of Object.entries(raw)) {
+  for (const [key, definition] of flatten(raw)) {
     const at = `${where}.${key}`
     const before = problems.length
     const problem = (field: string, message: string) => problems.push({ path: field === '' ? at : `${at}.${field}`, message })
@@ -103,7 +103,7 @@ export function validateFlags(raw: unknown, where: string): { flags: Map<string,
     for (const field of Object.keys(definition)) if (!flagFields.has(field)) problem(field, `unknown field; a flag has ${[...flagFields].join(', ')}`)
     const type = definition.type as FlagType
     if (!flagTypes.includes(type)) {
-      problem('type', `unknown flag type ${JSON.stringify(definition.type)}; expected one of ${flagTypes.join(', ')}`)
+      problem('type', definition.type === undefined ? `the type is missing; expected one of ${flagTypes.join(', ')}` : `unknown flag type ${JSON.stringify(definition.type)}; expected one of ${flagTypes.join(', ')}`)
       continue
     }
     let variants = definition.variants
@@ -172,4 +172,15 @@ export function validateFlags(raw: unknown, where: string): { flags: Map<string,
     if (problems.length === before) flags.set(key, { ...(definition as unknown as FlagDefinition), key, variants: variants as Record<string, JsonValue> })
   }
   return { flags, problems }
+}
+
+/**
+ * Flag keys with dots may be written nested, as configuration files do (`ai: { remote: {...} }`
+ * is the flag `ai.remote`): an object with no `type` whose values are all objects is a group.
+ */
+function flatten(raw: Record<string, unknown>, prefix = ''): Array<[string, unknown]> {
+  return Object.entries(raw).flatMap(([key, value]): Array<[string, unknown]> => {
+    const group = isObject(value) && !('type' in value) && Object.keys(value).length > 0 && Object.values(value).every(isObject)
+    return group ? flatten(value, `${prefix}${key}.`) : [[`${prefix}${key}`, value]]
+  })
 }

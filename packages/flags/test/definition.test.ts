@@ -33,6 +33,13 @@ describe('validateFlags', () => {
     expect([...flags.keys()]).toEqual(['good'])
   })
 
+  it('reads nested groups as dotted keys, as configuration files write them', () => {
+    const { flags, problems } = validateFlags({ ai: { remote: { type: 'boolean', defaultVariant: 'on' }, model: { type: 'string', variants: { small: 's' }, defaultVariant: 'small' } } }, 'flags')
+    expect(problems).toEqual([])
+    expect([...flags.keys()]).toEqual(['ai.remote', 'ai.model'])
+    expect(validateFlags({ ai: { remote: { typ: 'boolean', defaultVariant: 'on' } } }, 'flags').problems[0]).toEqual({ path: 'flags.ai.remote.typ', message: expect.stringContaining('unknown field') })
+  })
+
   it('refuses something that is not a map of flags', () => {
     expect(validateFlags([], 'flags').problems).toEqual([{ path: 'flags', message: 'expected an object of flag key -> definition; got an array' }])
   })
