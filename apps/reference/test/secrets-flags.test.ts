@@ -71,6 +71,8 @@ describe('the reference service with Vault and the ai.remote flag', () => {
     const app = createReferenceApp({ logging: { level: 'trace', destination } })
     t = await startTestApp(app, { cwd: dir, env })
     http = app.endpoints().find((e) => e.name === 'http')!.url
+    // Settles the runs the registry starts at ready, so that each checkNow below sees what the test changed.
+    await checkNow()
   })
   afterAll(async () => {
     await t?.stop()

@@ -96,6 +96,7 @@ describe('featureFlags: health fallback', () => {
   it('falls back while the check\'s circuit is open, and returns once a trial closes it', async () => {
     const remote = remoteCheck({ failureThreshold: 1, resetTimeout: 100 })
     const { flags, health } = await startFlags({ flags: aiRemote }, [remote.check])
+    await health.checkNow('remote') // joins the run the registry starts at ready, so that the next one sees the change
     remote.state.down = true
     await health.checkNow('remote')
     expect(health.breaker('remote')?.state).toBe('open')
@@ -111,6 +112,7 @@ describe('featureFlags: health fallback', () => {
   it("tells OpenFeature's handlers when a fallback changes a flag", async () => {
     const remote = remoteCheck()
     const { flags, health } = await startFlags({ flags: aiRemote }, [remote.check])
+    await health.checkNow('remote')
     const changed: string[][] = []
     flags.addHandler(ProviderEvents.ConfigurationChanged, (details) => changed.push(details?.flagsChanged ?? []))
     remote.state.down = true
