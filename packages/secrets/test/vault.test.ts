@@ -237,4 +237,35 @@ describe('VaultSecrets: authentication and renewal', () => {
     expect((await store.read(ref('vault:secret/data/app#k')))?.value).toBe('v')
     expect(vault.requests.filter((r) => r.path === '/v1/auth/approle/login')).toHaveLength(first + 1)
   })
+
+  it('logs in again with AppRole when its token reaches its max TTL', async () => {
+    let role = { roleId: '', secretId: '' }
+    const vault = await vaultWith((v) => {
+      v.put('secret', 'app', { k: 'v' })
+      role = v.addAppRole('reference', { ttl: 1, maxTtl: 1 })
+    })
+    const store = storeFor(vault, role, { renewal: { fraction: 0.5 } })
+    await store.read(ref('vault:secret/data/app#k'))
+    await until(() => vault.requests.filter((r) => r.path === '/v1/auth/approle/login' && r.status === 200).length >= 2, 'a second login')
+    expect((await store.read(ref('vault:secret/data/app#k')))?.value).toBe('v')
+    expect(store.token.state).toBe('active')
+  })
+})
+
+describe('ChainSecrets', () => {
+  it('does not fall back when Vault says the secret does not exist: that is a mistake to fix, not an outage', async () => {
+    const vault = await vaultWith()
+    const chain = new ChainSecrets([storeFor(vault), new EnvSecrets({ OPENAI_API_KEY: 'sk-env' })])
+    await expect(chain.read(parseSecretReference('vault:secret/data/missing#k', { fallbackEnv: 'OPENAI_API_KEY' }))).rejects.toMatchObject({ code: 'PLINTH_ERR_SECRET_NOT_FOUND' })
+  })
+
+  it('says which sources failed when none can answer', async () => {
+    const vault = await vaultWith((v) => v.put('secret', 'app', { k: 'v' }))
+    vault.seal()
+    const chain = new ChainSecrets([storeFor(vault), new EnvSecrets({})])
+    await expect(chain.read(parseSecretReference('vault:secret/data/app#k', { fallbackEnv: 'APP_K' }))).rejects.toMatchObject({
+      code: 'PLINTH_ERR_SECRET_UNAVAILABLE',
+      message: expect.stringMatching(/no source could give the secret vault:secret\/data\/app#k: Vault at .* is sealed .*, and the environment variable APP_K is not set/),
+    })
+  })
 })
