@@ -19,6 +19,11 @@ export interface FlagFileState {
  * runs: its folder is watched (editors and config management replace files by renaming), each
  * change is read and validated, and an invalid or unreadable file keeps the last good flags,
  * with the error kept for /health and given to `onError`.
+ *
+ * @example
+ * const file = new FlagFile('flags.json')
+ * await file.load() // rejects with every problem of an invalid file
+ * file.watch((flags) => provider.setFileFlags(flags), (error) => log.error(error.message))
  */
 export class FlagFile {
   readonly path: string
@@ -100,7 +105,13 @@ export class FlagFile {
   }
 }
 
-/** One error listing every problem with flag definitions. */
+/**
+ * One error listing every problem with flag definitions.
+ *
+ * @example
+ * const { problems } = validateFlags(raw, 'flags')
+ * if (problems.length > 0) throw invalidFlags(problems, 'config/production.yaml')
+ */
 export function invalidFlags(problems: readonly FlagProblem[], where: string): Error {
   const count = problems.length === 1 ? '1 problem' : `${problems.length} problems`
   return flagsErrors.create('PLINTH_ERR_FLAGS_INVALID', `${where} has ${count}:\n${problems.map((p) => `  - ${p.path}: ${p.message}`).join('\n')}`, { details: { problems } })

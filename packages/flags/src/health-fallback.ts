@@ -24,6 +24,11 @@ interface CheckView {
  * recovers. Follows the health registry's events rather than asking on every evaluation; each
  * change is logged and counted (`app_feature_flag_fallback_changes_total{flag,state}`), and
  * `app_feature_flag_fallback_active{flag}` is 1 while a flag falls back.
+ *
+ * @example
+ * const fallbacks = new HealthFallbacks(health, { log, metrics })
+ * fallbacks.bind(flags.values()) // after the health registry has started
+ * fallbacks.isFallingBack('ai.remote') // true while ai-remote is down
  */
 export class HealthFallbacks {
   readonly #health: HealthRegistry

@@ -8,7 +8,12 @@ import type { SecretRequest } from './reference.js'
 // mount, a malformed reference) is a mistake to fix, and falling back would hide it.
 const passing = new Set(['PLINTH_ERR_VAULT_UNREACHABLE', 'PLINTH_ERR_VAULT_SEALED', 'PLINTH_ERR_VAULT_DENIED', 'PLINTH_ERR_VAULT_RENEWAL', 'PLINTH_ERR_VAULT_LOGIN', 'PLINTH_ERR_VAULT_RESPONSE'])
 
-/** True for a failure the next source of a chain may answer in place of (Vault down, its token unusable). */
+/**
+ * True for a failure the next source of a chain may answer in place of (Vault down, its token unusable).
+ *
+ * @example
+ * if (isPassingFailure(error)) log.warn('Vault cannot answer; using the environment meanwhile')
+ */
 export function isPassingFailure(error: unknown): boolean {
   return secretsErrors.is(error) && passing.has(error.code)
 }

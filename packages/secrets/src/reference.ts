@@ -25,7 +25,13 @@ export interface SecretRequest {
 const vaultPattern = /^vault:(?<mount>[^#?]+?)\/data\/(?<path>[^#?]+)#(?<key>[^#?@]+)(?:@(?<version>\d+))?$/
 const envPattern = /^env:(?<name>[A-Za-z_][A-Za-z0-9_]*)$/
 
-/** True when the text is meant as a secret reference (it may still be malformed). */
+/**
+ * True when the text is meant as a secret reference (it may still be malformed).
+ *
+ * @example
+ * isSecretReference('vault:secret/data/app#key') // true
+ * isSecretReference('sk-live-123') // false
+ */
 export function isSecretReference(text: unknown): text is string {
   return typeof text === 'string' && (text.startsWith('vault:') || text.startsWith('env:'))
 }
@@ -61,7 +67,12 @@ export function parseSecretReference(text: string, options: { where?: string; fa
   throw malformed(text, where, 'expected vault:<mount>/data/<path>#<key> or env:<NAME>')
 }
 
-/** How a Vault location is written in messages and /health: `secret/data/app#openaiApiKey`. */
+/**
+ * How a Vault location is written in messages and /health: `secret/data/app#openaiApiKey`.
+ *
+ * @example
+ * describeLocation({ mount: 'secret', path: 'app', key: 'openaiApiKey' }) // 'secret/data/app#openaiApiKey'
+ */
 export function describeLocation(location: VaultLocation): string {
   return `${location.mount}/data/${location.path}#${location.key}${location.version === undefined ? '' : `@${location.version}`}`
 }
