@@ -44,7 +44,7 @@ export interface FeatureFlagsOptions<C = any> {
   readonly domain?: string
 }
 
-const providers = new WeakMap<Client, { provider: PlinthFlagProvider; file: FlagFile | undefined; fallbacks: HealthFallbacks; domain: string; environment: string }>()
+const providers = new WeakMap<Client, { provider: PlinthFlagProvider; file: FlagFile | undefined; fallbacks: HealthFallbacks; domain: string; environment: string; reloads: (result: 'applied' | 'refused') => void }>()
 
 /**
  * Feature flags as a component: registers Plinth's OpenFeature provider (flags from the
@@ -74,6 +74,7 @@ export function featureFlags<C = any>(options: FeatureFlagsOptions<C> = {}) {
       await file?.load()
 
       const evaluations = metrics.counter({ name: 'app_feature_flag_evaluations_total', help: 'Feature flag evaluations, by flag and the variant it took', labelNames: ['flag', 'variant'] })
+      const reloads = metrics.counter({ name: 'app_feature_flag_file_reloads_total', help: 'Changes of the feature flag file, applied or refused (invalid; the last good flags stay)', labelNames: ['result'] })
       const fallbacks = new HealthFallbacks(health, { log, metrics })
       const provider = new PlinthFlagProvider({
         environment: app.appEnv,
@@ -87,19 +88,23 @@ export function featureFlags<C = any>(options: FeatureFlagsOptions<C> = {}) {
       const domain = options.domain ?? app.name
       await OpenFeature.setProviderAndWait(domain, provider)
       const client = OpenFeature.getClient(domain)
-      providers.set(client, { provider, file, fallbacks, domain, environment: app.appEnv })
+      providers.set(client, { provider, file, fallbacks, domain, environment: app.appEnv, reloads: (result) => reloads.inc({ result }) })
       return client
     },
     start: (client, { log }) => {
-      const { provider, file, fallbacks } = providers.get(client)!
+      const { provider, file, fallbacks, reloads } = providers.get(client)!
       fallbacks.bind(provider.flags().values())
       file?.watch(
         (flags) => {
           const changed = provider.setFileFlags(flags)
+          reloads('applied')
           fallbacks.bind(provider.flags().values())
           log.info({ file: file.path, changed }, `feature flag file reloaded: ${flags.size} flags${changed.length > 0 ? `, changed: ${changed.join(', ')}` : ', none changed'}`)
         },
-        (error) => log.error({ file: file.path, err: error }, `feature flag file refused; the last good flags stay in use: ${error.message}`),
+        (error) => {
+          reloads('refused')
+          log.error({ file: file.path, err: error }, `feature flag file refused; the last good flags stay in use: ${error.message}`)
+        },
       )
     },
     stop: async (client) => {

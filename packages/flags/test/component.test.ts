@@ -149,7 +149,7 @@ describe('featureFlags: the flag file', () => {
 
   it('keeps the last good flags when the file turns invalid, with the error in health, until it is fixed', async () => {
     const path = await flagFile({ flags: { banner: { type: 'boolean', defaultVariant: 'on' } } })
-    const { flags, health, log } = await startFlags({ file: path })
+    const { t, flags, health, log } = await startFlags({ file: path })
     await writeFile(path, JSON.stringify({ flags: { banner: { type: 'toggle', defaultVariant: 'on' } } }))
     await until(() => log.records().some((r) => String(r.msg).startsWith('feature flag file refused')), 'the refusal')
     expect(await flags.getBooleanValue('banner', false)).toBe(true)
@@ -162,6 +162,9 @@ describe('featureFlags: the flag file', () => {
     await until(async () => (await flags.getBooleanValue('banner', true)) === false, 'the fixed file to apply')
     await health.checkNow('feature-flags')
     expect(health.report().checks.find((c) => c.name === 'feature-flags')?.status).toBe('up')
+    const text = (await t.get(Metrics).render()).body
+    expect(text).toContain('app_feature_flag_file_reloads_total{result="refused"} 1')
+    expect(text).toMatch(/app_feature_flag_file_reloads_total\{result="applied"\} [1-9]/)
   })
 
   it('refuses to start with an invalid file, listing every problem, or a file that is not there', async () => {

@@ -115,6 +115,8 @@ export async function resolveSecretReferences(config: ConfigDefinition<unknown> 
   } catch (error) {
     throw invalid([{ path: 'VAULT_ADDR', source: 'env', received: env.VAULT_ADDR, message: describe(error) }], [])
   }
+  // A cache the caller gave stays theirs to close; one made here is closed when resolving fails.
+  const release = () => (options.secrets ? Promise.resolve() : secrets.close())
   const read = await Promise.all(
     requests.map(async ({ variable, request }) => {
       if (request.vault && !vaultSet && !options.secrets) {
@@ -131,7 +133,7 @@ export async function resolveSecretReferences(config: ConfigDefinition<unknown> 
   )
   const values = read.flatMap((r) => (r ? [r.value.value] : []))
   if (issues.length > 0) {
-    await secrets.close()
+    await release()
     throw invalid(issues, values)
   }
   for (const r of read) if (r) env[r.variable] = r.value.value
@@ -142,7 +144,7 @@ export async function resolveSecretReferences(config: ConfigDefinition<unknown> 
     try {
       loaded = await loadConfig(config, { env, ...(options.cwd ? { cwd: options.cwd } : {}), ...(options.argv ? { argv: options.argv } : {}) })
     } catch (error) {
-      await secrets.close()
+      await release()
       throw scrubbed(error, values)
     }
     const redacted = loaded.redacted()
@@ -164,7 +166,7 @@ export async function resolveSecretReferences(config: ConfigDefinition<unknown> 
       }
     }
     if (issues.length > 0) {
-      await secrets.close()
+      await release()
       throw invalid(issues, values)
     }
   }
