@@ -1,10 +1,13 @@
-import { CircuitBreaker, Logger, Metrics, component, provide } from '@plinth/core'
+import { CircuitBreaker, Logger, Metrics, component, optional, provide } from '@plinth/core'
 import { Database } from '@plinth/db'
+import { FeatureFlags } from '@plinth/flags'
+import { Secrets } from '@plinth/secrets'
 import { AppConfig } from '../../config.js'
 import { LocalProvider } from './local-provider.js'
 import { ChatCompletionsClient, GuardedProvider } from './openai-provider.js'
 import { persona } from './persona.js'
 import { AiProvider } from './provider.js'
+import { SwitchedProvider, logKeyRotation } from './remote-switch.js'
 import { safetyScreen } from './safety.js'
 import { Conversation } from './service.js'
 import { ConversationStore, type ConversationTables } from './store.js'
@@ -21,14 +24,21 @@ export const conversationStore = component('conversation-store', {
  * its health (degraded while the circuit is open) shows at /health as `ai-provider`.
  */
 export const aiProvider = provide(AiProvider, {
-  deps: { config: AppConfig, log: Logger },
-  create: ({ config, log }): AiProvider => {
+  deps: { config: AppConfig, log: Logger, flags: optional(FeatureFlags), secrets: optional(Secrets) },
+  create: ({ config, log, flags, secrets }): AiProvider => {
     const local = new LocalProvider()
     if (config.conversation.provider === 'local') return local
     const { baseUrl, model, apiKey = '', timeout, attempts, retryDelay, failureThreshold, resetTimeout } = config.conversation.openai
     const breaker = new CircuitBreaker('ai-provider', { failureThreshold, resetTimeout })
     breaker.onChange((from, to, snapshot) => log.warn({ breaker: snapshot }, `AI provider circuit ${from} -> ${to}`))
-    return new GuardedProvider(new ChatCompletionsClient({ baseUrl, model, apiKey, timeout }), local, breaker, { attempts, initialDelay: retryDelay }, log)
+    const guarded = (key: string) => new GuardedProvider(new ChatCompletionsClient({ baseUrl, model, apiKey: key, timeout }), local, breaker, { attempts, initialDelay: retryDelay }, log)
+    let remote = guarded(apiKey)
+    // A key rotated in Vault reaches the next reply through a new client; the breaker's state carries over.
+    secrets?.watchVariable('OPENAI_API_KEY', (key) => {
+      remote = guarded(key)
+      logKeyRotation(log)
+    })
+    return new SwitchedProvider(() => remote, local, flags)
   },
   health: (provider) => provider.health?.(),
 })

@@ -3,6 +3,7 @@ import { aiProvider, conversation, conversationStore } from './components.js'
 import { conversationGraphql } from './graphql.js'
 import { conversationMigrations } from './migrations.js'
 import { persona, personaPath, personaTemplate } from './persona.js'
+import { aiRemoteCheck } from './remote-switch.js'
 import { conversationRoutes } from './rest.js'
 import { safetyScreen } from './safety.js'
 import { conversationHistory, conversationSend } from './ws.js'
@@ -22,6 +23,7 @@ export default defineModule({
     safetyScreen,
     persona,
     aiProvider,
+    aiRemoteCheck,
     conversation,
     conversationRoutes,
     conversationSend,
