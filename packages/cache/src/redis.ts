@@ -113,7 +113,9 @@ export class RedisTier {
   async connect(): Promise<void> {
     const connect = (connection: Redis) => (connection.status === 'wait' ? connection.connect().catch((error: unknown) => this.#lost(error as Error)) : Promise.resolve())
     await Promise.all([connect(this.#client), connect(this.#subscriber)])
-    await this.#subscriber.subscribe(this.#channel).catch((error: unknown) => this.#lost(error as Error))
+    const subscribed = this.#subscriber.subscribe(this.#channel).catch((error: unknown) => this.#lost(error as Error))
+    // Unreachable: the SUBSCRIBE waits in the subscriber's queue for the connection, and start goes on degraded.
+    if (this.#subscriber.status === 'ready') await subscribed
   }
 
   get(key: string): Promise<string | null> {
