@@ -54,7 +54,8 @@ const deps = { app: Application, log: Logger, metrics: optional(Metrics) }
 
 /**
  * The cache component. Options are the defaults of every namespace; the URL comes from them,
- * else CACHE_URL, else REDIS_URL, else the cache is memory alone. Give a function to read them
+ * else CACHE_URL, else REDIS_URL, else the cache is memory alone; the Redis prefix from them,
+ * else CACHE_PREFIX, else `plinth:cache`. Give a function to read them
  * from the app's configuration.
  *
  * @example
@@ -73,7 +74,8 @@ export function appCache(options: CacheOptions | ((app: App) => CacheOptions) = 
     eager: true,
     create: ({ app, log, metrics }) => {
       const settings = typeof options === 'function' ? options(app) : options
-      const cache = createCache({ log, ...settings, url: cacheUrl(settings, app.env) })
+      const prefix = settings.prefix ?? (app.env.CACHE_PREFIX || undefined)
+      const cache = createCache({ log, ...settings, url: cacheUrl(settings, app.env), ...(prefix ? { prefix } : {}) })
       if (metrics) unpublish.set(cache, publishCacheMetrics(metrics, cache, AppCache.name))
       return cache
     },

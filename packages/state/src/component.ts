@@ -22,7 +22,7 @@ export const States = token('states').of<StateScopes>()
 export interface AppStateOptions extends StatesOptions {
   /** `memory://`, `redis://...`; default STATE_URL, else REDIS_URL, else memory. */
   url?: string
-  /** Prefix of the Redis keys and channel. Default `plinth:state`. */
+  /** Prefix of the Redis keys and channel. Default STATE_PREFIX, else `plinth:state`. */
   prefix?: string
   /** How often expired fields are swept (Redis), in ms. Default 1 000. */
   sweepInterval?: number
@@ -67,7 +67,8 @@ export function appState(options: AppStateOptions | ((app: App) => AppStateOptio
     eager: true,
     create: ({ app, bag }) => {
       const settings = typeof options === 'function' ? options(app) : options
-      const store = settings.store ?? createStateStore(stateUrl(settings, app.env), settings)
+      const prefix = settings.prefix ?? (app.env.STATE_PREFIX || undefined)
+      const store = settings.store ?? createStateStore(stateUrl(settings, app.env), { ...settings, ...(prefix ? { prefix } : {}) })
       return new StateScopes(() => app.container, bag, store, settings)
     },
     start: async (scopes) => {
