@@ -29,7 +29,7 @@ async function send(service: Service, method: string, path: string, body: unknow
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   })
   const text = await res.text()
-  return { status: res.status, cookie: res.headers.get('set-cookie')?.split(';')[0], body: text === '' ? undefined : (JSON.parse(text) as any) }
+  return { status: res.status, cookie: res.headers.get('set-cookie')?.split(';')[0], body: text === '' ? undefined : (JSON.parse(text)) }
 }
 
 describe('cache and state, one instance', () => {
