@@ -3,6 +3,7 @@
  * go to both and are announced to the other instances. getOrSet runs its factory once per
  * instance per key (single flight) and, with Redis, once across instances (a lease).
  */
+import { now } from './clock.js'
 import { assertFaithfulJson } from './codec.js'
 import type { CacheHealth, CacheOptions, GetOrSetOptions, NamespaceOptions, SetOptions } from './contract.js'
 import type { Entry } from './entry.js'
@@ -56,6 +57,9 @@ export class Cache {
   readonly #prefix: string
   readonly #memory: TierCounters
   readonly #redis: TierCounters
+  // namespace:key strings already made: a key string the caller passes again has its hash cached,
+  // where a fresh concatenation is flattened and hashed on every call.
+  readonly #fullKeys = new Map<string, string>()
 
   /** @internal Use createCache() or namespace(). */
   constructor(tiers: Tiers, name: string, options: Resolved) {
@@ -88,15 +92,15 @@ export class Cache {
   get<T = unknown>(key: string): Promise<T | undefined> {
     this.#open()
     checkKey(key, this.name)
-    const full = this.#prefix + key
+    const full = this.#full(key)
     const entry = this.#tiers.memory.get(full)
-    if (entry !== undefined && Date.now() < entry.expiresAt) {
+    if (entry !== undefined && now() < entry.expiresAt) {
       this.#memory.hits++
       return Promise.resolve(entry.value as T | undefined)
     }
     this.#memory.misses++
     if (!this.#tiers.remote) return Promise.resolve(undefined)
-    return this.#fromRedis(full, true).then((found) => (found !== undefined && Date.now() < found.expiresAt ? (found.value as T | undefined) : undefined))
+    return this.#fromRedis(full, true).then((found) => (found !== undefined && now() < found.expiresAt ? (found.value as T | undefined) : undefined))
   }
 
   /**
@@ -108,9 +112,9 @@ export class Cache {
   async has(key: string): Promise<boolean> {
     this.#open()
     checkKey(key, this.name)
-    const full = this.#prefix + key
+    const full = this.#full(key)
     const entry = this.#tiers.memory.get(full) ?? (this.#tiers.remote ? await this.#fromRedis(full, false) : undefined)
-    return entry !== undefined && !entry.negative && Date.now() < entry.expiresAt
+    return entry !== undefined && !entry.negative && now() < entry.expiresAt
   }
 
   /**
@@ -138,7 +142,7 @@ export class Cache {
   async delete(key: string): Promise<void> {
     this.#open()
     checkKey(key, this.name)
-    const full = this.#prefix + key
+    const full = this.#full(key)
     this.#tiers.memory.delete(full)
     await this.#tiers.changeRemote((redis) => redis.delete([full]), { k: [full] }, this.#redis)
   }
@@ -181,9 +185,9 @@ export class Cache {
   getOrSet<T>(key: string, factory: () => T | Promise<T>, options?: GetOrSetOptions): Promise<T> {
     this.#open()
     checkKey(key, this.name)
-    const full = this.#prefix + key
+    const full = this.#full(key)
     const entry = this.#tiers.memory.get(full)
-    if (entry !== undefined && Date.now() < entry.expiresAt) {
+    if (entry !== undefined && now() < entry.expiresAt) {
       this.#memory.hits++
       return Promise.resolve(entry.value as T)
     }
@@ -248,6 +252,15 @@ export class Cache {
     await this.#tiers.close()
   }
 
+  #full(key: string): string {
+    let full = this.#fullKeys.get(key)
+    if (full === undefined) {
+      if (this.#fullKeys.size >= 10_000) this.#fullKeys.clear()
+      this.#fullKeys.set(key, (full = this.#prefix + key))
+    }
+    return full
+  }
+
   #open(): void {
     if (this.#tiers.closed) throw cacheErrors.create('PLINTH_ERR_CACHE_CLOSED', `the cache was closed; namespace "${this.name}" cannot be used any more`)
   }
@@ -271,7 +284,7 @@ export class Cache {
   /** Reads Redis, keeping a fresh entry in memory; `count` says whether this read is the caller's (not a poll). */
   async #fromRedis(full: string, count: boolean): Promise<Entry | undefined> {
     const found = await this.#tiers.readRemote(full, this.#options.codec, this.#redis)
-    const fresh = found !== undefined && Date.now() < found.entry.expiresAt
+    const fresh = found !== undefined && now() < found.entry.expiresAt
     if (count) {
       if (fresh) this.#redis.hits++
       else this.#redis.misses++
@@ -282,12 +295,12 @@ export class Cache {
   }
 
   async #store(full: string, key: string, value: unknown, options: Resolved & { tags: readonly string[] | undefined }): Promise<void> {
-    const now = Date.now()
+    const at = now()
     const negative = value === undefined
     const ttl = negative ? options.negativeTtl : options.ttl
     if (ttl === 0) return
     const tags = options.tags?.map((tag) => this.#prefix + tag)
-    const entry: Entry = { value, expiresAt: now + ttl, graceUntil: now + ttl + (negative ? 0 : options.grace), negative, tags }
+    const entry: Entry = { value, expiresAt: at + ttl, graceUntil: at + ttl + (negative ? 0 : options.grace), negative, tags }
     let text = ''
     let size: number
     const codec = options.codec
@@ -309,12 +322,12 @@ export class Cache {
   }
 
   async #load<T>(full: string, key: string, factory: () => T | Promise<T>, options: Resolved & { tags: readonly string[] | undefined }, inMemory: Entry | undefined): Promise<T> {
-    let stale = inMemory !== undefined && Date.now() < inMemory.graceUntil ? inMemory : undefined
+    let stale = inMemory !== undefined && now() < inMemory.graceUntil ? inMemory : undefined
     let lease: string | undefined
     if (this.#tiers.remote) {
       const remote = await this.#fromRedis(full, true)
-      if (remote !== undefined && Date.now() < remote.expiresAt) return remote.value as T
-      if (remote !== undefined && Date.now() < remote.graceUntil && (stale === undefined || remote.graceUntil > stale.graceUntil)) stale = remote
+      if (remote !== undefined && now() < remote.expiresAt) return remote.value as T
+      if (remote !== undefined && now() < remote.graceUntil && (stale === undefined || remote.graceUntil > stale.graceUntil)) stale = remote
       for (;;) {
         const redis = this.#tiers.redis
         if (redis === undefined || !redis.available) break
@@ -324,7 +337,7 @@ export class Cache {
         if (stale !== undefined) return stale.value as T
         await this.#tiers.waitForChange(full, pollInterval)
         const landed = await this.#fromRedis(full, false)
-        if (landed !== undefined && Date.now() < landed.expiresAt) {
+        if (landed !== undefined && now() < landed.expiresAt) {
           this.#redis.hits++
           return landed.value as T
         }
@@ -343,7 +356,7 @@ export class Cache {
     if (stale === undefined) return settled
     const served = stale.value as T
     const guarded = settled.catch((error: unknown) => {
-      this.#tiers.log.warn({ err: error, key: full }, `cache: refreshing "${full}" failed; serving the value that expired ${Date.now() - stale.expiresAt} ms ago (grace)`)
+      this.#tiers.log.warn({ err: error, key: full }, `cache: refreshing "${full}" failed; serving the value that expired ${now() - stale.expiresAt} ms ago (grace)`)
       return served
     })
     const timeout = options.timeout
