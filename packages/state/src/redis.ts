@@ -128,9 +128,16 @@ export class RedisStateStore implements StateStore {
 
   /** Connects both connections, subscribes to changes and starts sweeping expired fields. */
   async connect(): Promise<void> {
-    if (this.#client.status === 'wait') await this.#client.connect()
-    if (this.#subscriber.status === 'wait') await this.#subscriber.connect()
-    await this.#subscriber.subscribe(this.#channel)
+    try {
+      if (this.#client.status === 'wait') await this.#client.connect()
+      if (this.#subscriber.status === 'wait') await this.#subscriber.connect()
+      await this.#subscriber.subscribe(this.#channel)
+    } catch (error) {
+      // A failed start is not stopped: stop reconnecting here, or the clients would try forever.
+      this.#subscriber.disconnect()
+      if (this.#owned) this.#client.disconnect()
+      throw error
+    }
     this.#sweeper ??= setInterval(() => void this.sweep().catch(() => undefined), this.#sweepInterval).unref()
   }
 
