@@ -11,7 +11,7 @@
  *      Target: within 1.3x.
  *
  *   npx tsx --conditions=@plinth/source bench/src/cache/tiers.ts
- *   npx tsc -b bench && node bench/dist/cache/tiers.js
+ *   npx tsc -b bench && node bench/dist/cache/tiers.js   # --memory-only, --redis-only: one part
  *
  * Contenders take turns in one process: a batch of each, in a rotating order, round after round,
  * so that whatever else the machine does falls on all of them. Each batch is timed in process
@@ -204,6 +204,6 @@ async function redisRows(): Promise<void> {
 
 console.log(`@plinth/cache beside its peers, ${new Date().toISOString()}, Node ${process.version}`)
 console.log(`median of ${ROUNDS} interleaved rounds of ~${BATCH_MS} ms batches, per second of process CPU time; "time vs plinth" above 1.00x is slower than Plinth`)
-await memoryRows()
+if (!process.argv.includes('--redis-only')) await memoryRows()
 if (process.argv.includes('--memory-only')) process.exit(0)
 await redisRows()

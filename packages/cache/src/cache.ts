@@ -94,13 +94,20 @@ export class Cache {
     checkKey(key, this.name)
     const full = this.#full(key)
     const entry = this.#tiers.memory.get(full)
-    if (entry !== undefined && now() < entry.expiresAt) {
+    if (entry !== undefined && now() < entry.e) {
       this.#memory.hits++
-      return Promise.resolve(entry.value as T | undefined)
+      return Promise.resolve(entry.v as T | undefined)
     }
     this.#memory.misses++
     if (!this.#tiers.remote) return Promise.resolve(undefined)
-    return this.#fromRedis(full, true).then((found) => (found !== undefined && now() < found.expiresAt ? (found.value as T | undefined) : undefined))
+    return this.#tiers.readRemote(full, this.#options.codec, this.#redis).then((found) => {
+      if (found !== undefined && now() < found.e) {
+        this.#redis.hits++
+        return found.v as T | undefined
+      }
+      this.#redis.misses++
+      return undefined
+    })
   }
 
   /**
@@ -114,7 +121,7 @@ export class Cache {
     checkKey(key, this.name)
     const full = this.#full(key)
     const entry = this.#tiers.memory.get(full) ?? (this.#tiers.remote ? await this.#fromRedis(full, false) : undefined)
-    return entry !== undefined && !entry.negative && now() < entry.expiresAt
+    return entry !== undefined && !entry.n && now() < entry.e
   }
 
   /**
@@ -187,9 +194,9 @@ export class Cache {
     checkKey(key, this.name)
     const full = this.#full(key)
     const entry = this.#tiers.memory.get(full)
-    if (entry !== undefined && now() < entry.expiresAt) {
+    if (entry !== undefined && now() < entry.e) {
       this.#memory.hits++
-      return Promise.resolve(entry.value as T)
+      return Promise.resolve(entry.v as T)
     }
     this.#memory.misses++
     const running = this.#tiers.inflight.get(full)
@@ -282,16 +289,14 @@ export class Cache {
   }
 
   /** Reads Redis, keeping a fresh entry in memory; `count` says whether this read is the caller's (not a poll). */
-  async #fromRedis(full: string, count: boolean): Promise<Entry | undefined> {
-    const found = await this.#tiers.readRemote(full, this.#options.codec, this.#redis)
-    const fresh = found !== undefined && now() < found.entry.expiresAt
-    if (count) {
-      if (fresh) this.#redis.hits++
-      else this.#redis.misses++
-    }
-    if (found === undefined) return undefined
-    if (fresh) this.#tiers.memory.set(full, found.entry, found.size)
-    return found.entry
+  #fromRedis(full: string, count: boolean): Promise<Entry | undefined> {
+    return this.#tiers.readRemote(full, this.#options.codec, this.#redis).then((entry) => {
+      if (count) {
+        if (entry !== undefined && now() < entry.e) this.#redis.hits++
+        else this.#redis.misses++
+      }
+      return entry
+    })
   }
 
   async #store(full: string, key: string, value: unknown, options: Resolved & { tags: readonly string[] | undefined }): Promise<void> {
@@ -300,7 +305,10 @@ export class Cache {
     const ttl = negative ? options.negativeTtl : options.ttl
     if (ttl === 0) return
     const tags = options.tags?.map((tag) => this.#prefix + tag)
-    const entry: Entry = { value, expiresAt: at + ttl, graceUntil: at + ttl + (negative ? 0 : options.grace), negative, tags }
+    const e = at + ttl
+    const g = negative ? e : e + options.grace
+    // Fields in the order a Redis read parses them, so that both kinds of entry share a shape.
+    const entry: Entry = negative ? (tags ? { e, g, t: tags, n: 1 } : { e, g, n: 1 }) : tags ? { e, g, t: tags, v: value } : { e, g, v: value }
     let text = ''
     let size: number
     const codec = options.codec
@@ -322,24 +330,24 @@ export class Cache {
   }
 
   async #load<T>(full: string, key: string, factory: () => T | Promise<T>, options: Resolved & { tags: readonly string[] | undefined }, inMemory: Entry | undefined): Promise<T> {
-    let stale = inMemory !== undefined && now() < inMemory.graceUntil ? inMemory : undefined
+    let stale = inMemory !== undefined && now() < inMemory.g ? inMemory : undefined
     let lease: string | undefined
     if (this.#tiers.remote) {
       const remote = await this.#fromRedis(full, true)
-      if (remote !== undefined && now() < remote.expiresAt) return remote.value as T
-      if (remote !== undefined && now() < remote.graceUntil && (stale === undefined || remote.graceUntil > stale.graceUntil)) stale = remote
+      if (remote !== undefined && now() < remote.e) return remote.v as T
+      if (remote !== undefined && now() < remote.g && (stale === undefined || remote.g > stale.g)) stale = remote
       for (;;) {
         const redis = this.#tiers.redis
         if (redis === undefined || !redis.available) break
         lease = await redis.acquire(full, options.lease).catch(() => undefined)
         if (lease !== undefined || !redis.available) break
         // Another instance is computing it: serve what we have, or wait for its result to land.
-        if (stale !== undefined) return stale.value as T
+        if (stale !== undefined) return stale.v as T
         await this.#tiers.waitForChange(full, pollInterval)
         const landed = await this.#fromRedis(full, false)
-        if (landed !== undefined && now() < landed.expiresAt) {
+        if (landed !== undefined && now() < landed.e) {
           this.#redis.hits++
-          return landed.value as T
+          return landed.v as T
         }
       }
     }
@@ -354,9 +362,9 @@ export class Cache {
     })()
     const settled = lease === undefined ? stored : stored.finally(() => this.#tiers.redis?.release(full, lease).catch(() => this.#redis.errors++))
     if (stale === undefined) return settled
-    const served = stale.value as T
+    const served = stale.v as T
     const guarded = settled.catch((error: unknown) => {
-      this.#tiers.log.warn({ err: error, key: full }, `cache: refreshing "${full}" failed; serving the value that expired ${now() - stale.expiresAt} ms ago (grace)`)
+      this.#tiers.log.warn({ err: error, key: full }, `cache: refreshing "${full}" failed; serving the value that expired ${now() - stale.e} ms ago (grace)`)
       return served
     })
     const timeout = options.timeout

@@ -27,7 +27,7 @@ export class MemoryTier {
       max: options.maxEntries,
       maxSize: options.maxBytes,
       dispose: (entry, key, reason) => {
-        if (entry.tags !== undefined) this.#unindex(key, entry.tags)
+        if (entry.t !== undefined) this.#unindex(key, entry.t)
         if (reason === 'evict') options.onEvict(namespaceOf(key))
       },
     })
@@ -49,8 +49,8 @@ export class MemoryTier {
   set(key: string, entry: Entry, size: number): void {
     // lru-cache refuses (and drops) an entry larger than maxSize; sizes must be positive integers.
     this.#lru.set(key, entry, { size: Math.max(1, Math.ceil(size)) })
-    if (entry.tags !== undefined && this.#lru.has(key)) {
-      for (const tag of entry.tags) {
+    if (entry.t !== undefined && this.#lru.has(key)) {
+      for (const tag of entry.t) {
         let keys = this.#tags.get(tag)
         if (keys === undefined) this.#tags.set(tag, (keys = new Set()))
         keys.add(key)

@@ -4,6 +4,7 @@
  * caller: they are counted, logged once per outage, and the cache answers from memory.
  */
 import { randomUUID } from 'node:crypto'
+import { now } from './clock.js'
 import type { Codec } from './codec.js'
 import { decodeEntry, encodeEntry, type Entry } from './entry.js'
 import { MemoryTier, namespaceOf } from './memory.js'
@@ -44,7 +45,7 @@ export class Tiers {
     this.memory = new MemoryTier({
       maxEntries: options.maxEntries,
       maxBytes: options.maxBytes,
-      onEvict: (namespace) => this.stats.counters(namespace, 'memory').evictions++,
+      onEvict: (namespace) => this.#evictionCounters(namespace).evictions++,
     })
     if (options.redis) {
       this.redis = new RedisTier({
@@ -64,6 +65,14 @@ export class Tiers {
     }
   }
 
+  // The memory counters by namespace, so that an eviction (one per set in a full tier) builds no string.
+  readonly #memoryCounters = new Map<string, TierCounters>()
+  #evictionCounters(namespace: string): TierCounters {
+    let counters = this.#memoryCounters.get(namespace)
+    if (counters === undefined) this.#memoryCounters.set(namespace, (counters = this.stats.counters(namespace, 'memory')))
+    return counters
+  }
+
   /** Whether the Redis tier is configured and reachable. */
   get remote(): boolean {
     return this.redis?.available ?? false
@@ -75,20 +84,23 @@ export class Tiers {
   }
 
   /**
-   * Reads a key from Redis: its entry and size in bytes, or undefined when absent, unreachable or
-   * corrupted. Counts errors only; hits and misses are the caller's to count.
+   * Reads a key from Redis: its entry (kept in memory when fresh), or undefined when absent,
+   * unreachable or corrupted. Counts errors only; hits and misses are the caller's to count.
    */
-  async readRemote(key: string, codec: Codec | undefined, counters: TierCounters): Promise<{ entry: Entry; size: number } | undefined> {
+  readRemote(key: string, codec: Codec | undefined, counters: TierCounters): Promise<Entry | undefined> {
     const redis = this.redis
-    if (redis === undefined || !redis.available) return undefined
-    let text: string | null
-    try {
-      text = await redis.get(key)
-    } catch (error) {
-      this.#failed(counters, error)
-      return undefined
-    }
-    if (text === null) return undefined
+    if (redis === undefined || !redis.available) return Promise.resolve(undefined)
+    // One then() on the client's promise, not async layers: this is the miss path's own cost.
+    return redis.get(key).then(
+      (text) => (text === null ? undefined : this.#decode(key, text, codec, counters)),
+      (error: unknown) => {
+        this.#failed(counters, error)
+        return undefined
+      },
+    )
+  }
+
+  #decode(key: string, text: string, codec: Codec | undefined, counters: TierCounters): Entry | undefined {
     const entry = decodeEntry(text, codec)
     if (typeof entry === 'string') {
       counters.errors++
@@ -98,7 +110,9 @@ export class Tiers {
       }
       return undefined
     }
-    return { entry, size: 2 * (text.length + key.length) }
+    // A fresh entry is kept in memory, so that the next read of the key is a memory hit.
+    if (now() < entry.e) this.memory.set(key, entry, 2 * (text.length + key.length))
+    return entry
   }
 
   /** Writes an entry to Redis and tells the other instances to drop their copy. */
@@ -106,7 +120,7 @@ export class Tiers {
     const redis = this.redis
     if (redis === undefined || !redis.available) return
     try {
-      await redis.set(key, encodeEntry(entry, text, coded), entry.graceUntil - Date.now(), entry.tags)
+      await redis.set(key, encodeEntry(entry, text, coded), entry.g - Date.now(), entry.t)
       counters.sets++
       await redis.publish({ k: [key] })
     } catch (error) {
