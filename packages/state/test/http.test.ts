@@ -15,8 +15,9 @@ const routes = provide(Routes, {
     await http.register(cookieSession(states, { secret, secure: false }))
     http.get<{ Params: { n: string } }>('/echo/:n', async (request) => {
       await states.set(trace, request.params.n)
+      await states.set(cart, [request.params.n])
       for (let i = 0; i < Number(request.params.n) % 7; i++) await tick()
-      return { n: await states.get(trace) }
+      return { n: await states.get(trace), cart: await states.get(cart) }
     })
     http.post<{ Params: { item: string } }>('/cart/:item', async (request) => ({ cart: await states.update(cart, (items = []) => [...items, request.params.item]) }))
     http.get('/cart', async () => ({ cart: (await states.get(cart)) ?? [] }))
@@ -36,10 +37,11 @@ async function boot() {
 const cookieOf = (header: string | string[] | number | undefined) => String(header).split(';')[0]!
 
 describe('state over HTTP', () => {
-  it('gives each of 1,000 interleaved requests its own request state', async () => {
+  it('gives each of 1,000 interleaved requests its own request state, and each new session its own session state', async () => {
     await using booted = await boot()
     const responses = await Promise.all(Array.from({ length: 1_000 }, (_, n) => booted.http.inject(`/echo/${n}`)))
-    expect(responses.map((response) => response.json<{ n: string }>().n)).toEqual(Array.from({ length: 1_000 }, (_, n) => String(n)))
+    expect(responses.map((response) => response.json<{ n: string; cart: string[] }>())).toEqual(Array.from({ length: 1_000 }, (_, n) => ({ n: String(n), cart: [String(n)] })))
+    expect(new Set(responses.map((response) => String(response.headers['set-cookie']))).size).toBe(1_000)
   })
 
   it('keeps a session in a signed cookie across requests, and forgets it at logout', async () => {
