@@ -168,38 +168,44 @@ async function redisRows(): Promise<void> {
   const redisKey = (key: string) => `${prefix}:raw:${key}`
   const raw = keys.map(redisKey)
   for (let i = 0; i < KEYS; i++) await client.set(raw[i]!, JSON.stringify(valueOf(i)), 'PX', 3_600_000)
-  let sink = 0
-  const window = (name: string, inFlight: number, op: (i: number) => Promise<unknown>): Contender => ({
-    name,
-    async run(n) {
-      let next = 0
-      const lane = async () => {
-        while (next < n) {
-          const i = next++
-          if ((await op(i % KEYS)) === undefined) throw new Error('a Redis read missed')
-          sink++
+  const measureRedis = async () => {
+    let sink = 0
+    const window = (name: string, inFlight: number, op: (i: number) => Promise<unknown>): Contender => ({
+      name,
+      async run(n) {
+        let next = 0
+        const lane = async () => {
+          while (next < n) {
+            const i = next++
+            if ((await op(i % KEYS)) === undefined) throw new Error('a Redis read missed')
+            sink++
+          }
         }
-      }
-      await Promise.all(Array.from({ length: inFlight }, lane))
-    },
-  })
-  for (const inFlight of [1, 64]) {
-    await measure(
-      `B. Redis tier: get that misses memory, ${inFlight} in flight`,
-      [
-        window('plinth', inFlight, (i) => users.get(keys[i]!)),
-        window('ioredis GET + JSON.parse', inFlight, async (i) => JSON.parse((await client.get(raw[i]!))!) as unknown),
-      ],
-      'plinth',
-      Math.max(11, Math.round(ROUNDS / 2)),
-    )
+        await Promise.all(Array.from({ length: inFlight }, lane))
+      },
+    })
+    for (const inFlight of [1, 64]) {
+      await measure(
+        `B. Redis tier: get that misses memory, ${inFlight} in flight`,
+        [
+          window('plinth', inFlight, (i) => users.get(keys[i]!)),
+          window('ioredis GET + JSON.parse', inFlight, async (i) => JSON.parse((await client.get(raw[i]!))!) as unknown),
+        ],
+        'plinth',
+        Math.max(11, Math.round(ROUNDS / 2)),
+      )
+    }
+    const hits = cache.stats().users
+    if (sink === 0 || (hits?.redis?.hits ?? 0) === 0) throw new Error('nothing read from Redis')
   }
-  const hits = cache.stats().users
-  if (sink === 0 || (hits?.redis?.hits ?? 0) === 0) throw new Error('nothing read from Redis')
-  const keysLeft = await client.keys(`${prefix}*`)
-  if (keysLeft.length > 0) await client.unlink(...keysLeft)
-  await cache.close()
-  await client.quit()
+  try {
+    await measureRedis()
+  } finally {
+    const keysLeft = await client.keys(`${prefix}*`)
+    if (keysLeft.length > 0) await client.unlink(...keysLeft)
+    await cache.close()
+    await client.quit()
+  }
 }
 
 console.log(`@plinth/cache beside its peers, ${new Date().toISOString()}, Node ${process.version}`)

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { setImmediate as tick } from 'node:timers/promises'
-import { describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import { Redis } from 'ioredis'
 import { createApp } from '@plinth/core'
 import { probeService, startTestApp } from '@plinth/core/testing'
@@ -40,9 +40,20 @@ if (redis.available) {
   ])
 }
 
-describe.each(stores)('state in scopes, on %s', (_name, makeStore) => {
+// Each test's Redis keys are removed after it, passed or failed.
+const cleanups: Array<() => Promise<void>> = []
+afterEach(async () => {
+  await Promise.all(cleanups.splice(0).map((cleanup) => cleanup()))
+})
+
+describe.each(stores)('state in scopes, on %s', (_name, openStore) => {
+  const makeStore = async () => {
+    const made = await openStore()
+    cleanups.push(made.done)
+    return { store: made.store }
+  }
   it('keeps request state to its request, and drops it when the request ends', async () => {
-    const { store, done } = await makeStore()
+    const { store } = await makeStore()
     await using booted = await boot(store)
     const { states, container } = booted
     const seen = await Promise.all(
@@ -57,19 +68,17 @@ describe.each(stores)('state in scopes, on %s', (_name, makeStore) => {
     )
     expect(seen).toEqual(Array.from({ length: 1_000 }, (_, i) => `request-${i}`))
     expect(await container.runInScope('request', () => states.get(trace))).toBeUndefined()
-    await done()
   })
 
   it('refuses request state outside a request, saying so', async () => {
-    const { store, done } = await makeStore()
+    const { store } = await makeStore()
     await using booted = await boot(store)
     await expect(booted.states.get(trace)).rejects.toSatisfy((error) => stateErrors.is(error, 'PLINTH_ERR_STATE_NO_SCOPE'))
     await expect(booted.states.get(cart)).rejects.toThrow('no session scope is active')
-    await done()
   })
 
   it('keeps session state across the requests of one session, apart from other sessions', async () => {
-    const { store, done } = await makeStore()
+    const { store } = await makeStore()
     await using booted = await boot(store)
     const { states } = booted
     const first = await states.inSession(undefined, async (session) => {
@@ -84,11 +93,10 @@ describe.each(stores)('state in scopes, on %s', (_name, makeStore) => {
     expect(await states.inSession(first, () => states.get(cart))).toEqual({ items: ['apple', 'pear'] })
     expect(await states.inSession(undefined, () => states.get(cart))).toBeUndefined()
     expect(await states.inSession('forged-id', () => states.get(cart))).toBeUndefined()
-    await done()
   })
 
   it('never revives an ended session: a request still running cannot write to it', async () => {
-    const { store, done } = await makeStore()
+    const { store } = await makeStore()
     await using booted = await boot(store)
     const { states } = booted
     const id = await states.inSession(undefined, async (session) => {
@@ -106,22 +114,20 @@ describe.each(stores)('state in scopes, on %s', (_name, makeStore) => {
     await expect(slow).rejects.toSatisfy((error) => stateErrors.is(error, 'PLINTH_ERR_STATE_SESSION_ENDED'))
     expect(await states.inSession(id, (session) => session.id)).toBeUndefined()
     expect(await store.get(`session:${id}`, 'cart')).toBeUndefined()
-    await done()
   })
 
   it('updates app state atomically under concurrency', async () => {
-    const { store, done } = await makeStore()
+    const { store } = await makeStore()
     await using booted = await boot(store)
     const { states } = booted
     await Promise.all(Array.from({ length: 50 }, () => states.update(visits, (n = 0) => n + 1)))
     expect(await states.get(visits)).toBe(50)
     expect(await states.compareAndSet(visits, 49, 0)).toBe(false)
     expect(await states.compareAndSet(visits, 50, 0)).toBe(true)
-    await done()
   })
 
   it('fires watchers on change and on expiry', async () => {
-    const { store, done } = await makeStore()
+    const { store } = await makeStore()
     await using booted = await boot(store)
     const { states } = booted
     const seen: string[] = []
@@ -129,17 +135,15 @@ describe.each(stores)('state in scopes, on %s', (_name, makeStore) => {
     await states.set(banner, 'maintenance at 6', { ttl: 60 })
     await expect.poll(() => seen, { timeout: 5_000 }).toEqual(['set:maintenance at 6', 'expire:'])
     await stop()
-    await done()
   })
 
   it('refuses values JSON would change, and bad TTLs', async () => {
-    const { store, done } = await makeStore()
+    const { store } = await makeStore()
     await using booted = await boot(store)
     const { states } = booted
     await expect(states.set(banner, new Date() as unknown as string)).rejects.toThrow('$ is a Date')
     await expect(states.set(banner, 'x', { ttl: -1 })).rejects.toSatisfy((error) => stateErrors.is(error, 'PLINTH_ERR_STATE_INVALID_TTL'))
     await expect(states.watch(trace, () => undefined)).rejects.toThrow('request scope')
-    await done()
   })
 })
 
