@@ -1,15 +1,20 @@
+import { appCache } from '@plinth/cache'
 import { createApp, metricsServer, type App, type LoggingOptions, type MissingProviders } from '@plinth/core'
 import { graphqlServer } from '@plinth/graphql'
 import { grpcServer } from '@plinth/grpc'
 import { httpServer } from '@plinth/http'
+import { appState } from '@plinth/state'
 import { wsBroadcast, wsServer } from '@plinth/ws'
 import { AppConfig, type Settings } from './config.js'
 import { appDatabase } from './database.js'
 import type conversation from './modules/conversation/module.js'
 import type telemetry from './modules/telemetry/module.js'
 
-/** What the modules build on: the database, and the broadcaster that publishes to WebSocket topics. */
-const foundations = [appDatabase, wsBroadcast] as const
+/**
+ * What the modules build on: the database, the broadcaster that publishes to WebSocket topics,
+ * the cache and application state (on Redis with REDIS_URL, in memory otherwise).
+ */
+const foundations = [appDatabase, wsBroadcast, appCache(), ...appState()] as const
 
 /**
  * The servers, each on its port from the configuration (HTTP_PORT, WS_PORT, GRPC_PORT,

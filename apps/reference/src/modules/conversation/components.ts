@@ -1,3 +1,4 @@
+import { AppCache } from '@plinth/cache'
 import { CircuitBreaker, Logger, Metrics, component, optional, provide } from '@plinth/core'
 import { Database } from '@plinth/db'
 import { FeatureFlags } from '@plinth/flags'
@@ -45,7 +46,11 @@ export const aiProvider = provide(AiProvider, {
 
 /** The companion every protocol talks to. */
 export const conversation = component('conversation', {
-  deps: { store: conversationStore, provider: AiProvider, safety: safetyScreen, persona, metrics: Metrics, config: AppConfig },
-  create: ({ store, provider, safety, persona, metrics, config }) =>
-    new Conversation(store, provider, safety, persona, metrics, { contextTurns: config.conversation.contextTurns, retryAfter: config.database.retryAfter }),
+  deps: { store: conversationStore, provider: AiProvider, safety: safetyScreen, persona, metrics: Metrics, config: AppConfig, cache: AppCache },
+  create: ({ store, provider, safety, persona, metrics, config, cache }) =>
+    new Conversation(store, provider, safety, persona, metrics, {
+      contextTurns: config.conversation.contextTurns,
+      retryAfter: config.database.retryAfter,
+      replies: cache.namespace('conversation-replies', { ttl: 600_000 }),
+    }),
 })

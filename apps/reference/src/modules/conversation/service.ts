@@ -1,9 +1,10 @@
+import type { Cache } from '@plinth/cache'
 import { randomUUID } from 'node:crypto'
 import type { MetricsRegistry } from '@plinth/core'
 import { whileAvailable } from '../../database.js'
 import { parse } from '../../errors.js'
 import { ChildId, HistoryQuery, MessageInput, type Exchange } from './model.js'
-import type { AiProvider } from './provider.js'
+import type { AiProvider, Reply, ReplyRequest } from './provider.js'
 import type { SafetyScreen } from './safety.js'
 import type { ConversationStore } from './store.js'
 
@@ -15,6 +16,8 @@ export interface ConversationOptions {
   readonly contextTurns: number
   /** Seconds a client is told to wait while the database is unavailable. */
   readonly retryAfter: number
+  /** Where replies to repeated questions are cached, shared by the instances on one Redis. */
+  readonly replies?: Cache
 }
 
 /**
@@ -47,7 +50,7 @@ export class Conversation {
     const { childId, message } = parse(MessageInput, input, 'the message')
     this.#safety.screen(message, 'message', childId)
     const history = await this.#available(() => this.#store.history(childId, this.#options.contextTurns))
-    const reply = await this.#provider.reply({ childId, message, history, persona: this.#persona })
+    const reply = await this.#reply({ childId, message, history, persona: this.#persona })
     this.#safety.screen(reply.text, 'reply', childId)
     const exchange: Exchange = { id: randomUUID(), childId, message, reply: reply.text, provider: reply.provider, fallback: reply.fallback, at: new Date().toISOString() }
     await this.#available(() => this.#store.insert(exchange))
@@ -59,6 +62,18 @@ export class Conversation {
   async history(childId: string, query: unknown = {}): Promise<Exchange[]> {
     const { limit } = parse(HistoryQuery, query, 'the query')
     return this.#available(() => this.#store.history(parse(ChildId, childId, 'the child id'), limit))
+  }
+
+  /** A question asked before (the same words, by any child) is answered from the cache; fallback replies are not kept. */
+  async #reply(request: ReplyRequest): Promise<Reply> {
+    const question = request.message.trim().toLowerCase()
+    const cache = this.#options.replies
+    if (cache === undefined || !question.endsWith('?') || question.length > 512) return this.#provider.reply(request)
+    const cached = await cache.get<Reply>(question)
+    if (cached !== undefined) return cached
+    const reply = await this.#provider.reply(request)
+    if (!reply.fallback) await cache.set(question, reply)
+    return reply
   }
 
   #available<T>(work: () => Promise<T>): Promise<T> {

@@ -1,3 +1,4 @@
+import { AppCache } from '@plinth/cache'
 import { Logger, Metrics, component } from '@plinth/core'
 import { Database } from '@plinth/db'
 import { WsBroadcast } from '@plinth/ws'
@@ -22,9 +23,13 @@ export const readingFeed = component('telemetry-feed', {
 
 /** The telemetry service every protocol calls. */
 export const telemetry = component('telemetry', {
-  deps: { store: telemetryStore, feed: readingFeed, defaults: defaultRules, metrics: Metrics, config: AppConfig },
-  create: ({ store, feed, defaults, metrics, config }) =>
-    new Telemetry(store, feed, defaults, metrics, { maxBatch: config.telemetry.maxBatch, retryAfter: config.database.retryAfter }),
+  deps: { store: telemetryStore, feed: readingFeed, defaults: defaultRules, metrics: Metrics, config: AppConfig, cache: AppCache },
+  create: ({ store, feed, defaults, metrics, config, cache }) =>
+    new Telemetry(store, feed, defaults, metrics, {
+      maxBatch: config.telemetry.maxBatch,
+      retryAfter: config.database.retryAfter,
+      devices: cache.namespace('telemetry-devices', { ttl: 60_000, negativeTtl: 5_000 }),
+    }),
 })
 
 /** Evaluates the silence rules on an interval, from start to shutdown. */

@@ -1,3 +1,4 @@
+import type { Cache } from '@plinth/cache'
 import { randomUUID } from 'node:crypto'
 import type { MetricsRegistry } from '@plinth/core'
 import { whileAvailable } from '../../database.js'
@@ -16,6 +17,8 @@ export interface TelemetryOptions {
   readonly maxBatch: number
   /** Seconds a client is told to wait while the database is unavailable. */
   readonly retryAfter: number
+  /** Where device look-ups are cached (found and not found), shared by the instances on one Redis. */
+  readonly devices?: Cache
 }
 
 type Path = readonly (string | number)[]
@@ -53,12 +56,15 @@ export class Telemetry {
         await store.insertRules(rules)
       }),
     )
+    // A cached "not found" for this id would hide the device: forget it, on every instance.
+    await this.#options.devices?.delete(id)
     return device
   }
 
   /** A device; 404 when it is not registered. */
   async device(id: string): Promise<Device> {
-    const device = await this.#available(() => this.#store.device(id))
+    const lookup = () => this.#available(() => this.#store.device(id))
+    const device = await (this.#options.devices ? this.#options.devices.getOrSet(id, lookup) : lookup())
     if (!device) throw new NotFound(`no device "${id}" is registered`)
     return device
   }
