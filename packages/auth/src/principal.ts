@@ -55,6 +55,9 @@ export class PrincipalSlot {
  * 'request'); guards fill it.
  *
  * @example
- * http.get('/me', { preHandler: guard.rest() }, async (request) => (await request.scope.resolve(CurrentPrincipal)).require())
+ * provide(Routes, {
+ *   deps: { guard: AuthGuard, principal: accessor(CurrentPrincipal) },
+ *   create: ({ guard, principal }) => (http) => http.get('/me', { preHandler: guard.rest() }, () => principal().require()),
+ * })
  */
 export const CurrentPrincipal = token('auth-current-principal').of<PrincipalSlot>()
