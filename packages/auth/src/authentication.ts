@@ -210,6 +210,15 @@ export class Authentication {
     return { userId: claims.sub, roles: claims.roles, permissions: this.#parts.roles.permissionsOf(claims.roles), tokenId: claims.jti, sessionId: claims.sid, expiresAt: claims.exp * 1000 }
   }
 
+  /**
+   * An access token for a service account (or a test) without a login: no password, no refresh
+   * token, no session row, so it works while the database is down. It expires like any other.
+   */
+  async issueServiceToken(subject: string, roles: readonly string[]): Promise<string> {
+    this.#parts.roles.assertKnown(roles)
+    return (await this.#parts.accessTokens.issue({ sub: subject, roles, sid: `service:${randomUUID()}`, ver: 0 })).token
+  }
+
   /** The user behind a principal. */
   async me(principal: Principal): Promise<UserView> {
     const user = await this.#parts.store.userById(principal.userId)

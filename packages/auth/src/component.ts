@@ -13,6 +13,8 @@ import { Guard } from './guard.js'
 import { authMigrations } from './migrations.js'
 import { CurrentPrincipal, PrincipalSlot } from './principal.js'
 import { SqlAuthStore } from './sql-store.js'
+import type { AttemptCounter } from './attempt-counter.js'
+import type { RevocationStore } from './revocation.js'
 import type { AuthStore } from './store.js'
 
 /**
@@ -30,6 +32,23 @@ export const Auth = token('auth').of<Authentication>()
  * provide(Routes, { deps: { guard: AuthGuard }, create: ({ guard }) => (http) => http.get('/me', { preHandler: guard.rest() }, handler) })
  */
 export const AuthGuard = token('auth-guard').of<Guard>()
+
+/**
+ * Where failed-login counts live, when the app provides it (a `RedisAttemptCounter` so that
+ * instances share them); memory otherwise.
+ *
+ * @example
+ * provide(AuthAttempts, { create: () => new RedisAttemptCounter(redis), })
+ */
+export const AuthAttempts = token('auth-attempts').of<AttemptCounter>()
+
+/**
+ * The deny list's store, when the app provides one shared between instances (a cache); memory otherwise.
+ *
+ * @example
+ * provide(AuthRevocations, { deps: { cache: Cache }, create: ({ cache }) => cacheRevocationStore(cache) })
+ */
+export const AuthRevocations = token('auth-revocations').of<RevocationStore>()
 
 /** The options of the auth component: `AuthOptions` with the store defaulting to the app's database. */
 export interface AuthComponentOptions extends Omit<AuthOptions, 'store' | 'log' | 'metrics'> {
@@ -61,19 +80,24 @@ function prometheus(metrics: ValueOf<typeof Metrics>): AuthMetrics {
  */
 export function auth(options: OptionsInput) {
   const service = provide(Auth, {
-    deps: { app: Application, log: Logger, metrics: optional(Metrics), db: optional(Database) },
-    create: async ({ app, log, metrics, db }) => {
+    deps: { app: Application, log: Logger, metrics: optional(Metrics), db: optional(Database), attempts: optional(AuthAttempts), revocations: optional(AuthRevocations) },
+    create: async ({ app, log, metrics, db, attempts, revocations }) => {
       const resolved = typeof options === 'function' ? options({ config: app.config?.value, app }) : options
       const store = resolved.store ?? (db ? new SqlAuthStore(db) : undefined)
       if (!store) throw authErrors.create('PLINTH_ERR_AUTH_INVALID_OPTIONS', 'auth needs a store: add database() to the app, or pass store: new MemoryAuthStore() (tests only)')
-      return createAuthentication({ ...resolved, store, log: log.child({ component: 'auth' }), ...(metrics ? { metrics: prometheus(metrics) } : {}) })
+      return createAuthentication({
+        ...(attempts ? { attempts } : {}),
+        ...(revocations ? { revocations } : {}),
+        ...resolved,
+        store,
+        log: log.child({ component: 'auth' }), ...(metrics ? { metrics: prometheus(metrics) } : {}) })
     },
   })
   const guard = provide(AuthGuard, {
     deps: { app: Application, auth: Auth, slot: accessor(CurrentPrincipal) },
     create: ({ app, auth, slot }) => {
-      const resolved = typeof options === 'function' ? undefined : options
-      return new Guard(auth, { realm: resolved?.realm ?? app.name, slot })
+      const resolved = typeof options === 'function' ? options({ config: app.config?.value, app }) : options
+      return new Guard(auth, { realm: resolved.realm ?? app.name, slot })
     },
   })
   const principal = provide(CurrentPrincipal, { lifetime: 'scoped', scope: 'request', create: () => new PrincipalSlot() })

@@ -7,7 +7,7 @@
 export { AccessTokens, type AccessClaims, type AccessTokenOptions, type IssuedAccessToken } from './access-tokens.js'
 export { MemoryAttemptCounter, type AttemptCounter } from './attempt-counter.js'
 export { Authentication, type AuthMetrics, type AuthenticationParts, type ClientContext, type SecurityLog, type TokenPair, type UserView } from './authentication.js'
-export { Auth, AuthGuard, auth, type AuthComponentOptions } from './component.js'
+export { Auth, AuthAttempts, AuthGuard, AuthRevocations, auth, type AuthComponentOptions } from './component.js'
 export { createAuthentication, type AuthOptions } from './create.js'
 export { authErrors, type AuthErrorCode } from './errors.js'
 export { Guard, bearerToken, challengeFor, type GraphQLContextLike, type MetadataLike, type WsContextLike } from './guard.js'
