@@ -1,5 +1,6 @@
 import { defineConfig, type ValueOf } from '@plinth/core'
 import { z } from 'zod'
+import { AuthSettings } from './modules/auth/settings.js'
 import { ConversationSettings } from './modules/conversation/settings.js'
 import { TelemetrySettings } from './modules/telemetry/settings.js'
 
@@ -34,6 +35,7 @@ export const AppConfig = defineConfig({
     natsUrl: z.string().optional(),
     telemetry: TelemetrySettings.prefault({}),
     conversation: ConversationSettings.prefault({}),
+    auth: AuthSettings.prefault({}),
   }),
   env: {
     HTTP_PORT: 'http.port',
@@ -50,6 +52,11 @@ export const AppConfig = defineConfig({
     OPENAI_BASE_URL: 'conversation.openai.baseUrl',
     OPENAI_MODEL: 'conversation.openai.model',
     OPENAI_API_KEY: 'conversation.openai.apiKey',
+    AUTH_ISSUER: 'auth.issuer',
+    AUTH_ADMIN_EMAILS: 'auth.adminEmails',
+    AUTH_ACCESS_TOKEN_LIFETIME: 'auth.accessTokenLifetime',
+    AUTH_ACCOUNT_FAILURES: 'auth.accountFailures',
+    AUTH_BASE_LOCKOUT: 'auth.baseLockout',
   },
   secrets: ['databaseUrl', 'redisUrl', 'natsUrl', 'conversation.openai.apiKey'],
 })
