@@ -45,6 +45,7 @@ describe('the reference service', () => {
       },
     })
     expect(service.app.modules().map((m) => [m.id, m.state, m.source])).toEqual([
+      ['auth', 'ready', expect.stringMatching(/apps\/reference\/src\/modules\/auth\/module\.ts$/)],
       ['conversation', 'ready', expect.stringMatching(/apps\/reference\/src\/modules\/conversation\/module\.ts$/)],
       ['telemetry', 'ready', expect.stringMatching(/apps\/reference\/src\/modules\/telemetry\/module\.ts$/)],
     ])
