@@ -7,6 +7,7 @@ import { createPublicKey, verify, type JsonWebKey } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import { credentials, loadPackageDefinition, Metadata, status, type ServiceError } from '@grpc/grpc-js'
 import { loadSync } from '@grpc/proto-loader'
+import { KeyRing, MemoryAuthStore, createAuthentication } from '@plinth/auth'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { graphql, WsClient } from './clients.js'
 import { startService, unique, type Service } from './service.js'
@@ -192,5 +193,30 @@ describe('auth, end to end', () => {
         ws.close()
       }
     })
+  })
+})
+
+describe('auth with shared signing keys (AUTH_SIGNING_KEYS)', () => {
+  it('verifies tokens signed elsewhere with the same key, and publishes that key', async () => {
+    const ring = await KeyRing.generate({ retainFor: 60_000 })
+    const keys = await ring.exportPrivateJwks()
+    await using service = await startService({ AUTH_SIGNING_KEYS: JSON.stringify(keys) })
+    // Another instance: same keys, same issuer and audience (the defaults).
+    const twin = await createAuthentication({ store: new MemoryAuthStore(), roles: { operator: ['devices:write'] }, issuer: 'plinth-reference', audience: 'plinth-reference-api', signingKeys: keys })
+    const token = await twin.issueServiceToken('other-instance', ['operator'])
+    const res = await fetch(`${service.urls.http}/api/v1/telemetry/devices`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ id: unique('pump'), kind: 'pump' }) })
+    expect(res.status).toBe(201)
+    expect(((await (await fetch(`${service.urls.http}/.well-known/jwks.json`)).json()) as { keys: Array<{ kid: string }> }).keys.map((k) => k.kid)).toEqual([ring.signing.kid])
+  })
+
+  it('refuses to start with keys that are not a JSON array of JWKs, naming the variable', async () => {
+    const error = await startService({ AUTH_SIGNING_KEYS: 'not json' }).then(
+      async (service) => {
+        await service.stop()
+        return undefined
+      },
+      (e: unknown) => e as Error,
+    )
+    expect(String((error as { describe?: () => string })?.describe?.() ?? error)).toMatch(/PLINTH_ERR_INVALID_CONFIG[\s\S]*auth\.signingKeys\S* = \[redacted\] \(env AUTH_SIGNING_KEYS\): must be a private JWK object; AUTH_SIGNING_KEYS holds a JSON array of them/)
   })
 })

@@ -4,7 +4,7 @@ import { roles } from './roles.js'
 
 /**
  * Auth as the service uses it: users, sessions and audit events in the app's database, EdDSA
- * access tokens, argon2id with OWASP's parameters, brute-force counters in memory (shared in
+ * access tokens (keys from AUTH_SIGNING_KEYS, or generated at start), argon2id with OWASP's parameters, brute-force counters in memory (shared in
  * Redis with REDIS_URL, see attempts.ts).
  */
 export const authParts = auth(({ config }): AuthComponentOptions => {
@@ -17,5 +17,6 @@ export const authParts = auth(({ config }): AuthComponentOptions => {
     accessTokenLifetime: settings.accessTokenLifetime,
     throttle: { accountFailures: settings.accountFailures, baseLockout: settings.baseLockout },
     realm: 'plinth-reference',
+    ...(settings.signingKeys ? { signingKeys: settings.signingKeys } : {}),
   }
 })
