@@ -57,8 +57,9 @@ export const AppConfig = defineConfig({
     AUTH_ACCESS_TOKEN_LIFETIME: 'auth.accessTokenLifetime',
     AUTH_ACCOUNT_FAILURES: 'auth.accountFailures',
     AUTH_BASE_LOCKOUT: 'auth.baseLockout',
+    AUTH_SIGNING_KEYS: 'auth.signingKeys',
   },
-  secrets: ['databaseUrl', 'redisUrl', 'natsUrl', 'conversation.openai.apiKey'],
+  secrets: ['databaseUrl', 'redisUrl', 'natsUrl', 'conversation.openai.apiKey', 'auth.signingKeys'],
 })
 
 /** The validated configuration, as components receive it with `deps: { config: AppConfig }`. */
