@@ -4,6 +4,12 @@
  */
 import { defineErrors } from '@plinth/core'
 
+/**
+ * The catalogue.
+ *
+ * @example
+ * if (authErrors.is(error, 'PLINTH_ERR_AUTH_LOCKED')) reply.header('retry-after', String(error.details?.retryAfter))
+ */
 export const authErrors = defineErrors('@plinth/auth', {
   PLINTH_ERR_AUTH_WEAK_PASSWORD: {
     title: 'Password rejected by the password policy',

@@ -11,7 +11,13 @@ import { allows } from './roles.js'
 
 type Headers = Readonly<Record<string, string | readonly string[] | undefined>>
 
-/** The token of an `Authorization: Bearer <token>` value; undefined when there is none. */
+/**
+ * The token of an `Authorization: Bearer <token>` value; undefined when there is none.
+ *
+ * @example
+ * bearerToken('Bearer eyJhbGciOi...') // 'eyJhbGciOi...'
+ * bearerToken('Basic dXNlcjpwdw==') // undefined
+ */
 export function bearerToken(header: unknown): string | undefined {
   const value = Array.isArray(header) ? (header[0] as unknown) : header
   if (typeof value !== 'string') return undefined

@@ -19,6 +19,7 @@ export { PasswordPolicy, type PasswordPolicyOptions, type PasswordProblem } from
 export { PasswordHasher, owaspMinimumArgon2, type Argon2Parameters, type PasswordCheck } from './passwords.js'
 export { CurrentPrincipal, PrincipalSlot, type Principal } from './principal.js'
 export { RedisAttemptCounter, type RedisCommands } from './redis-attempt-counter.js'
+export { RedisRevocationStore } from './redis-revocation-store.js'
 export { RefreshTokens, hashRefreshToken, type IssuedRefreshToken, type RefreshTokenOptions, type RotationOutcome } from './refresh-tokens.js'
 export { DenyList, MemoryRevocationStore, type RevocationStore } from './revocation.js'
 export { Roles, allows, defineRoles, type RoleDeclaration } from './roles.js'

@@ -17,7 +17,12 @@ export interface Argon2Parameters {
   readonly parallelism: number
 }
 
-/** OWASP Password Storage Cheat Sheet's first argon2id configuration: m=19 MiB, t=2, p=1. */
+/**
+ * OWASP Password Storage Cheat Sheet's first argon2id configuration: m=19 MiB, t=2, p=1.
+ *
+ * @example
+ * new PasswordHasher({ ...owaspMinimumArgon2, memoryCost: 47_104, timeCost: 1 }) // OWASP's 46 MiB variant
+ */
 export const owaspMinimumArgon2: Argon2Parameters = { memoryCost: 19_456, timeCost: 2, parallelism: 1 }
 
 /** The outcome of checking a password against a stored hash. */

@@ -28,7 +28,12 @@ export type RotationOutcome =
   /** The token had been used before: the family must be revoked. */
   | { readonly kind: 'reused'; readonly userId: string; readonly familyId: string }
 
-/** The SHA-256 of a refresh token, in hex: what the store keeps. A slow hash is not needed for 256 random bits. */
+/**
+ * The SHA-256 of a refresh token, in hex: what the store keeps. A slow hash is not needed for 256 random bits.
+ *
+ * @example
+ * await store.refreshToken(hashRefreshToken(tokenFromClient))
+ */
 export function hashRefreshToken(token: string): string {
   return createHash('sha256').update(token).digest('hex')
 }

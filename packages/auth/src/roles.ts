@@ -63,7 +63,13 @@ export class Roles {
   }
 }
 
-/** Whether a set of granted permissions (with wildcards) covers `permission`. */
+/**
+ * Whether a set of granted permissions (with wildcards) covers `permission`.
+ *
+ * @example
+ * allows(new Set(['devices:*']), 'devices:write') // true
+ * allows(principal.permissions, 'users:manage')
+ */
 export function allows(granted: ReadonlySet<string>, permission: string): boolean {
   if (granted.has('*') || granted.has(permission)) return true
   const colon = permission.indexOf(':')

@@ -1,6 +1,6 @@
 /**
  * One suite for every failure counter (memory in attempts-memory.test.ts, Redis in
- * attempts-redis.test.ts), and the throttle's lockout schedule on top of it.
+ * redis.test.ts), and the throttle's lockout schedule on top of it.
  */
 import { isPlinthError } from '@plinth/core'
 import { describe, expect, it } from 'vitest'

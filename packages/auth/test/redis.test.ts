@@ -2,8 +2,9 @@ import { randomBytes } from 'node:crypto'
 import { probeService } from '@plinth/core/testing'
 import { Redis } from 'ioredis'
 import { afterAll, describe, expect, it } from 'vitest'
-import { RedisAttemptCounter } from '../src/index.js'
+import { RedisAttemptCounter, RedisRevocationStore } from '../src/index.js'
 import { describeAttemptCounter } from './attempts.case.js'
+import { describeRevocationStore } from './revocations.case.js'
 
 const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 const redis = await probeService('Redis', async () => {
@@ -16,7 +17,7 @@ const redis = await probeService('Redis', async () => {
   }
 })
 
-describe.skipIf(!redis.available)(redis.title('RedisAttemptCounter'), () => {
+describe.skipIf(!redis.available)(redis.title('RedisAttemptCounter and RedisRevocationStore'), () => {
   const client = new Redis(url, { lazyConnect: true })
   // Each counter under a prefix of its own, all removed at the end.
   const run = `plinth-auth-test:${process.pid}:${randomBytes(4).toString('hex')}:`
@@ -28,6 +29,10 @@ describe.skipIf(!redis.available)(redis.title('RedisAttemptCounter'), () => {
   })
 
   describeAttemptCounter(() => new RedisAttemptCounter(client, { prefix: `${run}${n++}:` }))
+
+  describe('RedisRevocationStore', () => {
+    describeRevocationStore(() => new RedisRevocationStore(client, { prefix: `${run}revoked${n++}:` }))
+  })
 
   it('shares counts and locks between instances on one Redis', async () => {
     const prefix = `${run}shared:`
