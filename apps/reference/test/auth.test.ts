@@ -8,6 +8,8 @@ import { fileURLToPath } from 'node:url'
 import { credentials, loadPackageDefinition, Metadata, status, type ServiceError } from '@grpc/grpc-js'
 import { loadSync } from '@grpc/proto-loader'
 import { KeyRing, MemoryAuthStore, createAuthentication } from '@plinth/auth'
+import { probeService } from '@plinth/core/testing'
+import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { graphql, WsClient } from './clients.js'
 import { startService, unique, type Service } from './service.js'
@@ -218,5 +220,55 @@ describe('auth with shared signing keys (AUTH_SIGNING_KEYS)', () => {
       (e: unknown) => e as Error,
     )
     expect(String((error as { describe?: () => string })?.describe?.() ?? error)).toMatch(/PLINTH_ERR_INVALID_CONFIG[\s\S]*auth\.signingKeys\S* = \[redacted\] \(env AUTH_SIGNING_KEYS\): must be a private JWK object; AUTH_SIGNING_KEYS holds a JSON array of them/)
+  })
+})
+
+const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
+const redis = await probeService('Redis', async () => {
+  const client = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
+  try {
+    await client.connect()
+    await client.ping()
+  } finally {
+    client.disconnect()
+  }
+})
+
+describe.skipIf(!redis.available)(redis.title('two instances sharing Redis (REDIS_URL)'), () => {
+  it('count failed logins together and honour each other\'s lockouts and logouts', async () => {
+    const keys = await (await KeyRing.generate({ retainFor: 60_000 })).exportPrivateJwks()
+    const env = { REDIS_URL: redisUrl, AUTH_SIGNING_KEYS: JSON.stringify(keys), AUTH_ACCOUNT_FAILURES: '3', AUTH_BASE_LOCKOUT: '60000' }
+    await using one = await startService(env)
+    await using two = await startService(env)
+    const email = `${unique('shared')}@example.com`
+    const client = new Redis(redisUrl)
+    const revoked: string[] = []
+    try {
+      const post = (service: Service, path: string, body: unknown, token?: string) =>
+        fetch(`${service.urls.http}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) })
+      // Two failures on one instance, one on the other: the account is locked on both.
+      for (const service of [one, one, two]) expect((await post(service, '/api/v1/auth/login', { email, password: 'not the right passphrase' })).status).toBe(401)
+      for (const service of [one, two]) {
+        const locked = await post(service, '/api/v1/auth/login', { email, password })
+        expect([locked.status, Number(locked.headers.get('retry-after'))]).toEqual([429, expect.any(Number)])
+        expect(Number(locked.headers.get('retry-after'))).toBeGreaterThan(50)
+      }
+      // A logout on one instance reaches a token checked by the other.
+      const other = `${unique('shared')}@example.com`
+      expect((await post(one, '/api/v1/auth/register', { email: other, password })).status).toBe(201)
+      const { accessToken } = (await (await post(one, '/api/v1/auth/login', { email: other, password })).json()) as { accessToken: string }
+      const me = () => fetch(`${two.urls.http}/api/v1/auth/me`, { headers: { authorization: `Bearer ${accessToken}` } })
+      // Instance two verifies the token (shared keys) but has no such user in its own database: 404, not 401.
+      expect((await me()).status).toBe(404)
+      const claims = JSON.parse(Buffer.from(accessToken.split('.')[1]!, 'base64url').toString('utf8')) as { jti: string; sid: string }
+      revoked.push(`plinth:reference:auth:revoked:jti:${claims.jti}`, `plinth:reference:auth:revoked:sid:${claims.sid}`)
+      expect((await post(one, '/api/v1/auth/logout', {}, accessToken)).status).toBe(204)
+      expect((await me()).status).toBe(401)
+    } finally {
+      // The client address (127.0.0.1) is counted too; its count must not carry over to the next run.
+      const leftovers = [...(await client.keys(`plinth:reference:auth:*${email}`)), ...revoked, 'plinth:reference:auth:failures:address:127.0.0.1', 'plinth:reference:auth:lock:address:127.0.0.1']
+      if (leftovers.length > 0) await client.del(...leftovers)
+      client.disconnect()
+    }
   })
 })

@@ -1,5 +1,5 @@
 import { defineModule } from '@plinth/core'
-import { authAttempts } from './attempts.js'
+import { authAttempts, authRedis, authRevocations } from './shared-state.js'
 import { authParts } from './components.js'
 import { authRoutes, jwksRoute } from './rest.js'
 import { wsAuthenticate } from './ws.js'
@@ -14,5 +14,5 @@ export default defineModule({
   version: '1.0.0',
   // Other modules' guards depend on it: without it the service would have no way to authorise writes.
   required: true,
-  components: [authAttempts, ...authParts, authRoutes, jwksRoute, wsAuthenticate],
+  components: [authRedis, authAttempts, authRevocations, ...authParts, authRoutes, jwksRoute, wsAuthenticate],
 })
