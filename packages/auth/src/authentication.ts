@@ -226,6 +226,17 @@ export class Authentication {
     return view(user)
   }
 
+  /**
+   * Signs with a new key from now on; tokens of the previous key verify until they expire. With
+   * keys shared between instances (`signingKeys`), rotate them where they are kept instead: this
+   * rotates this instance's ring only.
+   */
+  async rotateSigningKey(): Promise<{ kid: string }> {
+    const key = await this.#parts.keys.rotate()
+    this.#parts.log.info({ security: 'key_rotated', kid: key.kid }, 'access tokens are signed with a new key')
+    return { kid: key.kid }
+  }
+
   /** The public keys that verify access tokens. */
   jwks(): JwksDocument {
     return this.#parts.keys.jwks()
