@@ -139,13 +139,28 @@ describe('auth, end to end', () => {
   it('publishes the JWKS that a third party verifies access tokens with', async () => {
     const user = await account()
     const jwks = await call('GET', '/.well-known/jwks.json')
-    expect(jwks.body.keys).toEqual([expect.objectContaining({ kty: 'OKP', crv: 'Ed25519', alg: 'EdDSA', use: 'sig' })])
+    for (const key of jwks.body.keys) expect(key).toEqual({ kty: 'OKP', crv: 'Ed25519', alg: 'EdDSA', use: 'sig', kid: expect.any(String), x: expect.any(String) })
     // Verified with node:crypto alone, as a service in another stack would.
     const [header, payload, signature] = user.accessToken.split('.') as [string, string, string]
     const decode = (part: string) => JSON.parse(Buffer.from(part, 'base64url').toString('utf8'))
     const key = jwks.body.keys.find((k: { kid: string }) => k.kid === decode(header).kid) as JsonWebKey
     expect(verify(null, Buffer.from(`${header}.${payload}`), createPublicKey({ key, format: 'jwk' }), Buffer.from(signature, 'base64url'))).toBe(true)
     expect(decode(payload)).toMatchObject({ sub: user.id, iss: 'https://reference.test', aud: 'plinth-reference-api' })
+  })
+
+  it('rotates the signing key on an admin\'s request: new tokens use it, earlier ones still verify, the JWKS holds both', async () => {
+    // The admin account may exist already (the role-change test makes it).
+    await call('POST', '/api/v1/auth/register', { body: { email: admin, password } })
+    const boss = (await call('POST', '/api/v1/auth/login', { body: { email: admin, password } })).body as { accessToken: string }
+    const user = await account()
+    const kid = (token: string) => JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString('utf8')).kid as string
+    expect((await call('POST', '/api/v1/auth/keys/rotate', { token: user.accessToken })).status).toBe(403)
+    const rotated = await call('POST', '/api/v1/auth/keys/rotate', { token: boss.accessToken })
+    expect(rotated.body.kid).not.toBe(kid(user.accessToken))
+    expect((await call('GET', '/api/v1/auth/me', { token: user.accessToken })).status).toBe(200)
+    const fresh = (await call('POST', '/api/v1/auth/refresh', { body: { refreshToken: user.refreshToken } })).body as { accessToken: string }
+    expect(kid(fresh.accessToken)).toBe(rotated.body.kid)
+    expect((await call('GET', '/.well-known/jwks.json')).body.keys.map((k: { kid: string }) => k.kid)).toEqual([rotated.body.kid, kid(user.accessToken)])
   })
 
   describe('device registration on the other servers', () => {

@@ -28,7 +28,7 @@ function toProblem(error: unknown, realm: string): unknown {
 
 /**
  * The auth REST API under /api/v1/auth: register, login, refresh, logout (this session),
- * logout-all (every session), me, and role changes for admins.
+ * logout-all (every session), me, and for admins role changes and key rotation.
  */
 export const authRoutes = provide(Routes, {
   deps: { auth: Auth, guard: AuthGuard, principal: accessor(CurrentPrincipal), config: AppConfig },
@@ -64,6 +64,7 @@ export const authRoutes = provide(Routes, {
       http.put<{ Params: { id: string }; Body: { roles: string[] } }>('/users/:id/roles', { preHandler: guard.rest('users:manage'), schema: { tags, summary: "Replace a user's roles (admin); takes effect at once", body: rolesBody } }, (request) => {
         return auth.changeRoles(request.params.id, request.body.roles, principal().require().userId)
       })
+      http.post('/keys/rotate', { preHandler: guard.rest('keys:rotate'), schema: { tags, summary: 'Sign access tokens with a new key (admin); earlier tokens verify until they expire' } }, () => auth.rotateSigningKey())
     },
   }),
 })
