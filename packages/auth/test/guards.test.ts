@@ -111,6 +111,22 @@ describe('the gRPC, GraphQL and WebSocket guards', () => {
     await expect(read({ id: 'd1' }, context)).rejects.toThrow(/revoked/)
   })
 
+  it('put the principal in the request scope for the method to read, as the gRPC, GraphQL and WebSocket servers run each call in one', async () => {
+    const { t, guard, accessToken, user } = await boot()
+    await using _ = t
+    const readPrincipal = async () => (await t.app.container.resolve(CurrentPrincipal)).require().userId
+    const grpc = guard.grpc(undefined, readPrincipal)
+    const graphql = guard.graphql(undefined, readPrincipal)
+    const ws = guard.ws(undefined, readPrincipal)
+    const context = { connection: { state: new Map<string, unknown>() } }
+    await guard.authenticateConnection(accessToken, context)
+    expect(await t.app.container.runInScope('request', () => grpc(undefined, { metadata: metadata(`Bearer ${accessToken}`) }))).toBe(user.id)
+    expect(await t.app.container.runInScope('request', () => graphql(undefined, undefined, { request: { headers: { authorization: `Bearer ${accessToken}` } } }, undefined))).toBe(user.id)
+    expect(await t.app.container.runInScope('request', () => ws(undefined, context))).toBe(user.id)
+    // A scope without a guard stays anonymous.
+    await expect(t.app.container.runInScope('request', readPrincipal)).rejects.toMatchObject({ code: 'PLINTH_ERR_AUTH_UNAUTHENTICATED' })
+  })
+
   it('parses Bearer headers strictly', () => {
     expect(bearerToken('Bearer abc.def-ghi_jkl')).toBe('abc.def-ghi_jkl')
     expect(bearerToken('bearer abc')).toBe('abc')
