@@ -7,6 +7,7 @@ import { appState } from '@plinth/state'
 import { wsBroadcast, wsServer } from '@plinth/ws'
 import { AppConfig, type Settings } from './config.js'
 import { appDatabase } from './database.js'
+import type auth from './modules/auth/module.js'
 import type conversation from './modules/conversation/module.js'
 import type telemetry from './modules/telemetry/module.js'
 
@@ -28,7 +29,7 @@ const servers = [
   metricsServer(),
 ] as const
 
-type Modules = [typeof telemetry, typeof conversation]
+type Modules = [typeof telemetry, typeof conversation, typeof auth]
 
 /**
  * Modules are discovered at run time from ./modules (src/ under a test runner, dist/ in

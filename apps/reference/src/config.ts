@@ -1,5 +1,6 @@
 import { defineConfig, type ValueOf } from '@plinth/core'
 import { z } from 'zod'
+import { AuthSettings } from './modules/auth/settings.js'
 import { ConversationSettings } from './modules/conversation/settings.js'
 import { FlagSettings } from './modules/features/settings.js'
 import { TelemetrySettings } from './modules/telemetry/settings.js'
@@ -37,6 +38,7 @@ export const AppConfig = defineConfig({
     conversation: ConversationSettings.prefault({}),
     flags: FlagSettings.default({}),
     flagsFile: z.string().min(1).optional(),
+    auth: AuthSettings.prefault({}),
   }),
   env: {
     HTTP_PORT: 'http.port',
@@ -54,8 +56,14 @@ export const AppConfig = defineConfig({
     OPENAI_MODEL: 'conversation.openai.model',
     OPENAI_API_KEY: 'conversation.openai.apiKey',
     FLAGS_FILE: 'flagsFile',
+    AUTH_ISSUER: 'auth.issuer',
+    AUTH_ADMIN_EMAILS: 'auth.adminEmails',
+    AUTH_ACCESS_TOKEN_LIFETIME: 'auth.accessTokenLifetime',
+    AUTH_ACCOUNT_FAILURES: 'auth.accountFailures',
+    AUTH_BASE_LOCKOUT: 'auth.baseLockout',
+    AUTH_SIGNING_KEYS: 'auth.signingKeys',
   },
-  secrets: ['databaseUrl', 'redisUrl', 'natsUrl', 'conversation.openai.apiKey'],
+  secrets: ['databaseUrl', 'redisUrl', 'natsUrl', 'conversation.openai.apiKey', 'auth.signingKeys'],
 })
 
 /** The validated configuration, as components receive it with `deps: { config: AppConfig }`. */

@@ -6,6 +6,7 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { Auth } from '@plinth/auth'
 import type { App } from '@plinth/core'
 import { startTestApp, type TestApp } from '@plinth/core/testing'
 import { createReferenceApp } from '../src/app.js'
@@ -25,8 +26,10 @@ export interface Service extends AsyncDisposable {
   readonly dataDir: string
   /** Each server's address, by the name it announced: http, docs, websocket, grpc, graphql, metrics. */
   readonly urls: Readonly<Record<string, string>>
-  /** A JSON request to the REST server. */
-  rest<T = any>(method: string, path: string, body?: unknown): Promise<Response<T>>
+  /** A JSON request to the REST server, as an operator (`devices:write`) unless `as` names another token, or null for none. */
+  rest<T = any>(method: string, path: string, body?: unknown, as?: { token: string | null }): Promise<Response<T>>
+  /** An operator's access token, issued at start by the auth service. */
+  readonly operatorToken: string
   /** The Prometheus exposition. */
   metrics(): Promise<string>
   stop(): Promise<void>
@@ -46,6 +49,7 @@ export async function startService(env: Record<string, string> = {}, options: { 
     throw error
   }
   const urls = Object.fromEntries(app.endpoints().map((e) => [e.name, e.url]))
+  const operatorToken = await operator(t)
   let stopped: Promise<void> | undefined
   const stop = () => (stopped ??= t.stop().then(() => rm(dir, { recursive: true, force: true })))
   return {
@@ -54,10 +58,13 @@ export async function startService(env: Record<string, string> = {}, options: { 
     dir,
     dataDir,
     urls,
-    async rest(method, path, body) {
+    operatorToken,
+    async rest(method, path, body, as = { token: operatorToken }) {
+      const headers: Record<string, string> = as.token === null ? {} : { authorization: `Bearer ${as.token}` }
       const res = await fetch(`${urls.http}${path}`, {
         method,
-        ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+        headers: body === undefined ? headers : { ...headers, 'content-type': 'application/json' },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       })
       const text = await res.text()
       return { status: res.status, headers: res.headers, body: text === '' ? undefined : JSON.parse(text) }
@@ -68,6 +75,11 @@ export async function startService(env: Record<string, string> = {}, options: { 
     stop,
     [Symbol.asyncDispose]: stop,
   }
+}
+
+/** An operator's token from the auth service: a service token, which needs no database (some tests start without one). */
+async function operator(t: TestApp): Promise<string> {
+  return (await t.resolve(Auth)).issueServiceToken('reference-tests', ['operator'])
 }
 
 /** The value of one series in a Prometheus exposition, or undefined when it is absent. */

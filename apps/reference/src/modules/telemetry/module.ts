@@ -1,6 +1,7 @@
 import { defineModule } from '@plinth/core'
 import { readingFeed, silenceWatch, telemetry, telemetryStore } from './components.js'
 import { defaultRules, defaultRulesPath, defaultRulesTemplate } from './default-rules.js'
+import { devicesGraphql, devicesGrpc, devicesGrpcImplementation, devicesWs } from './devices-guarded.js'
 import { telemetryGraphql } from './graphql.js'
 import { telemetryGrpc, telemetryGrpcImplementation } from './grpc.js'
 import { telemetryMigrations } from './migrations.js'
@@ -28,6 +29,11 @@ export default defineModule({
     telemetryGrpcImplementation,
     telemetryGrpc,
     telemetryGraphql,
+    // Device registration over gRPC, GraphQL and WebSocket, guarded like the REST route.
+    devicesGrpcImplementation,
+    devicesGrpc,
+    devicesGraphql,
+    devicesWs,
   ],
   bootstrap: {
     // Written once, before the module loads; an operator's edits are never overwritten.

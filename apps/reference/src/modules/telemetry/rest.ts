@@ -1,3 +1,4 @@
+import { AuthGuard } from '@plinth/auth'
 import { provide } from '@plinth/core'
 import { Routes } from '@plinth/http'
 import { AppConfig } from '../../config.js'
@@ -18,15 +19,16 @@ const limit = { type: 'object', properties: { limit: { type: 'integer', minimum:
  * service throws become problem details through `toHttpProblem`.
  */
 export const telemetryRoutes = provide(Routes, {
-  deps: { telemetry, config: AppConfig },
-  create: ({ telemetry, config }) => ({
+  deps: { telemetry, config: AppConfig, guard: AuthGuard },
+  create: ({ telemetry, config, guard }) => ({
     prefix: '/api/v1/telemetry',
     register: (http) => {
       http.setErrorHandler((error, request) => {
         throw toHttpProblem(error, request)
       })
 
-      http.post('/devices', { schema: { tags, summary: 'Register a device; it gets the default rules of its kind', body: jsonSchema(DeviceInput) } }, async (request, reply) => {
+      // Registering needs devices:write (an operator); reading stays open.
+      http.post('/devices', { preHandler: guard.rest('devices:write'), schema: { tags, summary: 'Register a device; it gets the default rules of its kind', body: jsonSchema(DeviceInput) } }, async (request, reply) => {
         return reply.code(201).send(await telemetry.registerDevice(request.body))
       })
       http.get<{ Querystring: { limit: number } }>('/devices', { schema: { tags, summary: 'Registered devices', querystring: limit } }, (request) => {
