@@ -14,3 +14,4 @@ export { probeGrpc, probeHttp, type HealthProbeOptions } from './health-probe.js
 export { ServiceHttpClient, type HttpClientOptions, type ServiceRequestInit } from './http-client.js'
 export { SelfRegistration, type RegistrationState, type SelfDescription } from './self-registration.js'
 export { RedisRegistry, type RedisRegistryOptions } from './redis.js'
+export { ConsulRegistry, type ConsulRegistryOptions } from './consul.js'
