@@ -15,3 +15,4 @@ export { ServiceHttpClient, type HttpClientOptions, type ServiceRequestInit } fr
 export { SelfRegistration, type RegistrationState, type SelfDescription } from './self-registration.js'
 export { RedisRegistry, type RedisRegistryOptions } from './redis.js'
 export { ConsulRegistry, type ConsulRegistryOptions } from './consul.js'
+export { KubernetesRegistry, type KubernetesRegistryOptions } from './kubernetes.js'
