@@ -5,6 +5,7 @@ import { httpServer } from '@plinth/http'
 import { wsBroadcast, wsServer } from '@plinth/ws'
 import { AppConfig, type Settings } from './config.js'
 import { appDatabase } from './database.js'
+import type cluster from './modules/cluster/module.js'
 import type conversation from './modules/conversation/module.js'
 import type telemetry from './modules/telemetry/module.js'
 
@@ -23,7 +24,7 @@ const servers = [
   metricsServer(),
 ] as const
 
-type Modules = [typeof telemetry, typeof conversation]
+type Modules = [typeof telemetry, typeof conversation, typeof cluster]
 
 /**
  * Modules are discovered at run time from ./modules (src/ under a test runner, dist/ in

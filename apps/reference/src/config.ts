@@ -1,5 +1,6 @@
 import { defineConfig, type ValueOf } from '@plinth/core'
 import { z } from 'zod'
+import { ClusterSettings } from './modules/cluster/settings.js'
 import { ConversationSettings } from './modules/conversation/settings.js'
 import { TelemetrySettings } from './modules/telemetry/settings.js'
 
@@ -34,6 +35,7 @@ export const AppConfig = defineConfig({
     natsUrl: z.string().optional(),
     telemetry: TelemetrySettings.prefault({}),
     conversation: ConversationSettings.prefault({}),
+    cluster: ClusterSettings.prefault({}),
   }),
   env: {
     HTTP_PORT: 'http.port',
@@ -50,8 +52,12 @@ export const AppConfig = defineConfig({
     OPENAI_BASE_URL: 'conversation.openai.baseUrl',
     OPENAI_MODEL: 'conversation.openai.model',
     OPENAI_API_KEY: 'conversation.openai.apiKey',
+    DISCOVERY_URL: 'cluster.url',
+    DISCOVERY_PREFIX: 'cluster.prefix',
+    DISCOVERY_TTL: 'cluster.ttl',
+    DISCOVERY_STRATEGY: 'cluster.strategy',
   },
-  secrets: ['databaseUrl', 'redisUrl', 'natsUrl', 'conversation.openai.apiKey'],
+  secrets: ['databaseUrl', 'redisUrl', 'natsUrl', 'conversation.openai.apiKey', 'cluster.url'],
 })
 
 /** The validated configuration, as components receive it with `deps: { config: AppConfig }`. */
