@@ -92,29 +92,28 @@ export class LeastConnections implements Balancer {
  */
 export class WeightedRoundRobin implements Balancer {
   readonly strategy = 'weighted-round-robin'
-  readonly #current = new Map<string, number>()
+  readonly #list = new ListMemo()
+  #current = new Float64Array(0)
 
   pick(instances: readonly ServiceInstance[]): ServiceInstance | undefined {
-    if (instances.length === 0) return undefined
+    const n = instances.length
+    if (n === 0) return undefined
+    if (this.#list.changed(instances)) {
+      // Scores follow their instance across a change of the list; newcomers start at 0.
+      const previous = new Map(this.#list.previousIds.map((id, i) => [id, this.#current[i]!]))
+      this.#current = Float64Array.from(instances, (instance) => previous.get(instance.id) ?? 0)
+    }
+    const current = this.#current
     let total = 0
-    let best: ServiceInstance | undefined
-    let bestScore = -Infinity
-    for (const instance of instances) {
-      const score = (this.#current.get(instance.id) ?? 0) + instance.weight
-      this.#current.set(instance.id, score)
-      total += instance.weight
-      if (score > bestScore) {
-        bestScore = score
-        best = instance
-      }
+    let best = 0
+    for (let i = 0; i < n; i++) {
+      const weight = instances[i]!.weight
+      current[i]! += weight
+      total += weight
+      if (current[i]! > current[best]!) best = i
     }
-    this.#current.set(best!.id, bestScore - total)
-    // Forget instances that left, so the map does not grow with every instance ever seen.
-    if (this.#current.size > instances.length * 2) {
-      const present = new Set(instances.map((i) => i.id))
-      for (const id of this.#current.keys()) if (!present.has(id)) this.#current.delete(id)
-    }
-    return best
+    current[best]! -= total
+    return instances[best]
   }
 
   begin(): void {}
@@ -136,9 +135,10 @@ export class ConsistentHash implements Balancer {
   readonly strategy = 'consistent-hash'
   readonly #replicas: number
   readonly #fallback = new RoundRobin()
-  #ringOf = ''
+  readonly #list = new ListMemo()
   #points = new Uint32Array(0)
-  #owners: ServiceInstance[] = []
+  // Positions in the list, not instances: an instance that changes (health, weight) keeps its place.
+  #owners = new Uint32Array(0)
 
   constructor(options: ConsistentHashOptions = {}) {
     const replicas = options.replicas ?? 160
@@ -161,24 +161,21 @@ export class ConsistentHash implements Balancer {
       if (this.#points[mid]! < hash) low = mid + 1
       else high = mid
     }
-    return this.#owners[low === this.#points.length ? 0 : low]
+    return instances[this.#owners[low === this.#points.length ? 0 : low]!]
   }
 
   begin(): void {}
   end(): void {}
 
   #build(instances: readonly ServiceInstance[]): void {
-    let ids = ''
-    for (const instance of instances) ids += `${instance.id}\n`
-    if (ids === this.#ringOf) return
-    const points: { hash: number; owner: ServiceInstance }[] = []
-    for (const instance of instances) {
-      for (let r = 0; r < this.#replicas; r++) points.push({ hash: hashString(`${instance.id}#${r}`), owner: instance })
-    }
+    if (!this.#list.changed(instances)) return
+    const points: { hash: number; owner: number }[] = []
+    instances.forEach((instance, position) => {
+      for (let r = 0; r < this.#replicas; r++) points.push({ hash: hashString(`${instance.id}#${r}`), owner: position })
+    })
     points.sort((a, b) => a.hash - b.hash)
     this.#points = Uint32Array.from(points, (p) => p.hash)
-    this.#owners = points.map((p) => p.owner)
-    this.#ringOf = ids
+    this.#owners = Uint32Array.from(points, (p) => p.owner)
   }
 }
 
@@ -228,6 +225,28 @@ export function createBalancer(strategy: Strategy, where = 'strategy'): Balancer
       throw discoveryErrors.create('PLINTH_ERR_DISCOVERY_INVALID_OPTION', `${where}: unknown strategy ${JSON.stringify(strategy)}; use one of ${strategies.join(', ')}`, {
         details: { option: where },
       })
+  }
+}
+
+/**
+ * Tells whether a list of instances differs from the one seen last: at once when it is the same
+ * array, otherwise by comparing ids in order (no string building, so a pick stays cheap).
+ */
+class ListMemo {
+  #last: readonly ServiceInstance[] | undefined
+  #ids: string[] = []
+  previousIds: readonly string[] = []
+
+  changed(instances: readonly ServiceInstance[]): boolean {
+    if (instances === this.#last) return false
+    const ids = this.#ids
+    let same = ids.length === instances.length
+    for (let i = 0; same && i < ids.length; i++) same = ids[i] === instances[i]!.id
+    this.#last = instances
+    if (same) return false
+    this.previousIds = ids
+    this.#ids = instances.map((instance) => instance.id)
+    return true
   }
 }
 
