@@ -145,6 +145,14 @@ describe('consistent hashing', () => {
     for (const count of counts.values()) expect(count).toBeLessThan(2_000)
   })
 
+  it('returns the current object of an instance that changed but kept its place (health, weight)', () => {
+    const balancer = new ConsistentHash()
+    const before = ids(3)
+    const owner = balancer.pick(before, { key: 'user-7' })!
+    const after = before.map((i) => (i.id === owner.id ? { ...i, weight: 9 } : i))
+    expect(balancer.pick(after, { key: 'user-7' })).toBe(after.find((i) => i.id === owner.id))
+  })
+
   it('falls back to round robin without a key', () => {
     const balancer = new ConsistentHash()
     expect(Array.from({ length: 3 }, () => balancer.pick(ids(3))!.id)).toEqual(['i0', 'i1', 'i2'])
