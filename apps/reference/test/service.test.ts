@@ -45,6 +45,7 @@ describe('the reference service', () => {
       },
     })
     expect(service.app.modules().map((m) => [m.id, m.state, m.source])).toEqual([
+      ['cluster', 'ready', expect.stringMatching(/apps\/reference\/src\/modules\/cluster\/module\.ts$/)],
       ['conversation', 'ready', expect.stringMatching(/apps\/reference\/src\/modules\/conversation\/module\.ts$/)],
       ['telemetry', 'ready', expect.stringMatching(/apps\/reference\/src\/modules\/telemetry\/module\.ts$/)],
     ])
