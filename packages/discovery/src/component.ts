@@ -4,6 +4,7 @@ import { Application, Logger, Metrics, optional, provide, token, type App } from
 import type { Registry } from './contract.js'
 import { ServiceDiscovery, type ServiceSettings } from './discovery.js'
 import { ServiceHttpClient, type HttpClientOptions } from './http-client.js'
+import { checkInstance } from './instance.js'
 import { MemoryRegistry } from './memory.js'
 import { SelfRegistration } from './self-registration.js'
 
@@ -72,22 +73,22 @@ export function discovery(options: DiscoveryOptions = {}) {
       // Without a DiscoveryRegistry provider, the app gets a memory registry of its own.
       const ownRegistry = provided === undefined ? new MemoryRegistry() : undefined
       const registry = provided ?? ownRegistry!
-      const self =
-        options.register === false
-          ? undefined
-          : new SelfRegistration(
-              registry,
-              {
-                service: options.service ?? app.name,
-                id: options.instanceId ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
-                version: app.version,
-                metadata: options.metadata ?? {},
-                weight: options.weight ?? 1,
-                advertiseHost: options.advertiseHost,
-                endpoints: options.endpoints,
-              },
-              log,
-            )
+      const description = {
+        service: options.service ?? app.name,
+        id: options.instanceId ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
+        version: app.version,
+        metadata: options.metadata ?? {},
+        weight: options.weight ?? 1,
+        advertiseHost: options.advertiseHost,
+        endpoints: options.endpoints,
+      }
+      // A bad name, id, weight or advertised host is a mistake in the code: fail the boot now,
+      // instead of finding out at ready, when the servers' addresses are known.
+      if (options.register !== false) {
+        const host = options.advertiseHost === undefined ? '127.0.0.1' : options.advertiseHost.includes(':') ? `[${options.advertiseHost}]` : options.advertiseHost
+        checkInstance({ ...description, addresses: { advertised: `http://${host}:1` }, health: 'passing', draining: false })
+      }
+      const self = options.register === false ? undefined : new SelfRegistration(registry, description, log)
       const view = new ServiceDiscovery({ registry, log, ...(options.services ? { services: options.services } : {}), ...(options.defaults ? { defaults: options.defaults } : {}) })
       const discovery = Object.assign(view, { self })
       wirings.set(discovery, { app, ownRegistry, unsubscribe: () => {} })

@@ -94,4 +94,23 @@ describe('self-registration', () => {
     expect(t.get(Discovery).self).toBeUndefined()
     expect(await t.get(Discovery).instances('orders')).toEqual([])
   })
+
+  it('fails the boot at once for a service name that is not a DNS label, naming it', async () => {
+    const registry = new MemoryRegistry()
+    const { app } = appWith(registry, { service: 'Orders API' })
+    const error = await app.start().catch((e: unknown) => e)
+    expect(String((error as Error).message)).toContain('service name "Orders API" is not a DNS label')
+    expect(await registry.instances('orders')).toEqual([])
+  })
+
+  it('fails the boot for an advertised host that is not one, and for a weight out of range', async () => {
+    for (const [options, message] of [
+      [{ advertiseHost: 'not a host' }, 'address "advertised" "http://not a host:1" is not an absolute URL'],
+      [{ weight: 0 }, 'weight 0 must be an integer from 1 to 1000'],
+    ] as const) {
+      const { app } = appWith(new MemoryRegistry(), options)
+      const error = await app.start().catch((e: unknown) => e)
+      expect(String((error as Error).message)).toContain(message)
+    }
+  })
 })
