@@ -121,12 +121,20 @@ export function registryConformance(name: string, fixture: RegistryFixture): voi
       const a = instanceOf(service)
       await registry.register(a)
       const lists: number[] = []
-      const watch = registry.watch(service, (instances) => lists.push(instances.length))
-      await until(registry, service, (list) => list.length === 1)
+      let sawOne: () => void = () => {}
+      let sawTwo: () => void = () => {}
+      const one = new Promise<void>((resolve) => (sawOne = resolve))
+      const two = new Promise<void>((resolve) => (sawTwo = resolve))
+      const watch = registry.watch(service, (instances) => {
+        lists.push(instances.length)
+        if (instances.length === 1) sawOne()
+        if (instances.length === 2) sawTwo()
+      })
+      await one
       await registry.renew(a)
       const b = instanceOf(service)
       await registry.register(b)
-      await until(registry, service, (list) => list.length === 2)
+      await two
       watch.close()
       // Delivered: the first list, then b's arrival; the renewal in between was not a change.
       expect(lists).toEqual([1, 2])

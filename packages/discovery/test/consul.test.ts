@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ConsulRegistry, discoveryErrors } from '@plinth/discovery'
+import pino from 'pino'
+import { ConsulRegistry, ServiceDiscovery, discoveryErrors } from '@plinth/discovery'
+import { logSink } from './helpers.js'
 import { instanceOf, registryConformance, until } from './conformance.js'
 import { startFakeConsul, type FakeConsul } from './consul-server.js'
 
@@ -93,5 +95,19 @@ describe('consul specifics', () => {
     await fetch(`${consul.url}/v1/agent/service/register`, { method: 'PUT', body: JSON.stringify({ ID: 'legacy-1', Name: 'legacy', Address: '10.0.0.9', Port: 9000, Check: { CheckID: 'service:legacy-1', TTL: '60s', Status: 'passing' } }) })
     const registry = new ConsulRegistry({ address: consul.url })
     expect(await registry.instances('legacy')).toEqual([{ service: 'legacy', id: 'legacy-1', addresses: { http: 'http://10.0.0.9:9000' }, version: '', metadata: {}, health: 'passing', draining: false, weight: 1 }])
+  })
+
+  it('a discovery whose agent is unreachable says so once and answers no instance meanwhile', async () => {
+    const agent = await startFakeConsul()
+    const address = agent.url
+    await agent.close()
+    const log = logSink()
+    const registry = new ConsulRegistry({ address, fallbackInterval: 50 })
+    const discovery = new ServiceDiscovery({ registry, defaults: { healthCheck: false }, log: pino({ level: 'info' }, log.destination) })
+    expect(await discovery.routable('orders')).toEqual([])
+    await new Promise((resolve) => setTimeout(resolve, 300)) // several failed reads
+    expect(log.messages('warn')).toEqual(['cannot read the instances of "orders" from the consul registry; using the last known list while retrying'])
+    discovery.close()
+    await registry.close()
   })
 })

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createServer } from 'node:net'
-import { createApp, provide } from '@plinth/core'
+import { Health, createApp, provide } from '@plinth/core'
 import { probeService, startTestApp } from '@plinth/core/testing'
 import { Redis } from 'ioredis'
 import { describe, expect, it } from 'vitest'
@@ -69,6 +69,11 @@ describe('a Redis registry that is unreachable at start', () => {
       expect(unreachable).toHaveLength(1)
       expect(unreachable[0]).toContain(`the redis registry is unreachable (the redis registry at 127.0.0.1:${port} did not answer`)
       expect(unreachable[0]).toContain('serving unregistered and retrying in the background')
+      const health = await t.resolve(Health)
+      await health.checkNow('discovery')
+      const check = health.report().checks.find((c) => c.name === 'discovery')
+      expect(check?.status).toBe('degraded')
+      expect(check?.details).toMatchObject({ registry: 'redis', state: 'retrying' })
 
       server = startRedisServer(port)
       await waitFor(() => self.state === 'registered', 15_000)
