@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import pino from 'pino'
+import { createLogger } from '@plinth/core'
 import { ConsulRegistry, ServiceDiscovery, discoveryErrors } from '@plinth/discovery'
 import { logSink } from './helpers.js'
 import { instanceOf, registryConformance, until } from './conformance.js'
@@ -103,7 +103,7 @@ describe('consul specifics', () => {
     await agent.close()
     const log = logSink()
     const registry = new ConsulRegistry({ address, fallbackInterval: 50 })
-    const discovery = new ServiceDiscovery({ registry, defaults: { healthCheck: false }, log: pino({ level: 'info' }, log.destination) })
+    const discovery = new ServiceDiscovery({ registry, defaults: { healthCheck: false }, log: createLogger({ level: 'info', destination: log.destination }) })
     expect(await discovery.routable('orders')).toEqual([])
     await new Promise((resolve) => setTimeout(resolve, 300)) // several failed reads
     expect(log.messages('warn')).toEqual(['cannot read the instances of "orders" from the consul registry; using the last known list while retrying'])
