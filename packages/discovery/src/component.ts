@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
-import { Application, Logger, Metrics, optional, provide, token, type App } from '@plinth/core'
+import { Application, Health, Logger, Metrics, optional, provide, token, type App, type HealthRegistry } from '@plinth/core'
 import type { Registry } from './contract.js'
 import { ServiceDiscovery, type ServiceSettings } from './discovery.js'
 import { ServiceHttpClient, type HttpClientOptions } from './http-client.js'
@@ -68,8 +68,8 @@ export interface DiscoveryOptions {
 export function discovery(options: DiscoveryOptions = {}) {
   return provide(Discovery, {
     eager: true,
-    deps: { app: Application, registry: optional(DiscoveryRegistry), log: Logger },
-    create: ({ app, registry: provided, log }): Discovery => {
+    deps: { app: Application, registry: optional(DiscoveryRegistry), health: Health, log: Logger },
+    create: ({ app, registry: provided, health, log }): Discovery => {
       // Without a DiscoveryRegistry provider, the app gets a memory registry of its own.
       const ownRegistry = provided === undefined ? new MemoryRegistry() : undefined
       const registry = provided ?? ownRegistry!
@@ -91,7 +91,7 @@ export function discovery(options: DiscoveryOptions = {}) {
       const self = options.register === false ? undefined : new SelfRegistration(registry, description, log)
       const view = new ServiceDiscovery({ registry, log, ...(options.services ? { services: options.services } : {}), ...(options.defaults ? { defaults: options.defaults } : {}) })
       const discovery = Object.assign(view, { self })
-      wirings.set(discovery, { app, ownRegistry, unsubscribe: () => {} })
+      wirings.set(discovery, { app, health, ownRegistry, unsubscribe: () => {} })
       return discovery
     },
     start: (discovery) => {
@@ -100,10 +100,21 @@ export function discovery(options: DiscoveryOptions = {}) {
       if (self === undefined) return
       // Registration follows the lifecycle: at ready (every server has announced its address),
       // draining at shutdown-requested (before the drain delay and before any listener closes).
-      wiring.unsubscribe = wiring.app.events.subscribe((event) => {
+      const offLifecycle = wiring.app.events.subscribe((event) => {
         if (event.type === 'ready') self.begin(event.endpoints, event.degraded.length > 0 ? 'warning' : 'passing')
         else if (event.type === 'shutdown-requested') self.drain()
       })
+      // The registered health follows the app's own readiness: a dependency down makes the
+      // instance critical (clients skip it), degraded makes it warning, as Consul's checks would.
+      const offHealth = wiring.health.events.subscribe((event) => {
+        if (event.type !== 'check-completed' || !wiring.app.ready) return
+        const readiness = wiring.health.readiness()
+        self.setHealth(!readiness.ok ? 'critical' : readiness.status === 'degraded' ? 'warning' : 'passing')
+      })
+      wiring.unsubscribe = () => {
+        offLifecycle()
+        offHealth()
+      }
     },
     stop: async (discovery) => {
       const wiring = wirings.get(discovery)!
@@ -125,6 +136,7 @@ export function discovery(options: DiscoveryOptions = {}) {
 /** What start and stop need besides the instance: the app, and the registry if this component made it. */
 interface Wiring {
   readonly app: App
+  readonly health: HealthRegistry
   readonly ownRegistry: MemoryRegistry | undefined
   unsubscribe: () => void
 }

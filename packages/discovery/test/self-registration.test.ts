@@ -1,4 +1,4 @@
-import { Health, createApp, provide, type PlinthError } from '@plinth/core'
+import { Health, component, createApp, provide, type PlinthError } from '@plinth/core'
 import { startTestApp } from '@plinth/core/testing'
 import { describe, expect, it } from 'vitest'
 import { Discovery, DiscoveryRegistry, MemoryRegistry, discovery, type ServiceInstance } from '@plinth/discovery'
@@ -112,5 +112,31 @@ describe('self-registration', () => {
       const error = await app.start().catch((e: unknown) => e)
       expect(String((error as Error).message)).toContain(message)
     }
+  })
+
+  it('registers the health of the app: critical while a dependency is down, passing again once it is back', async () => {
+    const registry = new MemoryRegistry()
+    const database = { up: true }
+    const log = logSink()
+    const app = createApp({
+      name: 'orders',
+      components: [
+        serverComponent(endpoints),
+        component('database', { eager: true, create: () => database, health: (db) => (db.up ? 'up' : 'down') }),
+        discovery({ instanceId: 'orders-1' }),
+        provide(DiscoveryRegistry, { value: registry }),
+      ],
+      shutdown: { drainDelay: 0 },
+      logging: { level: 'info', destination: log.destination },
+    })
+    await using t = await startTestApp(app)
+    const health = await t.resolve(Health)
+    await until(registry, 'orders', (list) => list[0]?.health === 'passing')
+    database.up = false
+    await health.checkNow('database')
+    await until(registry, 'orders', (list) => list[0]?.health === 'critical')
+    database.up = true
+    await health.checkNow('database')
+    await until(registry, 'orders', (list) => list[0]?.health === 'passing')
   })
 })
