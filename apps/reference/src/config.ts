@@ -55,7 +55,6 @@ export const AppConfig = defineConfig({
     DISCOVERY_URL: 'cluster.url',
     DISCOVERY_PREFIX: 'cluster.prefix',
     DISCOVERY_TTL: 'cluster.ttl',
-    DISCOVERY_STRATEGY: 'cluster.strategy',
   },
   secrets: ['databaseUrl', 'redisUrl', 'natsUrl', 'conversation.openai.apiKey', 'cluster.url'],
 })
