@@ -8,6 +8,7 @@ import { wsBroadcast, wsServer } from '@plinth/ws'
 import { AppConfig, type Settings } from './config.js'
 import { appDatabase } from './database.js'
 import type auth from './modules/auth/module.js'
+import type cluster from './modules/cluster/module.js'
 import type conversation from './modules/conversation/module.js'
 import type telemetry from './modules/telemetry/module.js'
 
@@ -29,7 +30,7 @@ const servers = [
   metricsServer(),
 ] as const
 
-type Modules = [typeof telemetry, typeof conversation, typeof auth]
+type Modules = [typeof telemetry, typeof conversation, typeof auth, typeof cluster]
 
 /**
  * Modules are discovered at run time from ./modules (src/ under a test runner, dist/ in

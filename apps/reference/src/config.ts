@@ -1,6 +1,7 @@
 import { defineConfig, type ValueOf } from '@plinth/core'
 import { z } from 'zod'
 import { AuthSettings } from './modules/auth/settings.js'
+import { ClusterSettings } from './modules/cluster/settings.js'
 import { ConversationSettings } from './modules/conversation/settings.js'
 import { FlagSettings } from './modules/features/settings.js'
 import { TelemetrySettings } from './modules/telemetry/settings.js'
@@ -39,6 +40,7 @@ export const AppConfig = defineConfig({
     flags: FlagSettings.default({}),
     flagsFile: z.string().min(1).optional(),
     auth: AuthSettings.prefault({}),
+    cluster: ClusterSettings.prefault({}),
   }),
   env: {
     HTTP_PORT: 'http.port',
@@ -62,8 +64,11 @@ export const AppConfig = defineConfig({
     AUTH_ACCOUNT_FAILURES: 'auth.accountFailures',
     AUTH_BASE_LOCKOUT: 'auth.baseLockout',
     AUTH_SIGNING_KEYS: 'auth.signingKeys',
+    DISCOVERY_URL: 'cluster.url',
+    DISCOVERY_PREFIX: 'cluster.prefix',
+    DISCOVERY_TTL: 'cluster.ttl',
   },
-  secrets: ['databaseUrl', 'redisUrl', 'natsUrl', 'conversation.openai.apiKey', 'auth.signingKeys'],
+  secrets: ['databaseUrl', 'redisUrl', 'natsUrl', 'conversation.openai.apiKey', 'auth.signingKeys', 'cluster.url'],
 })
 
 /** The validated configuration, as components receive it with `deps: { config: AppConfig }`. */
