@@ -94,35 +94,45 @@ export class InProcessPlugin implements PluginRunner {
     return undefined
   }
 
+  // The same shape as the sandbox runtime's API: only the namespaces the plugin was granted.
   #hostApi(): unknown {
     const m = this.#manifest
+    const has = new Set<string>(m.capabilities)
     const ask = (op: string, args: unknown[]) => this.#gate.handle(op, args)
-    return Object.freeze({
+    const api: Record<string, unknown> = {
       plugin: Object.freeze({ id: m.id, version: m.version, level: m.level, capabilities: [...m.capabilities] }),
       log: Object.freeze({
         info: (message: string) => this.#log.info({ plugin: m.id }, message),
         warn: (message: string) => this.#log.warn({ plugin: m.id }, message),
         error: (message: string) => this.#log.error({ plugin: m.id }, message),
       }),
-      state: { get: (key: string) => ask('state.get', [key]), set: (key: string, value: unknown) => ask('state.set', [key, value]) },
-      topics: {
-        publish: (topic: string, data: unknown) => ask('topics.publish', [topic, data]),
-        subscribe: async (topic: string, listener: (event: unknown) => unknown) => {
-          const id = (await ask('topics.subscribe', [topic])) as number
-          this.#subscriptions.set(id, listener)
-          return id
-        },
-      },
-      routes: {
+    }
+    const state: Record<string, unknown> = {}
+    if (has.has('state:read')) state.get = (key: string) => ask('state.get', [key])
+    if (has.has('state:write')) state.set = (key: string, value: unknown) => ask('state.set', [key, value])
+    if (Object.keys(state).length > 0) api.state = state
+    const topics: Record<string, unknown> = {}
+    if (has.has('topics:publish')) topics.publish = (topic: string, data: unknown) => ask('topics.publish', [topic, data])
+    if (has.has('topics:subscribe')) {
+      topics.subscribe = async (topic: string, listener: (event: unknown) => unknown) => {
+        const id = (await ask('topics.subscribe', [topic])) as number
+        this.#subscriptions.set(id, listener)
+        return id
+      }
+    }
+    if (Object.keys(topics).length > 0) api.topics = topics
+    if (has.has('routes:register')) {
+      api.routes = {
         register: async (route: { method: string; path: string }, handle: (request: unknown) => unknown) => {
           const id = (await ask('routes.register', [route])) as number
           this.#routes.set(id, handle)
           return id
         },
-      },
-      http: { fetch: (url: string, init?: unknown) => ask('http.fetch', [url, init]) },
-      files: { read: (path: string) => ask('files.read', [path]) },
-    })
+      }
+    }
+    if (has.has('http:fetch')) api.http = { fetch: (url: string, init?: unknown) => ask('http.fetch', [url, init]) }
+    if (has.has('files:read')) api.files = { read: (path: string) => ask('files.read', [path]) }
+    return Object.freeze(api)
   }
 }
 

@@ -6,6 +6,7 @@
  */
 import { mkdir } from 'node:fs/promises'
 import { createRequire } from 'node:module'
+import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
 import { EventStream, createLogger, type Logger, type PlinthError } from '@plinth/core'
 import { CapabilityGate } from './capability-gate.js'
@@ -154,11 +155,26 @@ export class PluginHost {
     const disabled = new Set(this.#options.disabled ?? [])
     for (const plugin of ordered) {
       this.#order.push(plugin.manifest.id)
-      const entry: Entry = { ...blank(), plugin, state: 'disabled', reason: 'disabled in the catalogue' }
-      this.#entries.set(plugin.manifest.id, entry)
-      if (disabled.has(plugin.manifest.id)) continue
-      if (this.#missingDependency(entry)) continue
-      await this.#bringUp(entry)
+      this.#entries.set(plugin.manifest.id, { ...blank(), plugin, state: 'disabled', reason: 'disabled in the catalogue' })
+    }
+    // Plugins start in waves: each wave holds those whose dependencies are all in earlier waves,
+    // started concurrently, so start-up costs the longest chain, not the sum.
+    const wave = new Map<string, number>()
+    const waves: Entry[][] = []
+    for (const plugin of ordered) {
+      const id = plugin.manifest.id
+      const level = Math.max(-1, ...Object.keys(plugin.manifest.dependencies).map((d) => wave.get(d) ?? -1)) + 1
+      wave.set(id, level)
+      ;(waves[level] ??= []).push(this.#entries.get(id)!)
+    }
+    // A few processes at a time per core: starting dozens of node processes at once only slows them all.
+    const parallel = Math.max(2, availableParallelism() * 2)
+    for (const entries of waves) {
+      const queue = entries.filter((e) => !disabled.has(e.plugin.manifest.id) && !this.#missingDependency(e))
+      const worker = async () => {
+        for (let next = queue.shift(); next; next = queue.shift()) await this.#bringUp(next)
+      }
+      await Promise.all(Array.from({ length: parallel }, worker))
     }
   }
 
@@ -381,6 +397,8 @@ export class PluginHost {
     }
     entry.gate?.release()
     await runner.unload()
+    entry.state = 'stopped'
+    entry.reason = 'unloaded'
     this.events.emit({ type: 'plugin-unloaded', id })
   }
 

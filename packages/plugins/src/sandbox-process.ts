@@ -108,7 +108,7 @@ export class SandboxProcess implements PluginRunner {
     this.#pipe.on('error', () => {})
     for (const stream of [child.stdout, child.stderr]) stream?.on('data', (chunk: Buffer) => this.#output(chunk))
 
-    this.#timers.push(setInterval(() => this.#heartbeat(), limits.heartbeatInterval).unref())
+    // The heartbeat starts once the plugin has loaded (the load deadline covers a slow start).
     this.#timers.push(setInterval(() => this.#checkMemory(), limits.memoryInterval).unref())
 
     return new Promise<string[]>((resolve, reject) => {
@@ -190,6 +190,7 @@ export class SandboxProcess implements PluginRunner {
         this.#loadWaiter = undefined
         if (!waiter) return
         clearTimeout(waiter.timer)
+        if (message.t === 'loaded') this.#timers.push(setInterval(() => this.#heartbeat(), limits.heartbeatInterval).unref())
         if (message.t === 'loaded') waiter.resolve(Array.isArray(message.handlers) ? message.handlers.filter((h) => typeof h === 'string').slice(0, 1_000) : [])
         else waiter.reject(pluginErrors.create('PLINTH_ERR_PLUGIN_LIFECYCLE', `plugin "${manifest.id}" failed to load: ${wireMessage(message.error)}`))
         return

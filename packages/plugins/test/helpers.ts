@@ -18,6 +18,8 @@ export async function tempDir(prefix: string): Promise<string> {
 export interface TestHost extends AsyncDisposable {
   readonly host: PluginHost
   readonly spy: EventSpy<PluginEvent>
+  /** The host's data folder; each plugin's is `<dataDir>/<id>`. */
+  readonly dataDir: string
   /** Resolves with the first event of `type` for `id` from now on. */
   next<T extends PluginEvent['type']>(type: T, id: string): Promise<Extract<PluginEvent, { type: T }>>
 }
@@ -32,6 +34,7 @@ export async function startHost(options: Omit<PluginHostOptions, 'dataDir'>): Pr
   return {
     host,
     spy,
+    dataDir,
     next: (type, id) =>
       new Promise((resolve) => {
         const off = host.events.subscribe((event) => {
