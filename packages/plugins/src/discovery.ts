@@ -26,6 +26,8 @@ export interface PluginCandidate {
 export interface PluginDiscoveryOptions {
   /** Folders whose sub-folders are plugins (each with a plugin.json). */
   readonly dirs?: readonly (string | URL)[]
+  /** Plugin folders named one by one (a catalogue's current versions). */
+  readonly folders?: readonly string[]
   /** Also load installed packages with the keyword `plinth-plugin` from this folder's node_modules. */
   readonly packagesFrom?: string | URL
 }
@@ -56,6 +58,7 @@ export async function discoverPlugins(options: PluginDiscoveryOptions): Promise<
       if (await exists(join(folder, manifestName))) found.push(await readCandidate(folder, 'folder'))
     }
   }
+  for (const folder of options.folders ?? []) found.push(await readCandidate(folder, 'folder'))
   if (options.packagesFrom !== undefined) found.push(...(await installedPlugins(options.packagesFrom instanceof URL ? options.packagesFrom.pathname : options.packagesFrom)))
   return found.sort((a, b) => a.id.localeCompare(b.id))
 }
