@@ -78,7 +78,7 @@ export class PluginCatalogue {
     const listings: CatalogueListing[] = []
     for (const [id, entry] of Object.entries(index.plugins).sort(([a], [b]) => a.localeCompare(b))) {
       const folder = this.#folder(id, entry.current)
-      const manifest = await readFile(join(folder, 'plugin.json'), 'utf8').then((t) => JSON.parse(t) as Partial<PluginManifest>, () => ({}))
+      const manifest: Partial<PluginManifest> = await readFile(join(folder, 'plugin.json'), 'utf8').then((t) => JSON.parse(t) as Partial<PluginManifest>, () => ({}))
       listings.push({
         id,
         version: entry.current,
