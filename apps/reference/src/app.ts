@@ -6,6 +6,7 @@ import { wsBroadcast, wsServer } from '@plinth/ws'
 import { AppConfig, type Settings } from './config.js'
 import { appDatabase } from './database.js'
 import type conversation from './modules/conversation/module.js'
+import type plugins from './modules/plugins/module.js'
 import type telemetry from './modules/telemetry/module.js'
 
 /** What the modules build on: the database, and the broadcaster that publishes to WebSocket topics. */
@@ -23,7 +24,7 @@ const servers = [
   metricsServer(),
 ] as const
 
-type Modules = [typeof telemetry, typeof conversation]
+type Modules = [typeof telemetry, typeof conversation, typeof plugins]
 
 /**
  * Modules are discovered at run time from ./modules (src/ under a test runner, dist/ in

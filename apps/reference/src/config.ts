@@ -1,6 +1,7 @@
 import { defineConfig, type ValueOf } from '@plinth/core'
 import { z } from 'zod'
 import { ConversationSettings } from './modules/conversation/settings.js'
+import { PluginSettings } from './modules/plugins/settings.js'
 import { TelemetrySettings } from './modules/telemetry/settings.js'
 
 // 0 asks the system for a free port: tests start the whole service with every port at 0.
@@ -34,6 +35,7 @@ export const AppConfig = defineConfig({
     natsUrl: z.string().optional(),
     telemetry: TelemetrySettings.prefault({}),
     conversation: ConversationSettings.prefault({}),
+    plugins: PluginSettings.prefault({}),
   }),
   env: {
     HTTP_PORT: 'http.port',
@@ -50,6 +52,8 @@ export const AppConfig = defineConfig({
     OPENAI_BASE_URL: 'conversation.openai.baseUrl',
     OPENAI_MODEL: 'conversation.openai.model',
     OPENAI_API_KEY: 'conversation.openai.apiKey',
+    PLUGINS_DIR: 'plugins.dir',
+    PLUGINS_TRUSTED: 'plugins.trusted',
   },
   secrets: ['databaseUrl', 'redisUrl', 'natsUrl', 'conversation.openai.apiKey'],
 })
