@@ -89,7 +89,7 @@ const defaults: HostLimits = {
   maxRestarts: 3,
   restartWindow: 60_000,
   maxMessageBytes: 1 << 20,
-  maxMessagesPerSecond: 2_000,
+  maxMessagesPerSecond: 10_000,
   heartbeatInterval: 500,
   heartbeatTimeout: 2_000,
 }

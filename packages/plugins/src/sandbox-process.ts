@@ -23,7 +23,7 @@ export interface SandboxLimits {
   readonly residentBytes: number
   /** Largest message line the host reads, in bytes. */
   readonly maxMessageBytes: number
-  /** Messages per second past which the plugin is killed as a flood. */
+  /** Messages per second a plugin sends unasked (host requests, logs) past which it is killed as a flood; answers to calls do not count. */
   readonly maxMessagesPerSecond: number
   /** Host requests a plugin may have outstanding at once; more are refused. */
   readonly maxPendingRequests: number
@@ -170,12 +170,6 @@ export class SandboxProcess implements PluginRunner {
   #receive(line: string): void {
     const { limits, manifest } = this.#options
     this.#options.onMessage?.()
-    const now = Date.now()
-    if (now - this.#windowStart >= 1_000) {
-      this.#windowStart = now
-      this.#windowCount = 0
-    }
-    if (++this.#windowCount > limits.maxMessagesPerSecond) return this.kill(`flooded the host with more than ${limits.maxMessagesPerSecond} messages in a second`)
     let message: PluginToHost
     try {
       message = JSON.parse(line) as PluginToHost
@@ -183,6 +177,11 @@ export class SandboxProcess implements PluginRunner {
       return this.kill('sent a message that is not JSON')
     }
     if (typeof message !== 'object' || message === null) return this.kill('sent a message that is not an object')
+    // Answers to the host's calls and pings are as many as the host asked for, and host requests
+    // are held to maxPendingRequests at a time; what else the plugin sends unasked (logs, stray
+    // results, requests past that cap) counts towards the flood limit.
+    const counted = !((message.t === 'result' && this.#waiters.has(message.id)) || message.t === 'pong' || message.t === 'loaded' || message.t === 'load-failed' || message.t === 'host')
+    if (counted && this.#flooding()) return
     switch (message.t) {
       case 'loaded':
       case 'load-failed': {
@@ -217,11 +216,24 @@ export class SandboxProcess implements PluginRunner {
     }
   }
 
+  /** Counts one unasked message; kills the plugin and says so when it passes the limit. */
+  #flooding(): boolean {
+    const now = Date.now()
+    if (now - this.#windowStart >= 1_000) {
+      this.#windowStart = now
+      this.#windowCount = 0
+    }
+    if (++this.#windowCount <= this.#options.limits.maxMessagesPerSecond) return false
+    this.kill(`flooded the host with more than ${this.#options.limits.maxMessagesPerSecond} unasked messages in a second`)
+    return true
+  }
+
   #hostRequest(message: Extract<PluginToHost, { t: 'host' }>): void {
     const id = message.id
     if (typeof id !== 'number') return this.kill('sent a host request without a numeric id')
     const reply = (ok: boolean, value: unknown) => this.#send(ok ? { t: 'reply', id, ok: true, value: value ?? null } : { t: 'reply', id, ok: false, error: value as WireError })
     if (this.#pendingRequests >= this.#options.limits.maxPendingRequests) {
+      if (this.#flooding()) return
       reply(false, { message: `more than ${this.#options.limits.maxPendingRequests} host requests outstanding; wait for answers`, code: 'PLINTH_ERR_PLUGIN_INVALID_MESSAGE' })
       return
     }

@@ -176,10 +176,15 @@ export function hostileSuite(isolation: Isolation): void {
       await stillServing()
     })
 
-    it('kills a plugin that floods the host with messages, and one that sends an oversized message', async () => {
+    it('kills a plugin that floods the host with messages or requests, and one that sends an oversized message', async () => {
       const flooded = t.next('plugin-crashed', 'flooder')
       await t.host.call('flooder', 'flood').catch(() => 'killed mid-call')
-      expect((await flooded).reason).toMatch(/flooded the host with more than 2000 messages/)
+      expect((await flooded).reason).toMatch(/flooded the host with more than 2000 unasked messages/)
+      await t.next('plugin-restarted', 'flooder')
+      // Host requests past the 256 that may be outstanding are refused, and count as a flood too.
+      const requests = t.next('plugin-crashed', 'flooder')
+      await t.host.call('flooder', 'requests').catch(() => 'killed mid-call')
+      expect((await requests).reason).toMatch(/flooded the host with more than 2000 unasked messages/)
       await t.next('plugin-restarted', 'flooder')
       const oversized = t.next('plugin-crashed', 'flooder')
       await t.host.call('flooder', 'oversized').catch(() => 'killed mid-call')
