@@ -152,6 +152,12 @@ export class SandboxProcess implements PluginRunner {
   #request(message: Extract<HostToPlugin, { id: number }>, what: string, timeout: number): Promise<unknown> {
     const id = this.#options.manifest.id
     if (this.#ending !== undefined || !this.#child) return Promise.reject(pluginErrors.create('PLINTH_ERR_PLUGIN_NOT_ACTIVE', `plugin "${id}" is not running (${this.#ending ?? 'not loaded'})`))
+    let line: string
+    try {
+      line = `${JSON.stringify(message)}\n`
+    } catch (error) {
+      return Promise.reject(pluginErrors.create('PLINTH_ERR_PLUGIN_INVALID_MESSAGE', `the input of ${what} for plugin "${id}" cannot be sent as JSON: ${(error as Error).message}`))
+    }
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#waiters.delete(message.id)
@@ -159,7 +165,7 @@ export class SandboxProcess implements PluginRunner {
         this.kill(`${what} ran past its ${timeout} ms deadline`)
       }, timeout)
       this.#waiters.set(message.id, { resolve, reject, timer })
-      this.#send(message)
+      this.#pipe?.write(line)
     })
   }
 

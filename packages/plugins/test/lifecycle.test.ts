@@ -105,3 +105,12 @@ describe('the plugin lifecycle', () => {
     expect(status.inspector).toMatchObject({ calls: 1, errors: 1 })
   })
 })
+
+describe('calls that cannot be sent', () => {
+  it('refuses an input that is not JSON without harming the plugin', async () => {
+    await using t = await startHost({ dirs: [lifecycle], trusted: ['trusted-counter'], limits: { activateTimeout: 300 } })
+    await expect(t.host.call('base', 'ok', { big: 1n })).rejects.toMatchObject({ code: 'PLINTH_ERR_PLUGIN_INVALID_MESSAGE', message: expect.stringContaining('cannot be sent as JSON') })
+    expect(await t.host.call('base', 'ok')).toBe('base')
+    expect(t.host.status().find((s) => s.id === 'base')!.restarts).toBe(0)
+  })
+})
