@@ -3,7 +3,8 @@
  * stop before it, and show in /health with their state and metrics.
  */
 import { Logger, component, type HealthResult } from '@plinth/core'
-import { PluginHost, type PluginHostOptions } from './plugin-host.js'
+import type { PluginHostOptions } from './host-options.js'
+import { PluginHost } from './plugin-host.js'
 
 /**
  * The plugin host's health: `up` while every plugin that should run is active, `degraded` when

@@ -16,6 +16,7 @@ export { validateManifest, type PluginLimits, type PluginManifest } from './mani
 export { capabilities, isSandboxed, levelCapabilities, permissionLevels, type Capability, type PermissionLevel } from './permissions.js'
 // Loading plugins-command registers `plinth plugins` with core's commands; it does no I/O.
 export { pluginsCommand } from './plugins-command.js'
-export { PluginHost, plinthVersion, type HostLimits, type PluginHostOptions, type PluginState, type PluginStatus } from './plugin-host.js'
+export { defaultLimits, plinthVersion, type HostLimits, type PluginHostOptions, type PluginState, type PluginStatus } from './host-options.js'
+export { PluginHost } from './plugin-host.js'
 export { resolvePlugins, type PluginExclusion, type PluginResolution, type ResolveOptions, type ResolvedPlugin } from './resolution.js'
 export { memoryServices, topicMatches, type HostServices, type PluginRequest, type PluginRoute, type PluginRoutes, type SharedState, type PluginTopics } from './services.js'

@@ -5,14 +5,14 @@
  * run time. A plugin that fails is disabled and reported; the host and the app keep running.
  */
 import { mkdir } from 'node:fs/promises'
-import { createRequire } from 'node:module'
 import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
 import { EventStream, createLogger, type Logger, type PlinthError } from '@plinth/core'
 import { CapabilityGate } from './capability-gate.js'
-import { discoverPlugins, readCandidate, type PluginDiscoveryOptions } from './discovery.js'
+import { discoverPlugins, readCandidate } from './discovery.js'
 import { pluginErrors } from './errors.js'
 import type { PluginEvent } from './events.js'
+import { defaultLimits, plinthVersion, type HostLimits, type PluginHostOptions, type PluginState, type PluginStatus } from './host-options.js'
 import { InProcessPlugin } from './in-process.js'
 import { availableIsolation, type Isolation } from './isolation.js'
 import { isSandboxed } from './permissions.js'
@@ -20,79 +20,6 @@ import { resolvePlugins, type ResolvedPlugin } from './resolution.js'
 import type { PluginRunner } from './runner.js'
 import { SandboxProcess, type SandboxLimits } from './sandbox-process.js'
 import { memoryServices, type HostServices } from './services.js'
-
-/** Where a plugin is in its life. */
-export type PluginState = 'loading' | 'active' | 'restarting' | 'disabled' | 'failed' | 'excluded' | 'stopped'
-
-/** A plugin's health and metrics, as /health shows them. */
-export interface PluginStatus {
-  readonly id: string
-  readonly version: string
-  readonly level: string
-  readonly state: PluginState
-  /** Why it is not active, when it is not. */
-  readonly reason?: string
-  readonly isolation?: Isolation | 'in-process'
-  readonly handlers: readonly string[]
-  readonly calls: number
-  readonly errors: number
-  /** Requests beyond its grants, refused. */
-  readonly refusals: number
-  readonly restarts: number
-  /** Total time spent in calls, in milliseconds. */
-  readonly callTime: number
-  readonly messages: number
-  /** Resident memory of its process tree in bytes (sandboxed plugins on Linux). */
-  readonly memory?: number
-}
-
-export interface HostLimits {
-  /** Heap cap per plugin process in MiB (a manifest's limits.memoryMb overrides). Default 128. */
-  readonly memoryMb: number
-  /** Deadline of a call (a manifest's limits.callTimeout overrides). Default 1 000 ms. */
-  readonly callTimeout: number
-  readonly loadTimeout: number
-  readonly activateTimeout: number
-  readonly deactivateTimeout: number
-  /** Restarts allowed within restartWindow before the plugin is disabled. Default 3 in 60 s. */
-  readonly maxRestarts: number
-  readonly restartWindow: number
-  readonly maxMessageBytes: number
-  readonly maxMessagesPerSecond: number
-  readonly heartbeatInterval: number
-  readonly heartbeatTimeout: number
-}
-
-export interface PluginHostOptions extends PluginDiscoveryOptions {
-  /** Each plugin reads files only under `<dataDir>/<plugin id>/`. */
-  readonly dataDir: string
-  /** Ids allowed at the system level, in process. */
-  readonly trusted?: readonly string[]
-  /** Ids not to start (the catalogue's disabled plugins). */
-  readonly disabled?: readonly string[]
-  readonly services?: HostServices
-  readonly log?: Logger
-  readonly limits?: Partial<HostLimits>
-  /** Default: the strongest this machine allows. */
-  readonly isolation?: Isolation
-  /** The user plugin processes run as; default nobody (65534) when the host runs as root, `false` to keep the host's. */
-  readonly user?: { uid: number; gid: number } | false
-  readonly plinthVersion?: string
-}
-
-const defaults: HostLimits = {
-  memoryMb: 128,
-  callTimeout: 1_000,
-  loadTimeout: 5_000,
-  activateTimeout: 5_000,
-  deactivateTimeout: 2_000,
-  maxRestarts: 3,
-  restartWindow: 60_000,
-  maxMessageBytes: 1 << 20,
-  maxMessagesPerSecond: 10_000,
-  heartbeatInterval: 500,
-  heartbeatTimeout: 2_000,
-}
 
 interface Entry {
   plugin: ResolvedPlugin
@@ -133,7 +60,7 @@ export class PluginHost {
 
   constructor(options: PluginHostOptions) {
     this.#options = options
-    this.#limits = { ...defaults, ...options.limits }
+    this.#limits = { ...defaultLimits, ...options.limits }
     this.#log = options.log ?? createLogger({ level: 'silent' })
     this.services = options.services ?? memoryServices()
   }
@@ -459,14 +386,4 @@ export class PluginHost {
 
 function blank(): Omit<Entry, 'plugin' | 'state'> {
   return { handlers: [], calls: 0, errors: 0, refusals: 0, restarts: 0, restartTimes: [], callTime: 0, messages: 0 }
-}
-
-/**
- * The version of @plinth/core in use, which manifests' "plinth" ranges are checked against.
- *
- * @example
- * plinthVersion() // '0.1.0'
- */
-export function plinthVersion(): string {
-  return (createRequire(import.meta.url)('@plinth/core/package.json') as { version: string }).version
 }
