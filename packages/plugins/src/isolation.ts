@@ -42,7 +42,7 @@ export interface LaunchPlan {
 /**
  * The command that starts a plugin: node with the permission model reading only the plugin's
  * folder and the runtime, a heap cap, no addons and no eval of strings, optionally inside
- * namespaces. `entry` replaces the runtime (tests use it to probe the isolation itself).
+ * namespaces, killed with its host where util-linux `setpriv` is available. `entry` replaces the runtime (tests use it to probe the isolation itself).
  *
  * @example
  * const { command, args } = launchPlan('/srv/plugins/word-filter', 64, 'namespaces')
@@ -59,7 +59,17 @@ export function launchPlan(folder: string, heapMb: number, isolation: Isolation,
     '--no-addons',
     entry,
   ]
-  return isolation === 'namespaces' ? { command: 'unshare', args: [...unshareArgs, process.execPath, ...node] } : { command: process.execPath, args: node }
+  const command = isolation === 'namespaces' ? ['unshare', ...unshareArgs, process.execPath, ...node] : [process.execPath, ...node]
+  // setpriv gives the process a parent-death signal: if the host dies, even by SIGKILL, its
+  // plugin processes die with it instead of running on (a busy one never sees its pipe close).
+  return hasSetpriv() ? { command: 'setpriv', args: ['--pdeathsig', 'KILL', ...command] } : { command: command[0]!, args: command.slice(1) }
+}
+
+let setpriv: boolean | undefined
+function hasSetpriv(): boolean {
+  if (setpriv !== undefined) return setpriv
+  if (process.platform !== 'linux') return (setpriv = false)
+  return (setpriv = spawnSync('setpriv', ['--pdeathsig', 'KILL', 'true'], { stdio: 'ignore', timeout: 5_000 }).status === 0)
 }
 
 /**
