@@ -62,6 +62,9 @@ describe('plugins in the reference service', () => {
     expect((await call('unit-converter', 'convert', { value: 64.5, from: 'F', to: 'C' })).body).toEqual({ result: { value: 18.0556, unit: 'c' } })
     const bad = await call('unit-converter', 'convert', { value: 1, from: 'f', to: 'psi' })
     expect(bad.status).toBe(502)
+    // The route it registered at activation, served through the host.
+    expect((await service.rest('GET', '/api/v1/plugins/unit-converter/routes/convert?value=100&from=c&to=f')).body).toEqual({ value: 212, unit: 'f' })
+    expect((await service.rest('GET', '/api/v1/plugins/unit-converter/routes/nowhere')).body).toMatchObject({ status: 404, detail: 'plugin "unit-converter" has no GET route /nowhere' })
   })
 
   it('filters words with the sandboxed plugin, within its grants: its data folder, app state and a topic', async () => {

@@ -26,6 +26,11 @@ function dimensionOf(unit) {
   return Object.keys(units).find((d) => Object.hasOwn(units[d], unit))
 }
 
+export async function activate(host) {
+  // GET /api/v1/plugins/unit-converter/routes/convert?value=64.5&from=f&to=c
+  await host.routes.register({ method: 'GET', path: '/convert' }, ({ query }) => handlers.convert({ value: Number(query.value), from: query.from, to: query.to }))
+}
+
 export const handlers = {
   /** { value, from, to } -> { value, unit }, rounded to 4 decimals. */
   convert(input) {

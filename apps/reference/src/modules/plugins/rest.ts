@@ -1,5 +1,6 @@
 import { provide } from '@plinth/core'
 import { Routes } from '@plinth/http'
+import { pluginErrors } from '@plinth/plugins'
 import { plugins } from './components.js'
 
 type ById = { Params: { id: string } }
@@ -9,7 +10,7 @@ const call = { type: 'object', properties: { id: { type: 'string' }, handler: { 
 
 /**
  * The plugins REST API under /api/v1/plugins: their state and metrics, a call into a plugin's
- * handler, and enable, disable and reload at run time. Plugin errors carry their own HTTP
+ * handler, the routes plugins registered, and enable, disable and reload at run time. Plugin errors carry their own HTTP
  * status (403 refused, 404 unknown, 502 the plugin threw, 503 not active, 504 too slow).
  */
 export const pluginRoutes = provide(Routes, {
@@ -23,6 +24,14 @@ export const pluginRoutes = provide(Routes, {
         { schema: { tags, summary: "Call a plugin's handler with { input }", params: call, body: { type: 'object', properties: { input: {} } } } },
         async (request) => ({ result: await host.call(request.params.id, request.params.handler, request.body.input) }),
       )
+      // The routes plugins registered (routes:register), mounted by the host under /plugins/<id>/.
+      http.all<{ Params: { id: string; '*': string } }>('/:id/routes/*', { schema: { tags, summary: 'A route a plugin registered', params: byId } }, async (request) => {
+        const route = host.services.routes.find(request.method, `/plugins/${request.params.id}/${request.params['*']}`)
+        if (!route) throw pluginErrors.create('PLINTH_ERR_PLUGIN_NOT_FOUND', `plugin "${request.params.id}" has no ${request.method} route /${request.params['*']}`)
+        const query = Object.fromEntries(Object.entries(request.query as Record<string, unknown>).map(([k, v]) => [k, String(v)]))
+        const headers = Object.fromEntries(Object.entries(request.headers).map(([k, v]) => [k, String(v)]))
+        return route.handle({ method: request.method, path: route.path, query, headers, body: request.body ?? null })
+      })
       for (const action of ['enable', 'disable', 'reload'] as const) {
         http.post<ById>(`/:id/${action}`, { schema: { tags, summary: `${action[0]!.toUpperCase()}${action.slice(1)} a plugin at run time`, params: byId } }, async (request) => {
           await host[action](request.params.id)
