@@ -10,6 +10,7 @@ import { appDatabase } from './database.js'
 import type auth from './modules/auth/module.js'
 import type cluster from './modules/cluster/module.js'
 import type conversation from './modules/conversation/module.js'
+import type plugins from './modules/plugins/module.js'
 import type telemetry from './modules/telemetry/module.js'
 
 /**
@@ -30,7 +31,7 @@ const servers = [
   metricsServer(),
 ] as const
 
-type Modules = [typeof telemetry, typeof conversation, typeof auth, typeof cluster]
+type Modules = [typeof telemetry, typeof conversation, typeof auth, typeof cluster, typeof plugins]
 
 /**
  * Modules are discovered at run time from ./modules (src/ under a test runner, dist/ in

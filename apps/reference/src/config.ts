@@ -4,6 +4,7 @@ import { AuthSettings } from './modules/auth/settings.js'
 import { ClusterSettings } from './modules/cluster/settings.js'
 import { ConversationSettings } from './modules/conversation/settings.js'
 import { FlagSettings } from './modules/features/settings.js'
+import { PluginSettings } from './modules/plugins/settings.js'
 import { TelemetrySettings } from './modules/telemetry/settings.js'
 
 // 0 asks the system for a free port: tests start the whole service with every port at 0.
@@ -41,6 +42,7 @@ export const AppConfig = defineConfig({
     flagsFile: z.string().min(1).optional(),
     auth: AuthSettings.prefault({}),
     cluster: ClusterSettings.prefault({}),
+    plugins: PluginSettings.prefault({}),
   }),
   env: {
     HTTP_PORT: 'http.port',
@@ -67,6 +69,8 @@ export const AppConfig = defineConfig({
     DISCOVERY_URL: 'cluster.url',
     DISCOVERY_PREFIX: 'cluster.prefix',
     DISCOVERY_TTL: 'cluster.ttl',
+    PLUGINS_DIR: 'plugins.dir',
+    PLUGINS_TRUSTED: 'plugins.trusted',
   },
   secrets: ['databaseUrl', 'redisUrl', 'natsUrl', 'conversation.openai.apiKey', 'auth.signingKeys', 'cluster.url'],
 })

@@ -1,0 +1,98 @@
+/**
+ * How a plugin process is started: which kernel isolation this machine allows, the command
+ * line, and how much memory the process tree holds (read by the host from /proc, not asked of
+ * the plugin, which could lie).
+ */
+import { spawnSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+
+/**
+ * `namespaces`: the plugin runs in its own user, network and PID namespaces (util-linux
+ * `unshare`), so it has no network at all and cannot signal the host. `process`: a plain child
+ * process; the sandbox runtime's JavaScript guards are then the only network block.
+ */
+export type Isolation = 'namespaces' | 'process'
+
+/** The runtime every sandboxed plugin process starts with. */
+export const runtimeFile = fileURLToPath(new URL('../runtime/sandbox-runtime.mjs', import.meta.url))
+
+const unshareArgs = ['--user', '--map-root-user', '--net', '--pid', '--fork', '--kill-child']
+let probed: Isolation | undefined
+
+/**
+ * The strongest isolation this machine allows, probed once: namespaces when unprivileged user
+ * namespaces and `unshare` are available (most Linux hosts), a plain process otherwise.
+ *
+ * @example
+ * if (availableIsolation() === 'process') log.warn('plugins have network access: no namespaces here')
+ */
+export function availableIsolation(user?: { uid: number; gid: number }): Isolation {
+  if (probed !== undefined) return probed
+  if (process.platform !== 'linux') return (probed = 'process')
+  const result = spawnSync('unshare', [...unshareArgs, 'true'], { stdio: 'ignore', timeout: 5_000, ...(user ?? {}) })
+  return (probed = result.status === 0 ? 'namespaces' : 'process')
+}
+
+export interface LaunchPlan {
+  readonly command: string
+  readonly args: string[]
+}
+
+/**
+ * The command that starts a plugin: node with the permission model reading only the plugin's
+ * folder and the runtime, a heap cap, no addons and no eval of strings, optionally inside
+ * namespaces, killed with its host where util-linux `setpriv` is available. `entry` replaces the runtime (tests use it to probe the isolation itself).
+ *
+ * @example
+ * const { command, args } = launchPlan('/srv/plugins/word-filter', 64, 'namespaces')
+ */
+export function launchPlan(folder: string, heapMb: number, isolation: Isolation, entry: string = runtimeFile): LaunchPlan {
+  const node = [
+    '--experimental-permission',
+    `--allow-fs-read=${folder}/`,
+    `--allow-fs-read=${entry}`,
+    `--max-old-space-size=${heapMb}`,
+    '--max-semi-space-size=4',
+    '--disallow-code-generation-from-strings',
+    '--no-warnings',
+    '--no-addons',
+    entry,
+  ]
+  const command = isolation === 'namespaces' ? ['unshare', ...unshareArgs, process.execPath, ...node] : [process.execPath, ...node]
+  // setpriv gives the process a parent-death signal: if the host dies, even by SIGKILL, its
+  // plugin processes die with it instead of running on (a busy one never sees its pipe close).
+  return hasSetpriv() ? { command: 'setpriv', args: ['--pdeathsig', 'KILL', ...command] } : { command: command[0]!, args: command.slice(1) }
+}
+
+let setpriv: boolean | undefined
+function hasSetpriv(): boolean {
+  if (setpriv !== undefined) return setpriv
+  if (process.platform !== 'linux') return (setpriv = false)
+  return (setpriv = spawnSync('setpriv', ['--pdeathsig', 'KILL', 'true'], { stdio: 'ignore', timeout: 5_000 }).status === 0)
+}
+
+/**
+ * Resident memory of a process and all its descendants in bytes, from /proc (Linux); undefined
+ * elsewhere or when the process is gone.
+ *
+ * @example
+ * const rss = treeResidentBytes(child.pid!)
+ */
+export function treeResidentBytes(pid: number): number | undefined {
+  try {
+    let total = 0
+    const stack = [pid]
+    while (stack.length > 0) {
+      const at = stack.pop()!
+      const status = readFileSync(`/proc/${at}/status`, 'utf8')
+      const match = /VmRSS:\s+(\d+) kB/.exec(status)
+      if (match) total += Number(match[1]) * 1024
+      const children = readFileSync(`/proc/${at}/task/${at}/children`, 'utf8').trim()
+      if (children) stack.push(...children.split(/\s+/).map(Number))
+    }
+    return total
+  } catch {
+    return undefined
+  }
+}
