@@ -6,7 +6,7 @@ export default defineConfig({
   resolve: { conditions: ['@plinth/source'] },
   ssr: { resolve: { conditions: ['@plinth/source'], externalConditions: ['@plinth/source'] } },
   test: {
-    include: ['packages/*/test/**/*.test.ts', 'apps/*/test/**/*.test.ts'],
+    include: ['packages/*/test/**/*.test.ts', 'apps/*/test/**/*.test.ts', 'test/**/*.test.ts'],
     testTimeout: 20_000,
     hookTimeout: 20_000,
     pool: 'forks',

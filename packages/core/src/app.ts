@@ -1,10 +1,10 @@
 import { loadConfig, type ConfigDefinition, type LoadedConfig } from './config.js'
 import { Container, assertValidGraph } from './container.js'
-import { PlinthError } from './errors.js'
-import { EventStream, type LifecycleEvent, type Phase } from './events.js'
+import { PlinthError, describe } from './errors.js'
+import { EventStream, type AppState, type LifecycleEvent, type Phase } from './events.js'
 import type { Node } from './graph.js'
-import { Application, Logger as LoggerToken, type KernelTokenName } from './kernel-tokens.js'
-import { Lifecycle, describe, type ComponentStatus, type LifecycleOptions, type StopReport } from './lifecycle.js'
+import { Logger as LoggerToken } from './kernel-tokens.js'
+import { Lifecycle, type ComponentStatus, type LifecycleOptions, type StopReport } from './lifecycle.js'
 import type { Logger } from './logger-types.js'
 import { componentLogger, createLogger, type LoggingOptions } from './logging.js'
 import { logEvents } from './log-events.js'
@@ -19,9 +19,12 @@ import { sleep } from './retry.js'
 import type { HealthOptions } from './health.js'
 import type { MetricsOptions } from './metrics.js'
 import { observabilityProviders } from './observability.js'
-import type { Accessor, Optional, Token } from './token.js'
+import { token, type Accessor, type Optional, type Token } from './token.js'
 
-export type AppState = 'created' | 'starting' | 'ready' | 'degraded' | 'stopping' | 'stopped' | 'failed'
+export type { AppState }
+
+/** Names the kernel provides to every app, for the compile-time check of missing providers. */
+export type KernelTokenName = 'logger' | 'app' | 'health' | 'metrics'
 
 export interface ShutdownOptions {
   /**
@@ -228,7 +231,7 @@ export class App {
 
   /** The kernel's own providers: the config value, the app, each component's logger. */
   #kernelProviders(): AnyProvider[] {
-    const providers: AnyProvider[] = [provide(Application, { value: this }), ...observabilityProviders(this.#options)]
+    const providers: AnyProvider[] = [provide(Application, { value: this }), ...observabilityProviders(Application, this.#options)]
     if (this.#options.config) providers.push(provide(this.#options.config, { create: () => this.#config?.value }))
     return providers
   }
@@ -494,6 +497,8 @@ export class App {
   }
 }
 
+/** The running application itself: its state, events and configuration (for servers and probes). */
+export const Application = token('app').of<App>()
 
 /**
  * Assembles an application. Where every component and module is listed here, a component that

@@ -16,9 +16,8 @@ import { fileURLToPath } from 'node:url'
 import type { BootstrapContext, BootstrapHandler, RequirementSet } from './bootstrap.js'
 import type { CheckedRequirements } from './bootstrap-requirements.js'
 import { actionOf, applySteps, destination, discard, display, owner, type Step } from './bootstrap-steps.js'
-import { PlinthError } from './errors.js'
+import { PlinthError, describe } from './errors.js'
 import { statOrUndefined } from './bootstrap-directories.js'
-import { describe } from './lifecycle.js'
 
 type ArtifactSpec = CheckedRequirements['artifacts'][number]
 type Verified = Record<string, { sha256: string; size: number; mtimeMs: number }>

@@ -10,8 +10,7 @@ import { basename, dirname, join, resolve } from 'node:path'
 import type { BootstrapContext, BootstrapHandler, RequirementSet } from './bootstrap.js'
 import type { CheckedRequirements } from './bootstrap-requirements.js'
 import { destination, discard, display, owner, plannedHandler, type Step } from './bootstrap-steps.js'
-import { PlinthError } from './errors.js'
-import { describe } from './lifecycle.js'
+import { PlinthError, describe } from './errors.js'
 
 type FileSpec = CheckedRequirements['files'][number]
 

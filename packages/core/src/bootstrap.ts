@@ -4,30 +4,15 @@
  * only when their `shouldRun` says something is missing, each under a deadline and with retries;
  * what each one does is reported on the lifecycle event stream.
  */
+import type { BootstrapAction } from './bootstrap-action.js'
+export type { BootstrapAction, BootstrapActionKind } from './bootstrap-action.js'
 import type { CheckedRequirements } from './bootstrap-requirements.js'
 import { withDeadline } from './deadline.js'
-import { PlinthError } from './errors.js'
+import { PlinthError, describe } from './errors.js'
 import type { EventStream, LifecycleEvent } from './events.js'
-import { describe } from './lifecycle.js'
 import type { Logger } from './logger-types.js'
 import { backoffDelay, resolveRetry, sleep, type RetryOptions } from './retry.js'
 
-/** create/fetch/copy/repair change the disk; skip means already in place; run is a custom handler without a plan. */
-export type BootstrapActionKind = 'create' | 'fetch' | 'copy' | 'repair' | 'skip' | 'run'
-
-/** One thing a handler did, or in a dry run would do. */
-export interface BootstrapAction {
-  readonly handler: string
-  readonly action: BootstrapActionKind
-  /** What kind of thing: directory, file, database, artifact, or the handler's own word. */
-  readonly subject: string
-  /** The path (relative to the working directory when inside it) or name it is about. */
-  readonly target: string
-  /** Why, or from where: "exists", "checksum mismatch", "from https://...". */
-  readonly detail?: string | undefined
-  /** The module that declared the requirement; undefined for the app's own. */
-  readonly module?: string | undefined
-}
 
 /** The requirements of the app (`owner` undefined) or of one registered module. */
 export interface RequirementSet {

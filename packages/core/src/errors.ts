@@ -367,3 +367,16 @@ export class PlinthError extends Error {
 export function isPlinthError(err: unknown, code?: string): err is PlinthError {
   return err instanceof PlinthError && (code === undefined || err.code === code)
 }
+
+/**
+ * One line for an error: its code and message, for lists of failures.
+ *
+ * @example
+ * describe(new PlinthError('PLINTH_ERR_START_FAILED', '"db" failed to start')) // 'PLINTH_ERR_START_FAILED: "db" failed to start'
+ * describe(new Error('boom')) // 'boom'
+ */
+export function describe(error: unknown): string {
+  if (error instanceof PlinthError) return `${error.code}: ${error.message}`
+  if (error instanceof Error) return error.message
+  return String(error)
+}

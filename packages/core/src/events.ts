@@ -1,4 +1,7 @@
-import type { BootstrapAction } from './bootstrap.js'
+import type { BootstrapAction } from './bootstrap-action.js'
+
+/** Where an application is in its life; `ready` and `degraded` take traffic. */
+export type AppState = 'created' | 'starting' | 'ready' | 'degraded' | 'stopping' | 'stopped' | 'failed'
 
 /** The phases of an application's life, each timed and recorded. */
 export type Phase = 'config' | 'bootstrap' | 'modules' | 'validate' | 'start' | 'shutdown'

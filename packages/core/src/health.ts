@@ -1,11 +1,21 @@
-import type { App } from './app.js'
 import type { BreakerSnapshot, BreakerState, CircuitBreaker } from './breaker.js'
-import { PlinthError } from './errors.js'
+import { PlinthError, describe } from './errors.js'
 import { LoopMonitor, type LoopMonitorOptions } from './event-loop.js'
-import { EventStream } from './events.js'
+import { EventStream, type AppState, type LifecycleEvent } from './events.js'
 import { CheckRunner, type CheckResult, type CheckSettings, type CheckStatus, type HealthCheck } from './health-check.js'
 import type { ComponentStatus } from './lifecycle.js'
-import { describe } from './lifecycle.js'
+
+/**
+ * What the registry reads of the application: its state, its lifecycle events and its
+ * components. An App is one; the registry needs nothing else of it.
+ */
+export interface HealthSubject {
+  readonly state: AppState
+  readonly ready: boolean
+  readonly events: EventStream<LifecycleEvent>
+  timeline(): readonly LifecycleEvent[]
+  components(): ComponentStatus[]
+}
 
 export interface HealthOptions {
   /** Defaults for every check that sets none (timeout, interval, staleness, history, breaker). */
@@ -85,7 +95,7 @@ const checkDefaults = { timeout: 2_000, interval: 10_000, history: 10 }
  */
 export class HealthRegistry {
   readonly events = new EventStream<HealthEvent>()
-  readonly #app: App
+  readonly #app: HealthSubject
   readonly #contributed: readonly HealthCheck[]
   readonly #options: HealthOptions
   readonly #now: () => number
@@ -94,7 +104,7 @@ export class HealthRegistry {
   #booted = false
   #unsubscribe: (() => void) | undefined
 
-  constructor(app: App, checks: readonly HealthCheck[] = [], options: HealthOptions = {}) {
+  constructor(app: HealthSubject, checks: readonly HealthCheck[] = [], options: HealthOptions = {}) {
     this.#app = app
     this.#contributed = checks
     this.#options = options

@@ -3,7 +3,7 @@
  * components in dependency order and concurrently where independent, configuration, logging,
  * graceful shutdown, and the `plinth` command line.
  */
-export { App, createApp, type AppOptions, type AppState, type CheckReport, type Endpoint, type MissingProviders, type ShutdownOptions, type StartOptions, type StartResult } from './app.js'
+export { App, Application, createApp, type AppOptions, type AppState, type CheckReport, type Endpoint, type MissingProviders, type ShutdownOptions, type StartOptions, type StartResult } from './app.js'
 export { ExitCode, defineCommand, run, runCommand, serve, type Command, type CommandContext, type ServeOptions } from './cli.js'
 export { CONFIG_EXIT_CODE, defineConfig, loadConfig, type ConfigDefinition, type LoadedConfig } from './config.js'
 export { Container, Scope, formatProblems, type ContainerOptions } from './container.js'
@@ -11,11 +11,12 @@ export { PlinthError, coreErrors, defineErrors, errorCatalogue, isPlinthError, l
 export { statusOf } from './error-status.js'
 export { EventSpy, EventStream, assertNever, type CriticalStep, type LifecycleEvent, type LifecycleEventType, type Phase } from './events.js'
 export type { GraphProblem } from './graph.js'
-export { Application, Health, HealthChecks, Logger, Metrics } from './kernel-tokens.js'
+export { Health, HealthChecks, Logger, Metrics } from './kernel-tokens.js'
 export { CircuitBreaker, type BreakerListener, type BreakerSnapshot, type BreakerState, type CircuitBreakerOptions } from './breaker.js'
 export { LoopMonitor, type LoopMonitorOptions } from './event-loop.js'
 export {
   HealthRegistry,
+  type HealthSubject,
   type CheckResult,
   type CheckSettings,
   type CheckStatus,

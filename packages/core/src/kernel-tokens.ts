@@ -1,6 +1,5 @@
-import type { App } from './app.js'
-import type { Logger as PinoLogger } from 'pino'
 import type { HealthCheck, HealthRegistry } from './health.js'
+import type { Logger as PinoLogger } from './logger-types.js'
 import type { MetricsRegistry } from './metrics.js'
 import { token } from './token.js'
 
@@ -14,9 +13,6 @@ import { token } from './token.js'
 export const Logger = token('logger').of<Logger>()
 /** A pino logger. */
 export type Logger = PinoLogger
-
-/** The running application itself: its state, events and configuration (for servers and probes). */
-export const Application = token('app').of<App>()
 
 /**
  * The health registry: probes (liveness, readiness, startup) and the report of every check,
@@ -33,5 +29,3 @@ export const HealthChecks = token('health-checks').many<HealthCheck>()
 /** The app's metrics registry (prom-client); components add their own metrics through it. */
 export const Metrics = token('metrics').of<MetricsRegistry>()
 
-/** Names the kernel provides to every app, for the compile-time check of missing providers. */
-export type KernelTokenName = 'logger' | 'app' | 'health' | 'metrics'

@@ -1,6 +1,6 @@
 import { setMaxListeners } from 'node:events'
 import type { Container } from './container.js'
-import { PlinthError } from './errors.js'
+import { PlinthError, describe } from './errors.js'
 import type { CriticalStep, EventStream, LifecycleEvent } from './events.js'
 import { postOrder, type Node } from './graph.js'
 import type { Logger } from './logger-types.js'
@@ -362,11 +362,4 @@ function wrapStartError(node: Node, error: unknown): unknown {
   return new PlinthError('PLINTH_ERR_START_FAILED', `"${node.name}" (${node.reg.module ? `module "${node.reg.module}", ` : ''}${node.reg.site}) failed to start: ${describe(error)}`, {
     cause: error,
   })
-}
-
-/** One line for an error: its code and message. */
-export function describe(error: unknown): string {
-  if (error instanceof PlinthError) return `${error.code}: ${error.message}`
-  if (error instanceof Error) return error.message
-  return String(error)
 }

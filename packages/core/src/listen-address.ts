@@ -1,5 +1,4 @@
 import type { AddressInfo } from 'node:net'
-import type { App } from './app.js'
 import { PlinthError } from './errors.js'
 
 export interface ListenAddress {
@@ -7,6 +6,12 @@ export interface ListenAddress {
   readonly port: number
   /** Where the port came from, for error messages: `option`, `config http.port`, `env HTTP_PORT`, `default`. */
   readonly source: string
+}
+
+/** What a server reads of the app to find its address: the loaded configuration and the environment it was started with. An App is one. */
+export interface ListeningApp {
+  readonly config: { readonly value: unknown } | undefined
+  readonly env: NodeJS.ProcessEnv
 }
 
 export interface AddressDefaults {
@@ -26,7 +31,7 @@ export interface AddressDefaults {
  * @example
  * const { host, port } = listenAddress(app, { key: 'metrics', env: 'METRICS_PORT', port: 9090 }, options)
  */
-export function listenAddress(app: App, defaults: AddressDefaults, options: { host?: string | undefined; port?: number | undefined } = {}): ListenAddress {
+export function listenAddress(app: ListeningApp, defaults: AddressDefaults, options: { host?: string | undefined; port?: number | undefined } = {}): ListenAddress {
   const config = (app.config?.value ?? {}) as Record<string, unknown>
   const section = (config[defaults.key] ?? {}) as Record<string, unknown>
   const host = options.host ?? stringOf(section.host) ?? stringOf(config.host) ?? '127.0.0.1'

@@ -1,5 +1,5 @@
 import { assertNever, type EventStream, type LifecycleEvent } from './events.js'
-import { describe } from './lifecycle.js'
+import { describe } from './errors.js'
 import type { Logger } from './logger-types.js'
 
 const ms = (value: number) => `${value.toFixed(1)} ms`

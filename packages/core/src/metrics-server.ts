@@ -1,6 +1,6 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
-import type { App } from './app.js'
-import { Application, Health, Metrics } from './kernel-tokens.js'
+import { Application, type App } from './app.js'
+import { Health, Metrics } from './kernel-tokens.js'
 import { listenAddress, listenFailure, urlOf } from './listen-address.js'
 import type { MetricsRegistry } from './metrics.js'
 import { component } from './provider.js'

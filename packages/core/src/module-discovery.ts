@@ -9,8 +9,7 @@ import { readdir, readFile } from 'node:fs/promises'
 import { extname, join, relative, resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import type { FieldProblem } from './bootstrap-requirements.js'
-import { PlinthError } from './errors.js'
-import { describe } from './lifecycle.js'
+import { PlinthError, describe } from './errors.js'
 import { checkModule, invalidModule, type CheckedModule } from './module-validation.js'
 
 export interface ModuleDiscoveryOptions {

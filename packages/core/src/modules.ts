@@ -6,10 +6,9 @@
  * degraded, which is fatal only for a required module.
  */
 import { withDeadline } from './deadline.js'
-import { PlinthError } from './errors.js'
+import { PlinthError, describe } from './errors.js'
 import type { EventStream, LifecycleEvent } from './events.js'
 import type { GraphProblem } from './graph.js'
-import { describe } from './lifecycle.js'
 import type { Logger } from './logger-types.js'
 import { discoverModules, type ModuleCandidate, type ModuleDiscoveryOptions } from './module-discovery.js'
 import { reasonOf, resolveModules, type ModuleResolution } from './module-resolution.js'

@@ -1,8 +1,9 @@
-import { HealthRegistry, type HealthOptions } from './health.js'
-import { Application, Health, HealthChecks, Logger, Metrics } from './kernel-tokens.js'
+import { HealthRegistry, type HealthOptions, type HealthSubject } from './health.js'
+import { Health, HealthChecks, Logger, Metrics } from './kernel-tokens.js'
 import type { Logger as PinoLogger } from './logger-types.js'
 import type { MetricsOptions, MetricsRegistry } from './metrics.js'
 import { provide, type AnyProvider } from './provider.js'
+import type { Token } from './token.js'
 
 /**
  * Connects health to metrics and logs: `app_service_status` is read from the cache at each
@@ -46,11 +47,15 @@ export function instrumentHealth(health: HealthRegistry, metrics: MetricsRegistr
 
 /**
  * The kernel's observability providers: the metrics registry, fed by the lifecycle events, and
- * the health registry, which starts with the first component that needs it.
+ * the health registry, which starts with the first component that needs it. Both depend on the
+ * app's `Application` token, passed in so that this file needs nothing of the App class.
  */
-export function observabilityProviders(options: { health?: HealthOptions | undefined; metrics?: MetricsOptions | undefined } = {}): AnyProvider[] {
+export function observabilityProviders(
+  application: Token<ObservedApp>,
+  options: { health?: HealthOptions | undefined; metrics?: MetricsOptions | undefined } = {},
+): AnyProvider[] {
   const metrics = provide(Metrics, {
-    deps: { app: Application },
+    deps: { app: application },
     // prom-client takes ~50 ms to load; an app that never asks for metrics does not pay it.
     create: async ({ app }) => {
       const { MetricsRegistry } = await import('./metrics.js')
@@ -61,7 +66,7 @@ export function observabilityProviders(options: { health?: HealthOptions | undef
     },
   })
   const health = provide(Health, {
-    deps: { app: Application, checks: HealthChecks, metrics: Metrics, log: Logger },
+    deps: { app: application, checks: HealthChecks, metrics: Metrics, log: Logger },
     create: ({ app, checks, metrics, log }) => {
       const registry = new HealthRegistry(app, checks, options.health)
       instrumentHealth(registry, metrics, log)
@@ -71,6 +76,12 @@ export function observabilityProviders(options: { health?: HealthOptions | undef
     stop: (registry) => registry.stop(),
   })
   return [metrics, health]
+}
+
+/** What the kernel's metrics and health registries read of the application. */
+export interface ObservedApp extends HealthSubject {
+  readonly name: string
+  readonly version: string
 }
 
 /** The value `app_service_status` takes for a check status. */

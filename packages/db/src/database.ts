@@ -8,7 +8,7 @@
  * database that comes back is used without a restart.
  */
 import { backoffDelay, PlinthError, sleep, type HealthResult, type Logger, type RetryOptions } from '@plinth/core'
-import type { Database } from './component.js'
+import type { Database, DatabaseState } from './contract.js'
 import { Kysely, sql } from 'kysely'
 import { connectError, isTransient, safeCause, safeMessage } from './connect-errors.js'
 import { SharedDriver, type PoolStats } from './driver.js'
@@ -18,7 +18,6 @@ import type { PlannedMigration } from './migrations.js'
 import { redactUrl, type DatabaseLocation, type Dialect } from './url.js'
 
 /** `idle`: not used yet. `unavailable`: the last attempt failed; the next use tries again. `failed`: a migration failed; only a restart helps. */
-export type DatabaseState = 'idle' | 'connecting' | 'ready' | 'unavailable' | 'failed' | 'closed'
 
 export interface DatabaseSettings {
   /** The component's name, for messages: 'database'. */

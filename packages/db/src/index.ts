@@ -4,7 +4,7 @@
  * lock, `plinth migrate`, and the bootstrap phase's database handler.
  */
 export { Database, database, type DatabaseComponentOptions } from './component.js'
-export type { DatabaseState } from './database.js'
+export type { DatabaseState } from './contract.js'
 export type { PoolStats } from './driver.js'
 export type { PoolSettings } from './engine.js'
 export { Migrations, defineMigrations, planMigrations, type Migration, type MigrationSet, type PlannedMigration } from './migrations.js'
