@@ -3,6 +3,7 @@
  * component: lazy and optional connections, pool figures, health, migrations per module under a
  * lock, `plinth migrate`, and the bootstrap phase's database handler.
  */
+export { dbErrors } from './errors.js'
 export { Database, database, type DatabaseComponentOptions } from './component.js'
 export type { DatabaseState } from './contract.js'
 export type { PoolStats } from './driver.js'

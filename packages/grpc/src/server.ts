@@ -6,6 +6,7 @@ import { protoPath as healthProtoPath } from 'grpc-health-check'
 import { bindService, type CallTracker } from './calls.js'
 import { GrpcHealthService } from './health-service.js'
 import type { GrpcServiceRegistration } from './services.js'
+import { grpcErrors } from './errors.js'
 
 export interface GrpcServerOptions {
   /** Default: config `grpc.port`, else GRPC_PORT, else 50051. 0 picks a free port. */
@@ -135,12 +136,12 @@ async function loadService(registration: GrpcServiceRegistration): Promise<{ pkg
   try {
     pkg = await load([...registration.proto], { ...defaultLoaderOptions, ...registration.loader })
   } catch (error) {
-    throw new PlinthError('PLINTH_ERR_INVALID_GRPC_SERVICE', `cannot load ${registration.proto.join(', ')} for ${registration.service}: ${(error as Error).message}`, { cause: error })
+    throw grpcErrors.create('PLINTH_ERR_INVALID_GRPC_SERVICE', `cannot load ${registration.proto.join(', ')} for ${registration.service}: ${(error as Error).message}`, { cause: error })
   }
   const definition = pkg[registration.service]
   if (definition === undefined || !isService(definition)) {
     const available = Object.entries(pkg).filter(([, value]) => isService(value)).map(([name]) => name)
-    throw new PlinthError(
+    throw grpcErrors.create(
       'PLINTH_ERR_INVALID_GRPC_SERVICE',
       `${registration.proto.join(', ')} has no service named ${registration.service}; it has: ${available.join(', ') || '(no services)'}`,
       { details: { service: registration.service, available } },
