@@ -28,7 +28,8 @@ export {
   type HealthReport,
   type ProbeResult,
 } from './health/health.js'
-export { listenAddress, listenFailure, urlOf, type AddressDefaults, type ListenAddress } from './server/listen-address.js'
+export { listenAddress, listenFailure, urlOf, type AddressDefaults, type ListenAddress, type ListeningApp } from './server/listen-address.js'
+export { bindNetServer, listenOn, type ListenerSpec } from './server/listener.js'
 // Types only: prom-client loads when the Metrics token is first resolved, not with @plinth/core.
 export type { Exposition, MetricsOptions, MetricsRegistry } from './metrics/metrics.js'
 export type { BoundHistogram, HistogramSeries } from './metrics/histogram.js'
@@ -36,7 +37,6 @@ export { MetricsServer, metricsServer, type MetricsServerOptions } from './metri
 export { instrumentHealth } from './health/observability.js'
 export type { ComponentState, ComponentStatus, LifecycleOptions, StopReport } from './lifecycle/lifecycle.js'
 export { componentLogger, createLogger, type LoggingOptions } from './logging/logging.js'
-export { AccessLog, AccessShape, type AccessLevel } from './logging/access-log.js'
 export { defineModule, type Module, type ModuleDeclaration, type ModuleInitContext } from './modules/module.js'
 export { discoverModules, type ModuleCandidate, type ModuleDiscoveryOptions } from './modules/discovery.js'
 export type { ModuleExclusion, ModuleResolution } from './modules/resolution.js'

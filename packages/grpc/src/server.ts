@@ -1,7 +1,7 @@
 import { Server, ServerCredentials, type ChannelOptions } from '@grpc/grpc-js'
 import { load, type Options as LoaderOptions, type PackageDefinition, type ServiceDefinition } from '@grpc/proto-loader'
 import { ReflectionService } from '@grpc/reflection'
-import { PlinthError, listenAddress, listenFailure, type App, type HealthRegistry, type ListenAddress, type Logger } from '@plinth/core'
+import { PlinthError, listenOn, type App, type HealthRegistry, type ListenAddress, type Logger } from '@plinth/core'
 import { protoPath as healthProtoPath } from 'grpc-health-check'
 import { bindService, type CallTracker } from './calls.js'
 import { GrpcHealthService } from './health-service.js'
@@ -78,7 +78,6 @@ export class GrpcServer {
   /** Loads every service, binds the port, and starts serving; resolves with the URL. */
   async listen(): Promise<string> {
     const { app, services, health, log } = this.#deps
-    const address = listenAddress(app, { key: 'grpc', env: 'GRPC_PORT', port: 50051 }, this.#options)
     const server = new Server(this.#options.channelOptions)
     const packages: PackageDefinition[] = []
     const seen = new Set<string>()
@@ -98,7 +97,8 @@ export class GrpcServer {
       // Reflection covers the services and the health service (a merged package definition).
       new ReflectionService(Object.assign({}, ...packages, healthPkg) as PackageDefinition).addToServer(server)
     }
-    const port = await bind(server, address, this.#options.credentials ?? ServerCredentials.createInsecure())
+    const credentials = this.#options.credentials ?? ServerCredentials.createInsecure()
+    const { address, bound: port } = await listenOn(app, { server: 'gRPC', key: 'grpc', env: 'GRPC_PORT', port: 50051 }, this.#options, (at) => bind(server, at, credentials))
     this.#server = server
     const host = address.host.includes(':') ? `[${address.host}]` : address.host
     this.#url = `grpc://${host}:${port}`
@@ -159,7 +159,7 @@ function bind(server: Server, address: ListenAddress, credentials: ServerCredent
   const host = address.host.includes(':') ? `[${address.host}]` : address.host
   return new Promise((resolve, reject) => {
     server.bindAsync(`${host}:${address.port}`, credentials, (error, port) => {
-      if (error) reject(listenFailure('gRPC', address, 'GRPC_PORT', error))
+      if (error) reject(error)
       else resolve(port)
     })
   })

@@ -1,7 +1,8 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import { Application, type App } from '../app/app.js'
 import { Health, Metrics } from '../app/kernel-tokens.js'
-import { listenAddress, listenFailure, urlOf } from '../server/listen-address.js'
+import { urlOf } from '../server/listen-address.js'
+import { bindNetServer, listenOn } from '../server/listener.js'
 import type { MetricsRegistry } from './metrics.js'
 import { component } from '../container/provider.js'
 
@@ -42,16 +43,12 @@ export class MetricsServer {
   }
 
   async listen(): Promise<string> {
-    const address = listenAddress(this.#app, { key: 'metrics', env: 'METRICS_PORT', port: 9090 }, this.#options)
     const { createServer } = await import('node:http')
     const server = createServer((req, res) => void this.#handle(req, res))
     server.keepAliveTimeout = 65_000
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (error) => reject(listenFailure('metrics', address, 'METRICS_PORT', error)))
-      server.listen(address.port, address.host, () => resolve())
-    })
+    const { bound } = await listenOn(this.#app, { server: 'metrics', key: 'metrics', env: 'METRICS_PORT', port: 9090 }, this.#options, (address) => bindNetServer(server, address))
     this.#server = server
-    this.#url = urlOf(server.address(), this.#options.path ?? '/metrics')
+    this.#url = urlOf(bound, this.#options.path ?? '/metrics')
     this.#app.announce('metrics', this.#url)
     return this.#url
   }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pino, type LoggerOptions } from 'pino'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { AccessLog } from '../src/index.js'
+import { AccessLog } from '../src/access-log.js'
 
 /** A logger whose every write is kept as it arrived. */
 function capture(options: LoggerOptions = {}) {

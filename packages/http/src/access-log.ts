@@ -1,7 +1,7 @@
 import { writeSync } from 'node:fs'
 import { performance } from 'node:perf_hooks'
 import { pino } from 'pino'
-import type { Logger } from './logger.js'
+import type { Logger } from '@plinth/core'
 
 const symbols = pino.symbols
 /** The logger's level and bindings: what of it the access log follows while it writes. */
