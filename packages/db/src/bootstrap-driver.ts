@@ -49,7 +49,7 @@ function optionsOf(requirement: DatabaseRequirement): DatabaseRequirementOptions
 /** The server's URL: the requirement's own, else DATABASE_URL from the environment start() was given. */
 function baseUrl(requirement: DatabaseRequirement, context: DatabaseBootstrapContext): string | undefined {
   // env is optional in older cores; process.env is what start() defaults it to.
-  return optionsOf(requirement).url ?? ((context.env ?? process.env).DATABASE_URL || undefined)
+  return optionsOf(requirement).url ?? (context.env.DATABASE_URL || undefined)
 }
 
 function locationOf(requirement: DatabaseRequirement, context: DatabaseBootstrapContext): DatabaseLocation {

@@ -221,7 +221,7 @@ export class App {
   async #prepare(options: StartOptions, dryRun: boolean): Promise<BootstrapReport | undefined> {
     const settings = this.#options.bootstrap ?? {}
     if (settings.enabled === false) return undefined
-    const env = options.env ?? process.env
+    const env = this.#env
     return this.#phase('bootstrap', async () => {
       const report = await bootstrapModules({
         options: settings,
@@ -346,7 +346,7 @@ export class App {
       this.#container = container
       this.#lifecycle = new Lifecycle(container, this.events, (name, module) => componentLogger(this.logger, name, module), this.#options.lifecycle)
       const lifecycle = this.#lifecycle
-      const dataDir = resolveDataDir(this.#options.bootstrap ?? {}, this.#config?.value, options.env ?? process.env, cwd)
+      const dataDir = resolveDataDir(this.#options.bootstrap ?? {}, this.#config?.value, this.#env, cwd)
       const result = await this.#phase('start', async () => {
         const started = await lifecycle.start()
         await this.#initModules(lifecycle, container, dataDir)

@@ -4,13 +4,16 @@ import { PlinthError } from '../errors.js'
 export interface ListenAddress {
   readonly host: string
   readonly port: number
-  /** Where the port came from, for error messages: `option`, `config http.port`, `env HTTP_PORT`, `default`. */
+  /** Where the port came from, for error messages: `option`, `env HTTP_PORT`, `--http.port`, `config/production.yaml (http.port)`, `default`. */
   readonly source: string
 }
 
-/** What a server reads of the app to find its address: the loaded configuration and the environment it was started with. An App is one. */
+/**
+ * What a server reads of the app to find its address: the loaded configuration (with the source
+ * of each key) and the environment the app was started with. An App is one.
+ */
 export interface ListeningApp {
-  readonly config: { readonly value: unknown } | undefined
+  readonly config: { readonly value: unknown; readonly sources?: ReadonlyMap<string, string> } | undefined
   readonly env: NodeJS.ProcessEnv
 }
 
@@ -24,9 +27,11 @@ export interface AddressDefaults {
 
 /**
  * Where a server listens: its options first, then the app's configuration (`<key>.port`,
- * `<key>.host`, then `host`), then the environment (`<ENV>`), then 127.0.0.1 and the
- * default port. Reading the configuration means that `HTTP_PORT` or `--http.port=8001` work
- * through the app's validated config when it declares the key.
+ * `<key>.host`, then `host`), then the environment the app was started with (`<ENV>`, from
+ * `app.env`: never process.env, so that a test's `env` is the whole truth), then 127.0.0.1 and
+ * the default port. Reading the configuration means that `HTTP_PORT` or `--http.port=8001` work
+ * through the app's validated config when it declares the key; the source reported is the one
+ * that set the value there (`env HTTP_PORT`, `--http.port`, `config/production.yaml`).
  *
  * @example
  * const { host, port } = listenAddress(app, { key: 'metrics', env: 'METRICS_PORT', port: 9090 }, options)
@@ -38,8 +43,8 @@ export function listenAddress(app: ListeningApp, defaults: AddressDefaults, opti
   let port: unknown
   let source: string
   if (options.port !== undefined) [port, source] = [options.port, 'option']
-  else if (section.port !== undefined) [port, source] = [section.port, `config ${defaults.key}.port`]
-  else if (process.env[defaults.env] !== undefined) [port, source] = [process.env[defaults.env], `env ${defaults.env}`]
+  else if (section.port !== undefined) [port, source] = [section.port, configSource(app, `${defaults.key}.port`)]
+  else if (app.env[defaults.env] !== undefined) [port, source] = [app.env[defaults.env], `env ${defaults.env}`]
   else [port, source] = [defaults.port, 'default']
   const number = typeof port === 'number' ? port : Number(port)
   if (!Number.isInteger(number) || number < 0 || number > 65_535) {
@@ -77,6 +82,14 @@ export function listenFailure(server: string, address: ListenAddress, envName: s
     hint: `Set ${envName} to a free port (0 picks one), or stop the process holding ${address.port}.`,
     details: { host: address.host, port: address.port, code },
   })
+}
+
+/** What set a configuration key, as the configuration recorded it: `env HTTP_PORT`, `--http.port`, `config/production.yaml (http.port)`. */
+function configSource(app: ListeningApp, path: string): string {
+  const origin = app.config?.sources?.get(path)
+  if (origin === undefined) return `config ${path}`
+  if (/^(\.?env |--)/.test(origin)) return origin
+  return origin === 'default' || origin === 'schema default' ? `config default of ${path}` : `${origin} (${path})`
 }
 
 function stringOf(value: unknown): string | undefined {
