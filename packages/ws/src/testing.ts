@@ -1,5 +1,11 @@
+/**
+ * @plinth/ws/testing: a WebSocket client for tests of a Plinth WebSocket server (the package's
+ * own, the reference service's, yours): it keeps every message and lets a test wait for the one
+ * it expects, or send a request and wait for its answer.
+ */
 import WebSocket from 'ws'
 
+/** A message of the server's JSON protocol, as received. */
 export interface Received {
   type: string
   id?: string | number
@@ -8,7 +14,15 @@ export interface Received {
   error?: { code: string; message: string; details?: any }
 }
 
-/** A `ws` client that records every message and its close, for tests to wait on. */
+/**
+ * A `ws` client that records every message and its close, for tests to wait on.
+ *
+ * @example
+ * const client = await TestClient.connect('ws://127.0.0.1:8765')
+ * const reply = await client.request('echo', { text: 'hi' })
+ * expect(reply).toMatchObject({ type: 'result', data: { text: 'hi' } })
+ * client.close()
+ */
 export class TestClient {
   readonly socket: WebSocket
   readonly received: Received[] = []
@@ -30,6 +44,7 @@ export class TestClient {
     this.closed = new Promise((resolve) => this.socket.on('close', (code, reason) => resolve({ code, reason: reason.toString() })))
   }
 
+  /** Opens a connection; resolves once it is open, rejects when it cannot be. */
   static async connect(url: string, options?: WebSocket.ClientOptions): Promise<TestClient> {
     const client = new TestClient(url, options)
     await new Promise<void>((resolve, reject) => {
@@ -39,6 +54,7 @@ export class TestClient {
     return client
   }
 
+  /** Sends a message as JSON (a string is sent as it is, to test what the server does with bad input). */
   send(message: unknown): void {
     this.socket.send(typeof message === 'string' ? message : JSON.stringify(message))
   }
