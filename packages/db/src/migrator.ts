@@ -54,7 +54,14 @@ interface Row {
 
 type Run = <R>(work: (db: Kysely<any>) => Promise<R>) => Promise<R>
 
-/** Applies, reverts and lists one database's migrations. */
+/**
+ * Applies, reverts and lists one database's migrations.
+ *
+ * @example
+ * const db = t.get(Database)
+ * for (const m of await db.migrator.status()) console.log(m.module, m.name, m.applied ? 'applied' : 'pending')
+ * await db.migrator.down({ steps: 1 })
+ */
 export class Migrator {
   readonly #db: Kysely<any>
   readonly #plan: readonly PlannedMigration[]

@@ -39,6 +39,11 @@ export interface GraphQLServerDeps {
  * same path, subscriptions over WebSocket (graphql-ws). At shutdown it stops accepting,
  * answers in-flight requests with `Connection: close`, completes every subscription, and
  * closes sockets with 1001.
+ *
+ * @example
+ * const server = graphqlServer({ port: 0 })
+ * await using t = await startTestApp(createApp({ name: 'api', components: [server, ...schemaParts] }))
+ * const res = await fetch(t.get(server).url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query":"{ hello }"}' })
  */
 export class GraphQLServer {
   readonly #deps: GraphQLServerDeps

@@ -41,6 +41,11 @@ export const defaultLoaderOptions: LoaderOptions = { keepCase: true, longs: Stri
  * registry, and reflection. At shutdown the health service turns NOT_SERVING and ends its Watch
  * streams, calls in flight finish (tryShutdown), and whatever is left when the drain time is up
  * is cancelled (forceShutdown).
+ *
+ * @example
+ * const server = grpcServer({ port: 0 })
+ * await using t = await startTestApp(createApp({ name: 'greeter', components: [server, greeterService] }))
+ * console.log(t.get(server).url) // grpc://127.0.0.1:40123
  */
 export class GrpcServer {
   readonly #deps: GrpcServerDeps

@@ -77,6 +77,11 @@ export interface HttpServerDeps {
  * applied (the app logger's serializers are), and `reply.elapsedTime` reads 0 unless the route
  * has an onResponse hook; every request's duration is in the access log and in
  * `http_server_request_duration_seconds`.
+ *
+ * @example
+ * const server = httpServer({ listen: false })
+ * await using t = await startTestApp(createApp({ name: 'api', components: [server, routes] }))
+ * const res = await t.get(server).fastify.inject('/health/ready') // no port opened
  */
 export class HttpServer {
   readonly name: string

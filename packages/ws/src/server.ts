@@ -49,6 +49,11 @@ const labels = { server_type: 'websocket' } as const
  * handlers, fans topic broadcasts out through the pub/sub backend, drops peers that stop
  * answering pings, and at shutdown lets running handlers finish and closes every client with
  * 1001 (going away).
+ *
+ * @example
+ * const server = wsServer({ port: 0 })
+ * await using t = await startTestApp(createApp({ name: 'chat', components: [server, echo] }))
+ * await t.get(server).broadcast('chat:lobby', { text: 'hello' }) // every subscriber, on every instance
  */
 export class WsServer {
   readonly topics: Topics

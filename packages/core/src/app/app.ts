@@ -27,6 +27,12 @@ const now = () => performance.now()
 /**
  * An application: configuration, modules and components, started in dependency order and
  * stopped in reverse. Creating one has no side effects; nothing runs until `start()`.
+ *
+ * @example
+ * const app = createApp({ name: 'orders', components: [users] })
+ * await app.start()
+ * console.log(app.state, app.endpoints()) // 'ready', [{ name: 'http', url: 'http://127.0.0.1:8000' }]
+ * await app.stop('done')
  */
 export class App {
   readonly name: string

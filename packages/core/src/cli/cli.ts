@@ -122,6 +122,10 @@ export interface ServeOptions {
  * (non-zero if something did not stop); a second signal exits at once, naming what was still
  * running; an uncaught exception or unhandled rejection is logged, then stops the app and
  * exits 1.
+ *
+ * @example
+ * // main.ts: run until SIGTERM, writing a Chrome trace of boot and shutdown
+ * await serve(app, { argv: process.argv.slice(2), trace: 'boot-trace.json' })
  */
 export async function serve(app: App, options: ServeOptions = {}): Promise<number> {
   const err = options.err ?? ((text: string) => process.stderr.write(`${text}\n`))

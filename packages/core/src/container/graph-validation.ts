@@ -86,7 +86,13 @@ export function captiveProblems(order: readonly Node[], scopes: readonly string[
   return problems
 }
 
-/** Formats a list of graph problems as the one report `plinth check` and start-up print. */
+/**
+ * Formats a list of graph problems as the one report `plinth check` and start-up print.
+ *
+ * @example
+ * const { problems } = await app.check()
+ * if (problems.length > 0) console.error(formatProblems(problems)) // 1. [PLINTH_ERR_MISSING_PROVIDER] "users" ...
+ */
 export function formatProblems(problems: readonly GraphProblem[]): string {
   return problems.map((p, i) => `${i + 1}. [${p.code}] ${p.message}`).join('\n')
 }

@@ -6,6 +6,9 @@ import { fileURLToPath } from 'node:url'
  * the call site in the same way). The stack is captured at declaration, which is cheap; it is
  * formatted to "file:line" only when an error or report prints it, because formatting (with
  * source maps on) costs tens of microseconds and most sites are never printed.
+ *
+ * @example
+ * for (const c of app.components()) console.log(c.name, String(c.site)) // db src/db.ts:8
  */
 export class Site {
   readonly #holder: { stack?: string }

@@ -75,7 +75,12 @@ export function defineErrors<const Entries extends Record<string, ErrorEntry>>(p
   return catalogue
 }
 
-/** Every catalogue loaded in this process, in load order (for docs and the errors test). */
+/**
+ * Every catalogue loaded in this process, in load order (for docs and the errors test).
+ *
+ * @example
+ * for (const catalogue of loadedCatalogues()) console.log(catalogue.package, Object.keys(catalogue.entries).length)
+ */
 export function loadedCatalogues(): readonly ErrorCatalogue[] {
   return catalogues
 }
@@ -119,7 +124,12 @@ export class PlinthError extends Error {
   }
 }
 
-/** True when `err` is a PlinthError, optionally of the given code. */
+/**
+ * True when `err` is a PlinthError, optionally of the given code.
+ *
+ * @example
+ * if (isPlinthError(err, 'PLINTH_ERR_INVALID_CONFIG')) process.exitCode = 78
+ */
 export function isPlinthError(err: unknown, code?: string): err is PlinthError {
   return err instanceof PlinthError && (code === undefined || err.code === code)
 }

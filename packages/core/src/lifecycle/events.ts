@@ -88,7 +88,16 @@ export class EventStream<E extends { type: string }> {
   }
 }
 
-/** Compile-time exhaustiveness check for switches over a discriminated union. */
+/**
+ * Compile-time exhaustiveness check for switches over a discriminated union.
+ *
+ * @example
+ * switch (event.type) {
+ *   case 'ready': return 'up'
+ *   // ... every other type
+ *   default: return assertNever(event) // a compile error once a new event type is unhandled
+ * }
+ */
 export function assertNever(value: never): never {
   throw new Error(`unhandled case: ${JSON.stringify(value)}`)
 }

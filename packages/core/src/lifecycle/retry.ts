@@ -31,13 +31,23 @@ export function resolveRetry(retry: number | RetryOptions | undefined): Resolved
   }
 }
 
-/** The delay before retry number `retry` (1 for the first retry). */
+/**
+ * The delay before retry number `retry` (1 for the first retry).
+ *
+ * @example
+ * backoffDelay({ attempts: 5, initialDelay: 100, maxDelay: 5_000, factor: 2, jitter: false }, 3) // 400
+ */
 export function backoffDelay(policy: ResolvedRetry, retry: number, random: () => number = Math.random): number {
   const ceiling = Math.min(policy.maxDelay, policy.initialDelay * policy.factor ** (retry - 1))
   return policy.jitter ? Math.round(random() * ceiling) : ceiling
 }
 
-/** Resolves after `ms`, or rejects with the signal's reason once it aborts. */
+/**
+ * Resolves after `ms`, or rejects with the signal's reason once it aborts.
+ *
+ * @example
+ * await sleep(250, AbortSignal.timeout(1_000))
+ */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason as Error)
