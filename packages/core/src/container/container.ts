@@ -1,12 +1,11 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { PlinthError } from '../errors.js'
-import { inOrder } from './deps-object.js'
 import { buildGraph, closest, type ContextualFactory, type Edge, type Graph, type GraphProblem, type Node } from './graph.js'
-import { compile, createFailure, isOptionalIn, Op, Track, unbuiltSingletons, type Program } from './plan.js'
+import { buildDirect, compile, createFailure, isOptionalIn, Op, Track, unbuiltSingletons, type Program } from './plan.js'
 import type { AnyProvider } from './provider.js'
 import type { AnyToken, MultiToken, Token, ValueOf } from './token.js'
 import { assertValidGraph } from './graph-validation.js'
-import { Scope, disposeInstance, hasDispose, isThenable } from './scope.js'
+import { Scope, disposeBuilt, hasDispose, isThenable } from './scope.js'
 
 export { Scope }
 export { assertValidGraph, formatProblems } from './graph-validation.js'
@@ -136,22 +135,7 @@ export class Container implements AsyncDisposable {
       }
     }
     this.#generation++
-    const failures: unknown[] = []
-    for (let i = built.length - 2; i >= 0; i -= 2) {
-      const node = built[i] as Node
-      const instance = built[i + 1]
-      if (!node.reg.dispose && !hasDispose(instance)) continue
-      try {
-        await disposeInstance(node, instance)
-      } catch (error) {
-        failures.push(error)
-      }
-    }
-    if (failures.length > 0) {
-      throw new PlinthError('PLINTH_ERR_DISPOSE_FAILED', `disposing the container failed ${failures.length} time(s)`, {
-        cause: failures.length === 1 ? failures[0] : new AggregateError(failures),
-      })
-    }
+    await disposeBuilt(built)
   }
 
   [Symbol.asyncDispose](): Promise<void> {
@@ -284,7 +268,7 @@ export class Container implements AsyncDisposable {
   #buildOne(node: Node, async: boolean): unknown {
     let result: unknown
     try {
-      result = node.direct ? this.#buildDirect(node, async) : this.#exec(this.#program(node), async)
+      result = node.direct ? buildDirect(node, async) : this.#exec(this.#program(node), async)
     } catch (error) {
       if (!async && error instanceof PlinthError && error.code === 'PLINTH_ERR_ASYNC_PROVIDER') throw error
       this.markFailed(node, error)
@@ -309,43 +293,6 @@ export class Container implements AsyncDisposable {
     node.pending = undefined
     this.#built.push(node, instance)
   }
-
-  /**
-   * Builds a direct singleton without compiling a program: its deps object is its edges' built
-   * instances. A program pays off for a transient subtree built many times; a singleton is built
-   * once.
-   */
-  #buildDirect(node: Node, async: boolean): unknown {
-    const edges = node.edges
-    const values = new Array<unknown>(edges.length)
-    for (let i = 0; i < edges.length; i++) {
-      const edge = edges[i]!
-      const target = edge.targets[0]
-      if (target === undefined || (edge.kind === 'optional' && target.state !== 'built')) values[i] = undefined
-      else if (target.state === 'built') values[i] = target.instance
-      else throw new PlinthError('PLINTH_ERR_DEPENDENCY_FAILED', `"${target.name}" (${target.reg.site}) failed to build`, { cause: target.error })
-    }
-    const reg = node.reg
-    let value: unknown
-    try {
-      // A registration made by provide() or component() brings its assembler; edges follow its deps' order.
-      const deps = reg.assemble ? reg.assemble(values, inOrder(values.length)) : Object.fromEntries(edges.map((edge, i) => [edge.key, values[i]]))
-      value = reg.create(deps as never)
-    } catch (error) {
-      throw createFailure(error, { op: Op.Create, node })
-    }
-    if (!isThenable(value)) return value
-    if (!async) {
-      throw new PlinthError(
-        'PLINTH_ERR_ASYNC_PROVIDER',
-        `"${node.name}" (${node.reg.site}) has an async factory; resolve it with await container.resolve(), or depend on it from a component built at start`,
-      )
-    }
-    return Promise.resolve(value).catch((error: unknown) => {
-      throw createFailure(error, { op: Op.Create, node })
-    })
-  }
-
 
   /** Makes sure a program's singletons and scoped instances exist; returns a promise if that needs async work. */
   #prepare(program: Program, async: boolean): unknown {

@@ -1,6 +1,7 @@
 import { PlinthError } from '../errors.js'
-import { assemblerFor } from './deps-object.js'
+import { assemblerFor, inOrder } from './deps-object.js'
 import { postOrder, type Edge, type Node } from './graph.js'
+import { isThenable } from './scope.js'
 
 /**
  * A flat build program for one node: the transient subtree it needs, in post-order, with every
@@ -261,4 +262,40 @@ export function createFailure(error: unknown, step: { op: Op; node?: Node } | un
     `creating "${node.name}" (${node.reg.module ? `module "${node.reg.module}", ` : ''}${node.reg.site}) threw: ${error instanceof Error ? error.message : String(error)}`,
     { cause: error },
   )
+}
+
+/**
+ * Builds a direct singleton without compiling a program: its deps object is its edges' built
+ * instances. A program pays off for a transient subtree built many times; a singleton is built
+ * once.
+ */
+export function buildDirect(node: Node, async: boolean): unknown {
+  const edges = node.edges
+  const values = new Array<unknown>(edges.length)
+  for (let i = 0; i < edges.length; i++) {
+    const edge = edges[i]!
+    const target = edge.targets[0]
+    if (target === undefined || (edge.kind === 'optional' && target.state !== 'built')) values[i] = undefined
+    else if (target.state === 'built') values[i] = target.instance
+    else throw new PlinthError('PLINTH_ERR_DEPENDENCY_FAILED', `"${target.name}" (${target.reg.site}) failed to build`, { cause: target.error })
+  }
+  const reg = node.reg
+  let value: unknown
+  try {
+    // A registration made by provide() or component() brings its assembler; edges follow its deps' order.
+    const deps = reg.assemble ? reg.assemble(values, inOrder(values.length)) : Object.fromEntries(edges.map((edge, i) => [edge.key, values[i]]))
+    value = reg.create(deps as never)
+  } catch (error) {
+    throw createFailure(error, { op: Op.Create, node })
+  }
+  if (!isThenable(value)) return value
+  if (!async) {
+    throw new PlinthError(
+      'PLINTH_ERR_ASYNC_PROVIDER',
+      `"${node.name}" (${node.reg.site}) has an async factory; resolve it with await container.resolve(), or depend on it from a component built at start`,
+    )
+  }
+  return Promise.resolve(value).catch((error: unknown) => {
+    throw createFailure(error, { op: Op.Create, node })
+  })
 }

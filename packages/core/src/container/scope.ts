@@ -83,3 +83,26 @@ export class Scope implements AsyncDisposable {
     return this.dispose()
   }
 }
+
+/**
+ * @internal Disposes a container's built instances (node, instance, node, instance, ...) newest
+ * first; one failure does not stop the others, and all of them are reported together.
+ */
+export async function disposeBuilt(built: readonly unknown[]): Promise<void> {
+  const failures: unknown[] = []
+  for (let i = built.length - 2; i >= 0; i -= 2) {
+    const node = built[i] as Node
+    const instance = built[i + 1]
+    if (!node.reg.dispose && !hasDispose(instance)) continue
+    try {
+      await disposeInstance(node, instance)
+    } catch (error) {
+      failures.push(error)
+    }
+  }
+  if (failures.length > 0) {
+    throw new PlinthError('PLINTH_ERR_DISPOSE_FAILED', `disposing the container failed ${failures.length} time(s)`, {
+      cause: failures.length === 1 ? failures[0] : new AggregateError(failures),
+    })
+  }
+}
