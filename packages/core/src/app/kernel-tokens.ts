@@ -1,5 +1,5 @@
 import type { HealthCheck, HealthRegistry } from '../health/health.js'
-import type { Logger as PinoLogger } from '../logging/logger.js'
+import type { Logger as PinoLogger } from 'pino'
 import type { MetricsRegistry } from '../metrics/metrics.js'
 import { token } from '../container/token.js'
 
