@@ -7,8 +7,10 @@ import { FlagSettings } from './modules/features/settings.js'
 import { PluginSettings } from './modules/plugins/settings.js'
 import { TelemetrySettings } from './modules/telemetry/settings.js'
 
-// 0 asks the system for a free port: tests start the whole service with every port at 0.
-const port = z.coerce.number().int().min(0).max(65_535)
+// 0 asks the system for a free port: tests start the whole service with every port at 0. No
+// default here: each server states its own (HTTP 8000, WebSocket 8765, gRPC 50051, GraphQL 8080,
+// metrics 9090) and the configuration only says where it differs.
+const port = z.coerce.number().int().min(0).max(65_535).optional()
 
 /**
  * The reference service's configuration. Every key can be set in config/<APP_ENV>.yaml, .env,
@@ -17,12 +19,13 @@ const port = z.coerce.number().int().min(0).max(65_535)
  */
 export const AppConfig = defineConfig({
   schema: z.object({
-    host: z.string().default('127.0.0.1'),
-    http: z.object({ port: port.default(8000) }).prefault({}),
-    ws: z.object({ port: port.default(8765) }).prefault({}),
-    grpc: z.object({ port: port.default(50051) }).prefault({}),
-    graphql: z.object({ port: port.default(8080) }).prefault({}),
-    metrics: z.object({ port: port.default(9090) }).prefault({}),
+    // The servers' host; unset, they listen on 127.0.0.1.
+    host: z.string().optional(),
+    http: z.object({ port }).prefault({}),
+    ws: z.object({ port }).prefault({}),
+    grpc: z.object({ port }).prefault({}),
+    graphql: z.object({ port }).prefault({}),
+    metrics: z.object({ port }).prefault({}),
     dataDir: z.string().min(1).default('./data'),
     databaseUrl: z.string().optional(),
     database: z
@@ -44,17 +47,10 @@ export const AppConfig = defineConfig({
     cluster: ClusterSettings.prefault({}),
     plugins: PluginSettings.prefault({}),
   }),
+  // Only the names the automatic naming cannot derive: every other key is read from the env
+  // name of its path (http.port from HTTP_PORT, databaseUrl from DATABASE_URL, dataDir from DATA_DIR).
   env: {
-    HTTP_PORT: 'http.port',
-    WS_PORT: 'ws.port',
-    GRPC_PORT: 'grpc.port',
-    GRAPHQL_PORT: 'graphql.port',
-    METRICS_PORT: 'metrics.port',
-    DATA_DIR: 'dataDir',
-    DATABASE_URL: 'databaseUrl',
     SKIP_DB_INIT: 'database.optional',
-    REDIS_URL: 'redisUrl',
-    NATS_URL: 'natsUrl',
     AI_PROVIDER: 'conversation.provider',
     OPENAI_BASE_URL: 'conversation.openai.baseUrl',
     OPENAI_MODEL: 'conversation.openai.model',

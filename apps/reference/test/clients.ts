@@ -1,85 +1,19 @@
 /** Real clients of the service's protocols: `ws`, `@grpc/grpc-js`, and GraphQL over HTTP and graphql-ws. */
 import { fileURLToPath } from 'node:url'
-import { credentials, loadPackageDefinition, type Client as GrpcClient, type ServiceError } from '@grpc/grpc-js'
-import { loadSync } from '@grpc/proto-loader'
+import type { ServiceError } from '@grpc/grpc-js'
+import { grpcHealthClient, grpcTestClient } from '@plinth/grpc/testing'
 import { createClient } from 'graphql-ws'
-import { protoPath as healthProto } from 'grpc-health-check'
 import WebSocket from 'ws'
 
-export interface WsMessage {
-  type: string
-  id?: string | number
-  topic?: string
-  data?: any
-  error?: { code: string; message: string; details?: any }
-}
-
-/** A WebSocket client that keeps every message, for tests to wait on. */
-export class WsClient {
-  readonly socket: WebSocket
-  readonly received: WsMessage[] = []
-  #waiters: Array<{ match: (m: WsMessage) => boolean; resolve: (m: WsMessage) => void }> = []
-  #ids = 0
-
-  private constructor(url: string) {
-    this.socket = new WebSocket(url)
-    this.socket.on('message', (raw: Buffer) => {
-      const message = JSON.parse(raw.toString('utf8')) as WsMessage
-      this.received.push(message)
-      for (const waiter of [...this.#waiters]) {
-        if (!waiter.match(message)) continue
-        this.#waiters = this.#waiters.filter((w) => w !== waiter)
-        waiter.resolve(message)
-      }
-    })
-  }
-
-  static async connect(url: string): Promise<WsClient> {
-    const client = new WsClient(url)
-    await new Promise<void>((resolve, reject) => client.socket.once('open', () => resolve()).once('error', reject))
-    return client
-  }
-
-  /** The first message, received or to come, that matches. */
-  next(match: (m: WsMessage) => boolean, timeout = 5_000): Promise<WsMessage> {
-    const seen = this.received.find(match)
-    if (seen) return Promise.resolve(seen)
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no matching WebSocket message within ${timeout} ms; got ${JSON.stringify(this.received)}`)), timeout)
-      this.#waiters.push({ match, resolve: (m) => (clearTimeout(timer), resolve(m)) })
-    })
-  }
-
-  /** Sends a message with an id and resolves with the answer to it (`result` or `error`). */
-  request(type: string, data?: unknown): Promise<WsMessage> {
-    const id = ++this.#ids
-    this.socket.send(JSON.stringify({ type, id, data }))
-    return this.next((m) => m.id === id)
-  }
-
-  close(): void {
-    this.socket.close()
-  }
-}
-
-const loaderOptions = { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true }
-type Ctor = new (address: string, creds: ReturnType<typeof credentials.createInsecure>) => GrpcClient & Record<string, (...args: any[]) => any>
-
-function grpcConstructor(proto: string, path: string[]): Ctor {
-  let node: any = loadPackageDefinition(loadSync(proto, loaderOptions))
-  for (const part of path) node = node[part]
-  return node as Ctor
-}
+// The WebSocket client is @plinth/ws's own test client, shipped by the package that owns the protocol.
+export { TestClient as WsClient, type Received as WsMessage } from '@plinth/ws/testing'
 
 export const telemetryProto = fileURLToPath(new URL('../proto/plinth/telemetry/v1/telemetry.proto', import.meta.url))
 
 /** gRPC clients of the telemetry service and the standard health service. */
 export function grpcClients(url: string) {
-  const address = url.replace(/^grpc:\/\//, '')
-  const Telemetry = grpcConstructor(telemetryProto, ['plinth', 'telemetry', 'v1', 'Telemetry'])
-  const Health = grpcConstructor(healthProto, ['grpc', 'health', 'v1', 'Health'])
-  const telemetry = new Telemetry(address, credentials.createInsecure())
-  const health = new Health(address, credentials.createInsecure())
+  const telemetry = grpcTestClient(telemetryProto, 'plinth.telemetry.v1.Telemetry', url)
+  const health = grpcHealthClient(url)
   return {
     /** Streams `readings` in one IngestReadings call. */
     ingest: (readings: ReadonlyArray<Record<string, unknown>>) =>

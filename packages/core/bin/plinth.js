@@ -1,5 +1,5 @@
 #!/usr/bin/env node
 // The `plinth` command: loads the application module and runs a command against it.
-import { runCli } from '../dist/bin.js'
+import { runCli } from '../dist/cli/bin.js'
 
 process.exitCode = await runCli(process.argv.slice(2))

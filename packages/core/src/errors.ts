@@ -1,83 +1,13 @@
 /**
- * Plinth's error catalogues. Every error a user can meet has a stable `PLINTH_ERR_*` code that is
- * never reused, a title, a hint saying what to do next, and where it describes something other
- * than a server fault, the HTTP status that says so. Each package owns its catalogue, made with
- * {@link defineErrors}; `docs/errors.md` lists them all, and a test keeps catalogues, docs and
- * sources in step.
+ * The error catalogue of `@plinth/core`: the codes of the kernel (container, lifecycle,
+ * configuration, modules, bootstrap, health, metrics, the CLI and the listener every server
+ * uses). Adapters keep theirs in their own `src/errors.ts`; docs/errors.md lists them all.
+ * Core's own files import PlinthError from here, so that the catalogue is loaded wherever an
+ * error of it can be made.
  */
+import { defineErrors } from './errors/plinth-error.js'
 
-/** One entry of a catalogue: what the code means, what to do, and its HTTP status if not 500. */
-export interface ErrorEntry {
-  readonly title: string
-  readonly hint: string
-  /** 400-599: how REST answers and how the other servers map it (404 is gRPC NOT_FOUND, ...). */
-  readonly status?: number
-}
-
-export interface PlinthErrorOptions {
-  cause?: unknown
-  /** What to do next; defaults to the catalogue's hint for the code. */
-  hint?: string
-  /** Structured facts (token names, file:line, ...) for programs that handle the error. */
-  details?: Record<string, unknown>
-}
-
-/** A package's catalogue, as {@link defineErrors} returns it. */
-export interface ErrorCatalogue<Code extends string = string> {
-  /** The package that owns these codes, e.g. `@plinth/db`. */
-  readonly package: string
-  readonly entries: Readonly<Record<Code, ErrorEntry>>
-  /** A PlinthError of one of this catalogue's codes, with the entry's hint and status. */
-  create(code: Code, message: string, options?: PlinthErrorOptions): PlinthError
-  /** True when `err` is a PlinthError of this catalogue (of `code`, when given). */
-  is(err: unknown, code?: Code): err is PlinthError
-}
-
-// Every code of every catalogue loaded in this process, so that a PlinthError made from a bare
-// code still finds its hint and status, and so that two packages cannot claim one code.
-const registry = new Map<string, { readonly package: string; readonly entry: ErrorEntry }>()
-const catalogues: ErrorCatalogue[] = []
-
-/**
- * Declares a package's error catalogue. Codes are `PLINTH_ERR_*`, unique across every package;
- * a second package that claims a code throws at once, when its module loads.
- *
- * @example
- * export const errors = defineErrors('@plinth/cache', {
- *   PLINTH_ERR_CACHE_INVALID_KEY: {
- *     title: 'Invalid cache key',
- *     hint: 'Use a non-empty key of at most 1,024 characters.',
- *     status: 400,
- *   },
- * })
- * throw errors.create('PLINTH_ERR_CACHE_INVALID_KEY', 'key "" is empty')
- */
-export function defineErrors<const Entries extends Record<string, ErrorEntry>>(packageName: string, entries: Entries): ErrorCatalogue<keyof Entries & string> {
-  for (const [code, entry] of Object.entries(entries)) {
-    if (!/^PLINTH_ERR_[A-Z0-9_]+$/.test(code)) throw new TypeError(`${packageName}: error code "${code}" must match PLINTH_ERR_[A-Z0-9_]+`)
-    if (entry.status !== undefined && !(Number.isInteger(entry.status) && entry.status >= 400 && entry.status <= 599)) {
-      throw new TypeError(`${packageName}: ${code} has status ${entry.status}; use an HTTP status from 400 to 599, or none for 500`)
-    }
-    const owner = registry.get(code)
-    // The same package loaded twice (its sources and its build, say) declares the same codes.
-    if (owner !== undefined && owner.package !== packageName) throw new TypeError(`${packageName}: error code ${code} already belongs to ${owner.package}; codes are never shared or reused`)
-    registry.set(code, { package: packageName, entry })
-  }
-  type Code = keyof Entries & string
-  const catalogue: ErrorCatalogue<Code> = {
-    package: packageName,
-    entries,
-    create: (code, message, options) => new PlinthError(code, message, options),
-    is: (err, code): err is PlinthError => err instanceof PlinthError && (code === undefined ? Object.hasOwn(entries, err.code) : err.code === code),
-  }
-  if (!catalogues.some((known) => known.package === packageName)) catalogues.push(catalogue)
-  return catalogue
-}
-
-/** Every catalogue loaded in this process, in load order (for docs and the errors test). */
-export function loadedCatalogues(): readonly ErrorCatalogue[] {
-  return catalogues
-}
+export { PlinthError, defineErrors, describe, isPlinthError, loadedCatalogues, type ErrorCatalogue, type ErrorEntry, type PlinthErrorOptions } from './errors/plinth-error.js'
 
 /** The catalogue of `@plinth/core`. */
 export const coreErrors = defineErrors('@plinth/core', {
@@ -172,44 +102,6 @@ export const coreErrors = defineErrors('@plinth/core', {
   PLINTH_ERR_APP_NOT_FOUND: {
     title: 'No application to load',
     hint: 'Pass the module that exports your app (`plinth check ./dist/app.js`), or set "plinth": { "app": "./dist/app.js" } in package.json.',
-  },
-  PLINTH_ERR_DB_INVALID_URL: {
-    title: 'Invalid database URL',
-    hint: 'Set DATABASE_URL to postgres://user:password@host:5432/database (percent-encode special characters), or leave it unset for SQLite in the data directory. Passwords are never printed.',
-  },
-  PLINTH_ERR_DB_CONNECT_FAILED: {
-    title: 'Could not connect to the database',
-    hint: 'Check that the server in DATABASE_URL is running and reachable from here (host, port, firewall); raise connectTimeout if it is slow to start, or set SKIP_DB_INIT=true to start without it.',
-    status: 503,
-  },
-  PLINTH_ERR_DB_AUTH_FAILED: {
-    title: 'The database refused the credentials',
-    hint: 'Check the user and password in DATABASE_URL (or the secret it comes from) and that the server allows this user from this host (pg_hba.conf).',
-  },
-  PLINTH_ERR_DB_NOT_FOUND: {
-    title: 'The database does not exist',
-    hint: 'Create it, or declare it in a module\'s bootstrap.databases so that the bootstrap phase creates it, or correct the database name in DATABASE_URL.',
-  },
-  PLINTH_ERR_DB_UNAVAILABLE: {
-    title: 'The database is unavailable',
-    hint: 'The database could not be reached for this query; the next query tries again, and /health says since when and why. Check the database server.',
-    status: 503,
-  },
-  PLINTH_ERR_DB_CREATE_FAILED: {
-    title: 'A declared database could not be created',
-    hint: 'Grant the DATABASE_URL user CREATEDB, or have an administrator run the CREATE DATABASE named in the message; for SQLite make the data directory writable.',
-  },
-  PLINTH_ERR_MIGRATION_FAILED: {
-    title: 'A migration failed',
-    hint: 'Fix the migration named (the database\'s own error is in the message); it was rolled back, so the next start or `plinth migrate up` applies it again.',
-  },
-  PLINTH_ERR_MIGRATION_LOCK_TIMEOUT: {
-    title: 'Another instance held the migration lock too long',
-    hint: 'Another instance is still migrating (the holder is named); wait for it, or raise migrationLockTimeout for long migrations.',
-  },
-  PLINTH_ERR_MIGRATION_INVALID: {
-    title: 'Invalid migrations',
-    hint: 'Correct the migration declarations listed: unique names per module, an up() function, and a down() for those you revert.',
   },
   PLINTH_ERR_LOG_FILE: {
     title: 'The log file could not be opened',
@@ -306,14 +198,6 @@ export const coreErrors = defineErrors('@plinth/core', {
     title: 'Two handlers for one message type or service',
     hint: 'Each WebSocket message type and each gRPC service has exactly one handler; rename one of the two named, or remove the duplicate contribution.',
   },
-  PLINTH_ERR_INVALID_GRPC_SERVICE: {
-    title: 'A gRPC service cannot be served',
-    hint: 'Check the .proto path, the fully qualified service name (package.Service) and that the implementation has a function for every method named.',
-  },
-  PLINTH_ERR_INVALID_GRAPHQL_SCHEMA: {
-    title: 'The GraphQL schema cannot be assembled',
-    hint: 'Fix the type definitions or resolvers named in the message; every resolver must match a field of the type definitions contributed through GraphQLSchemaParts.',
-  },
 })
 
 /** The entries of core's catalogue. */
@@ -321,49 +205,3 @@ export const errorCatalogue = coreErrors.entries
 
 /** Every stable error code Plinth's core can raise. */
 export type PlinthErrorCode = keyof typeof errorCatalogue
-
-
-
-/**
- * The one error class of Plinth. `message` says what is wrong and where; `hint` what to do.
- *
- * @example
- * try { await app.start() } catch (err) {
- *   if (err instanceof PlinthError && err.code === 'PLINTH_ERR_BOOT_FAILED') process.exit(1)
- * }
- */
-export class PlinthError extends Error {
-  override readonly name = 'PlinthError'
-  readonly code: string
-  readonly hint: string
-  readonly details: Record<string, unknown>
-  /** The HTTP status its catalogue gives the code; undefined for a server fault (500). */
-  readonly status: number | undefined
-
-  /** Prefer the owning catalogue's `create`, which type-checks the code. */
-  constructor(code: string, message: string, options: PlinthErrorOptions = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause })
-    const known = registry.get(code)
-    this.code = code
-    this.hint = options.hint ?? known?.entry.hint ?? 'See docs/errors.md for this code.'
-    this.details = options.details ?? {}
-    this.status = known?.entry.status
-  }
-
-  /** The message, the hint and the chain of causes, as printed by the CLI. */
-  describe(): string {
-    let text = `${this.code}: ${this.message}\n  hint: ${this.hint}`
-    let cause = this.cause
-    while (cause !== undefined) {
-      const line = cause instanceof PlinthError ? `${cause.code}: ${cause.message}` : cause instanceof Error ? `${cause.name}: ${cause.message}` : JSON.stringify(cause)
-      text += `\n  cause: ${line.replaceAll('\n', '\n    ')}`
-      cause = cause instanceof Error ? cause.cause : undefined
-    }
-    return text
-  }
-}
-
-/** True when `err` is a PlinthError, optionally of the given code. */
-export function isPlinthError(err: unknown, code?: string): err is PlinthError {
-  return err instanceof PlinthError && (code === undefined || err.code === code)
-}

@@ -5,11 +5,11 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { App, StartOptions, StartResult } from './app.js'
-import { EventSpy, type LifecycleEvent } from './events.js'
-import type { StopReport } from './lifecycle.js'
+import type { App, StartOptions, StartResult } from './app/app.js'
+import { EventSpy, type LifecycleEvent } from './lifecycle/events.js'
+import type { StopReport } from './lifecycle/lifecycle.js'
 import { PlinthError } from './errors.js'
-import type { AnyToken, ValueOf } from './token.js'
+import type { AnyToken, ValueOf } from './container/token.js'
 
 export interface TestApp extends AsyncDisposable {
   readonly app: App
@@ -69,5 +69,5 @@ export async function startTestApp(app: App, options: StartOptions = {}): Promis
 }
 
 export { EventSpy }
-export { TcpProxy } from './testing-proxy.js'
-export { probeService, type ProbeServiceOptions, type ServiceAvailability } from './testing-services.js'
+export { TcpProxy } from './testing/proxy.js'
+export { probeService, type ProbeServiceOptions, type ServiceAvailability } from './testing/services.js'

@@ -6,7 +6,7 @@ import { Writable } from 'node:stream'
 import { pino } from 'pino'
 import { afterEach, describe, expect, it } from 'vitest'
 import { EventSpy, component, createApp, defineModule, isPlinthError, registerDatabaseDriver, runCommand, type BootstrapHandler, type Logger, type DatabaseBootstrapDriver } from '../src/index.js'
-import type { BootstrapOptions } from '../src/bootstrap-phase.js'
+import type { BootstrapOptions } from '../src/bootstrap/phase.js'
 
 const silent = { level: 'silent' } as const
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { CircuitBreaker } from '../src/breaker.js'
+import { CircuitBreaker } from '../src/health/breaker.js'
 import { isPlinthError } from '../src/errors.js'
 
 function clock(start = 1_000_000) {

@@ -5,9 +5,9 @@ import { Writable } from 'node:stream'
 import * as v from 'valibot'
 import { afterAll, describe, expect, it } from 'vitest'
 import { z } from 'zod'
-import { CONFIG_EXIT_CODE, defineConfig, isSecretPath, loadConfig, redactionPaths, type ConfigIssue } from '../src/config.js'
+import { CONFIG_EXIT_CODE, defineConfig, isSecretPath, loadConfig, redactionPaths, type ConfigIssue } from '../src/config/config.js'
 import { PlinthError } from '../src/errors.js'
-import { createLogger } from '../src/logging.js'
+import { createLogger } from '../src/logging/logging.js'
 
 const dirs: string[] = []
 afterAll(async () => {

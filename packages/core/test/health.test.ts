@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest'
 import { component, createApp, Health, HealthChecks, provide, type AnyProvider, type HealthCheck, type HealthRegistry } from '../src/index.js'
-import type { HealthOptions } from '../src/health.js'
+import type { HealthOptions } from '../src/health/health.js'
 import { startTestApp } from '../src/testing.js'
 
 const silent = { level: 'silent' } as const

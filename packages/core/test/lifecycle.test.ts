@@ -1,10 +1,10 @@
 import { pino } from 'pino'
 import { describe, expect, it } from 'vitest'
-import { Container } from '../src/container.js'
-import { EventSpy, EventStream, type LifecycleEvent } from '../src/events.js'
-import { Lifecycle } from '../src/lifecycle.js'
-import { component, type AnyProvider, type Provider } from '../src/provider.js'
-import { optional } from '../src/token.js'
+import { Container } from '../src/container/container.js'
+import { EventSpy, EventStream, type LifecycleEvent } from '../src/lifecycle/events.js'
+import { Lifecycle } from '../src/lifecycle/lifecycle.js'
+import { component, type AnyProvider, type Provider } from '../src/container/provider.js'
+import { optional } from '../src/container/token.js'
 
 const silent = pino({ level: 'silent' })
 const delay = (ms: number, signal?: AbortSignal) =>

@@ -6,7 +6,7 @@ import { Writable } from 'node:stream'
 import { pino } from 'pino'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { PlinthError } from '../src/errors.js'
-import { componentLogger, createLogger } from '../src/logging.js'
+import { componentLogger, createLogger } from '../src/logging/logging.js'
 
 /** A destination that keeps every line pino writes, parsed. */
 function capture() {

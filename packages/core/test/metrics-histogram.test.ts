@@ -1,6 +1,6 @@
 import { Histogram, Registry, type Metric } from 'prom-client'
 import { describe, expect, it } from 'vitest'
-import { BoundHistogram } from '../src/metrics-histogram.js'
+import { BoundHistogram } from '../src/metrics/histogram.js'
 
 const buckets = [0.005, 0.01, 0.1, 1]
 const config = { name: 'job_duration_seconds', help: 'Job run time', labelNames: ['queue', 'outcome'] as const, buckets }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { component, createApp, EventSpy, Health, HealthChecks, Metrics, metricsServer, provide, type HealthCheck } from '../src/index.js'
-import { droppedDefaultMetrics, MetricsRegistry } from '../src/metrics.js'
+import { droppedDefaultMetrics, MetricsRegistry } from '../src/metrics/metrics.js'
 import { startTestApp } from '../src/testing.js'
 import { promtoolCheck, promtoolSkipReason } from './promtool.js'
 

@@ -10,10 +10,11 @@
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
-import { PlinthError, type DatabaseBootstrapContext, type DatabaseBootstrapDriver, type DatabaseRequirement } from '@plinth/core'
+import { type DatabaseBootstrapContext, type DatabaseBootstrapDriver, type DatabaseRequirement } from '@plinth/core'
 import type { Client } from 'pg'
 import { connectError, safeCause, safeMessage } from './connect-errors.js'
 import { parseDatabaseUrl, quoteIdentifier, redactUrl, siblingDatabaseUrl, type DatabaseLocation } from './url.js'
+import { dbErrors } from './errors.js'
 
 type PerEngine = string | { sqlite?: string; postgres?: string }
 
@@ -48,7 +49,7 @@ function optionsOf(requirement: DatabaseRequirement): DatabaseRequirementOptions
 /** The server's URL: the requirement's own, else DATABASE_URL from the environment start() was given. */
 function baseUrl(requirement: DatabaseRequirement, context: DatabaseBootstrapContext): string | undefined {
   // env is optional in older cores; process.env is what start() defaults it to.
-  return optionsOf(requirement).url ?? ((context.env ?? process.env).DATABASE_URL || undefined)
+  return optionsOf(requirement).url ?? (context.env.DATABASE_URL || undefined)
 }
 
 function locationOf(requirement: DatabaseRequirement, context: DatabaseBootstrapContext): DatabaseLocation {
@@ -70,7 +71,7 @@ function schemaOf(requirement: DatabaseRequirement, context: DatabaseBootstrapCo
   try {
     return readFileSync(path, 'utf8')
   } catch (error) {
-    throw new PlinthError('PLINTH_ERR_DB_CREATE_FAILED', `the schema of database "${requirement.name}"${context.module ? ` (module "${context.module}")` : ''} cannot be read from ${path}: ${(error as Error).message}`, { cause: error })
+    throw dbErrors.create('PLINTH_ERR_DB_CREATE_FAILED', `the schema of database "${requirement.name}"${context.module ? ` (module "${context.module}")` : ''} cannot be read from ${path}: ${(error as Error).message}`, { cause: error })
   }
 }
 
@@ -172,7 +173,7 @@ async function postgresCreate(base: string | undefined, location: Extract<Databa
         code === '42501'
           ? `user "${location.user}" may not create databases; have an administrator run CREATE DATABASE ${quoteIdentifier(location.database)} OWNER ${quoteIdentifier(location.user)}, or ALTER ROLE ${quoteIdentifier(location.user)} CREATEDB`
           : 'CREATE DATABASE failed'
-      throw new PlinthError('PLINTH_ERR_DB_CREATE_FAILED', `cannot create database "${location.database}"${who} at ${shown}: ${why}: ${safeMessage(error, location.secrets)}`, {
+      throw dbErrors.create('PLINTH_ERR_DB_CREATE_FAILED', `cannot create database "${location.database}"${who} at ${shown}: ${why}: ${safeMessage(error, location.secrets)}`, {
         cause: safeCause(error, location.secrets),
         details: { database: location.database, url: shown, code },
       })
@@ -187,7 +188,7 @@ async function postgresCreate(base: string | undefined, location: Extract<Databa
       await client.query(`begin;\n${schema}\n;commit;`)
     } catch (error) {
       await client.query('rollback').catch(() => undefined)
-      throw new PlinthError('PLINTH_ERR_DB_CREATE_FAILED', `the tables of database "${location.database}" could not be created at ${shown}: ${safeMessage(error, location.secrets)}`, {
+      throw dbErrors.create('PLINTH_ERR_DB_CREATE_FAILED', `the tables of database "${location.database}" could not be created at ${shown}: ${safeMessage(error, location.secrets)}`, {
         cause: safeCause(error, location.secrets),
       })
     } finally {
@@ -222,7 +223,7 @@ export const sqlDatabaseDriver: DatabaseBootstrapDriver = {
     try {
       await sqliteCreate(location.file, schema)
     } catch (error) {
-      throw new PlinthError('PLINTH_ERR_DB_CREATE_FAILED', `cannot create SQLite database "${requirement.name}" at ${location.file}: ${(error as Error).message}`, { cause: error })
+      throw dbErrors.create('PLINTH_ERR_DB_CREATE_FAILED', `cannot create SQLite database "${requirement.name}" at ${location.file}: ${(error as Error).message}`, { cause: error })
     }
     return `created SQLite database ${location.file}${schema.trim() ? ' with its tables' : ''}`
   },

@@ -3,57 +3,12 @@
  * lazily connected database, connects and migrates it at start, closes it at stop, and reports
  * its health.
  */
-import { Application, Logger, Metrics, optional, provide, token, type App, type HealthResult, type PlinthError, type Provider, type Token } from '@plinth/core'
-import type { Kysely } from 'kysely'
-import { LazyDatabase, type DatabaseState } from './database.js'
-import type { PoolStats } from './driver.js'
+import { Application, Logger, Metrics, optional, provide, type App, type Provider, type Token } from '@plinth/core'
+import { Database } from './contract.js'
+import { LazyDatabase } from './database.js'
 import { Migrations, planMigrations, type MigrationSet } from './migrations.js'
-import type { Migrator } from './migrator.js'
 import { resolveDatabaseSettings, type DatabaseOptionsInput } from './options.js'
 import { publishPoolMetrics } from './pool-metrics.js'
-import type { Dialect } from './url.js'
-
-/**
- * A database: Kysely over SQLite or PostgreSQL, lazily connected. Get it from the container
- * (`deps: { db: Database }`); the `database()` component makes it.
- */
-export interface Database {
-  /** The component's name. */
-  readonly name: string
-  readonly dialect: Dialect
-  /** The URL with its password replaced by `***`. */
-  readonly url: string
-  /** Kysely for the application: its first query waits until the database is connected and migrated. */
-  readonly kysely: Kysely<any>
-  readonly migrator: Migrator
-  readonly state: DatabaseState
-  /** Why the database is not ready, when it is not. */
-  readonly lastError: PlinthError | undefined
-  /** True when it may run without its database (SKIP_DB_INIT). */
-  readonly optional: boolean
-  /** The same Kysely instance, typed with the tables of `DB`. */
-  typed<DB>(): Kysely<DB>
-  /** Connections open, in use and waited for: for metrics and health details. */
-  poolStats(): PoolStats
-  /** Resolves once connected and migrated; rejects with why not (each call tries again). */
-  whenReady(): Promise<void>
-  /** The start hook: connect (and migrate) now, or, when optional, in the background. */
-  start(signal?: AbortSignal): Promise<void>
-  connect(signal?: AbortSignal): Promise<void>
-  connectInBackground(maxDelay?: number): void
-  ping(options?: { timeout?: number; signal?: AbortSignal }): Promise<number>
-  health(signal?: AbortSignal): Promise<HealthResult>
-  close(): Promise<void>
-}
-
-
-/**
- * The application's database.
- *
- * @example
- * component('users', { deps: { db: Database }, create: ({ db }) => new UserRepository(db.typed<Tables>()) })
- */
-export const Database = token('database').of<Database>()
 
 export interface DatabaseComponentOptions<N extends string> {
   /** The token to provide, for a second database: `token('analytics-db').of<Database>()`. Default `Database`. */
@@ -63,6 +18,8 @@ export interface DatabaseComponentOptions<N extends string> {
   /** Start at boot even when no eager component needs it, so migrations run at start. Default true. */
   eager?: boolean
 }
+
+export { Database }
 
 const deps = { app: Application, log: Logger, migrations: Migrations, metrics: optional(Metrics) }
 

@@ -5,6 +5,7 @@
  */
 import { PlinthError } from '@plinth/core'
 import { redactUrl, scrubSecrets } from './url.js'
+import { dbErrors } from './errors.js'
 
 interface ErrorFields {
   code?: unknown
@@ -66,7 +67,7 @@ export function safeMessage(error: unknown, secrets: readonly string[]): string 
  * its message and code without them (loggers print every field of a cause).
  *
  * @example
- * new PlinthError('PLINTH_ERR_DB_UNAVAILABLE', 'lost', { cause: safeCause(error, location.secrets) })
+ * dbErrors.create('PLINTH_ERR_DB_UNAVAILABLE', 'lost', { cause: safeCause(error, location.secrets) })
  */
 export function safeCause(error: unknown, secrets: readonly string[]): unknown {
   if (!(error instanceof Error)) return error
@@ -96,18 +97,18 @@ export function connectError(error: unknown, url: string, secrets: readonly stri
   const details = { url: shown, reason, ...(typeof code === 'string' ? { code } : {}), ...context }
   const cause = safeCause(error, secrets)
   if (code === '28P01' || code === '28000') {
-    return new PlinthError('PLINTH_ERR_DB_AUTH_FAILED', `the database at ${shown} refused the credentials: ${reason}`, { cause, details })
+    return dbErrors.create('PLINTH_ERR_DB_AUTH_FAILED', `the database at ${shown} refused the credentials: ${reason}`, { cause, details })
   }
   if (code === '3D000') {
-    return new PlinthError('PLINTH_ERR_DB_NOT_FOUND', `the database at ${shown} does not exist: ${reason}`, { cause, details })
+    return dbErrors.create('PLINTH_ERR_DB_NOT_FOUND', `the database at ${shown} does not exist: ${reason}`, { cause, details })
   }
   if (url.startsWith('sqlite:')) {
-    return new PlinthError('PLINTH_ERR_DB_CONNECT_FAILED', `could not open the SQLite database ${shown}: ${reason}`, {
+    return dbErrors.create('PLINTH_ERR_DB_CONNECT_FAILED', `could not open the SQLite database ${shown}: ${reason}`, {
       cause,
       details,
       hint: 'Check that the data directory (DATA_DIR) exists and is writable, and that the file is a SQLite database.',
     })
   }
   const tried = context.attempts && context.attempts > 1 ? ` after ${context.attempts} attempts in ${Math.round(context.elapsed ?? 0)} ms` : ''
-  return new PlinthError('PLINTH_ERR_DB_CONNECT_FAILED', `could not connect to the database at ${shown}${tried}: ${reason}`, { cause, details })
+  return dbErrors.create('PLINTH_ERR_DB_CONNECT_FAILED', `could not connect to the database at ${shown}${tried}: ${reason}`, { cause, details })
 }

@@ -8,7 +8,7 @@
  * database that comes back is used without a restart.
  */
 import { backoffDelay, PlinthError, sleep, type HealthResult, type Logger, type RetryOptions } from '@plinth/core'
-import type { Database } from './component.js'
+import type { Database, DatabaseState } from './contract.js'
 import { Kysely, sql } from 'kysely'
 import { connectError, isTransient, safeCause, safeMessage } from './connect-errors.js'
 import { SharedDriver, type PoolStats } from './driver.js'
@@ -16,9 +16,9 @@ import { createEngine, type PoolSettings } from './engine.js'
 import { Migrator } from './migrator.js'
 import type { PlannedMigration } from './migrations.js'
 import { redactUrl, type DatabaseLocation, type Dialect } from './url.js'
+import { dbErrors } from './errors.js'
 
 /** `idle`: not used yet. `unavailable`: the last attempt failed; the next use tries again. `failed`: a migration failed; only a restart helps. */
-export type DatabaseState = 'idle' | 'connecting' | 'ready' | 'unavailable' | 'failed' | 'closed'
 
 export interface DatabaseSettings {
   /** The component's name, for messages: 'database'. */
@@ -186,7 +186,7 @@ export class LazyDatabase implements Database {
     const began = now()
     let timer: NodeJS.Timeout | undefined
     const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new PlinthError('PLINTH_ERR_DB_UNAVAILABLE', `database ${this.url} did not answer within ${timeout} ms`)), timeout)
+      timer = setTimeout(() => reject(dbErrors.create('PLINTH_ERR_DB_UNAVAILABLE', `database ${this.url} did not answer within ${timeout} ms`)), timeout)
       options.signal?.addEventListener('abort', () => reject(options.signal?.reason as Error), { once: true })
     })
     try {
@@ -207,7 +207,7 @@ export class LazyDatabase implements Database {
   async health(signal?: AbortSignal): Promise<HealthResult> {
     const details = { dialect: this.dialect, url: this.url }
     try {
-      if (this.#state === 'failed' || this.#state === 'closed') throw this.#lastError ?? new PlinthError('PLINTH_ERR_DB_UNAVAILABLE', `database ${this.url} is closed`)
+      if (this.#state === 'failed' || this.#state === 'closed') throw this.#lastError ?? dbErrors.create('PLINTH_ERR_DB_UNAVAILABLE', `database ${this.url} is closed`)
       if (!this.#ready) await this.#whenReady()
       const latency = await this.ping(signal ? { signal } : {})
       return { status: 'up', details: { ...details, latencyMs: Math.round(latency * 100) / 100, pool: this.poolStats() } }
@@ -229,7 +229,7 @@ export class LazyDatabase implements Database {
 
   #whenReady(): Promise<void> {
     if (this.#state === 'failed' || this.#state === 'closed') {
-      return Promise.reject(this.#lastError ?? new PlinthError('PLINTH_ERR_DB_UNAVAILABLE', `database ${this.url} is closed`))
+      return Promise.reject(this.#lastError ?? dbErrors.create('PLINTH_ERR_DB_UNAVAILABLE', `database ${this.url} is closed`))
     }
     return this.#attemptOnce().catch((error: unknown) => {
       throw this.#unavailable(error)
@@ -282,7 +282,7 @@ export class LazyDatabase implements Database {
     if (!isTransient(error) && (error as { code?: unknown })?.code === undefined) return error
     const known = connectError(error, this.#settings.location.url, this.#secrets)
     if (known.code !== 'PLINTH_ERR_DB_CONNECT_FAILED') return known
-    return new PlinthError('PLINTH_ERR_DB_UNAVAILABLE', `database ${this.url} is unavailable: ${safeMessage(error, this.#secrets)}`, {
+    return dbErrors.create('PLINTH_ERR_DB_UNAVAILABLE', `database ${this.url} is unavailable: ${safeMessage(error, this.#secrets)}`, {
       cause: safeCause(error, this.#secrets),
       details: { url: this.url, state: this.#state },
     })

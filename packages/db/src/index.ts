@@ -3,8 +3,9 @@
  * component: lazy and optional connections, pool figures, health, migrations per module under a
  * lock, `plinth migrate`, and the bootstrap phase's database handler.
  */
+export { dbErrors } from './errors.js'
 export { Database, database, type DatabaseComponentOptions } from './component.js'
-export type { DatabaseState } from './database.js'
+export type { DatabaseState } from './contract.js'
 export type { PoolStats } from './driver.js'
 export type { PoolSettings } from './engine.js'
 export { Migrations, defineMigrations, planMigrations, type Migration, type MigrationSet, type PlannedMigration } from './migrations.js'

@@ -11,6 +11,7 @@
 import { createHash } from 'node:crypto'
 import { backoffDelay, PlinthError, sleep } from '@plinth/core'
 import { sql, type Kysely } from 'kysely'
+import { dbErrors } from './errors.js'
 
 /** The advisory lock key: a stable 63-bit number derived from the migrations table's name. */
 export const advisoryLockKey = BigInt.asIntN(64, BigInt(`0x${createHash('sha256').update('plinth:plinth_migrations').digest('hex').slice(0, 16)}`)).toString()
@@ -27,7 +28,7 @@ export interface LockOptions {
 const pollPolicy = { attempts: Number.POSITIVE_INFINITY, initialDelay: 20, maxDelay: 500, factor: 1.5, jitter: true }
 
 function lockTimeout(where: string, timeout: number, holder: string): PlinthError {
-  return new PlinthError('PLINTH_ERR_MIGRATION_LOCK_TIMEOUT', `another instance held the migration lock of ${where} for more than ${timeout} ms (${holder})`, {
+  return dbErrors.create('PLINTH_ERR_MIGRATION_LOCK_TIMEOUT', `another instance held the migration lock of ${where} for more than ${timeout} ms (${holder})`, {
     details: { where, timeout, holder },
   })
 }

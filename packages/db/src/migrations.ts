@@ -3,8 +3,9 @@
  * token like any other component, so that a module brings its schema with it and an excluded
  * module's migrations are not run.
  */
-import { PlinthError, provide, token, type MultiProvider, type Token } from '@plinth/core'
+import { provide, token, type MultiProvider, type Token } from '@plinth/core'
 import type { Kysely } from 'kysely'
+import { dbErrors } from './errors.js'
 
 /** One schema change. It runs inside a transaction unless `transaction` is false. */
 export interface Migration {
@@ -67,7 +68,7 @@ export function defineMigrations(
     if (migration?.down !== undefined && typeof migration.down !== 'function') problems.push(`"${name}".down must be a function`)
   }
   if (problems.length > 0) {
-    throw new PlinthError('PLINTH_ERR_MIGRATION_INVALID', `the migrations of module "${module}" are invalid:\n${problems.map((p) => `  - ${p}`).join('\n')}`)
+    throw dbErrors.create('PLINTH_ERR_MIGRATION_INVALID', `the migrations of module "${module}" are invalid:\n${problems.map((p) => `  - ${p}`).join('\n')}`)
   }
   const database = typeof options.database === 'object' ? options.database.name : (options.database ?? 'database')
   return provide(Migrations, { value: { module, database, migrations } })
@@ -94,7 +95,7 @@ export function planMigrations(sets: readonly MigrationSet[], database: string):
     }
   }
   if (duplicates.length > 0) {
-    throw new PlinthError('PLINTH_ERR_MIGRATION_INVALID', `migrations declared twice for database "${database}": ${duplicates.join(', ')}`)
+    throw dbErrors.create('PLINTH_ERR_MIGRATION_INVALID', `migrations declared twice for database "${database}": ${duplicates.join(', ')}`)
   }
   const plan: PlannedMigration[] = []
   for (const [module, names] of byModule) {

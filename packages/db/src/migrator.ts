@@ -14,6 +14,7 @@ import { safeCause, safeMessage } from './connect-errors.js'
 import { lockPostgres, lockSqlite } from './migration-lock.js'
 import type { PlannedMigration } from './migrations.js'
 import type { Dialect } from './url.js'
+import { dbErrors } from './errors.js'
 
 export const MIGRATIONS_TABLE = 'plinth_migrations'
 
@@ -53,7 +54,14 @@ interface Row {
 
 type Run = <R>(work: (db: Kysely<any>) => Promise<R>) => Promise<R>
 
-/** Applies, reverts and lists one database's migrations. */
+/**
+ * Applies, reverts and lists one database's migrations.
+ *
+ * @example
+ * const db = t.get(Database)
+ * for (const m of await db.migrator.status()) console.log(m.module, m.name, m.applied ? 'applied' : 'pending')
+ * await db.migrator.down({ steps: 1 })
+ */
 export class Migrator {
   readonly #db: Kysely<any>
   readonly #plan: readonly PlannedMigration[]
@@ -106,7 +114,7 @@ export class Migrator {
         const planned = this.#plan.find((m) => m.module === row.module && m.name === row.name)
         if (!planned?.migration.down) {
           const why = planned ? 'has no down()' : 'is no longer declared by any module'
-          throw new PlinthError('PLINTH_ERR_MIGRATION_INVALID', `cannot revert migration "${row.module}/${row.name}": it ${why}`, { details: { module: row.module, name: row.name } })
+          throw dbErrors.create('PLINTH_ERR_MIGRATION_INVALID', `cannot revert migration "${row.module}/${row.name}": it ${why}`, { details: { module: row.module, name: row.name } })
         }
         const began = performance.now()
         await run((db) => this.#revert(db, planned))
@@ -164,7 +172,7 @@ export class Migrator {
     const state = transactional ? 'was rolled back' : 'ran outside a transaction, so whatever it did before failing stays; repair it by hand'
     const kept = before.length > 0 ? `; the ${before.length} migration${before.length === 1 ? '' : 's'} applied before it in this run stay applied` : ''
     const reason = safeMessage(error, this.#settings.secrets)
-    return new PlinthError('PLINTH_ERR_MIGRATION_FAILED', `migration "${id}" failed to ${verb} and ${state}${kept}: ${reason}`, {
+    return dbErrors.create('PLINTH_ERR_MIGRATION_FAILED', `migration "${id}" failed to ${verb} and ${state}${kept}: ${reason}`, {
       cause: safeCause(error, this.#settings.secrets),
       details: { module: planned.module, name: planned.name, database: this.#settings.url, reason, applied: before.map((m) => `${m.module}/${m.name}`) },
     })

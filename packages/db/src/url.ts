@@ -4,6 +4,7 @@
  */
 import { isAbsolute, resolve } from 'node:path'
 import { PlinthError } from '@plinth/core'
+import { dbErrors } from './errors.js'
 
 export type Dialect = 'sqlite' | 'postgres'
 
@@ -52,7 +53,7 @@ export function scrubSecrets(text: string, secrets: readonly string[]): string {
 }
 
 function invalid(url: string, why: string): PlinthError {
-  return new PlinthError('PLINTH_ERR_DB_INVALID_URL', `the database URL "${redactUrl(url)}" ${why}`, {
+  return dbErrors.create('PLINTH_ERR_DB_INVALID_URL', `the database URL "${redactUrl(url)}" ${why}`, {
     details: { url: redactUrl(url) },
   })
 }

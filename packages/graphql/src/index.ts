@@ -4,6 +4,7 @@
  * over WebSocket (graphql-ws) on one port; errors with extension codes; depth and cost limits;
  * subscriptions completed cleanly at shutdown.
  */
+export { graphqlErrors } from './errors.js'
 export { graphqlServer } from './component.js'
 export { formatError, requestErrorCodes } from './error-format.js'
 export { costLimit, depthLimit, type CostOptions } from './limits.js'

@@ -1,7 +1,8 @@
 import type { IncomingMessage } from 'node:http'
 import { makeExecutableSchema } from '@graphql-tools/schema'
-import { PlinthError, token, type AnyToken, type Scope, type ValueOf } from '@plinth/core'
+import { token, type AnyToken, type Scope, type ValueOf } from '@plinth/core'
 import type { DocumentNode, GraphQLSchema } from 'graphql'
+import { graphqlErrors } from './errors.js'
 
 /**
  * The context every resolver receives. Each HTTP request, and each operation over WebSocket,
@@ -67,7 +68,7 @@ export function graphqlSchema(part: GraphQLSchemaPart): GraphQLSchemaPart {
  */
 export function assembleSchema(parts: readonly GraphQLSchemaPart[]): GraphQLSchema {
   if (parts.length === 0) {
-    throw new PlinthError('PLINTH_ERR_INVALID_GRAPHQL_SCHEMA', 'no GraphQL type definitions were contributed; the GraphQL server has nothing to serve', {
+    throw graphqlErrors.create('PLINTH_ERR_INVALID_GRAPHQL_SCHEMA', 'no GraphQL type definitions were contributed; the GraphQL server has nothing to serve', {
       hint: 'Contribute a schema part with provide(GraphQLSchemaParts, { value: graphqlSchema({ typeDefs, resolvers }) }), or leave graphqlServer() out of the app.',
     })
   }
@@ -78,6 +79,6 @@ export function assembleSchema(parts: readonly GraphQLSchemaPart[]): GraphQLSche
       resolverValidationOptions: { requireResolversToMatchSchema: 'error' },
     })
   } catch (error) {
-    throw new PlinthError('PLINTH_ERR_INVALID_GRAPHQL_SCHEMA', `the GraphQL schema cannot be assembled: ${(error as Error).message}`, { cause: error })
+    throw graphqlErrors.create('PLINTH_ERR_INVALID_GRAPHQL_SCHEMA', `the GraphQL schema cannot be assembled: ${(error as Error).message}`, { cause: error })
   }
 }

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http'
 import type { Duplex } from 'node:stream'
-import { listenAddress, listenFailure, urlOf, type App, type Logger, type MetricsRegistry } from '@plinth/core'
+import { bindNetServer, listenOn, urlOf, type App, type Logger, type MetricsRegistry } from '@plinth/core'
 import type { GraphQLSchema } from 'graphql'
 import { httpHandler } from './http.js'
 import type { OperationLimits } from './operation.js'
@@ -39,6 +39,11 @@ export interface GraphQLServerDeps {
  * same path, subscriptions over WebSocket (graphql-ws). At shutdown it stops accepting,
  * answers in-flight requests with `Connection: close`, completes every subscription, and
  * closes sockets with 1001.
+ *
+ * @example
+ * const server = graphqlServer({ port: 0 })
+ * await using t = await startTestApp(createApp({ name: 'api', components: [server, ...schemaParts] }))
+ * const res = await fetch(t.get(server).url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query":"{ hello }"}' })
  */
 export class GraphQLServer {
   readonly #deps: GraphQLServerDeps
@@ -74,7 +79,6 @@ export class GraphQLServer {
     const options = this.#options
     const path = options.path ?? '/graphql'
     const schema = assembleSchema(parts)
-    const address = listenAddress(app, { key: 'graphql', env: 'GRAPHQL_PORT', port: 8080 }, options)
     const exposeErrors = options.exposeErrors ?? false
     const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024
     const handle = httpHandler({ schema, container: app.container, log, path, limits: options, maxBodyBytes, exposeErrors, draining: () => this.#closing })
@@ -91,14 +95,11 @@ export class GraphQLServer {
       if (new URL(req.url ?? '/', 'http://localhost').pathname !== path) return void refuse('404 Not Found')
       subscriptions.upgrade(req, socket, head)
     })
-    await new Promise<void>((resolve, reject) => {
-      http.once('error', (error) => reject(listenFailure('GraphQL', address, 'GRAPHQL_PORT', error)))
-      http.listen(address.port, address.host, () => resolve())
-    })
+    const { bound } = await listenOn(app, { server: 'GraphQL', key: 'graphql', env: 'GRAPHQL_PORT', port: 8080 }, options, (address) => bindNetServer(http, address))
     this.#schema = schema
     this.#http = http
     this.#subscriptions = subscriptions
-    this.#url = urlOf(http.address(), path)
+    this.#url = urlOf(bound, path)
     app.announce('graphql', this.#url)
     log.info({ url: this.#url }, `GraphQL server listening on ${this.#url}`)
     return this.#url

@@ -25,6 +25,11 @@ type Watch = ServerWritableStream<Request, { status: string }>
  * tick keep current (so a stale check turns NOT_SERVING like readiness does). An unknown name is
  * NOT_FOUND from Check, SERVICE_UNKNOWN from Watch (which stays open, as the protocol says).
  * From the first moment of shutdown everything is NOT_SERVING; at stop, Watch streams end.
+ *
+ * @example
+ * // grpc_health_probe -addr=127.0.0.1:50051 -service=greet.v1.Greeter
+ * const health = grpcHealthClient(url)
+ * health.Check({ service: 'greet.v1.Greeter' }, (error, response) => console.log(response.status)) // SERVING
  */
 export class GrpcHealthService {
   readonly #app: App

@@ -1,11 +1,12 @@
 import { Server, ServerCredentials, type ChannelOptions } from '@grpc/grpc-js'
 import { load, type Options as LoaderOptions, type PackageDefinition, type ServiceDefinition } from '@grpc/proto-loader'
 import { ReflectionService } from '@grpc/reflection'
-import { PlinthError, listenAddress, listenFailure, type App, type HealthRegistry, type ListenAddress, type Logger } from '@plinth/core'
+import { PlinthError, listenOn, type App, type HealthRegistry, type ListenAddress, type Logger } from '@plinth/core'
 import { protoPath as healthProtoPath } from 'grpc-health-check'
 import { bindService, type CallTracker } from './calls.js'
 import { GrpcHealthService } from './health-service.js'
 import type { GrpcServiceRegistration } from './services.js'
+import { grpcErrors } from './errors.js'
 
 export interface GrpcServerOptions {
   /** Default: config `grpc.port`, else GRPC_PORT, else 50051. 0 picks a free port. */
@@ -40,6 +41,11 @@ export const defaultLoaderOptions: LoaderOptions = { keepCase: true, longs: Stri
  * registry, and reflection. At shutdown the health service turns NOT_SERVING and ends its Watch
  * streams, calls in flight finish (tryShutdown), and whatever is left when the drain time is up
  * is cancelled (forceShutdown).
+ *
+ * @example
+ * const server = grpcServer({ port: 0 })
+ * await using t = await startTestApp(createApp({ name: 'greeter', components: [server, greeterService] }))
+ * console.log(t.get(server).url) // grpc://127.0.0.1:40123
  */
 export class GrpcServer {
   readonly #deps: GrpcServerDeps
@@ -77,7 +83,6 @@ export class GrpcServer {
   /** Loads every service, binds the port, and starts serving; resolves with the URL. */
   async listen(): Promise<string> {
     const { app, services, health, log } = this.#deps
-    const address = listenAddress(app, { key: 'grpc', env: 'GRPC_PORT', port: 50051 }, this.#options)
     const server = new Server(this.#options.channelOptions)
     const packages: PackageDefinition[] = []
     const seen = new Set<string>()
@@ -97,7 +102,8 @@ export class GrpcServer {
       // Reflection covers the services and the health service (a merged package definition).
       new ReflectionService(Object.assign({}, ...packages, healthPkg) as PackageDefinition).addToServer(server)
     }
-    const port = await bind(server, address, this.#options.credentials ?? ServerCredentials.createInsecure())
+    const credentials = this.#options.credentials ?? ServerCredentials.createInsecure()
+    const { address, bound: port } = await listenOn(app, { server: 'gRPC', key: 'grpc', env: 'GRPC_PORT', port: 50051 }, this.#options, (at) => bind(server, at, credentials))
     this.#server = server
     const host = address.host.includes(':') ? `[${address.host}]` : address.host
     this.#url = `grpc://${host}:${port}`
@@ -135,12 +141,12 @@ async function loadService(registration: GrpcServiceRegistration): Promise<{ pkg
   try {
     pkg = await load([...registration.proto], { ...defaultLoaderOptions, ...registration.loader })
   } catch (error) {
-    throw new PlinthError('PLINTH_ERR_INVALID_GRPC_SERVICE', `cannot load ${registration.proto.join(', ')} for ${registration.service}: ${(error as Error).message}`, { cause: error })
+    throw grpcErrors.create('PLINTH_ERR_INVALID_GRPC_SERVICE', `cannot load ${registration.proto.join(', ')} for ${registration.service}: ${(error as Error).message}`, { cause: error })
   }
   const definition = pkg[registration.service]
   if (definition === undefined || !isService(definition)) {
     const available = Object.entries(pkg).filter(([, value]) => isService(value)).map(([name]) => name)
-    throw new PlinthError(
+    throw grpcErrors.create(
       'PLINTH_ERR_INVALID_GRPC_SERVICE',
       `${registration.proto.join(', ')} has no service named ${registration.service}; it has: ${available.join(', ') || '(no services)'}`,
       { details: { service: registration.service, available } },
@@ -158,7 +164,7 @@ function bind(server: Server, address: ListenAddress, credentials: ServerCredent
   const host = address.host.includes(':') ? `[${address.host}]` : address.host
   return new Promise((resolve, reject) => {
     server.bindAsync(`${host}:${address.port}`, credentials, (error, port) => {
-      if (error) reject(listenFailure('gRPC', address, 'GRPC_PORT', error))
+      if (error) reject(error)
       else resolve(port)
     })
   })

@@ -1,30 +1,15 @@
-import { credentials, loadPackageDefinition, type Client, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js'
-import { loadSync } from '@grpc/proto-loader'
-import { protoPath as healthProto } from 'grpc-health-check'
+import type { ClientReadableStream, ServiceError } from '@grpc/grpc-js'
+import { grpcHealthClient, grpcTestClient } from '@plinth/grpc/testing'
 import { fileURLToPath } from 'node:url'
 
 export const greeterProto = fileURLToPath(new URL('./fixtures/greeter.proto', import.meta.url))
-const options = { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true }
-
-type Ctor = new (address: string, creds: ReturnType<typeof credentials.createInsecure>) => Client & Record<string, (...args: any[]) => any>
-
-function constructor(proto: string, path: string[], includeDirs: string[] = []): Ctor {
-  let node: any = loadPackageDefinition(loadSync(proto, { ...options, includeDirs }))
-  for (const part of path) node = node[part]
-  return node as Ctor
-}
 
 /** Clients for the sample service, the health service and reflection, closed together. */
 export function clients(url: string) {
-  const address = url.replace(/^grpc:\/\//, '')
-  const creds = credentials.createInsecure()
-  const Greeter = constructor(greeterProto, ['greet', 'v1', 'Greeter'])
-  const Health = constructor(healthProto, ['grpc', 'health', 'v1', 'Health'])
   const reflectionProto = fileURLToPath(new URL('../../../node_modules/@grpc/reflection/build/proto/grpc/reflection/v1/reflection.proto', import.meta.url))
-  const Reflection = constructor(reflectionProto, ['grpc', 'reflection', 'v1', 'ServerReflection'])
-  const greeter = new Greeter(address, creds)
-  const health = new Health(address, creds)
-  const reflection = new Reflection(address, creds)
+  const greeter = grpcTestClient(greeterProto, 'greet.v1.Greeter', url)
+  const health = grpcHealthClient(url)
+  const reflection = grpcTestClient(reflectionProto, 'grpc.reflection.v1.ServerReflection', url)
   const unary = (client: Record<string, (...args: any[]) => any>, method: string, request: unknown): Promise<any> =>
     new Promise((resolve, reject) => client[method]!(request, { deadline: Date.now() + 5_000 }, (error: ServiceError | null, response: unknown) => (error ? reject(error) : resolve(response))))
   return {

@@ -7,6 +7,7 @@
  * logs and HTTP metrics, CORS, security headers, rate limits, OpenAPI docs, and draining on
  * shutdown.
  */
+export { AccessLog, AccessShape, type AccessLevel } from './access-log.js'
 export { apiSecurityHeaders, type DocsOptions } from './plugins.js'
 export type { HealthDetails } from './probes.js'
 export { HttpProblem, PROBLEM_JSON, problemTypes, sendProblem, toProblem, type HttpProblemInit, type InvalidField, type ProblemDetails, type ProblemOptions } from './problems.js'

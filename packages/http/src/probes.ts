@@ -49,7 +49,7 @@ export function installProbes(http: FastifyInstance, options: ProbeOptions): voi
   http.get('/info', { config: { rateLimit: false }, schema: { tags: ['health'], summary: 'Version, commit, environment and uptime' } }, () => ({
     name: app.name,
     version: app.version,
-    ...(process.env.GIT_COMMIT ? { commit: process.env.GIT_COMMIT } : {}),
+    ...(app.env.GIT_COMMIT ? { commit: app.env.GIT_COMMIT } : {}),
     environment: app.appEnv,
     uptimeSeconds: Math.round(app.uptime()) / 1000,
     node: process.version,

@@ -1,7 +1,7 @@
 import type { FastifyCorsOptions } from '@fastify/cors'
 import type { FastifyHelmetOptions } from '@fastify/helmet'
 import type { RateLimitPluginOptions } from '@fastify/rate-limit'
-import { Application, Health, listenAddress, listenFailure, Logger, Metrics, urlOf, type App, type HealthRegistry, type MetricsRegistry } from '@plinth/core'
+import { Application, Health, listenOn, Logger, Metrics, urlOf, type App, type HealthRegistry, type MetricsRegistry } from '@plinth/core'
 import { component } from '@plinth/core'
 import { fastify as createFastify, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import { apiSecurityHeaders, registerDocs, registerSecurity, securityHeaders, type DocsOptions } from './plugins.js'
@@ -77,6 +77,11 @@ export interface HttpServerDeps {
  * applied (the app logger's serializers are), and `reply.elapsedTime` reads 0 unless the route
  * has an onResponse hook; every request's duration is in the access log and in
  * `http_server_request_duration_seconds`.
+ *
+ * @example
+ * const server = httpServer({ listen: false })
+ * await using t = await startTestApp(createApp({ name: 'api', components: [server, routes] }))
+ * const res = await t.get(server).fastify.inject('/health/ready') // no port opened
  */
 export class HttpServer {
   readonly name: string
@@ -114,14 +119,15 @@ export class HttpServer {
     const http = await this.#build()
     this.#fastify = http
     if (this.#options.listen === false) return
-    const address = listenAddress(this.#deps.app, { key: 'http', env: 'HTTP_PORT', port: 8000 }, this.#options)
-    try {
-      await http.listen({ port: address.port, host: address.host })
-    } catch (error) {
-      await http.close()
-      this.#context?.close()
-      throw listenFailure('HTTP', address, 'HTTP_PORT', error)
-    }
+    await listenOn(this.#deps.app, { server: 'HTTP', key: 'http', env: 'HTTP_PORT', port: 8000 }, this.#options, async (address) => {
+      try {
+        await http.listen({ port: address.port, host: address.host })
+      } catch (error) {
+        await http.close()
+        this.#context?.close()
+        throw error
+      }
+    })
     this.#url = urlOf(http.server.address())
     this.#deps.app.announce('http', this.#url)
     if (this.#docs !== false) this.#deps.app.announce('docs', `${this.#url}${this.#docs.path ?? '/docs'}`)

@@ -7,6 +7,14 @@ import { TokenBucket, type RateLimit } from './rate-limit.js'
 /**
  * One client connection. Handlers get it in their context to reply out of band, keep
  * per-connection state, or close it.
+ *
+ * @example
+ * wsHandler('whoami', {
+ *   handle: (_data, { connection }) => {
+ *     connection.send({ type: 'notice', data: { id: connection.id } }) // out of band, before the result
+ *     return { id: connection.id }
+ *   },
+ * })
  */
 export class WsConnection {
   /** Unique across instances (a random UUID). */

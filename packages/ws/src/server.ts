@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http'
 import type { Duplex } from 'node:stream'
-import { listenAddress, listenFailure, urlOf, type App, type Logger, type MetricsRegistry } from '@plinth/core'
+import { bindNetServer, listenOn, urlOf, type App, type Logger, type MetricsRegistry } from '@plinth/core'
 import { WebSocketServer, type WebSocket } from 'ws'
 import { WsConnection } from './connection.js'
 import { Dispatcher, type TopicGuard } from './dispatch.js'
@@ -49,6 +49,11 @@ const labels = { server_type: 'websocket' } as const
  * handlers, fans topic broadcasts out through the pub/sub backend, drops peers that stop
  * answering pings, and at shutdown lets running handlers finish and closes every client with
  * 1001 (going away).
+ *
+ * @example
+ * const server = wsServer({ port: 0 })
+ * await using t = await startTestApp(createApp({ name: 'chat', components: [server, echo] }))
+ * await t.get(server).broadcast('chat:lobby', { text: 'hello' }) // every subscriber, on every instance
  */
 export class WsServer {
   readonly topics: Topics
@@ -96,7 +101,6 @@ export class WsServer {
   /** Starts listening; resolves with the URL. Fails with PLINTH_ERR_LISTEN_FAILED naming the port's source. */
   async listen(): Promise<string> {
     const { app, handlers, log } = this.#deps
-    const address = listenAddress(app, { key: 'ws', env: 'WS_PORT', port: 8765 }, this.#options)
     this.#dispatcher = new Dispatcher(handlers, app.container, this.topics, log, this.#options.canSubscribe ?? (() => true))
     const wss = new WebSocketServer({ noServer: true, maxPayload: this.#options.maxMessageBytes ?? 64 * 1024 })
     const http = createServer((_req, res) => {
@@ -104,13 +108,10 @@ export class WsServer {
     })
     http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.#upgrade(wss, req, socket, head))
     wss.on('connection', (socket: WebSocket, req: IncomingMessage) => this.#accept(socket, req))
-    await new Promise<void>((resolve, reject) => {
-      http.once('error', (error) => reject(listenFailure('WebSocket', address, 'WS_PORT', error)))
-      http.listen(address.port, address.host, () => resolve())
-    })
+    const { bound } = await listenOn(app, { server: 'WebSocket', key: 'ws', env: 'WS_PORT', port: 8765 }, this.#options, (address) => bindNetServer(http, address))
     this.#http = http
     this.#wss = wss
-    this.#url = urlOf(http.address(), this.#options.path ?? '').replace(/^http:/, 'ws:')
+    this.#url = urlOf(bound, this.#options.path ?? '').replace(/^http:/, 'ws:')
     this.#deps.metrics.app.activeConnections.inc(labels, 0)
     const interval = this.#options.heartbeatInterval ?? 30_000
     this.#heartbeat = setInterval(() => this.#beat(), interval)

@@ -4,7 +4,7 @@ import { startTestApp } from '@plinth/core/testing'
 import { afterEach, describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { WsBroadcast, WsHandlers, WsPubSub, MemoryPubSub, wsBroadcast, wsHandler, wsServer, type WsServerOptions } from '../src/index.js'
-import { TestClient } from './client.js'
+import { TestClient } from '@plinth/ws/testing'
 
 const silent = { level: 'silent' } as const
 const cleanup: Array<() => Promise<unknown>> = []

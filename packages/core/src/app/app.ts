@@ -1,0 +1,421 @@
+import { loadConfig, type LoadedConfig } from '../config/config.js'
+import { Container, assertValidGraph } from '../container/container.js'
+import { PlinthError } from '../errors.js'
+import { EventStream, type AppState, type LifecycleEvent, type Phase } from '../lifecycle/events.js'
+import type { Node } from '../container/graph.js'
+import { Logger as LoggerToken } from './kernel-tokens.js'
+import { Lifecycle, type ComponentStatus, type StopReport } from '../lifecycle/lifecycle.js'
+import type { Logger } from '../logging/logger.js'
+import { componentLogger, createLogger, type LoggingOptions } from '../logging/logging.js'
+import { logEvents } from '../logging/log-events.js'
+import { bootstrapFailed, type BootstrapReport } from '../bootstrap/bootstrap.js'
+import { bootstrapModules, resolveDataDir } from '../bootstrap/phase.js'
+import type { ModuleResolution } from '../modules/resolution.js'
+import type { Module } from '../modules/module.js'
+import { ModuleRegistry, type ModuleStatus } from '../modules/registry.js'
+import { provide, type AnyProvider } from '../container/provider.js'
+import { drainAndStop, shutdownSettings } from '../lifecycle/shutdown.js'
+import { observabilityProviders } from '../health/observability.js'
+import { token, type Token } from '../container/token.js'
+
+export type { AppState }
+import type { AppOptions, CheckReport, Endpoint, StartOptions, StartResult } from './options.js'
+export type { AppOptions, CheckProviders, CheckReport, Endpoint, KernelTokenName, MissingProviders, ShutdownOptions, StartOptions, StartResult } from './options.js'
+
+const now = () => performance.now()
+
+/**
+ * An application: configuration, modules and components, started in dependency order and
+ * stopped in reverse. Creating one has no side effects; nothing runs until `start()`.
+ *
+ * @example
+ * const app = createApp({ name: 'orders', components: [users] })
+ * await app.start()
+ * console.log(app.state, app.endpoints()) // 'ready', [{ name: 'http', url: 'http://127.0.0.1:8000' }]
+ * await app.stop('done')
+ */
+export class App {
+  readonly name: string
+  readonly version: string
+  readonly events = new EventStream<LifecycleEvent>()
+  readonly #options: AppOptions<readonly AnyProvider[], readonly Module[]>
+  #state: AppState = 'created'
+  #container: Container | undefined
+  #lifecycle: Lifecycle | undefined
+  #config: LoadedConfig<unknown> | undefined
+  #logger: Logger | undefined
+  #startedAt = 0
+  #stopping: Promise<StopReport> | undefined
+  readonly #timeline: LifecycleEvent[] = []
+  readonly #modules: ModuleRegistry
+  readonly #endpoints = new Map<string, string>()
+  #env: NodeJS.ProcessEnv = process.env
+  /** The start in progress, so that stop() can wait for an interrupted boot to roll back. */
+  #starting: Promise<unknown> | undefined
+  #interrupted = false
+  /** Unsubscribes the lifecycle log writer, so that a restarted app does not log every line twice. */
+  #unlog: (() => void) | undefined
+
+  constructor(options: AppOptions<readonly AnyProvider[], readonly Module[]>) {
+    this.name = options.name
+    this.version = options.version ?? '0.0.0'
+    this.#options = options
+    const discover = options.discoverModules
+    this.#modules = new ModuleRegistry(options.modules ?? [], typeof discover === 'string' || discover instanceof URL ? { dir: discover } : discover, this.events)
+    this.events.subscribe((event) => this.#timeline.push(event))
+  }
+
+  get state(): AppState {
+    return this.#state
+  }
+
+  /** Ready to take traffic: booted, not shutting down. */
+  get ready(): boolean {
+    return this.#state === 'ready' || this.#state === 'degraded'
+  }
+
+  /** The container, once start() has validated the graph. */
+  get container(): Container {
+    if (!this.#container) throw new PlinthError('PLINTH_ERR_INVALID_STATE', `app "${this.name}" has no container yet; call start() first`)
+    return this.#container
+  }
+
+  /** The loaded configuration, once start() or check() has loaded it. */
+  get config(): LoadedConfig<unknown> | undefined {
+    return this.#config
+  }
+
+  /**
+   * The environment start(), check() or bootstrap() was given (process.env unless a test passed
+   * its own): where components read settings that are not in the configuration (DATABASE_URL).
+   */
+  get env(): NodeJS.ProcessEnv {
+    return this.#env
+  }
+
+  /** development, staging or production: the configuration's, else APP_ENV of `env`, else development. */
+  get appEnv(): string {
+    return this.#config?.appEnv ?? this.#env.APP_ENV ?? 'development'
+  }
+
+  get logger(): Logger {
+    return (this.#logger ??= this.#createLogger(undefined))
+  }
+
+  /** Every booted component and its state. */
+  components(): ComponentStatus[] {
+    return this.#lifecycle?.components() ?? []
+  }
+
+  /**
+   * Every module and its state: registered, excluded (with the reason), initialising, ready,
+   * or degraded (with the reason). Filled in by start(), check() and bootstrap().
+   */
+  modules(): ModuleStatus[] {
+    return this.#modules.statuses()
+  }
+
+  /** Every lifecycle event so far: the boot and shutdown timeline. */
+  timeline(): readonly LifecycleEvent[] {
+    return this.#timeline
+  }
+
+  /**
+   * Records an address a server listens on; the ready line lists every one. A server announces
+   * from its start hook, so that the banner shows the port it really got.
+   *
+   * @example
+   * start: async (server, { log }) => app.announce('http', await server.listen({ port: 8000 }))
+   */
+  announce(name: string, url: string): void {
+    this.#endpoints.set(name, url)
+  }
+
+  /** Every announced address, in the order announced. */
+  endpoints(): Endpoint[] {
+    return [...this.#endpoints].map(([name, url]) => ({ name, url }))
+  }
+
+  /** Milliseconds since start() was called. */
+  uptime(): number {
+    return this.#startedAt === 0 ? 0 : now() - this.#startedAt
+  }
+
+  /**
+   * Every provider of the app: its own, then its modules', each attributed to its module. Once
+   * modules are registered, only the registered ones (discovered included, excluded left out).
+   */
+  providers(): AnyProvider[] {
+    return [...(this.#options.components ?? []), ...this.#modules.providers()]
+  }
+
+  /** The kernel's own providers: the config value, the app, each component's logger. */
+  #kernelProviders(): AnyProvider[] {
+    const providers: AnyProvider[] = [provide(Application, { value: this }), ...observabilityProviders(Application, this.#options)]
+    if (this.#options.config) providers.push(provide(this.#options.config, { create: () => this.#config?.value }))
+    return providers
+  }
+
+  #contextual(): Map<symbol, (requester: Node) => unknown> {
+    return new Map([[LoggerToken.id, (requester: Node) => (requester ? componentLogger(this.logger, requester.name, requester.reg.module) : this.logger)]])
+  }
+
+  #createLogger(config: LoadedConfig<unknown> | undefined): Logger {
+    const options = this.#options.logging
+    if (isLogger(options)) return options
+    const appEnv = config?.appEnv ?? this.#env.APP_ENV ?? 'development'
+    return createLogger({
+      name: this.name,
+      level: this.#env.LOG_LEVEL ?? 'info',
+      pretty: appEnv === 'development' && process.stdout.isTTY,
+      ...options,
+      // The configuration's secrets stay redacted whatever paths the options add.
+      redact: [...(config?.redactionPaths ?? []), ...(options?.redact ?? [])],
+    })
+  }
+
+  async #phase<T>(phase: Phase, run: () => Promise<T> | T): Promise<T> {
+    const began = now()
+    this.events.emit({ type: 'phase-started', phase, at: began })
+    try {
+      const result = await run()
+      this.events.emit({ type: 'phase-completed', phase, duration: now() - began, at: now() })
+      return result
+    } catch (error) {
+      this.events.emit({ type: 'phase-failed', phase, duration: now() - began, error, at: now() })
+      throw error
+    }
+  }
+
+  /**
+   * Runs the configuration, module registration and bootstrap phases only: prepares what the
+   * app and its modules need, or with `dryRun` reports what it would do and writes nothing.
+   * Rejects with PLINTH_ERR_BOOTSTRAP_FAILED when a handler fails (a dry run reports failures
+   * in the report instead). `plinth bootstrap` runs it.
+   *
+   * @example
+   * const plan = await app.bootstrap({ dryRun: true })
+   * for (const a of plan.actions) console.log(a.action, a.subject, a.target)
+   */
+  async bootstrap(options: StartOptions & { dryRun?: boolean } = {}): Promise<BootstrapReport | undefined> {
+    this.#env = options.env ?? process.env
+    const definition = this.#options.config
+    if (definition) this.#config = await this.#phase('config', () => loadConfig(definition, options))
+    await this.#phase('modules', () => this.#register(options.cwd ?? process.cwd()))
+    return this.#prepare(options, options.dryRun ?? false)
+  }
+
+  /**
+   * Phase 1 alone: reads, checks and orders the modules (listed and discovered), reporting
+   * each registration and exclusion; afterwards providers() and inspect() include them.
+   *
+   * @example
+   * for (const m of await app.registerModules()) if (m.state === 'excluded') console.warn(m.id, m.reason)
+   */
+  async registerModules(options: Pick<StartOptions, 'cwd'> = {}): Promise<ModuleStatus[]> {
+    await this.#register(options.cwd ?? process.cwd())
+    return this.#modules.statuses()
+  }
+
+  /** Phase 1, except on a running app, which keeps the modules (and their states) it started with. */
+  #register(cwd: string): Promise<ModuleResolution> {
+    const running = this.#state === 'ready' || this.#state === 'degraded' || this.#state === 'stopping'
+    return running ? Promise.resolve(this.#modules.resolution()) : this.#modules.register(cwd)
+  }
+
+  /** The bootstrap phase; undefined when it is disabled. */
+  async #prepare(options: StartOptions, dryRun: boolean): Promise<BootstrapReport | undefined> {
+    const settings = this.#options.bootstrap ?? {}
+    if (settings.enabled === false) return undefined
+    const env = this.#env
+    return this.#phase('bootstrap', async () => {
+      const report = await bootstrapModules({
+        options: settings,
+        modules: this.#modules.registered(),
+        appName: this.name,
+        appEnv: this.#config?.appEnv ?? env.APP_ENV ?? 'development',
+        config: this.#config?.value,
+        cwd: options.cwd ?? process.cwd(),
+        env,
+        dryRun,
+        log: this.logger,
+        events: this.events,
+      })
+      if (!dryRun && report.failures.length > 0) throw bootstrapFailed(report)
+      return report
+    })
+  }
+
+  /** Phase 2: module inits, once components have started; a required module's failure rolls back the start. */
+  async #initModules(lifecycle: Lifecycle, container: Container, dataDir: string): Promise<void> {
+    try {
+      await this.#modules.initialise({
+        resolve: <T>(token: Token<T>) => container.resolve<Token<T>>(token),
+        log: (module) => componentLogger(this.logger, 'init', module),
+        dataDir,
+      })
+    } catch (error) {
+      const began = now()
+      this.events.emit({ type: 'rolling-back', failures: [{ component: 'module init', error }], at: began })
+      await lifecycle.stop(Number.POSITIVE_INFINITY)
+      this.events.emit({ type: 'rolled-back', duration: now() - began, at: now() })
+      throw error
+    }
+  }
+
+  /** The validated graph and the components start would boot, without building anything. */
+  inspect(options: Pick<StartOptions, 'overrides'> = {}): { graph: import('../container/graph.js').Graph; bootSet: Node[] } {
+    const container = new Container([...this.providers(), ...this.#kernelProviders()], {
+      overrides: options.overrides ?? [],
+      contextual: this.#contextual(),
+    })
+    return { graph: container.graph, bootSet: new Lifecycle(container, this.events, () => this.logger).bootSet() }
+  }
+
+  /** Loads configuration and validates the graph; starts nothing and writes nothing. */
+  async check(options: StartOptions = {}): Promise<CheckReport> {
+    this.#env = options.env ?? process.env
+    const config = this.#options.config ? await loadConfig(this.#options.config, options) : undefined
+    this.#config = config
+    const { excluded } = await this.#register(options.cwd ?? process.cwd())
+    const providers = [...this.providers(), ...this.#kernelProviders()]
+    const problems = this.#modules.explain(Container.validate(providers, { overrides: options.overrides ?? [], contextual: this.#contextual() }))
+    const warnings: string[] = []
+    if (problems.length === 0) {
+      const container = new Container(providers, { overrides: options.overrides ?? [], contextual: this.#contextual() })
+      const booted = new Set(new Lifecycle(container, this.events, () => this.logger).bootSet())
+      for (const node of container.graph.nodes) {
+        if (node.lifetime === 'singleton' && (node.reg.start || node.reg.stop) && !booted.has(node)) {
+          warnings.push(`"${node.name}" (${node.reg.site}) has lifecycle hooks but no eager component needs it, so it never starts; mark it eager: true or depend on it`)
+        }
+      }
+    }
+    warnings.unshift(...excluded.map((x) => `module "${x.id}" (${x.source}) is excluded: ${x.reason}`))
+    return { config, problems, warnings, components: providers.length }
+  }
+
+  /**
+   * Loads configuration, validates the graph, then builds and starts every component an eager
+   * component needs, in dependency order and concurrently where independent.
+   *
+   * @example
+   * const app = createApp({ name: 'orders', config: AppConfig, modules: [orders] })
+   * await app.start()
+   * process.on('SIGTERM', () => void app.stop('SIGTERM'))
+   */
+  start(options: StartOptions = {}): Promise<StartResult> {
+    if (this.#state !== 'created' && this.#state !== 'stopped' && this.#state !== 'failed') {
+      return Promise.reject(new PlinthError('PLINTH_ERR_INVALID_STATE', `app "${this.name}" is ${this.#state}; start() needs it created or stopped`))
+    }
+    this.#interrupted = false
+    const starting = this.#start(options)
+    this.#starting = starting
+    return starting
+  }
+
+  #throwIfInterrupted(): void {
+    if (this.#interrupted) throw new PlinthError('PLINTH_ERR_BOOT_FAILED', `start-up of "${this.name}" was interrupted by a shutdown`)
+  }
+
+  async #start(options: StartOptions): Promise<StartResult> {
+    this.#state = 'starting'
+    this.#startedAt = now()
+    this.#env = options.env ?? process.env
+    this.#endpoints.clear()
+    try {
+      if (this.#options.config) {
+        const definition = this.#options.config
+        this.#config = await this.#phase('config', () => loadConfig(definition, options))
+      }
+      this.#throwIfInterrupted()
+      this.#logger = this.#createLogger(this.#config)
+      this.#unlog?.()
+      this.#unlog = logEvents(this.events, this.#logger)
+      const cwd = options.cwd ?? process.cwd()
+      // Modules register before the bootstrap phase, because it prepares what they declare; registering
+      // only reads declarations, so nothing of theirs is built or run before the bootstrap is done.
+      await this.#phase('modules', () => this.#modules.register(cwd))
+      this.#throwIfInterrupted()
+      await this.#prepare(options, false)
+      this.#throwIfInterrupted()
+      const providers = [...this.providers(), ...this.#kernelProviders()]
+      const container = await this.#phase('validate', () => {
+        const containerOptions = { overrides: options.overrides ?? [], contextual: this.#contextual() }
+        // new Container validates the graph; only an invalid one is built again, to explain its problems by module.
+        try {
+          return new Container(providers, containerOptions)
+        } catch (error) {
+          if (error instanceof PlinthError && error.code === 'PLINTH_ERR_INVALID_GRAPH') assertValidGraph(this.#modules.explain(Container.validate(providers, containerOptions)))
+          throw error
+        }
+      })
+      this.#container = container
+      this.#lifecycle = new Lifecycle(container, this.events, (name, module) => componentLogger(this.logger, name, module), this.#options.lifecycle)
+      const lifecycle = this.#lifecycle
+      const dataDir = resolveDataDir(this.#options.bootstrap ?? {}, this.#config?.value, this.#env, cwd)
+      const result = await this.#phase('start', async () => {
+        const started = await lifecycle.start()
+        await this.#initModules(lifecycle, container, dataDir)
+        if (this.#interrupted) {
+          await lifecycle.stop(Number.POSITIVE_INFINITY)
+          this.#throwIfInterrupted()
+        }
+        return started
+      })
+      const duration = now() - this.#startedAt
+      const modulesDegraded = this.#modules.statuses().some((m) => m.state === 'degraded' || m.state === 'excluded')
+      this.#state = result.degraded.length > 0 || modulesDegraded ? 'degraded' : 'ready'
+      this.events.emit({ type: 'ready', duration, criticalPath: result.criticalPath, degraded: result.degraded, endpoints: this.endpoints(), at: now() })
+      return { ...result, duration }
+    } catch (error) {
+      this.#state = 'failed'
+      throw error
+    }
+  }
+
+  /**
+   * Stops the app: readiness false at once, the drain delay, then every component in reverse
+   * dependency order under the shutdown deadline. Calling it again returns the same promise.
+   */
+  stop(reason = 'stop() called'): Promise<StopReport> {
+    this.#stopping ??= this.#stop(reason)
+    return this.#stopping
+  }
+
+  async #stop(reason: string): Promise<StopReport> {
+    const began = now()
+    if (this.#state === 'starting') {
+      // A shutdown during boot interrupts it: what had started is stopped by the rollback.
+      this.#lifecycle?.abort(`${reason} during start-up`)
+      this.#interrupted = true
+      await this.#starting?.catch(() => undefined)
+    }
+    const wasRunning = this.ready
+    this.#state = 'stopping'
+    this.events.emit({ type: 'shutdown-requested', reason, at: began })
+    try {
+      return await drainAndStop({ events: this.events, lifecycle: this.#lifecycle, container: this.#container }, shutdownSettings(this.#options.shutdown, this.appEnv), {
+        began,
+        serving: wasRunning,
+      })
+    } finally {
+      this.#state = 'stopped'
+      this.#stopping = undefined
+    }
+  }
+
+  /** Names of components still stopping, for the second-signal report. */
+  stillRunning(): string[] {
+    return this.components()
+      .filter((c) => c.state === 'stopping' || c.state === 'started')
+      .map((c) => c.name)
+  }
+}
+
+/** The running application itself: its state, events and configuration (for servers and probes). */
+export const Application = token('app').of<App>()
+
+
+function isLogger(value: LoggingOptions | Logger | undefined): value is Logger {
+  return typeof (value as { child?: unknown } | undefined)?.child === 'function'
+}

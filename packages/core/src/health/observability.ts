@@ -1,0 +1,90 @@
+import { HealthRegistry, type HealthOptions, type HealthSubject } from './health.js'
+import { Health, HealthChecks, Logger, Metrics } from '../app/kernel-tokens.js'
+import type { Logger as PinoLogger } from '../logging/logger.js'
+import type { MetricsOptions, MetricsRegistry } from '../metrics/metrics.js'
+import { provide, type AnyProvider } from '../container/provider.js'
+import type { Token } from '../container/token.js'
+
+/**
+ * Connects health to metrics and logs: `app_service_status` is read from the cache at each
+ * scrape (so a stale result shows as unknown there too), every run that finds a dependency down
+ * counts in `app_health_check_failures_total`, and changes of state are logged once each.
+ *
+ * @example
+ * const stop = instrumentHealth(health, metrics, log)
+ */
+export function instrumentHealth(health: HealthRegistry, metrics: MetricsRegistry, log?: PinoLogger): () => void {
+  const seen = new Set<string>()
+  const offCollect = metrics.beforeCollect(() => {
+    for (const check of health.report().checks) metrics.app.serviceStatus.set({ service: check.name }, statusValue(check.status))
+  })
+  const offEvents = health.events.subscribe((event) => {
+    if (event.type === 'breaker-changed') {
+      log?.warn({ check: event.check, breaker: event.snapshot }, `${event.check}: circuit ${event.from} -> ${event.to}`)
+      return
+    }
+    const { check, result, previous } = event
+    // Every check's counter exists from its first run, so that rate() sees the first failure.
+    if (!seen.has(check)) {
+      seen.add(check)
+      metrics.app.healthCheckFailures.inc({ service: check }, 0)
+    }
+    if (result.status === 'down') metrics.app.healthCheckFailures.inc({ service: check })
+    if (result.status === previous) return
+    if (result.status === 'up' && previous !== 'unknown') log?.info({ check, duration: result.duration }, `${check} is up again`)
+    else if (result.status !== 'up') {
+      log?.[result.status === 'down' && event.critical ? 'error' : 'warn'](
+        { check, status: result.status, critical: event.critical, error: result.error },
+        `${check} is ${result.status}${result.error ? `: ${result.error}` : ''}`,
+      )
+    }
+  })
+  return () => {
+    offCollect()
+    offEvents()
+  }
+}
+
+/**
+ * The kernel's observability providers: the metrics registry, fed by the lifecycle events, and
+ * the health registry, which starts with the first component that needs it. Both depend on the
+ * app's `Application` token, passed in so that this file needs nothing of the App class.
+ */
+export function observabilityProviders(
+  application: Token<ObservedApp>,
+  options: { health?: HealthOptions | undefined; metrics?: MetricsOptions | undefined } = {},
+): AnyProvider[] {
+  const metrics = provide(Metrics, {
+    deps: { app: application },
+    // prom-client takes ~50 ms to load; an app that never asks for metrics does not pay it.
+    create: async ({ app }) => {
+      const { MetricsRegistry } = await import('../metrics/metrics.js')
+      const registry = new MetricsRegistry(options.metrics)
+      registry.app.info.set({ app: app.name, version: app.version }, 1)
+      registry.observeLifecycle(app.events, app.timeline())
+      return registry
+    },
+  })
+  const health = provide(Health, {
+    deps: { app: application, checks: HealthChecks, metrics: Metrics, log: Logger },
+    create: ({ app, checks, metrics, log }) => {
+      const registry = new HealthRegistry(app, checks, options.health)
+      instrumentHealth(registry, metrics, log)
+      return registry
+    },
+    start: (registry) => registry.start(),
+    stop: (registry) => registry.stop(),
+  })
+  return [metrics, health]
+}
+
+/** What the kernel's metrics and health registries read of the application. */
+export interface ObservedApp extends HealthSubject {
+  readonly name: string
+  readonly version: string
+}
+
+/** The value `app_service_status` takes for a check status. */
+export function statusValue(status: 'up' | 'degraded' | 'down' | 'unknown'): number {
+  return status === 'up' ? 1 : status === 'degraded' ? 0.5 : status === 'down' ? 0 : -1
+}

@@ -1,0 +1,365 @@
+import { setMaxListeners } from 'node:events'
+import type { Container } from '../container/container.js'
+import { PlinthError, describe } from '../errors.js'
+import type { CriticalStep, EventStream, LifecycleEvent } from './events.js'
+import { postOrder, type Node } from '../container/graph.js'
+import type { Logger } from '../logging/logger.js'
+import { withDeadline } from './deadline.js'
+import { compile, Op, type Program } from '../container/plan.js'
+import type { Site } from '../container/site.js'
+import { backoffDelay, resolveRetry, sleep } from './retry.js'
+
+export type ComponentState = 'pending' | 'starting' | 'started' | 'degraded' | 'failed' | 'stopping' | 'stopped'
+
+/** What the lifecycle knows of one component. */
+export interface ComponentStatus {
+  readonly name: string
+  readonly module: string | undefined
+  readonly site: Site
+  state: ComponentState
+  instance: unknown
+  error: unknown
+  /** performance.now() when its start began and ended. */
+  startedAt: number
+  readyAt: number
+  createDuration: number
+  startDuration: number
+  attempts: number
+  /** @internal */
+  readonly node: Node
+}
+
+export interface LifecycleOptions {
+  /** Per-component start deadline when the component sets none. Default 30 000 ms. */
+  startTimeout?: number
+  /** Per-component stop deadline when the component sets none. Default 10 000 ms. */
+  stopTimeout?: number
+}
+
+export interface StopReport {
+  /** Components that had not finished stopping when the overall deadline passed. */
+  readonly unfinished: string[]
+  readonly failures: { component: string; error: unknown }[]
+  readonly duration: number
+}
+
+const now = () => performance.now()
+
+const programOf = (node: Node) => (node.program ??= compile(node)) as Program
+
+/** The singletons a node must have built before it: every one its program reads, and whether it needs it. */
+export function singletonDeps(node: Node): Array<{ node: Node; required: boolean }> {
+  const program = programOf(node)
+  return program.singletons.map((dep) => ({
+    node: dep,
+    required: program.steps.some((step) => step.op === Op.Singleton && step.node === dep),
+  }))
+}
+
+/**
+ * Starts the components an app needs in dependency order, concurrently where they are
+ * independent, so boot takes the critical path and not the sum; stops them in reverse.
+ */
+export class Lifecycle {
+  readonly #container: Container
+  readonly #events: EventStream<LifecycleEvent>
+  readonly #log: (component: string, module: string | undefined) => Logger
+  readonly #options: Required<LifecycleOptions>
+  readonly #status = new Map<Node, ComponentStatus>()
+  /** Started components in the order they finished starting. */
+  #started: ComponentStatus[] = []
+  /** Aborts a start in progress: no further component starts, and what started is rolled back. */
+  #abort = new AbortController()
+
+  constructor(
+    container: Container,
+    events: EventStream<LifecycleEvent>,
+    log: (component: string, module: string | undefined) => Logger,
+    options: LifecycleOptions = {},
+  ) {
+    this.#container = container
+    this.#events = events
+    this.#log = log
+    this.#options = { startTimeout: options.startTimeout ?? 30_000, stopTimeout: options.stopTimeout ?? 10_000 }
+  }
+
+  /**
+   * Interrupts a start in progress (a shutdown during boot): nothing further starts, what had
+   * started is stopped again, and start() rejects.
+   */
+  abort(reason: string): void {
+    this.#abort.abort(new PlinthError('PLINTH_ERR_BOOT_FAILED', reason))
+  }
+
+  /** Every component of the boot set with its state. */
+  components(): ComponentStatus[] {
+    return [...this.#status.values()]
+  }
+
+  /** The singletons booted at start: eager ones and all they need, dependencies first. */
+  bootSet(): Node[] {
+    const eager = this.#container.graph.nodes.filter((n) => n.lifetime === 'singleton' && n.reg.eager)
+    return postOrder(eager, (node) => singletonDeps(node).map((d) => d.node))
+  }
+
+
+  /**
+   * Builds and starts the boot set. A required component's failure rolls back what had started,
+   * in reverse, and rejects with one error naming every failure; an optional one's degrades.
+   */
+  async start(): Promise<{ duration: number; criticalPath: CriticalStep[]; degraded: string[] }> {
+    const began = now()
+    const nodes = this.bootSet()
+    const inSet = new Set(nodes)
+    const waiting = new Map<Node, number>()
+    const dependents = new Map<Node, Node[]>()
+    const unblockedBy = new Map<Node, Node>()
+    for (const node of nodes) {
+      this.#status.set(node, {
+        name: node.name,
+        module: node.reg.module,
+        site: node.reg.site,
+        state: 'pending',
+        instance: undefined,
+        error: undefined,
+        startedAt: 0,
+        readyAt: 0,
+        createDuration: 0,
+        startDuration: 0,
+        attempts: 0,
+        node,
+      })
+      const deps = singletonDeps(node).filter((d) => inSet.has(d.node))
+      waiting.set(node, deps.length)
+      for (const dep of deps) dependents.set(dep.node, [...(dependents.get(dep.node) ?? []), node])
+    }
+
+    const abort = (this.#abort = new AbortController())
+    setMaxListeners(0, abort.signal) // one listener per component starting at once
+    const failures: { component: string; error: unknown }[] = []
+    const degraded: string[] = []
+    const running = new Set<Promise<void>>()
+
+    await new Promise<void>((resolveAll) => {
+      let remaining = nodes.length
+      if (remaining === 0) return resolveAll()
+      const settle = (node: Node) => {
+        remaining--
+        for (const dependent of dependents.get(node) ?? []) {
+          const left = waiting.get(dependent)! - 1
+          waiting.set(dependent, left)
+          if (left === 0) {
+            unblockedBy.set(dependent, node)
+            launch(dependent)
+          }
+        }
+        if (remaining === 0) resolveAll()
+      }
+      const launch = (node: Node) => {
+        if (abort.signal.aborted) return settleSkipped(node)
+        const task = this.#startOne(node, abort.signal).then(
+          () => undefined,
+          (error: unknown) => {
+            const status = this.#status.get(node)!
+            status.error = error
+            this.#container.markFailed(node, error)
+            if (node.reg.optional) {
+              status.state = 'degraded'
+              degraded.push(node.name)
+              this.#events.emit({ type: 'component-degraded', component: node.name, module: node.reg.module, reason: describe(error), error, at: now() })
+            } else {
+              status.state = 'failed'
+              failures.push({ component: node.name, error })
+              abort.abort(new PlinthError('PLINTH_ERR_BOOT_FAILED', `start-up abandoned: "${node.name}" failed`))
+            }
+          },
+        )
+        running.add(task)
+        void task.finally(() => {
+          running.delete(task)
+          settle(node)
+        })
+      }
+      // Nodes never launched because start-up was abandoned still count down, so the wait ends.
+      const settleSkipped = (node: Node) => queueMicrotask(() => settle(node))
+      for (const node of nodes) if (waiting.get(node) === 0) launch(node)
+    })
+
+    if (failures.length > 0 || abort.signal.aborted) {
+      const rollbackBegan = now()
+      this.#events.emit({ type: 'rolling-back', failures, at: rollbackBegan })
+      const report = await this.stop(Number.POSITIVE_INFINITY)
+      this.#events.emit({ type: 'rolled-back', duration: now() - rollbackBegan, at: now() })
+      for (const node of nodes) if (this.#status.get(node)?.state !== 'started') this.#container.forget(node)
+      if (failures.length === 0) {
+        throw new PlinthError('PLINTH_ERR_BOOT_FAILED', `start-up interrupted (${describe(abort.signal.reason)}); everything that had started was stopped again`)
+      }
+      const lines = failures.map((f) => `  - ${f.component}: ${describe(f.error)}`)
+      for (const f of report.failures) lines.push(`  - while rolling back, ${f.component} failed to stop: ${describe(f.error)}`)
+      throw new PlinthError(
+        'PLINTH_ERR_BOOT_FAILED',
+        `start-up failed (${failures.length} component${failures.length === 1 ? '' : 's'}); everything that had started was stopped again:\n${lines.join('\n')}`,
+        { cause: failures.length === 1 ? failures[0]!.error : new AggregateError(failures.map((f) => f.error)), details: { failures } },
+      )
+    }
+
+    const duration = now() - began
+    const criticalPath = this.#criticalPath(nodes, unblockedBy)
+    return { duration, criticalPath, degraded }
+  }
+
+  async #startOne(node: Node, bootSignal: AbortSignal): Promise<void> {
+    const status = this.#status.get(node)!
+    const { reg } = node
+    const failedDep = singletonDeps(node).find((d) => d.required && d.node.state === 'failed')
+    if (failedDep) {
+      throw new PlinthError('PLINTH_ERR_DEPENDENCY_FAILED', `"${node.name}" needs "${failedDep.node.name}", which failed`, { cause: failedDep.node.error })
+    }
+    const policy = resolveRetry(reg.retry)
+    const timeout = reg.startTimeout ?? this.#options.startTimeout
+    const log = this.#log(node.name, reg.module)
+    status.state = 'starting'
+    status.startedAt = now()
+    for (let attempt = 1; ; attempt++) {
+      status.attempts = attempt
+      const attemptBegan = now()
+      this.#events.emit({ type: 'component-starting', component: node.name, module: reg.module, attempt, at: attemptBegan })
+      try {
+        await withDeadline(
+          timeout,
+          bootSignal,
+          () => new PlinthError('PLINTH_ERR_START_TIMEOUT', `"${node.name}" (${reg.site}) did not start within ${timeout} ms`),
+          async (signal) => {
+            const createBegan = now()
+            const instance = node.state === 'built' ? node.instance : await this.#container.buildSingleton(node)
+            if (node.state === 'failed') throw node.error
+            status.instance = instance
+            status.createDuration = now() - createBegan
+            const startBegan = now()
+            if (reg.start) await reg.start(instance, { signal, attempt, log })
+            status.startDuration = now() - startBegan
+          },
+          { waitOnAbort: true },
+        )
+        status.state = 'started'
+        status.readyAt = now()
+        this.#started.push(status)
+        this.#events.emit({
+          type: 'component-started',
+          component: node.name,
+          module: reg.module,
+          duration: status.readyAt - status.startedAt,
+          createDuration: status.createDuration,
+          startDuration: status.startDuration,
+          attempts: attempt,
+          at: status.readyAt,
+        })
+        return
+      } catch (raw) {
+        const error = wrapStartError(node, raw)
+        const retryIn = attempt < policy.attempts && !bootSignal.aborted ? backoffDelay(policy, attempt) : undefined
+        this.#events.emit({ type: 'component-failed', component: node.name, module: reg.module, duration: now() - attemptBegan, attempt, error, retryIn, at: now() })
+        if (retryIn === undefined) throw error
+        if (node.state === 'failed') this.#container.forget(node)
+        await sleep(retryIn, bootSignal)
+      }
+    }
+  }
+
+  #criticalPath(nodes: Node[], unblockedBy: Map<Node, Node>): CriticalStep[] {
+    let last: ComponentStatus | undefined
+    for (const node of nodes) {
+      const status = this.#status.get(node)!
+      if (status.state === 'started' && (!last || status.readyAt > last.readyAt)) last = status
+    }
+    const path: CriticalStep[] = []
+    let node = last?.node
+    while (node) {
+      const status = this.#status.get(node)!
+      path.unshift({ component: node.name, duration: status.readyAt - status.startedAt })
+      node = unblockedBy.get(node)
+    }
+    return path
+  }
+
+  /**
+   * Stops every started component in reverse dependency order, concurrently where
+   * independent, each under its own deadline and all under `deadline` milliseconds.
+   */
+  async stop(deadline: number): Promise<StopReport> {
+    const began = now()
+    const started = this.#started.filter((s) => s.state === 'started')
+    this.#started = []
+    const set = new Set(started.map((s) => s.node))
+    // A component stops once every started component that depends on it has stopped.
+    const blockers = new Map<Node, number>()
+    const dependencies = new Map<Node, Node[]>()
+    for (const status of started) {
+      const deps = singletonDeps(status.node).map((d) => d.node).filter((d) => set.has(d))
+      dependencies.set(status.node, deps)
+      for (const dep of deps) blockers.set(dep, (blockers.get(dep) ?? 0) + 1)
+    }
+    const failures: { component: string; error: unknown }[] = []
+    const pending = new Set(started.map((s) => s.name))
+
+    const all = new Promise<void>((resolveAll) => {
+      let remaining = started.length
+      if (remaining === 0) return resolveAll()
+      const launch = (status: ComponentStatus) => {
+        void this.#stopOne(status, failures).finally(() => {
+          pending.delete(status.name)
+          for (const dep of dependencies.get(status.node) ?? []) {
+            const left = blockers.get(dep)! - 1
+            blockers.set(dep, left)
+            if (left === 0) launch(this.#status.get(dep)!)
+          }
+          if (--remaining === 0) resolveAll()
+        })
+      }
+      for (const status of [...started].reverse()) if (!blockers.get(status.node)) launch(status)
+    })
+
+    let timer: NodeJS.Timeout | undefined
+    const expired = Number.isFinite(deadline) ? new Promise<'expired'>((r) => (timer = setTimeout(() => r('expired'), deadline))) : new Promise<never>(() => {})
+    await Promise.race([all, expired])
+    clearTimeout(timer)
+    // Components without a stop hook that were only waiting their turn have nothing left to do.
+    const unfinished = started.filter((s) => pending.has(s.name) && (s.state === 'stopping' || s.node.reg.stop !== undefined)).map((s) => s.name)
+    return { unfinished, failures, duration: now() - began }
+  }
+
+  async #stopOne(status: ComponentStatus, failures: { component: string; error: unknown }[]): Promise<void> {
+    const { node } = status
+    const began = now()
+    status.state = 'stopping'
+    this.#events.emit({ type: 'component-stopping', component: node.name, module: node.reg.module, at: began })
+    const timeout = node.reg.stopTimeout ?? this.#options.stopTimeout
+    try {
+      if (node.reg.stop) {
+        const reg = node.reg
+        const log = this.#log(node.name, node.reg.module)
+        await withDeadline(
+          timeout,
+          undefined,
+          () => new PlinthError('PLINTH_ERR_STOP_TIMEOUT', `"${node.name}" (${node.reg.site}) did not stop within ${timeout} ms`),
+          (signal) => reg.stop!(status.instance, { signal, log }),
+        )
+      }
+      status.state = 'stopped'
+      this.#events.emit({ type: 'component-stopped', component: node.name, module: node.reg.module, duration: now() - began, at: now() })
+    } catch (raw) {
+      const error = raw instanceof PlinthError ? raw : new PlinthError('PLINTH_ERR_STOP_FAILED', `"${node.name}" (${node.reg.site}) failed to stop: ${describe(raw)}`, { cause: raw })
+      status.state = 'stopped'
+      status.error = error
+      failures.push({ component: node.name, error })
+      this.#events.emit({ type: 'component-stop-failed', component: node.name, module: node.reg.module, duration: now() - began, error, at: now() })
+    }
+  }
+}
+
+function wrapStartError(node: Node, error: unknown): unknown {
+  if (error instanceof PlinthError) return error
+  return new PlinthError('PLINTH_ERR_START_FAILED', `"${node.name}" (${node.reg.module ? `module "${node.reg.module}", ` : ''}${node.reg.site}) failed to start: ${describe(error)}`, {
+    cause: error,
+  })
+}

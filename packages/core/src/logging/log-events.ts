@@ -1,0 +1,113 @@
+import { assertNever, type EventStream, type LifecycleEvent } from '../lifecycle/events.js'
+import { describe } from '../errors.js'
+import type { Logger } from './logger.js'
+
+const ms = (value: number) => `${value.toFixed(1)} ms`
+const pastTense = { create: 'created', fetch: 'fetched', copy: 'copied', repair: 'repaired', skip: 'skipped', run: 'ran' } as const
+
+/** Logs the lifecycle: one line per notable event, the ready line with boot time and critical path. */
+export function logEvents(events: EventStream<LifecycleEvent>, log: Logger): () => void {
+  return events.subscribe((event) => {
+    switch (event.type) {
+      case 'phase-started':
+      case 'component-starting':
+      case 'component-stopping':
+        log.trace({ event: event.type, ...('component' in event ? { component: event.component } : {}) }, event.type)
+        return
+      case 'phase-completed':
+        log.debug({ phase: event.phase, duration: event.duration }, `${event.phase} phase done in ${ms(event.duration)}`)
+        return
+      case 'phase-failed':
+        log.debug({ phase: event.phase, duration: event.duration }, `${event.phase} phase failed after ${ms(event.duration)}`)
+        return
+      case 'component-started':
+        log.debug(
+          { component: event.component, module: event.module, duration: event.duration, attempts: event.attempts },
+          `${event.component} started in ${ms(event.duration)}`,
+        )
+        return
+      case 'component-failed':
+        log[event.retryIn === undefined ? 'error' : 'warn'](
+          { component: event.component, module: event.module, attempt: event.attempt, err: event.error },
+          event.retryIn === undefined
+            ? `${event.component} failed: ${describe(event.error)}`
+            : `${event.component} failed (attempt ${event.attempt}), retrying in ${event.retryIn} ms: ${describe(event.error)}`,
+        )
+        return
+      case 'component-degraded':
+        log.warn({ component: event.component, module: event.module }, `${event.component} is unavailable; running degraded: ${event.reason}`)
+        return
+      case 'rolling-back':
+        log.error({ failed: event.failures.map((f) => f.component) }, 'start-up failed; stopping what had started')
+        return
+      case 'rolled-back':
+        log.info({ duration: event.duration }, `rolled back in ${ms(event.duration)}`)
+        return
+      case 'ready': {
+        const path = event.criticalPath.map((s) => `${s.component} (${ms(s.duration)})`).join(' -> ')
+        const degraded = event.degraded.length > 0 ? `; degraded: ${event.degraded.join(', ')}` : ''
+        const endpoints = event.endpoints.length > 0 ? `; ${event.endpoints.map((e) => `${e.name} ${e.url}`).join(', ')}` : ''
+        log.info(
+          { bootMs: Math.round(event.duration * 10) / 10, criticalPath: event.criticalPath, degraded: event.degraded, endpoints: event.endpoints },
+          `ready in ${ms(event.duration)}${endpoints}; critical path: ${path || '(nothing to start)'}${degraded}`,
+        )
+        return
+      }
+      case 'shutdown-requested':
+        log.info({ reason: event.reason }, `shutting down (${event.reason})`)
+        return
+      case 'component-stopped':
+        log.debug({ component: event.component, duration: event.duration }, `${event.component} stopped in ${ms(event.duration)}`)
+        return
+      case 'component-stop-failed':
+        log.error({ component: event.component, err: event.error }, `${event.component} failed to stop: ${describe(event.error)}`)
+        return
+      case 'stopped':
+        if (event.unfinished.length > 0) log.error({ unfinished: event.unfinished }, `shutdown deadline passed; still stopping: ${event.unfinished.join(', ')}`)
+        else log.info({ duration: event.duration }, `stopped in ${ms(event.duration)}`)
+        return
+      case 'module-registered':
+        log.debug({ module: event.module, version: event.version, source: event.source }, `module ${event.module}@${event.version} registered (${event.components} components) from ${event.source}`)
+        return
+      case 'module-excluded':
+        log[event.required ? 'error' : 'warn']({ module: event.module, source: event.source, err: event.error }, `module ${event.module} excluded: ${event.reason}`)
+        return
+      case 'module-initialising':
+      case 'bootstrap-handler-started':
+      case 'bootstrap-progress':
+        log.trace({ event: event.type, ...('module' in event ? { module: event.module } : { handler: event.handler }) }, event.type)
+        return
+      case 'module-initialised':
+        log.debug({ module: event.module, duration: event.duration }, `module ${event.module} initialised in ${ms(event.duration)}`)
+        return
+      case 'module-degraded':
+        log[event.required ? 'error' : 'warn']({ module: event.module, err: event.error }, `module ${event.module} is degraded: ${event.reason}`)
+        return
+      case 'bootstrap-handler-completed':
+        log.debug({ handler: event.handler, duration: event.duration, actions: event.actions }, `bootstrap handler ${event.handler} done in ${ms(event.duration)}`)
+        return
+      case 'bootstrap-handler-failed':
+        log[event.retryIn === undefined ? 'error' : 'warn'](
+          { handler: event.handler, attempt: event.attempt, err: event.error },
+          event.retryIn === undefined
+            ? `bootstrap handler ${event.handler} failed: ${describe(event.error)}`
+            : `bootstrap handler ${event.handler} failed (attempt ${event.attempt}), retrying in ${event.retryIn} ms: ${describe(event.error)}`,
+        )
+        return
+      case 'bootstrap-action': {
+        const what = `${event.subject} ${event.target}${event.module ? ` (module ${event.module})` : ''}${event.detail ? `: ${event.detail}` : ''}`
+        const fields = { handler: event.handler, action: event.action, subject: event.subject, target: event.target, module: event.module }
+        if (event.action === 'skip') log.debug(fields, `bootstrap: ${what}`)
+        else log.info(fields, event.dryRun ? `bootstrap (dry run): would ${event.action} ${what}` : `bootstrap: ${pastTense[event.action]} ${what}`)
+        return
+      }
+      case 'bootstrap-finished':
+        if (event.failed.length > 0) log.error({ failed: event.failed }, `bootstrap failed in ${event.failed.join(', ')}`)
+        else if (event.performed === 0) log.info({ skipped: event.skipped }, 'no bootstrap actions needed')
+        else log.info({ performed: event.performed, skipped: event.skipped, duration: event.duration }, `bootstrap ${event.dryRun ? 'plan' : 'done'}: ${event.performed} action${event.performed === 1 ? '' : 's'}, ${event.skipped} already in place (${ms(event.duration)})`)
+        return
+      default:
+        assertNever(event)
+    }
+  })
+}
