@@ -3,6 +3,9 @@ import { isSecretReference, parseSecretReference, type SecretRequest } from './r
 import { SecretCache, type SecretsOptions } from './cache.js'
 import { secretStoreFromEnv, type StoreFromEnvOptions } from './settings.js'
 
+// Reported as one issue of the configuration's PLINTH_ERR_INVALID_CONFIG (all problems at once), under its own code.
+const notRedacted = 'PLINTH_ERR_SECRET_NOT_REDACTED'
+
 export interface ResolveReferencesOptions {
   /** The environment whose references are resolved; the values are written into it. Default `process.env`. */
   readonly env?: NodeJS.ProcessEnv
@@ -154,7 +157,7 @@ export async function resolveSecretReferences(config: ConfigDefinition<unknown> 
       keysOf.set(r.variable, keys)
       for (const key of keys) {
         if (valueAt(redacted, key) !== '[redacted]') {
-          issues.push({ path: key, source: `env ${r.variable}`, received: '[redacted]', message: `PLINTH_ERR_SECRET_NOT_REDACTED: the key takes the secret ${r.request.label}, and it is not a secret of the configuration (declared at ${config.site.toString()}); add "${key}" to defineConfig({ secrets })` })
+          issues.push({ path: key, source: `env ${r.variable}`, received: '[redacted]', message: `${notRedacted}: the key takes the secret ${r.request.label}, and it is not a secret of the configuration (declared at ${config.site.toString()}); add "${key}" to defineConfig({ secrets })` })
         }
       }
     }
