@@ -235,7 +235,9 @@ export class BullmqQueue implements JobBackend {
     const job = await Job.fromId<JobData>(this.#queue(status.name), id)
     if (job) await job.retry('failed', { resetAttemptsMade: true })
     else if (record?.job) await this.add(record.job)
-    return (await this.get(id))!
+    // Not read back: a worker may already be running it.
+    const { finishedAt: _finished, result: _result, ...rest } = status
+    return { ...rest, state: 'queued', runAt: new Date().toISOString() }
   }
 
   work(name: string, concurrency: number, run: RunJob): BackendWorker {
