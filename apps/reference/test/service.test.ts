@@ -46,6 +46,7 @@ describe('the reference service', () => {
     })
     expect(service.app.modules().map((m) => [m.id, m.state, m.source])).toEqual([
       ['conversation', 'ready', expect.stringMatching(/apps\/reference\/src\/modules\/conversation\/module\.ts$/)],
+      ['courses', 'ready', expect.stringMatching(/apps\/reference\/src\/modules\/courses\/module\.ts$/)],
       ['telemetry', 'ready', expect.stringMatching(/apps\/reference\/src\/modules\/telemetry\/module\.ts$/)],
     ])
     expect(await readFile(join(service.dataDir, 'conversation/persona.md'), 'utf8')).toContain('companion for children')
