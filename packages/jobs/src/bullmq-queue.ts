@@ -66,7 +66,7 @@ export class BullmqQueue implements JobBackend {
   readonly #queues = new Map<string, Queue>()
   readonly #workers = new Set<Worker>()
   readonly #registered = new Set<string>()
-  readonly #runs = new Map<string, { claimed: ClaimedJob; outcome?: RunOutcome }>()
+  readonly #runs = new Map<string, { claimed: ClaimedJob; outcome?: RunOutcome; interrupt?: (reason: Error) => void }>()
   #connection: Redis | undefined
   #subscriber: Redis | undefined
   #hooks: BackendHooks | undefined
@@ -137,10 +137,14 @@ export class BullmqQueue implements JobBackend {
   async get(id: string): Promise<JobStatus | undefined> {
     const name = nameOf(id)
     if (!name) return undefined
-    const [job, cancelled] = await Promise.all([Job.fromId<JobData>(this.#queue(name), id), this.#redis.hget(this.#key('cancelled'), id)])
+    const queue = this.#queue(name)
+    // The state first, then the job: a job that finishes in between shows its previous state with
+    // its final fields, never a final state without them (no failure without its reason).
+    const [state, cancelled] = await Promise.all([queue.getJobState(id), this.#redis.hget(this.#key('cancelled'), id)])
+    const job = await Job.fromId<JobData>(queue, id)
     const record = cancelled === null ? undefined : (JSON.parse(cancelled) as CancelRecord)
     if (!job) return record?.status
-    return this.#statusOf(job, await job.getState(), record)
+    return this.#statusOf(job, state, record)
   }
 
   #statusOf(job: Job<JobData>, bullState: string, cancelled: CancelRecord | undefined): JobStatus {
@@ -220,7 +224,11 @@ export class BullmqQueue implements JobBackend {
   }
 
   #abortLocally(id: string): void {
-    for (const worker of this.#workers) worker.cancelJob(id, 'PLINTH_ERR_JOBS_CANCELLED')
+    const run = this.#runs.get(id)
+    const listener = run?.interrupt
+    if (!run || !listener) return
+    run.interrupt = undefined
+    listener(jobsErrors.create('PLINTH_ERR_JOBS_CANCELLED', `job ${id} was cancelled`))
   }
 
   async retry(id: string): Promise<JobStatus> {
@@ -242,7 +250,8 @@ export class BullmqQueue implements JobBackend {
 
   work(name: string, concurrency: number, run: RunJob): BackendWorker {
     const lease = this.#options.leaseDuration
-    const worker = new Worker<JobData>(name, (job, token, signal) => this.#process(job, token, signal, run), {
+    // Two parameters: BullMQ then makes no AbortController per job; cancellation comes through #abortLocally.
+    const worker = new Worker<JobData>(name, (job, token) => this.#process(job, token, run), {
       connection: this.#redis,
       prefix: this.#options.prefix,
       concurrency,
@@ -282,10 +291,8 @@ export class BullmqQueue implements JobBackend {
     await this.#subscriber.subscribe(this.#key('cancel')).catch(() => undefined)
   }
 
-  async #process(job: Job<JobData>, token: string | undefined, bullSignal: AbortSignal | undefined, run: RunJob): Promise<unknown> {
-    const controller = new AbortController()
-    const onAbort = () => controller.abort(jobsErrors.create('PLINTH_ERR_JOBS_CANCELLED', `job ${job.id} was cancelled`))
-    bullSignal?.addEventListener('abort', onAbort, { once: true })
+  async #process(job: Job<JobData>, token: string | undefined, run: RunJob): Promise<unknown> {
+    const entry: { claimed: ClaimedJob | undefined; outcome?: RunOutcome; interrupt?: (reason: Error) => void } = { claimed: undefined }
     const claimed: ClaimedJob = {
       id: job.id!,
       name: job.name,
@@ -294,18 +301,16 @@ export class BullmqQueue implements JobBackend {
       maxAttempts: job.opts.attempts ?? 1,
       timeout: job.data.timeout,
       lastCheckpoint: job.data.checkpoint,
-      signal: controller.signal,
+      onInterrupt: (listener) => {
+        entry.interrupt = listener
+        return () => (entry.interrupt = undefined)
+      },
       progress: (progress) => job.updateProgress(progress),
       checkpoint: (cursor) => job.updateData({ ...job.data, checkpoint: cursor }),
     }
-    const entry: { claimed: ClaimedJob; outcome?: RunOutcome } = { claimed }
-    this.#runs.set(claimed.id, entry)
-    let outcome: RunOutcome
-    try {
-      outcome = await run(claimed)
-    } finally {
-      bullSignal?.removeEventListener('abort', onAbort)
-    }
+    entry.claimed = claimed
+    this.#runs.set(claimed.id, entry as { claimed: ClaimedJob })
+    const outcome = await run(claimed)
     entry.outcome = outcome
     switch (outcome.kind) {
       case 'completed':

@@ -82,8 +82,12 @@ export interface ClaimedJob {
   readonly timeout: number | undefined
   /** The cursor of the last checkpoint, or undefined. */
   readonly lastCheckpoint: unknown
-  /** Aborted when the job is cancelled or its lease is lost (another worker may have it). */
-  readonly signal: AbortSignal
+  /**
+   * Calls `listener` (once) when the job is cancelled (a PLINTH_ERR_JOBS_CANCELLED error) or its
+   * lease is lost (another worker may have it); returns the function that stops listening. A plain
+   * callback rather than an AbortSignal: it costs nothing per run until something happens.
+   */
+  onInterrupt(listener: (reason: Error) => void): () => void
   progress(progress: JobProgress): Promise<void>
   checkpoint(cursor: unknown): Promise<void>
 }

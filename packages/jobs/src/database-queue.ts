@@ -50,8 +50,19 @@ function statusOf(row: JobRow): JobStatus {
 }
 
 interface ActiveRun {
-  readonly controller: AbortController
-  readonly attempt: number
+  /** Set while the runner listens; called once with why the run must stop. */
+  interrupt: ((reason: Error) => void) | undefined
+  /** Why it was interrupted before anyone listened. */
+  pending: Error | undefined
+}
+
+function interrupt(run: ActiveRun | undefined, reason: Error): void {
+  if (!run) return
+  if (run.interrupt) {
+    const listener = run.interrupt
+    run.interrupt = undefined
+    listener(reason)
+  } else run.pending ??= reason
 }
 
 /** The queue on a `Database`. */
@@ -153,7 +164,7 @@ export class DatabaseQueue implements JobBackend {
       .executeTakeFirst()
     if (!row) throw await this.#finishedOrMissing(id, 'cancel')
     // Run here: stop it now. Run elsewhere: its worker sees it at its next lease renewal.
-    this.#active.get(id)?.controller.abort(jobsErrors.create('PLINTH_ERR_JOBS_CANCELLED', `job ${id} was cancelled`))
+    interrupt(this.#active.get(id), jobsErrors.create('PLINTH_ERR_JOBS_CANCELLED', `job ${id} was cancelled`))
     return statusOf(row)
   }
 
@@ -264,8 +275,8 @@ export class DatabaseQueue implements JobBackend {
   }
 
   async #runOne(row: JobRow, run: RunJob): Promise<void> {
-    const controller = new AbortController()
-    this.#active.set(row.id, { controller, attempt: row.attempts })
+    const active: ActiveRun = { interrupt: undefined, pending: undefined }
+    this.#active.set(row.id, active)
     const claimed: ClaimedJob = {
       id: row.id,
       name: row.name,
@@ -274,7 +285,11 @@ export class DatabaseQueue implements JobBackend {
       maxAttempts: row.max_attempts,
       timeout: row.timeout ?? undefined,
       lastCheckpoint: parse(row.checkpoint),
-      signal: controller.signal,
+      onInterrupt: (listener) => {
+        if (active.pending) listener(active.pending)
+        else active.interrupt = listener
+        return () => (active.interrupt = undefined)
+      },
       progress: async (progress) => {
         await this.#updateHeld(row, { progress: JSON.stringify(progress), updated_at: Date.now() })
       },
@@ -349,7 +364,7 @@ export class DatabaseQueue implements JobBackend {
           const reason = stateOf.get(id) === 'cancelled'
             ? jobsErrors.create('PLINTH_ERR_JOBS_CANCELLED', `job ${id} was cancelled`)
             : jobsErrors.create('PLINTH_ERR_JOBS_WORKER_LOST', `job ${id} is no longer held by this instance (its lease expired)`)
-          this.#active.get(id)?.controller.abort(reason)
+          interrupt(this.#active.get(id), reason)
         }
       }
     }

@@ -6,7 +6,7 @@
 import type { Container, Logger, MetricsRegistry } from '@plinth/core'
 import type { BackendWorker, ClaimedJob, JobBackend, JobStatus, ListQuery, QueueStats, Recorded, RunOutcome } from './contract.js'
 import { jobStates } from './contract.js'
-import { resolveOptions, validateInput, type EnqueueOptions, type JobDefinition } from './definition.js'
+import { resolveOptions, validateInput, type EnqueueOptions, type JobDefinition, type ResolvedJobOptions } from './definition.js'
 import { jobsErrors } from './errors.js'
 import { localJobEvents, type JobEvent, type JobEventSink } from './events.js'
 import type { JobHandler } from './handler.js'
@@ -30,6 +30,8 @@ export interface JobsSettings {
   readonly drainTimeout?: number
 }
 
+const noOptions: EnqueueOptions = Object.freeze({})
+
 /** A job's status, typed by its definition. */
 export type StatusOf<D> = D extends JobDefinition<infer I, infer R, string> ? JobStatus<I, R> : JobStatus
 
@@ -44,7 +46,11 @@ export class JobQueue {
   readonly #workers: BackendWorker[] = []
   readonly #schedules = new Set<() => void>()
   readonly #started = new Map<string, number>()
+  readonly #defaults = new WeakMap<JobDefinition<any, any>, ResolvedJobOptions>()
   readonly #shutdown = new AbortController()
+  /** What each active run does at the stop deadline. */
+  readonly #interrupts = new Set<() => void>()
+  #scoped = false
   #open: Promise<void> | undefined
 
   constructor(settings: JobsSettings) {
@@ -60,6 +66,9 @@ export class JobQueue {
     }
     for (const definition of settings.definitions ?? []) this.#known.set(definition.name, definition)
     this.#metrics = settings.metrics ? new JobMetrics(settings.metrics, () => this.backend.stats()) : undefined
+    this.#shutdown.signal.addEventListener('abort', () => {
+      for (const interrupt of this.#interrupts) interrupt()
+    })
   }
 
   /** Opens the backend and starts a worker per handler (unless `work` is false). */
@@ -67,6 +76,7 @@ export class JobQueue {
     this.#open ??= (async () => {
       const missing = this.#settings.container ? [...this.#handlers.values()].map((h) => missingDependencies(h, this.#settings.container!)).filter((e) => e !== undefined) : []
       if (missing.length > 0) throw missing.length === 1 ? missing[0]! : jobsErrors.create('PLINTH_ERR_JOBS_MISSING_DEPENDENCY', missing.map((e) => e.message).join('\n'))
+      this.#scoped = this.#settings.container?.usesScope('job') ?? false
       await this.backend.open({ recorded: (job, outcome, recorded) => this.#recorded(job, outcome, recorded), lost: (id, name, recorded) => this.#lost(id, name, recorded) })
       if (this.#settings.work === false) return
       for (const handler of this.#handlers.values()) {
@@ -106,10 +116,10 @@ export class JobQueue {
    */
   async enqueue<D extends JobDefinition<any, any>>(definition: D, input: D extends JobDefinition<infer I, any> ? I : never, options?: EnqueueOptions): Promise<StatusOf<D>>
   async enqueue(name: string, input: unknown, options?: EnqueueOptions): Promise<JobStatus>
-  async enqueue(target: JobDefinition<any, any> | string, input: unknown, options: EnqueueOptions = {}): Promise<JobStatus> {
+  async enqueue(target: JobDefinition<any, any> | string, input: unknown, options: EnqueueOptions = noOptions): Promise<JobStatus> {
     const definition = typeof target === 'string' ? this.#definitionNamed(target) : target
-    const value = await validateInput(definition, input)
-    const resolved = resolveOptions(definition, options)
+    const value = definition.options.input === undefined ? input : await validateInput(definition, input)
+    const resolved = options === noOptions ? this.#defaultsOf(definition) : resolveOptions(definition, options)
     const { status, created } = await this.backend.add({ name: definition.name, input: value, ...resolved })
     if (created) {
       this.#metrics?.enqueued(definition.name)
@@ -210,6 +220,13 @@ export class JobQueue {
     return this.events.subscribe(listener)
   }
 
+  /** The options of an enqueue that gives none: the same for every enqueue of a definition. */
+  #defaultsOf(definition: JobDefinition<any, any>): ResolvedJobOptions {
+    let resolved = this.#defaults.get(definition)
+    if (!resolved) this.#defaults.set(definition, (resolved = resolveOptions(definition)))
+    return resolved
+  }
+
   #definitionNamed(name: string): JobDefinition<any, any> {
     const definition = this.#known.get(name)
     if (!definition) {
@@ -227,8 +244,13 @@ export class JobQueue {
     if (!container) return { kind: 'failed', error: { message: 'the jobs component has no container to resolve handler dependencies in', code: 'PLINTH_ERR_JOBS_MISSING_DEPENDENCY' }, final: false }
     return runJob(handler, job, {
       container,
+      scoped: this.#scoped,
       log: this.#settings.log,
-      shutdown: this.#shutdown.signal,
+      onShutdown: (interrupt) => {
+        if (this.#shutdown.signal.aborted) interrupt()
+        this.#interrupts.add(interrupt)
+        return () => this.#interrupts.delete(interrupt)
+      },
       progressed: (claimed, progress) => {
         this.#metrics?.progressed(claimed.name)
         this.#publish({ type: 'progress', id: claimed.id, name: claimed.name, progress, at: new Date().toISOString() })
@@ -262,7 +284,8 @@ export class JobQueue {
 
   #publish(event: JobEvent): void {
     try {
-      void Promise.resolve(this.events.publish(event)).catch((error: unknown) => this.#settings.log.warn({ err: error, event: event.type, jobId: event.id }, 'could not publish a job event'))
+      const published = this.events.publish(event)
+      if (published) published.catch((error: unknown) => this.#settings.log.warn({ err: error, event: event.type, jobId: event.id }, 'could not publish a job event'))
     } catch (error) {
       this.#settings.log.warn({ err: error, event: event.type, jobId: event.id }, 'could not publish a job event')
     }

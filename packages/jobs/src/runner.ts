@@ -12,9 +12,11 @@ import type { JobContext, JobHandler } from './handler.js'
 
 export interface RunEnvironment {
   readonly container: Container
+  /** Whether some provider lives in the `job` scope; without one, no scope is opened (AsyncLocalStorage is not free). */
+  readonly scoped: boolean
   readonly log: Logger
-  /** Fires at the stop deadline: the run is handed back to the queue. */
-  readonly shutdown: AbortSignal
+  /** Registers what to call at the stop deadline (the run is handed back); returns the function that unregisters it. */
+  readonly onShutdown: (interrupt: () => void) => () => void
   /** Called after a progress update is stored. */
   readonly progressed: (job: ClaimedJob, progress: JobProgress) => void
 }
@@ -33,8 +35,11 @@ function resolveDependency(container: Container, dependency: Dependency): unknow
   return container.resolve(dependency)
 }
 
+const noDeps = Object.freeze({})
+
 async function resolveDeps(container: Container, deps: JobHandler['deps']): Promise<Record<string, unknown>> {
   const entries = Object.entries(deps)
+  if (entries.length === 0) return noDeps
   const values = await Promise.all(entries.map(([, dependency]) => resolveDependency(container, dependency)))
   return Object.fromEntries(entries.map(([key], i) => [key, values[i]]))
 }
@@ -85,39 +90,44 @@ export function failureOf(thrown: unknown): JobFailure {
  * const outcome = await runJob(handler, claimed, { container, log, shutdown, progressed: () => {} })
  */
 export async function runJob(handler: JobHandler, job: ClaimedJob, env: RunEnvironment): Promise<RunOutcome> {
-  const controller = new AbortController()
+  // ctx.signal is made on first use: most handlers that never read it spare an AbortController per run.
+  let controller: AbortController | undefined
   let why: Why | undefined
+  let reason: Error | undefined
   let settle: ((why: Why) => void) | undefined
   const interrupted = new Promise<Why>((resolve) => (settle = resolve))
-  const stop = (reason: Why, error: Error) => {
+  const stop = (cause: Why, error: Error) => {
     if (why !== undefined) return
-    why = reason
-    controller.abort(error)
-    settle?.(reason)
+    why = cause
+    reason = error
+    controller?.abort(error)
+    settle?.(cause)
   }
-  const onJobSignal = () => {
-    const reason = job.signal.reason as unknown
-    stop(isPlinthError(reason, 'PLINTH_ERR_JOBS_CANCELLED') ? 'cancelled' : 'lost', reason instanceof Error ? reason : new Error(String(reason)))
-  }
-  const onShutdown = () => stop('shutdown', new Error(`the app is stopping; job ${job.id} goes back to the queue`))
-  if (job.signal.aborted) onJobSignal()
-  else job.signal.addEventListener('abort', onJobSignal, { once: true })
-  if (env.shutdown.aborted) onShutdown()
-  else env.shutdown.addEventListener('abort', onShutdown, { once: true })
+  const stopListening = job.onInterrupt((error) => stop(isPlinthError(error, 'PLINTH_ERR_JOBS_CANCELLED') ? 'cancelled' : 'lost', error))
+  const unregister = env.onShutdown(() => stop('shutdown', new Error(`the app is stopping; job ${job.id} goes back to the queue`)))
   const timer =
     job.timeout === undefined
       ? undefined
       : setTimeout(() => stop('timeout', jobsErrors.create('PLINTH_ERR_JOBS_TIMEOUT', `job "${job.name}" (${job.id}) ran past its timeout of ${job.timeout} ms on attempt ${job.attempt}`)), job.timeout)
 
-  const log = env.log.child({ job: job.name, jobId: job.id, attempt: job.attempt })
+  let log: Logger | undefined
   const context: JobContext = {
     id: job.id,
     name: job.name,
     attempt: job.attempt,
     maxAttempts: job.maxAttempts,
     lastCheckpoint: job.lastCheckpoint,
-    signal: controller.signal,
-    log,
+    get signal() {
+      if (!controller) {
+        controller = new AbortController()
+        if (why !== undefined) controller.abort(reason)
+      }
+      return controller.signal
+    },
+    // Made on first use: most handlers never log, and a child logger per run is not free.
+    get log() {
+      return (log ??= env.log.child({ job: job.name, jobId: job.id, attempt: job.attempt }))
+    },
     progress: async (percent, message, data) => {
       if (typeof percent !== 'number' || !Number.isFinite(percent) || percent < 0 || percent > 100) {
         throw jobsErrors.create('PLINTH_ERR_JOBS_INVALID_OPTION', `ctx.progress(percent): percent must be a number from 0 to 100; got ${inspect(percent)}`)
@@ -133,20 +143,21 @@ export async function runJob(handler: JobHandler, job: ClaimedJob, env: RunEnvir
     },
   }
 
-  const running = env.container.runInScope('job', async () => handler.run(job.input, context, await resolveDeps(env.container, handler.deps)))
+  const invoke = async () => handler.run(job.input, context, await resolveDeps(env.container, handler.deps))
+  const running = env.scoped ? env.container.runInScope('job', invoke) : invoke()
   try {
-    const first = await Promise.race([running.then((result) => ({ done: true as const, result })), interrupted.then((reason) => ({ done: false as const, reason }))])
+    const first = await Promise.race([running.then((result) => ({ done: true as const, result })), interrupted.then((cause) => ({ done: false as const, cause }))])
     if (first.done && why === undefined) return { kind: 'completed', result: first.result ?? null }
-    return outcomeOf(why!, controller.signal.reason, job)
+    return outcomeOf(why!, reason, job)
   } catch (thrown) {
-    if (why !== undefined) return outcomeOf(why, controller.signal.reason, job)
+    if (why !== undefined) return outcomeOf(why, reason, job)
     const failure = failureOf(thrown)
-    if (failure.code === undefined || failure.code === 'PLINTH_ERR_JOBS_THREW_NON_ERROR') log.warn({ err: thrown }, `job ${job.name} failed on attempt ${job.attempt}: ${failure.message}`)
+    if (failure.code === undefined || failure.code === 'PLINTH_ERR_JOBS_THREW_NON_ERROR') context.log.warn({ err: thrown }, `job ${job.name} failed on attempt ${job.attempt}: ${failure.message}`)
     return { kind: 'failed', error: failure, final: isPlinthError(thrown, 'PLINTH_ERR_JOBS_INVALID_INPUT') }
   } finally {
     clearTimeout(timer)
-    job.signal.removeEventListener('abort', onJobSignal)
-    env.shutdown.removeEventListener('abort', onShutdown)
+    stopListening()
+    unregister()
     // A handler left behind (timeout, cancel, shutdown) may still reject later: that is expected, not unhandled.
     running.catch(() => undefined)
   }
