@@ -3,10 +3,10 @@
  * the background, followed over WebSocket, polled with ETags, read over GraphQL.
  */
 import { describe, expect, it } from 'vitest'
-import { graphql, WsClient } from './clients.js'
+import { graphql, subscribe, WsClient } from './clients.js'
 import { eventually, type Service } from './service.js'
 
-export function describeCourses(start: () => Promise<Service>): void {
+export function describeCourses(start: () => Promise<Service>, startWithoutWorkers?: () => Promise<Service>): void {
   describe('courses', () => {
     it('generates an outline in the background: 202 with the job id and polling URL, progress over WebSocket, 304 until it changes', async () => {
       await using service = await start()
@@ -53,6 +53,35 @@ export function describeCourses(start: () => Promise<Service>): void {
       await eventually(async () => ((await service.rest('GET', `/api/v1/jobs/${encodeURIComponent(jobId)}`)).body.state === 'completed' ? true : undefined), 15_000)
       const cancel = await service.rest('DELETE', `/api/v1/jobs/${encodeURIComponent(jobId)}`)
       expect(cancel.status).toBe(409)
+    })
+
+    it.runIf(startWithoutWorkers !== undefined)('sends one job\'s events to its WebSocket topic job:<id> and to a GraphQL subscription', async () => {
+      // An instance without workers: the job stays queued until the test moves it (cancel, retry).
+      await using service = await startWithoutWorkers!()
+      const { jobId, poll, topic } = (await service.rest('POST', '/api/v1/courses', { topic: 'comets' })).body as { jobId: string; poll: string; topic: string }
+      expect((await service.rest('GET', poll)).headers.get('retry-after')).toBe('2')
+      const ws = await WsClient.connect(service.urls.websocket!)
+      const live = subscribe(service.urls.graphql!, 'subscription($id: ID!) { jobProgress(id: $id) { type id } }', { id: jobId })
+      try {
+        expect((await ws.request('subscribe', { topic })).data).toMatchObject({ subscribed: true })
+        // graphql-ws does not say when its subscription has started: cancel, and retry and cancel again, until an event arrives.
+        let moves = 0
+        await live.first(async () => {
+          if (moves++ > 0) await service.rest('POST', `/api/v1/jobs/${encodeURIComponent(jobId)}/retry`)
+          await service.rest('DELETE', `/api/v1/jobs/${encodeURIComponent(jobId)}`)
+        })
+        expect(live.values[0].data.jobProgress).toEqual({ type: 'cancelled', id: jobId })
+        const event = await ws.next((m) => m.type === 'event' && m.topic === topic && m.data?.type === 'cancelled')
+        expect(event.data).toMatchObject({ id: jobId, name: 'course.generate' })
+        expect((await service.rest('GET', poll)).body.state).toBe('cancelled')
+        const unknown = subscribe(service.urls.graphql!, 'subscription { jobProgress(id: "nope") { type } }', {})
+        await unknown.first(() => Promise.resolve())
+        expect(JSON.stringify(unknown.errors.length > 0 ? unknown.errors : unknown.values)).toContain('nope')
+        await unknown.dispose()
+      } finally {
+        ws.close()
+        await live.dispose()
+      }
     })
   })
 }

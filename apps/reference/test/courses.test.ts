@@ -13,7 +13,10 @@ const REDIS_URL = process.env.PLINTH_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
 const redis = await probeService('Redis', { host: new URL(REDIS_URL).hostname, port: Number(new URL(REDIS_URL).port || 6379) })
 
 describe('on SQLite', () => {
-  describeCourses(() => startService())
+  describeCourses(
+    () => startService(),
+    () => startService({ JOBS_WORKERS: 'false' }),
+  )
 })
 
 describe.skipIf(!postgres.available)(postgres.title('on PostgreSQL'), () => {

@@ -24,7 +24,8 @@ function problemOf(error: unknown): unknown {
 /**
  * POST /api/v1/courses enqueues generating an outline and answers 202 with the job id, where to
  * poll and which WebSocket topic to follow; GET /api/v1/jobs/:id is the polling fallback (ETag,
- * 304 while nothing changed, Retry-After); DELETE /api/v1/jobs/:id cancels.
+ * 304 while nothing changed, Retry-After); DELETE /api/v1/jobs/:id cancels, POST /api/v1/jobs/:id/retry
+ * runs a failed or cancelled job again.
  */
 export const courseRoutes = provide(Routes, {
   deps: { jobs: Jobs },
@@ -44,6 +45,7 @@ export const courseRoutes = provide(Routes, {
         return reply.code(answer.statusCode).headers(answer.headers).send(answer.body)
       })
       http.delete<{ Params: { id: string } }>('/jobs/:id', { schema: { tags, summary: 'Cancel a queued or running job' } }, (request) => jobs.cancel(request.params.id))
+      http.post<{ Params: { id: string } }>('/jobs/:id/retry', { schema: { tags, summary: 'Run a failed or cancelled job again, from its last checkpoint' } }, (request) => jobs.retry(request.params.id))
     },
   }),
 })
