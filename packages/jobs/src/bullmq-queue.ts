@@ -5,7 +5,6 @@
  * checkpoints kept with the job's data, a `cancelled` state, and cancellation across instances
  * over Redis pub/sub.
  */
-import { randomUUID } from 'node:crypto'
 import { Job, Queue, UnrecoverableError, WaitingError, Worker, type JobsOptions, type JobType } from 'bullmq'
 import { Redis } from 'ioredis'
 import type { BackendHooks, BackendWorker, ClaimedJob, JobBackend, JobFailure, JobProgress, JobState, JobStatus, ListQuery, NewJob, QueueStats, RunJob, RunOutcome } from './contract.js'
@@ -53,11 +52,16 @@ function decodeFailure(reason: string): JobFailure {
   return match ? { message: match[2]!, code: match[1]! } : { message: reason }
 }
 
-/** The queue (job name) a job id belongs to: ids are `<name>@<unique part>`. */
+/** The queue (job name) a job id belongs to: ids are `<name>@<BullMQ's id>`. */
 function nameOf(id: string): string | undefined {
   const at = id.lastIndexOf('@')
   return at > 0 ? id.slice(0, at) : undefined
 }
+
+/** BullMQ's own id of a job: what follows the name. */
+const bullIdOf = (id: string) => id.slice(id.lastIndexOf('@') + 1)
+/** The id this package shows for a BullMQ job: its queue's name, `@`, BullMQ's id (its counter, unless fixed). */
+const publicId = (job: Job) => `${job.name}@${job.id!}`
 
 /** Jobs on Redis through BullMQ. */
 export class BullmqQueue implements JobBackend {
@@ -108,14 +112,15 @@ export class BullmqQueue implements JobBackend {
   }
 
   async add(job: NewJob): Promise<{ status: JobStatus; created: boolean }> {
-    const id = job.id ?? `${job.name}@${randomUUID()}`
+    // BullMQ numbers jobs itself (one INCR); only a fixed id (a repeat's fire time) is passed on.
+    const fixed = job.id === undefined ? undefined : bullIdOf(job.id)
     if (!this.#registered.has(job.name)) {
       await this.#redis.sadd(this.#key('queues'), job.name)
       this.#registered.add(job.name)
     }
     const data: JobData = { input: job.input, backoff: job.backoff, ...(job.timeout === undefined ? {} : { timeout: job.timeout }) }
     const options: JobsOptions = {
-      jobId: id,
+      ...(fixed === undefined ? {} : { jobId: fixed }),
       attempts: job.attempts,
       backoff: job.backoff,
       ...(job.priority > 0 ? { priority: job.priority } : {}),
@@ -123,9 +128,11 @@ export class BullmqQueue implements JobBackend {
       ...(job.uniqueKey === undefined ? {} : { deduplication: { id: `${job.name}:${job.uniqueKey}` } }),
     }
     const added = await this.#queue(job.name).add(job.name, data, options)
-    if (added.id !== id || job.id !== undefined) {
-      const existing = await this.get(added.id ?? id)
-      if (existing) return { status: existing, created: added.id === id && existing.attempts === 0 && job.id === undefined }
+    const id = publicId(added)
+    if (job.uniqueKey !== undefined || fixed !== undefined) {
+      // Deduplicated (or a fixed id already there): BullMQ answers with the id of the job it kept.
+      const existing = await this.get(id)
+      if (existing && existing.createdAt !== iso(added.timestamp)) return { status: existing, created: false }
     }
     const now = added.timestamp
     return {
@@ -140,8 +147,8 @@ export class BullmqQueue implements JobBackend {
     const queue = this.#queue(name)
     // The state first, then the job: a job that finishes in between shows its previous state with
     // its final fields, never a final state without them (no failure without its reason).
-    const [state, cancelled] = await Promise.all([queue.getJobState(id), this.#redis.hget(this.#key('cancelled'), id)])
-    const job = await Job.fromId<JobData>(queue, id)
+    const [state, cancelled] = await Promise.all([queue.getJobState(bullIdOf(id)), this.#redis.hget(this.#key('cancelled'), id)])
+    const job = await Job.fromId<JobData>(queue, bullIdOf(id))
     const record = cancelled === null ? undefined : (JSON.parse(cancelled) as CancelRecord)
     if (!job) return record?.status
     return this.#statusOf(job, state, record)
@@ -153,7 +160,7 @@ export class BullmqQueue implements JobBackend {
     const progress = typeof job.progress === 'object' && job.progress !== null && 'percent' in job.progress ? (job.progress as unknown as JobProgress) : undefined
     const finishedOn = state === 'cancelled' ? (cancelled?.at ?? job.finishedOn) : job.finishedOn
     return {
-      id: job.id!,
+      id: publicId(job),
       name: job.name,
       state,
       input: job.data.input,
@@ -191,7 +198,7 @@ export class BullmqQueue implements JobBackend {
         const jobs = (await queue.getJobs(types, 0, limit - 1)) as Job<JobData>[]
         const bullState = state === 'queued' ? 'waiting' : state
         for (const job of jobs) {
-          const status = this.#statusOf(job, bullState, records.get(job.id!))
+          const status = this.#statusOf(job, bullState, records.get(publicId(job)))
           if (status.state === state) out.push(status)
         }
       }
@@ -207,11 +214,11 @@ export class BullmqQueue implements JobBackend {
     }
     const at = Date.now()
     const cancelled: JobStatus = { ...status, state: 'cancelled', finishedAt: iso(at)! }
-    const job = (await Job.fromId<JobData>(this.#queue(status.name), id))!
+    const job = (await Job.fromId<JobData>(this.#queue(status.name), bullIdOf(id)))!
     if (status.state === 'queued') {
       const removed = await job.remove().then(() => true, () => false)
       if (removed) {
-        const again: NewJob = { id, name: status.name, input: status.input, attempts: job.opts.attempts ?? 1, backoff: job.data.backoff, timeout: job.data.timeout, priority: job.opts.priority ?? 0, delay: 0, uniqueKey: undefined }
+        const again: NewJob = { name: status.name, input: status.input, attempts: job.opts.attempts ?? 1, backoff: job.data.backoff, timeout: job.data.timeout, priority: job.opts.priority ?? 0, delay: 0, uniqueKey: undefined }
         await this.#redis.hset(this.#key('cancelled'), id, JSON.stringify({ at, status: cancelled, job: again } satisfies CancelRecord))
         return cancelled
       }
@@ -240,9 +247,10 @@ export class BullmqQueue implements JobBackend {
     const raw = await this.#redis.hget(this.#key('cancelled'), id)
     const record = raw === null ? undefined : (JSON.parse(raw) as CancelRecord)
     await this.#redis.hdel(this.#key('cancelled'), id)
-    const job = await Job.fromId<JobData>(this.#queue(status.name), id)
+    const job = await Job.fromId<JobData>(this.#queue(status.name), bullIdOf(id))
     if (job) await job.retry('failed', { resetAttemptsMade: true })
-    else if (record?.job) await this.add(record.job)
+    // Cancelled while queued, it was removed from BullMQ, which numbers its jobs: it comes back under a new id.
+    else if (record?.job) return (await this.add(record.job)).status
     // Not read back: a worker may already be running it.
     const { finishedAt: _finished, result: _result, ...rest } = status
     return { ...rest, state: 'queued', runAt: new Date().toISOString() }
@@ -261,11 +269,11 @@ export class BullmqQueue implements JobBackend {
       autorun: true,
     })
     worker.on('error', () => undefined)
-    worker.on('completed', (job) => this.#settled(job.id!, 'completed'))
+    worker.on('completed', (job) => this.#settled(publicId(job), 'completed'))
     worker.on('failed', (job) => {
       if (!job) return
       const willRetry = job.attemptsMade < (job.opts.attempts ?? 1) && !(job.finishedOn && job.failedReason?.startsWith('[PLINTH_ERR_JOBS_CANCELLED]'))
-      this.#settled(job.id!, job.finishedOn ? 'failed' : willRetry ? 'retrying' : 'failed')
+      this.#settled(publicId(job), job.finishedOn ? 'failed' : willRetry ? 'retrying' : 'failed')
     })
     this.#workers.add(worker)
     void this.#listenForCancels()
@@ -294,7 +302,7 @@ export class BullmqQueue implements JobBackend {
   async #process(job: Job<JobData>, token: string | undefined, run: RunJob): Promise<unknown> {
     const entry: { claimed: ClaimedJob | undefined; outcome?: RunOutcome; interrupt?: (reason: Error) => void } = { claimed: undefined }
     const claimed: ClaimedJob = {
-      id: job.id!,
+      id: publicId(job),
       name: job.name,
       input: job.data.input,
       attempt: job.attemptsStarted,

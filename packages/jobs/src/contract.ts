@@ -140,7 +140,7 @@ export interface JobBackend {
   list(query: ListQuery): Promise<JobStatus[]>
   /** Cancels a queued or active job (an active one's signal aborts); throws when it is finished or unknown. */
   cancel(id: string): Promise<JobStatus>
-  /** Puts a failed or cancelled job back in the queue with a fresh set of attempts. */
+  /** Puts a failed or cancelled job back in the queue with a fresh set of attempts; the status says its id (BullMQ gives a job cancelled while queued a new one). */
   retry(id: string): Promise<JobStatus>
   /** Starts taking jobs of `name`, at most `concurrency` at once. */
   work(name: string, concurrency: number, run: RunJob): BackendWorker
