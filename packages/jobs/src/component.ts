@@ -112,8 +112,14 @@ export function jobs(options: JobsOptions = {}): Provider<JobQueue, 'jobs', type
     start: (queue) => queue.start(),
     stop: (queue, { signal }) => queue.stop(signal),
     health: async (queue) => {
-      const { depth, oldestWaitingAge } = await queue.stats()
-      return { status: 'up', details: { backend: queue.backend.kind, oldestWaitingAgeMs: oldestWaitingAge, depth } }
+      try {
+        const { depth, oldestWaitingAge } = await queue.stats()
+        return { status: 'up', details: { backend: queue.backend.kind, oldestWaitingAgeMs: oldestWaitingAge, depth } }
+      } catch (error) {
+        // On an optional database (SKIP_DB_INIT) the app runs without its queue for a while: degraded, not down.
+        if (!(queue.backend instanceof DatabaseQueue && queue.backend.optional)) throw error
+        return { status: 'degraded', details: { backend: queue.backend.kind, reason: `the queue's database is unavailable: ${error instanceof Error ? error.message : String(error)}` } }
+      }
     },
     eager: true,
     stopTimeout: options.stopTimeout ?? 10_000,

@@ -89,9 +89,20 @@ export class DatabaseQueue implements JobBackend {
     return this.#db.typed<JobTables>()
   }
 
+  /** Whether the queue may start without its database (SKIP_DB_INIT): workers then keep trying, and health says degraded. */
+  get optional(): boolean {
+    return this.#db.optional
+  }
+
   async open(hooks: BackendHooks): Promise<void> {
     this.#hooks = hooks
-    await this.#db.whenReady()
+    try {
+      await this.#db.whenReady()
+    } catch (error) {
+      // An optional database that is down: start anyway; workers take jobs once it answers.
+      if (this.#db.optional) return
+      throw error
+    }
     try {
       await this.#k.selectFrom(JOBS_TABLE).select('id').limit(1).execute()
     } catch (error) {
@@ -202,7 +213,15 @@ export class DatabaseQueue implements JobBackend {
 
   work(name: string, concurrency: number, run: RunJob): BackendWorker {
     this.#workers++
-    this.#maintenance ??= setInterval(() => void this.#maintain().catch(() => undefined), Math.max(50, Math.floor(this.#lease / 3)))
+    // One pass at a time: a slow database must not pile passes up.
+    let maintaining = false
+    this.#maintenance ??= setInterval(() => {
+      if (maintaining) return
+      maintaining = true
+      this.#maintain()
+        .catch(() => undefined)
+        .finally(() => (maintaining = false))
+    }, Math.max(50, Math.floor(this.#lease / 3)))
     const mine = new Set<Promise<void>>()
     let stopping = false
     let wake: (() => void) | undefined
