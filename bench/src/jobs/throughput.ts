@@ -202,7 +202,8 @@ const pgBoss: Contender = {
     await boss.start()
     await boss.createQueue('bench')
     let current = counter(0)
-    await boss.work('bench', { batchSize: CONCURRENCY, pollingIntervalSeconds: 0.5 }, (jobs) => {
+    // Its fastest settings: the shortest polling interval it accepts, and batches larger than our 20 runs at once.
+    await boss.work('bench', { batchSize: 100, pollingIntervalSeconds: 0.5 }, (jobs) => {
       current.done(jobs.length)
       return Promise.resolve()
     })
