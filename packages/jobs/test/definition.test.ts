@@ -59,3 +59,20 @@ describe('the polling answer', () => {
     expect(pollingAnswer({ ...status, state: 'queued' }).headers['retry-after']).toBe('2')
   })
 })
+
+describe('handler dependencies', () => {
+  it('fails the start naming the dependency nobody provides and where the handler was declared', async () => {
+    const { createApp, token } = await import('@plinth/core')
+    const { database } = await import('@plinth/db')
+    const { jobHandler, jobs, jobsMigrations } = await import('../src/index.js')
+    const Mailer = token('mailer').of<{ send(): void }>()
+    const handler = jobHandler(job('welcome.mail').of<null>(), { deps: { mailer: Mailer }, run: () => undefined })
+    const app = createApp({ name: 'missing', components: [database({ url: 'sqlite::memory:', migrate: true }), jobsMigrations, jobs({ url: 'database' }), handler], logging: { level: 'silent' } })
+    const failure = await app.start({ env: {} }).then(() => undefined, (error: unknown) => error)
+    await app.stop().catch(() => undefined)
+    const text = String((failure as Error & { describe?: () => string }).describe?.() ?? failure) + String((failure as { cause?: unknown }).cause)
+    expect(text).toContain('PLINTH_ERR_JOBS_MISSING_DEPENDENCY')
+    expect(text).toContain('mailer (mailer)')
+    expect(text).toContain('definition.test.ts')
+  })
+})
