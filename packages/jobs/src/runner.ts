@@ -87,7 +87,7 @@ export function failureOf(thrown: unknown): JobFailure {
  * Runs `job` with `handler` and resolves to how the run ended; never rejects.
  *
  * @example
- * const outcome = await runJob(handler, claimed, { container, log, shutdown, progressed: () => {} })
+ * const outcome = await runJob(handler, claimed, { container, scoped: false, log, onShutdown: () => () => {}, progressed: () => {} })
  */
 export async function runJob(handler: JobHandler, job: ClaimedJob, env: RunEnvironment): Promise<RunOutcome> {
   // ctx.signal is made on first use: most handlers that never read it spare an AbortController per run.
@@ -95,7 +95,6 @@ export async function runJob(handler: JobHandler, job: ClaimedJob, env: RunEnvir
   let why: Why | undefined
   let reason: Error | undefined
   let settle: ((why: Why) => void) | undefined
-  const interrupted = new Promise<Why>((resolve) => (settle = resolve))
   const stop = (cause: Why, error: Error) => {
     if (why !== undefined) return
     why = cause
@@ -143,14 +142,38 @@ export async function runJob(handler: JobHandler, job: ClaimedJob, env: RunEnvir
     },
   }
 
-  const invoke = async () => handler.run(job.input, context, await resolveDeps(env.container, handler.deps))
-  const running = env.scoped ? env.container.runInScope('job', invoke) : invoke()
+  let running: Promise<unknown>
+  if (env.scoped) running = env.container.runInScope('job', async () => handler.run(job.input, context, await resolveDeps(env.container, handler.deps)))
+  else if (Object.keys(handler.deps).length > 0) running = resolveDeps(env.container, handler.deps).then((deps) => handler.run(job.input, context, deps))
+  else {
+    // The common case, without a scope or dependencies: no promise more than the handler's own.
+    try {
+      const value = handler.run(job.input, context, noDeps)
+      running = value instanceof Promise ? value : Promise.resolve(value)
+    } catch (error) {
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- whatever the handler threw, Error or not, is reported as it was
+      running = Promise.reject(error)
+    }
+  }
+  // One promise settles with whichever comes first: the handler, or an interruption.
+  const first = new Promise<{ done: true; result: unknown } | { done: false; error?: unknown }>((resolve) => {
+    // Interrupted already (a cancel that came before the run began): do not wait for the handler.
+    if (why !== undefined) resolve({ done: false })
+    const previous = settle
+    settle = (cause) => {
+      previous?.(cause)
+      resolve({ done: false })
+    }
+    running.then(
+      (result) => resolve({ done: true, result }),
+      (error: unknown) => resolve({ done: false, error }),
+    )
+  })
   try {
-    const first = await Promise.race([running.then((result) => ({ done: true as const, result })), interrupted.then((cause) => ({ done: false as const, cause }))])
-    if (first.done && why === undefined) return { kind: 'completed', result: first.result ?? null }
-    return outcomeOf(why!, reason, job)
-  } catch (thrown) {
+    const outcome = await first
     if (why !== undefined) return outcomeOf(why, reason, job)
+    if (outcome.done) return { kind: 'completed', result: outcome.result ?? null }
+    const thrown = outcome.error
     const failure = failureOf(thrown)
     if (failure.code === undefined || failure.code === 'PLINTH_ERR_JOBS_THREW_NON_ERROR') context.log.warn({ err: thrown }, `job ${job.name} failed on attempt ${job.attempt}: ${failure.message}`)
     return { kind: 'failed', error: failure, final: isPlinthError(thrown, 'PLINTH_ERR_JOBS_INVALID_INPUT') }
@@ -158,8 +181,6 @@ export async function runJob(handler: JobHandler, job: ClaimedJob, env: RunEnvir
     clearTimeout(timer)
     stopListening()
     unregister()
-    // A handler left behind (timeout, cancel, shutdown) may still reject later: that is expected, not unhandled.
-    running.catch(() => undefined)
   }
 }
 
