@@ -5,6 +5,7 @@
  * checkpoints kept with the job's data, a `cancelled` state, and cancellation across instances
  * over Redis pub/sub.
  */
+import { randomUUID } from 'node:crypto'
 import { Job, Queue, UnrecoverableError, WaitingError, Worker, type JobsOptions, type JobType } from 'bullmq'
 import { Redis } from 'ioredis'
 import type { BackendHooks, BackendWorker, ClaimedJob, JobBackend, JobFailure, JobProgress, JobState, JobStatus, ListQuery, NewJob, QueueStats, RunJob, RunOutcome } from './contract.js'
@@ -29,6 +30,7 @@ interface JobData {
   timeout?: number
   checkpoint?: unknown
   backoff: Backoff
+  nonce?: string
 }
 
 /** What a cancelled job leaves behind when BullMQ no longer holds it. */
@@ -118,7 +120,9 @@ export class BullmqQueue implements JobBackend {
       await this.#redis.sadd(this.#key('queues'), job.name)
       this.#registered.add(job.name)
     }
-    const data: JobData = { input: job.input, backoff: job.backoff, ...(job.timeout === undefined ? {} : { timeout: job.timeout }) }
+    // A job that may meet an existing one (unique key, fixed id) carries a nonce: whether the job BullMQ kept has it says whether this add created it.
+    const nonce = job.uniqueKey !== undefined || fixed !== undefined ? randomUUID() : undefined
+    const data: JobData = { input: job.input, backoff: job.backoff, ...(job.timeout === undefined ? {} : { timeout: job.timeout }), ...(nonce === undefined ? {} : { nonce }) }
     const options: JobsOptions = {
       ...(fixed === undefined ? {} : { jobId: fixed }),
       attempts: job.attempts,
@@ -129,10 +133,13 @@ export class BullmqQueue implements JobBackend {
     }
     const added = await this.#queue(job.name).add(job.name, data, options)
     const id = publicId(added)
-    if (job.uniqueKey !== undefined || fixed !== undefined) {
+    if (nonce !== undefined) {
       // Deduplicated (or a fixed id already there): BullMQ answers with the id of the job it kept.
-      const existing = await this.get(id)
-      if (existing && existing.createdAt !== iso(added.timestamp)) return { status: existing, created: false }
+      const kept = await Job.fromId<JobData>(this.#queue(job.name), added.id!)
+      if (kept && kept.data.nonce !== nonce) {
+        const existing = await this.get(id)
+        if (existing) return { status: existing, created: false }
+      }
     }
     const now = added.timestamp
     return {
@@ -203,7 +210,9 @@ export class BullmqQueue implements JobBackend {
         }
       }
     }
-    return out.sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : a.id < b.id ? 1 : -1)).slice(0, limit)
+    // A job that moves on while the states are read one after another is seen twice: keep its later state.
+    const unique = [...new Map(out.map((status) => [status.id, status])).values()]
+    return unique.sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : a.id < b.id ? 1 : -1)).slice(0, limit)
   }
 
   async cancel(id: string): Promise<JobStatus> {

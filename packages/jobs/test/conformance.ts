@@ -183,6 +183,29 @@ export function describeConformance(target: ConformanceTarget): void {
       const done = await settle(queued.id)
       expect(Date.parse(done.startedAt!)).toBeGreaterThanOrEqual(Date.parse(queued.runAt) - 5)
     })
+
+    it('enqueues a repeating job once per fire time, however many schedules of it run', async () => {
+      const tick = job(unique('tick')).of<{ n: number }>()
+      const { jobs: q, events } = await start([jobHandler(tick, { run: () => undefined })])
+      // Two schedules of one job stand for two instances running the same repeat.
+      const stops = [q.schedule(tick, '* * * * * *', { n: 1 }), q.schedule(tick, '* * * * * *', { n: 1 })]
+      await until(() => q.list({ name: tick.name }), (listed) => listed.length >= 2, 10_000)
+      for (const stop of stops) stop()
+      await new Promise((resolve) => setTimeout(resolve, 200))
+      const listed = await q.list({ name: tick.name })
+      const fireTimes = new Set(listed.map((s) => /cron-(\d+)$/.exec(s.id)?.[1]))
+      expect(fireTimes.has(undefined)).toBe(false)
+      expect(fireTimes.size).toBe(listed.length)
+      expect(events.filter((e) => e.type === 'enqueued' && e.name === tick.name).length).toBe(listed.length)
+      const bad = (() => {
+        try {
+          q.schedule(tick, '61 * * * *', { n: 1 })
+        } catch (error) {
+          return error
+        }
+      })()
+      expect(isPlinthError(bad, 'PLINTH_ERR_JOBS_INVALID_CRON')).toBe(true)
+    })
   })
 
   describe('cancel, retry, list', () => {
