@@ -4,8 +4,12 @@
  * used directly and pg-boss 10 on the same servers, in one run. Targets: the BullMQ backend at
  * 80% or more of raw BullMQ; the PostgreSQL queue ahead of pg-boss.
  *
- *   npx tsx --conditions=@plinth/source bench/src/jobs/throughput.ts
- *   BENCH_JOBS=5000 BENCH_ROUNDS=5 npx tsx --conditions=@plinth/source bench/src/jobs/throughput.ts
+ *   npx tsc -b bench && node bench/dist/jobs/throughput.js
+ *   BENCH_JOBS=5000 BENCH_ROUNDS=9 BENCH_ONLY=BullMQ node bench/dist/jobs/throughput.js
+ *
+ * Measure the build, not the sources through tsx: tsx keeps function names by wrapping every
+ * closure our code creates in a defineProperty call (esbuild's keepNames), which BullMQ's and
+ * pg-boss's plain JavaScript does not pay; from the sources the SQLite queue measured 2.5x slower.
  *
  * Every contender gets the same work: producers keep 50 enqueues in flight while the workers
  * (20 runs at once) take them; the clock stops when the last job has completed (for pg-boss,
