@@ -3,6 +3,7 @@ import { createApp, metricsServer, type App, type LoggingOptions, type MissingPr
 import { graphqlServer } from '@plinth/graphql'
 import { grpcServer } from '@plinth/grpc'
 import { httpServer } from '@plinth/http'
+import { jobs, jobsMigrations } from '@plinth/jobs'
 import { appState } from '@plinth/state'
 import { wsBroadcast, wsServer } from '@plinth/ws'
 import { AppConfig, type Settings } from './config.js'
@@ -10,14 +11,16 @@ import { appDatabase } from './database.js'
 import type auth from './modules/auth/module.js'
 import type cluster from './modules/cluster/module.js'
 import type conversation from './modules/conversation/module.js'
+import type courses from './modules/courses/module.js'
 import type plugins from './modules/plugins/module.js'
 import type telemetry from './modules/telemetry/module.js'
 
 /**
  * What the modules build on: the database, the broadcaster that publishes to WebSocket topics,
- * the cache and application state (on Redis with REDIS_URL, in memory otherwise).
+ * the cache and application state (on Redis with REDIS_URL, in memory otherwise), and background
+ * jobs (on the database, or BullMQ with JOBS_URL).
  */
-const foundations = [appDatabase, wsBroadcast, appCache(), ...appState()] as const
+const foundations = [appDatabase, wsBroadcast, appCache(), ...appState(), jobsMigrations, jobs()] as const
 
 /**
  * The servers, each on its port from the configuration (HTTP_PORT, WS_PORT, GRPC_PORT,
@@ -31,7 +34,7 @@ const servers = [
   metricsServer(),
 ] as const
 
-type Modules = [typeof telemetry, typeof conversation, typeof auth, typeof cluster, typeof plugins]
+type Modules = [typeof telemetry, typeof conversation, typeof auth, typeof cluster, typeof plugins, typeof courses]
 
 /**
  * Modules are discovered at run time from ./modules (src/ under a test runner, dist/ in
