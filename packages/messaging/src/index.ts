@@ -1,2 +1,30 @@
-/** @plinth/messaging: an event bus on memory, Redis Streams and NATS JetStream with a dead-letter queue; event store, command and query buses, sagas. */
-export {}
+/** @plinth/messaging: an event bus with one delivery contract on memory, Redis Streams and NATS JetStream, with a dead-letter queue. */
+export type {
+  BackoffOptions,
+  Broker,
+  BrokerConsumer,
+  DeadLetter,
+  DeadLetterQueue,
+  DeadLetterStore,
+  Delivery,
+  Handler,
+  Headers,
+  Message,
+  MessageBus,
+  MessageOf,
+  Published,
+  PublishOptions,
+  StoredDeadLetter,
+  SubscribeOptions,
+  Subscription,
+  Topic,
+  WireMessage,
+} from './contract.js'
+export { Bus, type BusOptions, type BusState } from './bus.js'
+export { MemoryDedupe, type DedupeStore } from './dedupe.js'
+export { currentCausation, withCorrelation, type CausalContext } from './envelope.js'
+export { messagingErrors } from './errors.js'
+export { MemoryBroker, type MemoryBrokerOptions } from './memory.js'
+export type { BusObserver } from './observer.js'
+export { backoffDelay } from './runner.js'
+export { topic } from './topic.js'
