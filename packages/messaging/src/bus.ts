@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import type { Container, HealthResult, Logger } from '@plinth/core'
-import type { BackoffOptions, Broker, DeadLetter, DeadLetterQueue, Handler, MessageBus, Published, PublishOptions, StoredDeadLetter, SubscribeOptions, Subscription, Topic } from './contract.js'
+import type { BackoffOptions, Broker, DeadLetter, DeadLetterQueue, Handler, EventBus, Published, PublishOptions, StoredDeadLetter, SubscribeOptions, Subscription, Topic } from './contract.js'
 import type { DedupeStore } from './dedupe.js'
 import { decodeEnvelope, encodeEnvelope, withHeaders } from './envelope.js'
 import { messagingErrors } from './errors.js'
@@ -55,7 +55,7 @@ function duration(value: unknown, name: string, where: string): number {
  * await bus.publish(Greeting, { name: 'Ada' })
  * await bus.stop()
  */
-export class Bus implements MessageBus {
+export class Bus implements EventBus {
   readonly backend: Broker['kind']
   readonly broker: Broker
   readonly instanceId: string
@@ -88,7 +88,12 @@ export class Bus implements MessageBus {
     } catch (error) {
       this.#lastError = error
       const failure = messagingErrors.create('PLINTH_ERR_MESSAGING_UNAVAILABLE', `the ${this.backend} message broker at ${this.broker.url} could not be reached: ${error instanceof Error ? error.message : String(error)}`, { cause: error })
-      if (options.optional !== true) throw failure
+      if (options.optional !== true) {
+        // Nothing may keep reconnecting in the background of an app that gave up starting.
+        await this.broker.close().catch(() => undefined)
+        this.#state = 'stopped'
+        throw failure
+      }
       this.#state = 'degraded'
       this.#options.log?.warn({ err: failure }, 'the message broker is unavailable; the bus starts degraded')
     }
@@ -159,8 +164,10 @@ export class Bus implements MessageBus {
       let replayed = 0
       for (const letter of letters) {
         const { id: messageId } = decodeEnvelope(topic, letter.body, 0)
+        // The envelope keeps its message id (dedupe stores see the same message); the broker's
+        // own id differs, or JetStream would drop the replay as a duplicate publish.
         // Published before it is removed: a crash in between replays it twice, never zero times.
-        await this.broker.publish(topic, { id: messageId, body: withHeaders(letter.body, { 'x-replayed': String(Date.now()), 'x-replayed-from': letter.id }) })
+        await this.broker.publish(topic, { id: `${messageId}/replay/${letter.id}`, body: withHeaders(letter.body, { 'x-replayed': String(Date.now()), 'x-replayed-from': letter.id }) })
         replayed += await this.broker.deadLetters.remove(topic, [letter.id])
       }
       return replayed

@@ -124,7 +124,7 @@ export interface DeadLetterQueue {
 }
 
 /** The event bus. */
-export interface MessageBus {
+export interface EventBus {
   /** Which backend carries the messages. */
   readonly backend: 'memory' | 'redis' | 'nats'
   /** Resolves once the broker has persisted the message. */

@@ -10,7 +10,7 @@ export type {
   Handler,
   Headers,
   Message,
-  MessageBus,
+  EventBus,
   MessageOf,
   Published,
   PublishOptions,
@@ -21,10 +21,13 @@ export type {
   WireMessage,
 } from './contract.js'
 export { Bus, type BusOptions, type BusState } from './bus.js'
+export { brokerFor, chooseBroker, MessageBus, messaging, type BrokerChoice, type MessagingOptions } from './component.js'
+export { busMetrics } from './metrics.js'
 export { MemoryDedupe, type DedupeStore } from './dedupe.js'
 export { currentCausation, withCorrelation, type CausalContext } from './envelope.js'
 export { messagingErrors } from './errors.js'
 export { MemoryBroker, type MemoryBrokerOptions } from './memory.js'
+export { JetStreamBroker, type JetStreamBrokerOptions } from './jetstream.js'
 export { RedisBroker, type RedisBrokerOptions } from './redis-streams.js'
 export { maskUrl } from './url.js'
 export type { BusObserver } from './observer.js'

@@ -100,15 +100,14 @@ export class RedisBroker implements Broker {
     redis.on('error', () => {})
     const abort = () => redis.disconnect()
     signal?.addEventListener('abort', abort, { once: true })
+    // Kept even when the first connection fails: ioredis goes on reconnecting, so a bus started
+    // degraded recovers by itself once the broker is back (close() ends the attempts).
+    this.#redis = redis
     try {
       await redis.connect()
-    } catch (error) {
-      redis.disconnect()
-      throw error
     } finally {
       signal?.removeEventListener('abort', abort)
     }
-    this.#redis = redis
   }
 
   async ping(): Promise<number> {
@@ -182,7 +181,8 @@ export class RedisBroker implements Broker {
     const redis = this.#redis
     this.#redis = undefined
     if (redis === undefined) return
-    await redis.quit().catch(() => redis.disconnect())
+    if (redis.status === 'ready') await redis.quit().catch(() => redis.disconnect())
+    else redis.disconnect()
   }
 }
 

@@ -134,6 +134,10 @@ export class SubscriptionRunner<T> implements Subscription {
       } catch (error) {
         return await this.#deadLetter(delivery, `undecodable message: ${describeError(error)}`)
       }
+      if (delivery.attempt > maxAttempts) {
+        // Taken over again and again (its consumers died or overran ackTimeout): do not let it crash one more.
+        return await this.#deadLetter(delivery, `no acknowledgement after ${delivery.attempt - 1} deliveries (consumers stopped or overran ackTimeout)`)
+      }
       if (topic.schema !== undefined) {
         const { value, problems } = await schemaProblems(topic.schema, message.payload)
         if (problems !== undefined) return await this.#deadLetter(delivery, `invalid message: ${problems.join('; ')}`)
