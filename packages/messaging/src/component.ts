@@ -5,7 +5,7 @@
  * a shutdown that drains handlers under the stop deadline.
  */
 import { hostname } from 'node:os'
-import { Application, Logger, Metrics, optional, provide, token, type Provider } from '@plinth/core'
+import { Application, Logger, Metrics, optional, provide, token, type App, type Container, type Provider } from '@plinth/core'
 import { Bus } from './bus.js'
 import type { Broker } from './contract.js'
 import type { DedupeStore } from './dedupe.js'
@@ -88,6 +88,15 @@ export function brokerFor(url: string | undefined, options: Pick<MessagingOption
 
 const deps = { app: Application, log: Logger, metrics: optional(Metrics) }
 
+/** The app's container, or none when the bus is built outside a started app (`plinth dlq`), where no handler runs. */
+function containerOf(app: App): Container | undefined {
+  try {
+    return app.container
+  } catch {
+    return undefined
+  }
+}
+
 /**
  * The messaging component. Handlers run in a "message" scope of the app's container; metrics
  * go to the app's registry; at stop, subscriptions stop taking messages, handlers in flight
@@ -108,7 +117,7 @@ export function messaging(options: MessagingOptions = {}): Provider<Bus, 'messag
       const observer = metrics === undefined ? undefined : busMetrics(metrics, () => lag.of())
       const bus = new Bus({
         broker,
-        container: app.container,
+        container: containerOf(app),
         observer,
         log,
         instanceId: `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 6)}`,

@@ -41,8 +41,4 @@ export const messagingErrors = defineErrors('@plinth/messaging', {
     hint: 'List the topic\'s dead letters (`plinth dlq list TOPIC`) and use one of the ids shown.',
     status: 404,
   },
-  PLINTH_ERR_MESSAGING_HANDLER_TIMEOUT: {
-    title: 'Handler did not finish before the stop deadline',
-    hint: 'The message stays unacknowledged and is delivered again after ackTimeout; make the handler honour shorter work or raise the component\'s stopTimeout.',
-  },
 })

@@ -33,3 +33,8 @@ export { maskUrl } from './url.js'
 export type { BusObserver } from './observer.js'
 export { backoffDelay } from './runner.js'
 export { topic } from './topic.js'
+export { databaseDedupe, type DatabaseDedupeOptions } from './dedupe-database.js'
+export { BusPubSub, type ChannelPubSub } from './pubsub.js'
+
+// Registered on import, like @plinth/db's `plinth migrate`: importing @plinth/messaging is how an app gets `plinth dlq`.
+import './dlq-command.js'
