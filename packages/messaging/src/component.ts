@@ -35,7 +35,7 @@ export interface MessagingOptions {
    * reconnects by itself) instead of aborting start-up. Default false: required.
    */
   optional?: boolean
-  /** Redis key prefix or NATS subject prefix, so that several apps can share a broker. Default "plinth". */
+  /** Redis key prefix or NATS subject prefix, so that several apps can share a broker. Default MESSAGING_PREFIX, else "plinth". */
   prefix?: string
   /** Messages kept per topic on Redis and NATS. Default 100 000. */
   maxLen?: number
@@ -112,7 +112,8 @@ export function messaging(options: MessagingOptions = {}): Provider<Bus, 'messag
     deps,
     create: ({ app, log, metrics }) => {
       const choice = chooseBroker(app.env, options.url)
-      const broker = brokerFor(choice.url, options, choice.source)
+      const prefix = options.prefix ?? (app.env.MESSAGING_PREFIX || undefined)
+      const broker = brokerFor(choice.url, { ...options, prefix }, choice.source)
       const lag = { of: (): Promise<Record<string, number>> => Promise.resolve({}) }
       const observer = metrics === undefined ? undefined : busMetrics(metrics, () => lag.of())
       const bus = new Bus({

@@ -9,9 +9,8 @@
  * that is confirmed: a crash in between redelivers the message, which fails again and is
  * dead-lettered again under the same id, never twice and never lost.
  */
-import { AckPolicy, DeliverPolicy, DiscardPolicy, jetstream, jetstreamManager, StorageType, type Consumer, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream'
-import { nanos, type NatsConnection } from '@nats-io/nats-core'
-import { connect } from '@nats-io/transport-node'
+import type { AckPolicy, Consumer, DeliverPolicy, DiscardPolicy, JetStreamClient, JetStreamManager, JsMsg, StorageType } from '@nats-io/jetstream'
+import type { NatsConnection } from '@nats-io/nats-core'
 import type { Broker, BrokerConsumer, DeadLetterStore, Delivery, StoredDeadLetter, WireMessage } from './contract.js'
 import { messagingErrors } from './errors.js'
 import { maskUrl } from './url.js'
@@ -24,6 +23,14 @@ export interface JetStreamBrokerOptions {
   /** Messages kept per topic stream (oldest discarded past it). Default 100 000. */
   maxLen?: number
 }
+
+// The NATS client loads when a bus first connects to NATS, not with @plinth/messaging: an app on
+// memory or Redis neither pays for it nor needs it installed.
+const loadClient = async () => {
+  const [{ connect }, { jetstream, jetstreamManager }] = await Promise.all([import('@nats-io/transport-node'), import('@nats-io/jetstream')])
+  return { connect, jetstream, jetstreamManager }
+}
+const nanos = (ms: number) => ms * 1_000_000
 
 const encoder = new TextEncoder()
 const decoder = new TextDecoder()
@@ -74,6 +81,7 @@ export class JetStreamBroker implements Broker {
   async connect(): Promise<void> {
     if (this.#nc !== undefined && !this.#nc.isClosed()) return
     // Reconnects for ever once connected: a restarted server is picked up again.
+    const { connect, jetstream, jetstreamManager } = await loadClient()
     this.#nc = await connect({ servers: this.#options.url.split(','), maxReconnectAttempts: -1, reconnectTimeWait: 250, name: 'plinth-messaging' })
     this.#js = jetstream(this.#nc)
     this.#jsm = await jetstreamManager(this.#nc)
@@ -107,7 +115,7 @@ export class JetStreamBroker implements Broker {
           await jsm.streams.info(name)
         } catch (error) {
           if (!notFound(error)) throw error
-          await jsm.streams.add({ name, subjects: [subject], storage: StorageType.File, max_msgs: this.#options.maxLen ?? 100_000, discard: DiscardPolicy.Old, num_replicas: 1 })
+          await jsm.streams.add({ name, subjects: [subject], storage: 'file' as StorageType, max_msgs: this.#options.maxLen ?? 100_000, discard: 'old' as DiscardPolicy, num_replicas: 1 })
         }
       })()
       ready.catch(() => this.#ready.delete(name))
@@ -137,10 +145,10 @@ export class JetStreamBroker implements Broker {
       // would drop the message silently instead.
       await jsm.consumers.add(stream, {
         durable_name: group,
-        ack_policy: AckPolicy.Explicit,
+        ack_policy: 'explicit' as AckPolicy,
         ack_wait: ackWait,
         max_deliver: -1,
-        deliver_policy: DeliverPolicy.New,
+        deliver_policy: 'new' as DeliverPolicy,
         filter_subject: this.subjectOf(topic),
         max_ack_pending: 10_000,
       })
