@@ -2,14 +2,16 @@ import { createApp, metricsServer, type App, type LoggingOptions, type MissingPr
 import { graphqlServer } from '@plinth/graphql'
 import { grpcServer } from '@plinth/grpc'
 import { httpServer } from '@plinth/http'
+import { messaging } from '@plinth/messaging'
 import { wsBroadcast, wsServer } from '@plinth/ws'
 import { AppConfig, type Settings } from './config.js'
 import { appDatabase } from './database.js'
 import type conversation from './modules/conversation/module.js'
 import type telemetry from './modules/telemetry/module.js'
+import type telemetryEvents from './modules/telemetry-events/module.js'
 
-/** What the modules build on: the database, and the broadcaster that publishes to WebSocket topics. */
-const foundations = [appDatabase, wsBroadcast] as const
+/** What the modules build on: the database, the broadcaster that publishes to WebSocket topics, and the event bus. */
+const foundations = [appDatabase, wsBroadcast, messaging()] as const
 
 /**
  * The servers, each on its port from the configuration (HTTP_PORT, WS_PORT, GRPC_PORT,
@@ -23,7 +25,7 @@ const servers = [
   metricsServer(),
 ] as const
 
-type Modules = [typeof telemetry, typeof conversation]
+type Modules = [typeof telemetry, typeof conversation, typeof telemetryEvents]
 
 /**
  * Modules are discovered at run time from ./modules (src/ under a test runner, dist/ in
