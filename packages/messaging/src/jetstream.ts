@@ -9,7 +9,7 @@
  * that is confirmed: a crash in between redelivers the message, which fails again and is
  * dead-lettered again under the same id, never twice and never lost.
  */
-import type { AckPolicy, Consumer, DeliverPolicy, DiscardPolicy, JetStreamClient, JetStreamManager, JsMsg, StorageType } from '@nats-io/jetstream'
+import type { Consumer, JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream'
 import type { NatsConnection } from '@nats-io/nats-core'
 import type { Broker, BrokerConsumer, DeadLetterStore, Delivery, StoredDeadLetter, WireMessage } from './contract.js'
 import { messagingErrors } from './errors.js'
@@ -115,7 +115,7 @@ export class JetStreamBroker implements Broker {
           await jsm.streams.info(name)
         } catch (error) {
           if (!notFound(error)) throw error
-          await jsm.streams.add({ name, subjects: [subject], storage: 'file' as StorageType, max_msgs: this.#options.maxLen ?? 100_000, discard: 'old' as DiscardPolicy, num_replicas: 1 })
+          await jsm.streams.add({ name, subjects: [subject], storage: 'file', max_msgs: this.#options.maxLen ?? 100_000, discard: 'old', num_replicas: 1 })
         }
       })()
       ready.catch(() => this.#ready.delete(name))
@@ -145,10 +145,10 @@ export class JetStreamBroker implements Broker {
       // would drop the message silently instead.
       await jsm.consumers.add(stream, {
         durable_name: group,
-        ack_policy: 'explicit' as AckPolicy,
+        ack_policy: 'explicit',
         ack_wait: ackWait,
         max_deliver: -1,
-        deliver_policy: 'new' as DeliverPolicy,
+        deliver_policy: 'new',
         filter_subject: this.subjectOf(topic),
         max_ack_pending: 10_000,
       })
