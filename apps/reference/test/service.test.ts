@@ -47,6 +47,7 @@ describe('the reference service', () => {
     expect(service.app.modules().map((m) => [m.id, m.state, m.source])).toEqual([
       ['conversation', 'ready', expect.stringMatching(/apps\/reference\/src\/modules\/conversation\/module\.ts$/)],
       ['telemetry', 'ready', expect.stringMatching(/apps\/reference\/src\/modules\/telemetry\/module\.ts$/)],
+      ['telemetry-events', 'ready', expect.stringMatching(/apps\/reference\/src\/modules\/telemetry-events\/module\.ts$/)],
     ])
     expect(await readFile(join(service.dataDir, 'conversation/persona.md'), 'utf8')).toContain('companion for children')
 
