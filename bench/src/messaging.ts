@@ -104,31 +104,36 @@ function table(title: string, rows: Array<[string, number]>, baseline: string): 
 async function memoryRow(): Promise<void> {
   const n = quick ? 200_000 : 1_000_000
   const payload = { device: 'thermo-1', value: 21.5 }
-  const bus = new Bus({ broker: new MemoryBroker({ capacity: 100_000 }) })
-  await bus.start()
-  const Reading = topic('bench.reading').of<typeof payload>()
-  let handled = 0
-  let done: () => void = () => {}
-  await bus.subscribe(Reading, () => {
-    if (++handled === target) done()
-  }, { group: 'bench', concurrency: 256 })
-  let target = 0
-  const busRun = async (count: number) => {
-    handled = 0
-    target = count
-    const finished = new Promise<void>((resolve) => (done = resolve))
-    // Publishes are awaited in windows of 1,024, as a producer that respects back-pressure does.
-    let window: Promise<unknown>[] = []
-    for (let i = 0; i < count; i++) {
-      window.push(bus.publish(Reading, payload))
-      if (window.length === 1024) {
-        await Promise.all(window)
-        window = []
+  const contender = async (copy: boolean) => {
+    const bus = new Bus({ broker: new MemoryBroker({ capacity: 100_000, copy }) })
+    await bus.start()
+    const Reading = topic('bench.reading').of<typeof payload>()
+    let handled = 0
+    let target = 0
+    let done: () => void = () => {}
+    await bus.subscribe(Reading, () => {
+      if (++handled === target) done()
+    }, { group: 'bench', concurrency: 256 })
+    const run = async (count: number) => {
+      handled = 0
+      target = count
+      const finished = new Promise<void>((resolve) => (done = resolve))
+      // Publishes are awaited in windows of 1,024, as a producer that respects back-pressure does.
+      let window: Promise<unknown>[] = []
+      for (let i = 0; i < count; i++) {
+        window.push(bus.publish(Reading, payload))
+        if (window.length === 1024) {
+          await Promise.all(window)
+          window = []
+        }
       }
+      await Promise.all(window)
+      await finished
     }
-    await Promise.all(window)
-    await finished
+    return { run, stop: () => bus.stop() }
   }
+  const copying = await contender(true)
+  const sharing = await contender(false)
   const emitter = new EventEmitter()
   let emitted = 0
   emitter.on('reading', () => void emitted++)
@@ -143,15 +148,18 @@ async function memoryRow(): Promise<void> {
     for (let i = 0; i < count; i++) bus2.emit('reading', payload)
   }
   // Warm up every contender before measuring.
-  await busRun(n / 10)
+  await copying.run(n / 10)
+  await sharing.run(n / 10)
   emitterRun(n / 10)
   mittRun(n / 10)
   const rows: Array<[string, number]> = [
-    ['@plinth/messaging memory (publish + handle + ack)', await rate(n, busRun)],
+    ['@plinth/messaging memory (publish + handle + ack)', await rate(n, copying.run)],
+    ['@plinth/messaging memory, copy: false', await rate(n, sharing.run)],
     ['EventEmitter (emit, synchronous)', await rate(n, emitterRun)],
     ['mitt (emit, synchronous)', await rate(n, mittRun)],
   ]
-  await bus.stop()
+  await copying.stop()
+  await sharing.stop()
   table(`memory: ${fmt(n)} events, per CPU-second, median of ${rounds}`, rows, 'EventEmitter (emit, synchronous)')
 }
 

@@ -36,7 +36,7 @@ describe('telemetry events on the default (in-memory) bus', () => {
     const timestamp = new Date().toISOString()
     const published = await service.rest('POST', '/api/v1/telemetry/events/readings', { device: id, metric: 'pressure', value: 9, timestamp })
     expect(published.status).toBe(202)
-    expect(published.body.id).toMatch(/^[0-9a-f-]{36}$/)
+    expect(published.body.id).toMatch(/^[0-9a-f]{16}-[0-9a-z]+$/)
     const findings = await eventually(async () => {
       const list = (await service.rest('GET', `/api/v1/telemetry/devices/${id}/findings`)).body as any[]
       return list.length > 0 ? list : undefined

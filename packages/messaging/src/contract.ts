@@ -137,16 +137,20 @@ export interface EventBus {
 // The backend side: what a broker must offer for the bus to keep the contract on top of it.
 // ---------------------------------------------------------------------------------------------
 
-/** A message on the wire: the envelope serialised once, as JSON. */
+/** A message on the wire: the envelope serialised once, as JSON (on first read of `body`). */
 export interface WireMessage {
   readonly id: string
   readonly body: string
+  /** The envelope as an object, for an in-process broker that hands it over without serialising. */
+  readonly envelope?: object
 }
 
 /** One delivery of a message to a consumer. */
 export interface Delivery {
   /** The serialised envelope. */
   readonly body: string
+  /** The envelope as an object, when the broker handed it over unserialised (the memory broker with `copy: false`). */
+  readonly envelope?: object
   readonly attempt: number
   /** Acknowledges: the group is done with this message. */
   ack(): Promise<void>

@@ -130,7 +130,7 @@ export class SubscriptionRunner<T> implements Subscription {
     try {
       let message: Message
       try {
-        message = decodeEnvelope(topic.name, delivery.body, delivery.attempt)
+        message = decodeEnvelope(topic.name, delivery.envelope ?? delivery.body, delivery.attempt)
       } catch (error) {
         return await this.#deadLetter(delivery, `undecodable message: ${describeError(error)}`)
       }

@@ -10,6 +10,32 @@ busConformance({
   },
 })
 
+busConformance({
+  name: 'memory without copying',
+  world: () => {
+    const broker = new MemoryBroker({ copy: false })
+    return Promise.resolve({ instance: (options) => new Bus({ ...options, broker }), cleanup: () => Promise.resolve() })
+  },
+})
+
+describe('memory: copies', () => {
+  it('hands each handler a copy of the payload by default, and the published object itself with copy: false', async () => {
+    for (const copy of [true, false]) {
+      const bus = new Bus({ broker: new MemoryBroker({ copy }) })
+      await bus.start()
+      const Shared = topic('shared').of<{ n: number }>()
+      const received: Array<{ n: number }> = []
+      await bus.subscribe(Shared, (m) => void received.push(m.payload), { group: 'g' })
+      const sent = { n: 1 }
+      await bus.publish(Shared, sent)
+      await eventually(() => expect(received).toHaveLength(1))
+      expect(received[0]).toEqual(sent)
+      expect(received[0] === sent).toBe(!copy)
+      await bus.stop()
+    }
+  })
+})
+
 describe('memory: bounded queues', () => {
   it('makes publish wait while a group holds `capacity` messages, and go on once one is acknowledged', async () => {
     const bus = new Bus({ broker: new MemoryBroker({ capacity: 2 }) })
