@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { runCommand } from '@plinth/core'
 import { probeService } from '@plinth/core/testing'
+import { JetStreamBroker } from '@plinth/messaging'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createReferenceApp } from '../src/app.js'
@@ -157,7 +158,12 @@ describe.skipIf(!redis.available)(redis.title('on Redis Streams'), () => {
   })
 })
 
-const nats = await probeService('NATS', { host: '127.0.0.1', port: 4222 })
+// The server, and the client packages too (loaded only for NATS): a missing one is the skip's reason.
+const nats = await probeService('NATS (server and @nats-io client)', async () => {
+  const broker = new JetStreamBroker({ url: 'nats://127.0.0.1:4222' })
+  await broker.connect()
+  await broker.close()
+})
 describe.skipIf(!nats.available)(nats.title('on NATS JetStream'), () => {
   twoInstances('one NATS', () => ({ NATS_URL: 'nats://127.0.0.1:4222' }))
 })

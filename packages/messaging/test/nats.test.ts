@@ -1,5 +1,3 @@
-import { jetstreamManager } from '@nats-io/jetstream'
-import { connect } from '@nats-io/transport-node'
 import { probeService } from '@plinth/core/testing'
 import { afterAll, describe, expect, it } from 'vitest'
 import { Bus, JetStreamBroker } from '../src/index.js'
@@ -7,10 +5,18 @@ import { busConformance, restartConformance } from './conformance.js'
 import { ownNats, type OwnServer } from './servers.js'
 
 const url = process.env.NATS_URL ?? 'nats://127.0.0.1:4222'
-const nats = await probeService('NATS', { host: new URL(url).hostname, port: Number(new URL(url).port || 4222) })
+// The server, and the client packages too: an install that lacks one of @nats-io's dependencies
+// is reported as the reason (a failure under PLINTH_REQUIRE_SERVICES=1), not as a broken file.
+const nats = await probeService('NATS (server and @nats-io client)', async () => {
+  const broker = new JetStreamBroker({ url })
+  await broker.connect()
+  await broker.close()
+})
 
 /** Deletes the streams a test's prefix created. */
 async function removeStreams(target: string, prefix: string): Promise<void> {
+  const { connect } = await import('@nats-io/transport-node')
+  const { jetstreamManager } = await import('@nats-io/jetstream')
   const nc = await connect({ servers: target })
   const jsm = await jetstreamManager(nc)
   for await (const name of jsm.streams.names()) if (name.startsWith(`${prefix.toUpperCase()}_`)) await jsm.streams.delete(name)
@@ -37,7 +43,8 @@ describe.skipIf(!nats.available)(nats.title('NATS JetStream'), () => {
   })
 })
 
-describe('nats: a nats-server of the test own', () => {
+const client = await probeService('the @nats-io client', () => import('@nats-io/transport-node'), { howToStart: 'npm ci (the install lacks one of its dependencies)' })
+describe.skipIf(!client.available)(client.title('nats: a nats-server of the test own'), () => {
   let server: OwnServer | undefined
   afterAll(() => server?.stop())
   restartConformance({
