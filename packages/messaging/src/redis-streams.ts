@@ -337,7 +337,17 @@ class StreamConsumer implements BrokerConsumer {
     for (const timer of this.#timers) clearTimeout(timer)
     this.#timers.clear()
     this.#blocking.disconnect()
-    if (options?.forget === true) await this.#command.xgroup('DESTROY', this.#settings.stream, this.#settings.group).catch(() => 0)
+    const { stream, group, consumer } = this.#settings
+    if (options?.forget === true) {
+      await this.#command.xgroup('DESTROY', stream, group).catch(() => 0)
+      return
+    }
+    // Each instance is a consumer of its own name: without this, every restart would leave one
+    // behind in the group. Only when it holds nothing, since deleting a consumer drops its pending entries.
+    await (async () => {
+      const held = (await this.#command.xpending(stream, group, '-', '+', 1, consumer))
+      if (held.length === 0) await this.#command.xgroup('DELCONSUMER', stream, group, consumer)
+    })().catch(() => undefined)
   }
 }
 

@@ -100,3 +100,37 @@ describe('redis: a redis-server of the test own', () => {
     },
   })
 })
+
+describe.skipIf(!redis.available)(redis.title('redis: consumers'), () => {
+  it('removes its consumer from the group at stop when it holds nothing, and keeps one that still holds messages', async () => {
+    const prefix = `plinth-test-${Math.random().toString(36).slice(2, 10)}:`
+    const client = new Redis(url)
+    const consumersOf = async (broker: RedisBroker) => ((await client.xinfo('CONSUMERS', broker.streamKey('idle'), 'g')) as unknown[][]).map((fields) => fields[1])
+    try {
+      const quiet = new RedisBroker({ url, prefix })
+      const idle = new Bus({ broker: quiet, instanceId: 'quiet' })
+      await idle.start()
+      const holding = new Bus({ broker: new RedisBroker({ url, prefix }), instanceId: 'holding' })
+      await holding.start()
+      const Idle = topic('idle').of<number>()
+      const never = gate()
+      let held = 0
+      // The holding instance alone first: it takes (and holds) every message.
+      await holding.subscribe(Idle, async () => { held++; await never.promise }, { group: 'g', concurrency: 3 })
+      for (let i = 0; i < 3; i++) await idle.publish(Idle, i)
+      await eventually(() => expect(held).toBe(3))
+      // Then the quiet one, which handles (and acknowledges) the next while the other is full.
+      let handled = 0
+      await idle.subscribe(Idle, () => void handled++, { group: 'g' })
+      await idle.publish(Idle, 3)
+      await eventually(() => expect(handled).toBe(1))
+      expect((await consumersOf(quiet)).sort()).toEqual(['holding', 'quiet'])
+      await idle.stop()
+      await holding.stop(AbortSignal.timeout(10))
+      expect(await consumersOf(quiet)).toEqual(['holding'])
+    } finally {
+      await removeKeys(url, prefix)
+      await client.quit()
+    }
+  })
+})
