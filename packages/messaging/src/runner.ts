@@ -31,6 +31,9 @@ export interface RunnerContext {
 /**
  * The delay before retry number `retry` (1 for the first): exponential, capped, and with full
  * jitter so that instances that failed together do not retry in step.
+ *
+ * @example
+ * backoffDelay({ initialDelay: 100, maxDelay: 30_000, factor: 2, jitter: false }, 3) // 400
  */
 export function backoffDelay(policy: Required<BackoffOptions>, retry: number, random: () => number = Math.random): number {
   const ceiling = Math.min(policy.maxDelay, policy.initialDelay * policy.factor ** (retry - 1))
