@@ -4,6 +4,7 @@ import { graphqlServer } from '@plinth/graphql'
 import { grpcServer } from '@plinth/grpc'
 import { httpServer } from '@plinth/http'
 import { jobs, jobsMigrations } from '@plinth/jobs'
+import { messaging } from '@plinth/messaging'
 import { appState } from '@plinth/state'
 import { wsBroadcast, wsServer } from '@plinth/ws'
 import { AppConfig, type Settings } from './config.js'
@@ -14,13 +15,15 @@ import type conversation from './modules/conversation/module.js'
 import type courses from './modules/courses/module.js'
 import type plugins from './modules/plugins/module.js'
 import type telemetry from './modules/telemetry/module.js'
+import type telemetryEvents from './modules/telemetry-events/module.js'
 
 /**
  * What the modules build on: the database, the broadcaster that publishes to WebSocket topics,
+ * the event bus (memory, or Redis Streams / JetStream from REDIS_URL, NATS_URL, MESSAGING_URL),
  * the cache and application state (on Redis with REDIS_URL, in memory otherwise), and background
  * jobs (on the database, or BullMQ with JOBS_URL).
  */
-const foundations = [appDatabase, wsBroadcast, appCache(), ...appState(), jobsMigrations, jobs()] as const
+const foundations = [appDatabase, wsBroadcast, messaging(), appCache(), ...appState(), jobsMigrations, jobs()] as const
 
 /**
  * The servers, each on its port from the configuration (HTTP_PORT, WS_PORT, GRPC_PORT,
@@ -34,7 +37,7 @@ const servers = [
   metricsServer(),
 ] as const
 
-type Modules = [typeof telemetry, typeof conversation, typeof auth, typeof cluster, typeof plugins, typeof courses]
+type Modules = [typeof telemetry, typeof conversation, typeof auth, typeof cluster, typeof plugins, typeof courses, typeof telemetryEvents]
 
 /**
  * Modules are discovered at run time from ./modules (src/ under a test runner, dist/ in

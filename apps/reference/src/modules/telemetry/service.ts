@@ -9,8 +9,8 @@ import type { ReadingFeed } from './feed.js'
 import { DeviceInput, ReadingInput, ReadingQuery, RuleInput, type Device, type Finding, type IngestResult, type Reading, type Rule } from './model.js'
 import type { TelemetryStore } from './store.js'
 
-/** The protocol a reading arrived by, as the ingest metric labels it. */
-export type Transport = 'rest' | 'grpc'
+/** The protocol a reading arrived by, as the ingest metric labels it ('bus': a reading event). */
+export type Transport = 'rest' | 'grpc' | 'bus'
 
 export interface TelemetryOptions {
   /** The most readings one batch may carry. */

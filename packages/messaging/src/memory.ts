@@ -1,0 +1,266 @@
+/**
+ * The in-process broker: the default backend and the reference for the contract. Bounded: a
+ * group whose queue is full makes `publish` wait (back-pressure) instead of growing without
+ * limit. Share one `MemoryBroker` between several buses to have them behave as instances of one
+ * service (tests do).
+ */
+import type { Broker, BrokerConsumer, DeadLetterStore, Delivery, StoredDeadLetter, WireMessage } from './contract.js'
+
+interface Entry {
+  /** The serialised envelope, or the envelope itself when the broker does not copy. */
+  readonly body: string | object
+  attempt: number
+  /** Settled (acknowledged or dead-lettered): a late ack or timer does nothing more. */
+  done: boolean
+}
+
+export interface MemoryBrokerOptions {
+  /** Messages a group may hold (waiting, in flight or waiting to be retried) before publish waits. Default 10 000. */
+  capacity?: number
+  /**
+   * Serialise each message as the network brokers do (default true), so that a handler gets a
+   * copy and a payload JSON cannot carry fails here as it would on Redis or NATS. False hands the
+   * published object over as it is: several times faster, for in-process hot paths whose
+   * messages are never mutated and are plain JSON.
+   */
+  copy?: boolean
+}
+
+class Group {
+  readonly ready: Entry[] = []
+  head = 0
+  /** In flight, oldest delivery first, with the time it is taken over. */
+  readonly pending = new Map<Entry, number>()
+  held = 0
+  readonly waiters: Array<() => void> = []
+  sweeper: NodeJS.Timeout | undefined
+
+  get waiting(): number {
+    return this.ready.length - this.head
+  }
+
+  take(): Entry | undefined {
+    if (this.head === this.ready.length) return undefined
+    const entry = this.ready[this.head]!
+    this.ready[this.head++] = undefined as unknown as Entry
+    // Compact now and then rather than shift() each time, which is O(n).
+    if (this.head > 1024 && this.head * 2 > this.ready.length) {
+      this.ready.splice(0, this.head)
+      this.head = 0
+    }
+    return entry
+  }
+
+  push(entry: Entry): void {
+    this.ready.push(entry)
+    const waiter = this.waiters.shift()
+    waiter?.()
+  }
+}
+
+class TopicState {
+  readonly groups = new Map<string, Group>()
+  readonly dead: StoredDeadLetter[] = []
+  readonly spaceWaiters: Array<() => void> = []
+}
+
+/**
+ * The in-memory broker.
+ *
+ * @example
+ * const broker = new MemoryBroker({ capacity: 1_000 })
+ * const a = new Bus({ broker }), b = new Bus({ broker }) // two "instances" of one service
+ */
+export class MemoryBroker implements Broker {
+  readonly kind = 'memory'
+  readonly url = 'memory://'
+  readonly #topics = new Map<string, TopicState>()
+  readonly #capacity: number
+  readonly #copy: boolean
+  #deadSequence = 0
+
+  constructor(options: MemoryBrokerOptions = {}) {
+    this.#capacity = options.capacity ?? 10_000
+    this.#copy = options.copy ?? true
+  }
+
+  connect(): Promise<void> {
+    return Promise.resolve()
+  }
+
+  ping(): Promise<number> {
+    return Promise.resolve(0)
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve()
+  }
+
+  #topic(name: string): TopicState {
+    let state = this.#topics.get(name)
+    if (state === undefined) this.#topics.set(name, (state = new TopicState()))
+    return state
+  }
+
+  publish(topic: string, message: WireMessage): Promise<void> {
+    const state = this.#topic(topic)
+    // Behind publishes already waiting for room, so that one producer's messages keep their order.
+    if (state.spaceWaiters.length > 0 || this.#full(state)) return this.#publishWhenRoom(state, message)
+    this.#append(state, message)
+    return Promise.resolve()
+  }
+
+  #full(state: TopicState): boolean {
+    for (const group of state.groups.values()) if (group.held >= this.#capacity) return true
+    return false
+  }
+
+  async #publishWhenRoom(state: TopicState, message: WireMessage): Promise<void> {
+    await new Promise<void>((resolve) => state.spaceWaiters.push(resolve))
+    while (this.#full(state)) await new Promise<void>((resolve) => state.spaceWaiters.unshift(resolve))
+    this.#append(state, message)
+    // Room for more: the next waiting publish checks for itself.
+    if (!this.#full(state)) state.spaceWaiters.shift()?.()
+  }
+
+  #append(state: TopicState, message: WireMessage): void {
+    const body = this.#copy || message.envelope === undefined ? message.body : message.envelope
+    for (const group of state.groups.values()) {
+      group.held++
+      group.push({ body, attempt: 1, done: false })
+    }
+  }
+
+  #release(state: TopicState, group: Group, entry: Entry): void {
+    entry.done = true
+    group.pending.delete(entry)
+    group.held--
+    // One slot freed, one waiting publish woken (waking them all would cost each release the whole queue).
+    state.spaceWaiters.shift()?.()
+  }
+
+  consumer(topic: string, groupName: string, options: { consumer: string; ackTimeout: number }): Promise<BrokerConsumer> {
+    const state = this.#topic(topic)
+    let group = state.groups.get(groupName)
+    if (group === undefined) state.groups.set(groupName, (group = new Group()))
+    return Promise.resolve(this.#consumerOf(state, groupName, group, options.ackTimeout))
+  }
+
+  #consumerOf(state: TopicState, groupName: string, group: Group, ackTimeout: number): BrokerConsumer {
+    const bodyOf = (entry: Entry) => (typeof entry.body === 'string' ? entry.body : JSON.stringify(entry.body))
+    const delivery = (entry: Entry): Delivery => ({
+      get body() {
+        return bodyOf(entry)
+      },
+      envelope: typeof entry.body === 'string' ? undefined : entry.body,
+      attempt: entry.attempt,
+      ack: () => {
+        if (!entry.done) this.#release(state, group, entry)
+        return Promise.resolve()
+      },
+      retry: (delay) => {
+        if (entry.done || !group.pending.delete(entry)) return Promise.resolve()
+        setTimeout(() => {
+          if (entry.done) return
+          entry.attempt++
+          group.push(entry)
+        }, delay).unref()
+        return Promise.resolve()
+      },
+      deadLetter: (reason, attempts) => {
+        if (entry.done) return Promise.resolve()
+        state.dead.push({ id: `${Date.now()}-${this.#deadSequence++}`, body: bodyOf(entry), group: groupName, error: reason, attempts, deadAt: Date.now() })
+        this.#release(state, group, entry)
+        return Promise.resolve()
+      },
+    })
+    const sweep = () => {
+      group.sweeper = undefined
+      const now = Date.now()
+      // Pending is in delivery order: stop at the first that is not overdue.
+      for (const [entry, deadline] of group.pending) {
+        if (deadline > now) break
+        group.pending.delete(entry)
+        entry.attempt++
+        group.push(entry)
+      }
+      schedule()
+    }
+    const schedule = () => {
+      if (group.sweeper !== undefined || group.pending.size === 0) return
+      const first = group.pending.values().next().value!
+      group.sweeper = setTimeout(sweep, Math.max(1, first - Date.now())).unref()
+    }
+    const takeBatch = (max: number): Delivery[] => {
+      const batch: Delivery[] = []
+      const deadline = Date.now() + ackTimeout
+      while (batch.length < max) {
+        const entry = group.take()
+        if (entry === undefined) break
+        if (entry.done) continue
+        group.pending.set(entry, deadline)
+        batch.push(delivery(entry))
+      }
+      if (batch.length > 0) schedule()
+      return batch
+    }
+    let waiter: (() => void) | undefined
+    return {
+      fetch: async (max, signal) => {
+        for (;;) {
+          const batch = takeBatch(max)
+          if (batch.length > 0 || signal.aborted) return batch
+          await new Promise<void>((resolve) => {
+            const wake = () => {
+              signal.removeEventListener('abort', onAbort)
+              waiter = undefined
+              resolve()
+            }
+            const onAbort = () => {
+              const at = group.waiters.indexOf(wake)
+              if (at !== -1) group.waiters.splice(at, 1)
+              waiter = undefined
+              resolve()
+            }
+            waiter = wake
+            group.waiters.push(wake)
+            signal.addEventListener('abort', onAbort, { once: true })
+          })
+        }
+      },
+      lag: () => Promise.resolve(group.waiting),
+      close: (options) => {
+        if (waiter !== undefined) {
+          const at = group.waiters.indexOf(waiter)
+          if (at !== -1) group.waiters.splice(at, 1)
+        }
+        if (options?.forget === true && state.groups.get(groupName) === group) {
+          state.groups.delete(groupName)
+          if (state.spaceWaiters.length > 0) for (const wake of state.spaceWaiters.splice(0)) wake()
+        }
+        return Promise.resolve()
+      },
+    }
+  }
+
+  readonly deadLetters: DeadLetterStore = {
+    topics: () =>
+      Promise.resolve(
+        [...this.#topics]
+          .filter(([, state]) => state.dead.length > 0)
+          .map(([topic, state]) => ({ topic, count: state.dead.length }))
+          .sort((a, b) => a.topic.localeCompare(b.topic)),
+      ),
+    list: (topic, limit) => Promise.resolve(this.#topics.get(topic)?.dead.slice(0, limit) ?? []),
+    get: (topic, id) => Promise.resolve(this.#topics.get(topic)?.dead.find((letter) => letter.id === id)),
+    remove: (topic, ids) => {
+      const dead = this.#topics.get(topic)?.dead
+      if (dead === undefined) return Promise.resolve(0)
+      const doomed = new Set(ids)
+      const before = dead.length
+      const kept = dead.filter((letter) => !doomed.has(letter.id))
+      dead.splice(0, dead.length, ...kept)
+      return Promise.resolve(before - kept.length)
+    },
+  }
+}
