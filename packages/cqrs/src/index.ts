@@ -1,0 +1,10 @@
+/**
+ * @plinth/cqrs: event sourcing on Plinth. An event store with optimistic concurrency on the
+ * app's database (SQLite or PostgreSQL) or Redis Streams, reads by stream and in global order,
+ * subscriptions that resume from durable checkpoints, and projections whose checkpoint moves in
+ * the transaction that updates their read model.
+ */
+export type { AppendOptions, AppendResult, EventMetadata, EventStore, ExpectedVersion, NewEvent, ReadAllOptions, ReadStreamOptions, RecordedEvent } from './contract.js'
+export { cqrsErrors } from './errors.js'
+export { eventStoreMigrations, eventTables } from './schema.js'
+export { SqlEventStore, type SqlEventStoreOptions } from './sql-store.js'
