@@ -8,3 +8,5 @@ export type { AppendOptions, AppendResult, EventMetadata, EventStore, ExpectedVe
 export { cqrsErrors } from './errors.js'
 export { eventStoreMigrations, eventTables } from './schema.js'
 export { SqlEventStore, type SqlEventStoreOptions } from './sql-store.js'
+export { Subscription, subscribe, type PageHandler, type SubscriptionOptions, type SubscriptionStatus } from './subscription.js'
+export { projection, projectionCheckpoint, resetProjection, runProjection, type ProjectionDefinition } from './projection.js'

@@ -95,8 +95,11 @@ export class SqlEventStore implements EventStore {
     try {
       result = await this.#db.transaction().execute(async (trx) => {
         if (this.#postgres) await sql`select pg_advisory_xact_lock(${appendLock})`.execute(trx)
-        const row = await trx.selectFrom(t.streams).select('version').where('stream', '=', stream).executeTakeFirst()
-        const current = row === undefined ? 0 : Number(row.version)
+        // A write first: on SQLite a transaction that reads before it writes can deadlock with
+        // another writer (SQLITE_BUSY at once, no busy wait); one that writes first just waits.
+        await trx.insertInto(t.streams).values({ stream, version: 0 }).onConflict((oc) => oc.column('stream').doNothing()).execute()
+        const row = await trx.selectFrom(t.streams).select('version').where('stream', '=', stream).executeTakeFirstOrThrow()
+        const current = Number(row.version)
         checkExpected(stream, prepared.expected, current)
         const recordedAt = new Date().toISOString()
         const inserted = await trx
@@ -105,8 +108,7 @@ export class SqlEventStore implements EventStore {
           .returning('position')
           .execute()
         const version = current + prepared.events.length
-        if (row === undefined) await trx.insertInto(t.streams).values({ stream, version }).execute()
-        else await trx.updateTable(t.streams).set({ version }).where('stream', '=', stream).execute()
+        await trx.updateTable(t.streams).set({ version }).where('stream', '=', stream).execute()
         return { version, position: Math.max(...inserted.map((r) => Number(r.position))) }
       })
     } catch (error) {
@@ -162,6 +164,19 @@ export class SqlEventStore implements EventStore {
       .values({ name, position, updated_at })
       .onConflict((oc) => oc.column('name').doUpdateSet({ position, updated_at }))
       .execute()
+  }
+
+  /**
+   * Reads a checkpoint inside a transaction and holds it (on PostgreSQL, FOR UPDATE) until the
+   * transaction ends, creating it at 0 if it is new, so that two instances never apply one page.
+   */
+  async lockCheckpoint(name: string, trx: Kysely<any>): Promise<number> {
+    checkName(name, 'checkpoint')
+    await trx.insertInto(t.checkpoints).values({ name, position: 0, updated_at: new Date().toISOString() }).onConflict((oc) => oc.column('name').doNothing()).execute()
+    let query = trx.selectFrom(t.checkpoints).select('position').where('name', '=', name)
+    if (this.#postgres) query = query.forUpdate()
+    const row = await query.executeTakeFirstOrThrow()
+    return Number(row.position)
   }
 
   onAppended(listener: (result: AppendResult) => void): () => void {
