@@ -149,12 +149,11 @@ export class RedisEventStore implements EventStore {
     const from = checkWhole(options.from, 'from', 0)
     const limit = checkWhole(options.limit, 'limit', 1)
     const key = `${this.#prefix}stream:${stream}`
-    const count = limit === undefined ? [] : (['COUNT', limit] as const)
-    const entries = (await this.#call(() =>
-      options.direction === 'backwards'
-        ? this.#redis.xrevrange(key, from === undefined ? '+' : `${from}-0`, '-', ...count)
-        : this.#redis.xrange(key, from === undefined ? '-' : `${Math.max(from, 1)}-0`, '+', ...count),
-    )) as Entry[]
+    const backwards = options.direction === 'backwards'
+    const start = backwards ? (from === undefined ? '+' : `${from}-0`) : from === undefined ? '-' : `${Math.max(from, 1)}-0`
+    const end = backwards ? '-' : '+'
+    const read = (backwards ? this.#redis.xrevrange : this.#redis.xrange).bind(this.#redis)
+    const entries = (await this.#call(() => (limit === undefined ? read(key, start, end) : read(key, start, end, 'COUNT', limit)))) as Entry[]
     return entries.map((entry) => toRecorded<Data>(entry, 'version'))
   }
 
