@@ -152,8 +152,10 @@ export class RedisEventStore implements EventStore {
     const backwards = options.direction === 'backwards'
     const start = backwards ? (from === undefined ? '+' : `${from}-0`) : from === undefined ? '-' : `${Math.max(from, 1)}-0`
     const end = backwards ? '-' : '+'
-    const read = (backwards ? this.#redis.xrevrange : this.#redis.xrange).bind(this.#redis)
-    const entries = (await this.#call(() => (limit === undefined ? read(key, start, end) : read(key, start, end, 'COUNT', limit)))) as Entry[]
+    const entries = (await this.#call(() => {
+      if (backwards) return limit === undefined ? this.#redis.xrevrange(key, start, end) : this.#redis.xrevrange(key, start, end, 'COUNT', limit)
+      return limit === undefined ? this.#redis.xrange(key, start, end) : this.#redis.xrange(key, start, end, 'COUNT', limit)
+    })) as Entry[]
     return entries.map((entry) => toRecorded<Data>(entry, 'version'))
   }
 
