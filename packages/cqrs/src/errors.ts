@@ -14,6 +14,10 @@ export const cqrsErrors = defineErrors('@plinth/cqrs', {
     hint: 'Correct the field named in the message: a stream name of 1-200 characters, an event type, data that JSON can carry, a version or position that is a whole number.',
     status: 400,
   },
+  PLINTH_ERR_EVENTS_SETUP: {
+    title: 'The event store cannot be set up',
+    hint: 'Add database() from @plinth/db to the app for the durable store on its database, or set EVENTS_URL to a redis:// URL for the Redis Streams store.',
+  },
   PLINTH_ERR_EVENTS_DUPLICATE_ID: {
     title: 'An event with this id was already appended',
     hint: 'Event ids are unique across the store; leave `id` out to have one generated, or treat the duplicate as already done (an idempotent retry).',

@@ -4,7 +4,7 @@
  * subscriptions that resume from durable checkpoints, and projections whose checkpoint moves in
  * the transaction that updates their read model.
  */
-export type { AppendOptions, AppendResult, EventMetadata, EventStore, ExpectedVersion, NewEvent, ReadAllOptions, ReadStreamOptions, RecordedEvent } from './contract.js'
+export type { AppendOptions, AppendResult, EventMetadata, ExpectedVersion, NewEvent, ReadAllOptions, ReadStreamOptions, RecordedEvent } from './contract.js'
 export { cqrsErrors } from './errors.js'
 export { eventStoreMigrations, eventTables } from './schema.js'
 export { SqlEventStore, type SqlEventStoreOptions } from './sql-store.js'
@@ -13,3 +13,4 @@ export { projection, projectionCheckpoint, resetProjection, runProjection, type 
 export { RedisEventStore, type RedisEventStoreOptions } from './redis-store.js'
 export { eventSchemas, schemaVersionKey, withUpcasting, type EventSchema } from './upcasting.js'
 export { SqlSnapshots, loadAggregate, type AggregateDefinition, type LoadedAggregate, type Snapshot, type SnapshotStore } from './aggregate.js'
+export { EventStore, Projections, eventStore, eventStoreSchema, type EventStoreComponentOptions } from './component.js'

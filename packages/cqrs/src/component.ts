@@ -1,0 +1,100 @@
+/**
+ * The event store as a component: `eventStore()` gives the store (on the app's database, or on
+ * Redis Streams when EVENTS_URL is a redis:// URL), its migrations, and the runner that keeps
+ * every declared projection following the store while the app runs.
+ */
+import { Application, component, optional, provide, token, type HealthResult } from '@plinth/core'
+import { Database, defineMigrations } from '@plinth/db'
+import type { EventStore as Store } from './contract.js'
+import { cqrsErrors } from './errors.js'
+import type { ProjectionDefinition } from './projection.js'
+import { runProjection } from './projection.js'
+import { RedisEventStore } from './redis-store.js'
+import { eventStoreMigrations } from './schema.js'
+import { SqlEventStore } from './sql-store.js'
+import { subscribe, type Subscription } from './subscription.js'
+
+/**
+ * The app's event store.
+ *
+ * @example
+ * component('devices', { deps: { events: EventStore }, create: ({ events }) => new Devices(events) })
+ */
+export const EventStore = token('event-store').of<Store>()
+export type EventStore = Store
+
+/**
+ * Projections the app runs: contribute each with `provide(Projections, { value: projection({...}) })`.
+ *
+ * @example
+ * export const deviceListProjection = provide(Projections, { value: deviceList })
+ */
+export const Projections = token('projections').many<ProjectionDefinition>()
+
+export interface EventStoreComponentOptions {
+  /** `redis://...` for the Redis Streams store. Default: EVENTS_URL, else the app's database. */
+  readonly url?: string
+  /** Redis key prefix. Default `plinth:{events}:`. */
+  readonly prefix?: string
+}
+
+/** The migrations of the store's tables, for the app's database. */
+export const eventStoreSchema = defineMigrations('plinth-events', eventStoreMigrations)
+
+function storeFor(options: EventStoreComponentOptions, env: NodeJS.ProcessEnv, db: Database | undefined): Store {
+  const url = options.url ?? env.EVENTS_URL
+  if (url !== undefined && url !== '') {
+    if (!/^rediss?:\/\//.test(url)) throw cqrsErrors.create('PLINTH_ERR_EVENTS_SETUP', `EVENTS_URL must be a redis:// or rediss:// URL for the Redis Streams store, or unset for the app's database; got a ${url.split(':')[0]}: URL`)
+    return new RedisEventStore({ connection: url, ...(options.prefix ? { prefix: options.prefix } : {}) })
+  }
+  if (db === undefined) throw cqrsErrors.create('PLINTH_ERR_EVENTS_SETUP', 'the event store needs a database: add database() from @plinth/db to the app, or set EVENTS_URL=redis://... for the Redis Streams store')
+  return new SqlEventStore(db.kysely, { dialect: db.dialect })
+}
+
+/** Runs one projection: transactional on the SQL store, at least once through the database otherwise. */
+function follow(store: Store, definition: ProjectionDefinition, db: Database | undefined): Subscription {
+  if (store instanceof SqlEventStore) return runProjection(store, definition)
+  if (db === undefined) throw cqrsErrors.create('PLINTH_ERR_EVENTS_SETUP', `projection "${definition.name}" writes to a database, and the app has none; add database() from @plinth/db`)
+  return subscribe(store, { name: `projection:${definition.name}`, ...(definition.types ? { types: definition.types } : {}), handle: (event) => definition.handle(event, db.kysely) })
+}
+
+/**
+ * The event store, its schema and the projection runner; spread it into the app's components.
+ *
+ * @example
+ * export const app = createApp({
+ *   name: 'devices',
+ *   components: [database(), ...eventStore(), provide(Projections, { value: deviceList })],
+ * })
+ */
+export function eventStore(options: EventStoreComponentOptions = {}) {
+  const store = provide(EventStore, {
+    deps: { app: Application, db: optional(Database) },
+    create: ({ app, db }) => storeFor(options, app.env, db),
+    start: async (instance) => {
+      if (instance instanceof RedisEventStore) await instance.connect()
+    },
+    stop: (instance) => instance.close(),
+    health: async (instance): Promise<HealthResult> => {
+      if (instance instanceof RedisEventStore) await instance.ping()
+      return { status: 'up', details: { head: await instance.headPosition() } }
+    },
+  })
+  const projections = component('event-projections', {
+    eager: true,
+    deps: { store: EventStore, definitions: Projections, db: optional(Database) },
+    create: ({ store, definitions, db }) => definitions.map((definition) => follow(store, definition, db)),
+    start: (subscriptions) => {
+      for (const subscription of subscriptions) subscription.start()
+    },
+    stop: async (subscriptions) => {
+      await Promise.all(subscriptions.map((subscription) => subscription.stop()))
+    },
+    health: (subscriptions): HealthResult => {
+      const statuses = subscriptions.map((subscription) => subscription.status())
+      const failing = statuses.filter((status) => status.failing !== undefined)
+      return { status: failing.length > 0 ? 'degraded' : 'up', details: { projections: statuses } }
+    },
+  })
+  return [store, eventStoreSchema, projections] as const
+}
