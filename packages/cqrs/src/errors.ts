@@ -36,6 +36,11 @@ export const cqrsErrors = defineErrors('@plinth/cqrs', {
     title: 'A subscription or projection failed',
     hint: 'Its handler threw for the event named; the checkpoint stays before it, so the event is handled again once the handler is fixed. Rebuild a projection with `plinth projections rebuild NAME`.',
   },
+  PLINTH_ERR_COMMAND_INVALID: {
+    title: 'A command failed its schema',
+    hint: 'Correct each field named (path: problem) and send the command again; nothing was done.',
+    status: 422,
+  },
   PLINTH_ERR_EVENTS_UNKNOWN_PROJECTION: {
     title: 'No projection of that name',
     hint: 'Use one of the names listed, as declared with projection({ name }).',

@@ -17,3 +17,4 @@ export { EventStore, Projections, eventStore, eventStoreSchema, type EventStoreC
 
 // Registered on import, as @plinth/db registers `plinth migrate`: no I/O happens here.
 import './projections-command.js'
+export { CommandMiddlewares, command, handleCommand, retryOnConflict, runThrough, validation, type CommandContext, type CommandMiddleware, type CommandSender, type CommandType } from './commands.js'

@@ -17,6 +17,7 @@ describe("@plinth/cqrs's error catalogue", () => {
 
   it('keeps its codes: none disappears or is renamed without this list changing', () => {
     expect(Object.keys(cqrsErrors.entries).sort()).toEqual([
+      'PLINTH_ERR_COMMAND_INVALID',
       'PLINTH_ERR_EVENTS_CONFLICT',
       'PLINTH_ERR_EVENTS_DUPLICATE_ID',
       'PLINTH_ERR_EVENTS_INVALID',
