@@ -47,7 +47,7 @@ export function command<const N extends string>(name: N) {
   return {
     of<Input, Result>(options: { schema?: StandardSchemaV1<unknown, Input> } = {}): CommandType<N, Input, Result> {
       const declared = token(`command:${name}`).of<CommandSender<Input, Result>>()
-      return Object.assign(declared, { command: name, ...(options.schema ? { schema: options.schema } : {}) }) as CommandType<N, Input, Result>
+      return Object.assign(declared, { command: name, ...(options.schema ? { schema: options.schema } : {}) })
     },
   }
 }
@@ -126,5 +126,5 @@ export function handleCommand<const N extends string, Input, Result, const D ext
         return (await runThrough(chain, context, () => app.container.runInScope('command', () => handler.handle(context.input as Input, own as unknown as ResolvedDeps<D>, metadata)))) as Result
       }
     },
-  }) as never
+  })
 }
