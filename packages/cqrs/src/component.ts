@@ -58,6 +58,53 @@ function follow(store: Store, definition: ProjectionDefinition, db: Database | u
   return subscribe(store, { name: `projection:${definition.name}`, ...(definition.types ? { types: definition.types } : {}), handle: (event) => definition.handle(event, db.kysely) })
 }
 
+/** The projections the app runs, as running subscriptions: the query bus waits on them for read-your-writes. */
+export class RunningProjections {
+  readonly #byName: ReadonlyMap<string, Subscription>
+  constructor(subscriptions: readonly Subscription[]) {
+    this.#byName = new Map(subscriptions.map((subscription) => [subscription.name.replace(/^projection:/, ''), subscription]))
+  }
+
+  get all(): Subscription[] {
+    return [...this.#byName.values()]
+  }
+
+  /** The position a projection has handled up to, or undefined for an unknown name. */
+  position(name: string): number | undefined {
+    return this.#byName.get(name)?.status().position
+  }
+
+  /** Resolves once the projection has handled every event up to `position`. */
+  caughtUp(name: string, position: number, timeout?: number): Promise<void> {
+    const subscription = this.#byName.get(name)
+    if (subscription === undefined) return Promise.reject(cqrsErrors.create('PLINTH_ERR_EVENTS_UNKNOWN_PROJECTION', `no projection named ${JSON.stringify(name)} runs in this app; declared: ${[...this.#byName.keys()].join(', ') || 'none'}`))
+    return subscription.caughtUp(position, timeout)
+  }
+}
+
+/**
+ * Runs every projection contributed to `Projections` while the app runs; `eventStore()` includes it.
+ *
+ * @example
+ * component('reports', { deps: { projections: ProjectionRunner }, create: ({ projections }) => ... })
+ */
+export const ProjectionRunner = component('event-projections', {
+  eager: true,
+  deps: { store: EventStore, definitions: Projections, db: optional(Database) },
+  create: ({ store, definitions, db }) => new RunningProjections(definitions.map((definition) => follow(store, definition, db))),
+  start: (running) => {
+    for (const subscription of running.all) subscription.start()
+  },
+  stop: async (running) => {
+    await Promise.all(running.all.map((subscription) => subscription.stop()))
+  },
+  health: (running): HealthResult => {
+    const statuses = running.all.map((subscription) => subscription.status())
+    const failing = statuses.filter((status) => status.failing !== undefined)
+    return { status: failing.length > 0 ? 'degraded' : 'up', details: { projections: statuses } }
+  },
+})
+
 /**
  * The event store, its schema and the projection runner; spread it into the app's components.
  *
@@ -80,21 +127,5 @@ export function eventStore(options: EventStoreComponentOptions = {}) {
       return { status: 'up', details: { head: await instance.headPosition() } }
     },
   })
-  const projections = component('event-projections', {
-    eager: true,
-    deps: { store: EventStore, definitions: Projections, db: optional(Database) },
-    create: ({ store, definitions, db }) => definitions.map((definition) => follow(store, definition, db)),
-    start: (subscriptions) => {
-      for (const subscription of subscriptions) subscription.start()
-    },
-    stop: async (subscriptions) => {
-      await Promise.all(subscriptions.map((subscription) => subscription.stop()))
-    },
-    health: (subscriptions): HealthResult => {
-      const statuses = subscriptions.map((subscription) => subscription.status())
-      const failing = statuses.filter((status) => status.failing !== undefined)
-      return { status: failing.length > 0 ? 'degraded' : 'up', details: { projections: statuses } }
-    },
-  })
-  return [store, eventStoreSchema, projections] as const
+  return [store, eventStoreSchema, ProjectionRunner] as const
 }

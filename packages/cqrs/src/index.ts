@@ -13,7 +13,7 @@ export { projection, projectionCheckpoint, resetProjection, runProjection, type 
 export { RedisEventStore, type RedisEventStoreOptions } from './redis-store.js'
 export { eventSchemas, schemaVersionKey, withUpcasting, type EventSchema } from './upcasting.js'
 export { SqlSnapshots, loadAggregate, type AggregateDefinition, type LoadedAggregate, type Snapshot, type SnapshotStore } from './aggregate.js'
-export { EventStore, Projections, eventStore, eventStoreSchema, type EventStoreComponentOptions } from './component.js'
+export { EventStore, ProjectionRunner, Projections, RunningProjections, eventStore, eventStoreSchema, type EventStoreComponentOptions } from './component.js'
 
 // Registered on import, as @plinth/db registers `plinth migrate`: no I/O happens here.
 import './projections-command.js'
