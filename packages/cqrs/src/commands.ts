@@ -58,8 +58,8 @@ export function runThrough(middlewares: readonly CommandMiddleware[], context: C
   return dispatch(0)
 }
 
-/** The validation middleware every bus runs first: the command's schema, with the field path of each problem. */
-export function validation(schema: StandardSchemaV1 | undefined): CommandMiddleware {
+/** The validation every bus runs first: the command's (or query's) schema, with the field path of each problem. */
+export function validation(schema: StandardSchemaV1 | undefined, kind: 'command' | 'query' = 'command'): CommandMiddleware {
   return {
     name: 'validation',
     order: 0,
@@ -68,7 +68,8 @@ export function validation(schema: StandardSchemaV1 | undefined): CommandMiddlew
       const result = await schema['~standard'].validate(context.input)
       if (result.issues) {
         const problems = result.issues.map((issue) => `${issue.path?.map((p) => (typeof p === 'object' ? String(p.key) : String(p))).join('.') || '(input)'}: ${issue.message}`)
-        throw Object.assign(cqrsErrors.create('PLINTH_ERR_COMMAND_INVALID', `command "${context.command}" is invalid: ${problems.join('; ')}`, { details: { issues: result.issues } }), { issues: result.issues })
+        const code = kind === 'command' ? 'PLINTH_ERR_COMMAND_INVALID' : 'PLINTH_ERR_QUERY_INVALID'
+        throw Object.assign(cqrsErrors.create(code, `${kind} "${context.command}" is invalid: ${problems.join('; ')}`, { details: { issues: result.issues } }), { issues: result.issues })
       }
       context.input = result.value
       return next()

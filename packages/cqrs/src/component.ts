@@ -3,9 +3,11 @@
  * Redis Streams when EVENTS_URL is a redis:// URL), its migrations, and the runner that keeps
  * every declared projection following the store while the app runs.
  */
-import { Application, component, optional, provide, token, type HealthResult } from '@plinth/core'
+import { Application, component, optional, provide, type HealthResult } from '@plinth/core'
 import { Database, defineMigrations } from '@plinth/db'
 import type { EventStore as Store } from './contract.js'
+import { EventStore, Projections } from './tokens.js'
+import { QueryCacheComponent } from './query-cache.js'
 import { cqrsErrors } from './errors.js'
 import type { ProjectionDefinition } from './projection.js'
 import { runProjection } from './projection.js'
@@ -13,23 +15,6 @@ import { RedisEventStore } from './redis-store.js'
 import { eventStoreMigrations } from './schema.js'
 import { SqlEventStore } from './sql-store.js'
 import { subscribe, type Subscription } from './subscription.js'
-
-/**
- * The app's event store.
- *
- * @example
- * component('devices', { deps: { events: EventStore }, create: ({ events }) => new Devices(events) })
- */
-export const EventStore = token('event-store').of<Store>()
-export type EventStore = Store
-
-/**
- * Projections the app runs: contribute each with `provide(Projections, { value: projection({...}) })`.
- *
- * @example
- * export const deviceListProjection = provide(Projections, { value: deviceList })
- */
-export const Projections = token('projections').many<ProjectionDefinition>()
 
 export interface EventStoreComponentOptions {
   /** `redis://...` for the Redis Streams store. Default: EVENTS_URL, else the app's database. */
@@ -106,7 +91,7 @@ export const ProjectionRunner = component('event-projections', {
 })
 
 /**
- * The event store, its schema and the projection runner; spread it into the app's components.
+ * The event store, its schema, the projection runner and the query cache; spread it into the app's components.
  *
  * @example
  * export const app = createApp({
@@ -127,5 +112,5 @@ export function eventStore(options: EventStoreComponentOptions = {}) {
       return { status: 'up', details: { head: await instance.headPosition() } }
     },
   })
-  return [store, eventStoreSchema, ProjectionRunner] as const
+  return [store, eventStoreSchema, ProjectionRunner, QueryCacheComponent] as const
 }

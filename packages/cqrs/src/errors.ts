@@ -41,6 +41,16 @@ export const cqrsErrors = defineErrors('@plinth/cqrs', {
     hint: 'Correct each field named (path: problem) and send the command again; nothing was done.',
     status: 422,
   },
+  PLINTH_ERR_QUERY_INVALID: {
+    title: 'A query is declared or asked for wrongly',
+    hint: 'Correct the declaration or input named: a ttl above 0 ms, a projection the app runs, input that passes the query\'s schema.',
+    status: 400,
+  },
+  PLINTH_ERR_QUERY_STALE: {
+    title: 'The read model has not caught up with a write yet',
+    hint: 'The projection the query reads is behind the position asked for; ask again shortly (Retry-After), or raise the timeout. /health shows where each projection stands.',
+    status: 503,
+  },
   PLINTH_ERR_EVENTS_UNKNOWN_PROJECTION: {
     title: 'No projection of that name',
     hint: 'Use one of the names listed, as declared with projection({ name }).',

@@ -13,8 +13,11 @@ export { projection, projectionCheckpoint, resetProjection, runProjection, type 
 export { RedisEventStore, type RedisEventStoreOptions } from './redis-store.js'
 export { eventSchemas, schemaVersionKey, withUpcasting, type EventSchema } from './upcasting.js'
 export { SqlSnapshots, loadAggregate, type AggregateDefinition, type LoadedAggregate, type Snapshot, type SnapshotStore } from './aggregate.js'
-export { EventStore, ProjectionRunner, Projections, RunningProjections, eventStore, eventStoreSchema, type EventStoreComponentOptions } from './component.js'
+export { ProjectionRunner, RunningProjections, eventStore, eventStoreSchema, type EventStoreComponentOptions } from './component.js'
+export { EventStore, Projections } from './tokens.js'
 
 // Registered on import, as @plinth/db registers `plinth migrate`: no I/O happens here.
 import './projections-command.js'
 export { CommandMiddlewares, command, handleCommand, retryOnConflict, runThrough, validation, type CommandContext, type CommandMiddleware, type CommandSender, type CommandType } from './commands.js'
+export { handleQuery, query, type QueryDeclaration, type QueryOptions, type QueryRunner, type QueryType } from './queries.js'
+export { QueryCache, QueryCacheComponent } from './query-cache.js'

@@ -6,7 +6,7 @@
  */
 import { Application, Container, ExitCode, Logger, defineCommand, isPlinthError, provide, type CommandContext } from '@plinth/core'
 import { Database } from '@plinth/db'
-import { EventStore, Projections } from './component.js'
+import { EventStore, Projections } from './tokens.js'
 import { cqrsErrors } from './errors.js'
 import { projectionCheckpoint, resetProjection, runProjection } from './projection.js'
 import { SqlEventStore } from './sql-store.js'

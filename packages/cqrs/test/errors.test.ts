@@ -26,6 +26,8 @@ describe("@plinth/cqrs's error catalogue", () => {
       'PLINTH_ERR_EVENTS_UNAVAILABLE',
       'PLINTH_ERR_EVENTS_UNKNOWN_PROJECTION',
       'PLINTH_ERR_EVENTS_UPCAST',
+      'PLINTH_ERR_QUERY_INVALID',
+      'PLINTH_ERR_QUERY_STALE',
     ])
   })
 })
