@@ -1,0 +1,71 @@
+/**
+ * The event store's tables, as migrations of its own (module "plinth-events"), applied with the
+ * app's other migrations under @plinth/db's lock. Data and metadata are JSON text on both
+ * dialects, so a value reads back exactly as it was written whatever the driver parses.
+ */
+import { sql, type Kysely } from 'kysely'
+import type { Migration } from '@plinth/db'
+
+export const eventTables = {
+  events: 'plinth_events',
+  streams: 'plinth_event_streams',
+  checkpoints: 'plinth_event_checkpoints',
+  snapshots: 'plinth_event_snapshots',
+} as const
+
+async function isPostgres(db: Kysely<any>): Promise<boolean> {
+  // The migration is handed a Kysely bound to its connection; asking the server is the one check
+  // that cannot disagree with the driver actually in use.
+  try {
+    await sql`select pg_backend_pid()`.execute(db)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** The store's migrations, in the order they apply. */
+export const eventStoreMigrations: Readonly<Record<string, Migration>> = {
+  '001_events': {
+    async up(db) {
+      const postgres = await isPostgres(db)
+      await db.schema
+        .createTable(eventTables.events)
+        .ifNotExists()
+        .addColumn('position', postgres ? 'bigserial' : 'integer', (c) => (postgres ? c.primaryKey() : c.primaryKey().autoIncrement()))
+        .addColumn('event_id', 'text', (c) => c.notNull().unique())
+        .addColumn('stream', 'text', (c) => c.notNull())
+        .addColumn('version', 'integer', (c) => c.notNull())
+        .addColumn('type', 'text', (c) => c.notNull())
+        .addColumn('data', 'text', (c) => c.notNull())
+        .addColumn('metadata', 'text', (c) => c.notNull())
+        .addColumn('recorded_at', 'text', (c) => c.notNull())
+        .addUniqueConstraint('plinth_events_stream_version', ['stream', 'version'])
+        .execute()
+      await db.schema
+        .createTable(eventTables.streams)
+        .ifNotExists()
+        .addColumn('stream', 'text', (c) => c.primaryKey())
+        .addColumn('version', 'integer', (c) => c.notNull())
+        .execute()
+      await db.schema
+        .createTable(eventTables.checkpoints)
+        .ifNotExists()
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('position', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute()
+      await db.schema
+        .createTable(eventTables.snapshots)
+        .ifNotExists()
+        .addColumn('stream', 'text', (c) => c.primaryKey())
+        .addColumn('version', 'integer', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('taken_at', 'text', (c) => c.notNull())
+        .execute()
+    },
+    async down(db) {
+      for (const table of Object.values(eventTables)) await db.schema.dropTable(table).ifExists().execute()
+    },
+  },
+}
