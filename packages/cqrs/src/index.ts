@@ -18,3 +18,7 @@ export { EventStore, ProjectionRunner, Projections, RunningProjections, eventSto
 // Registered on import, as @plinth/db registers `plinth migrate`: no I/O happens here.
 import './projections-command.js'
 export { CommandMiddlewares, command, handleCommand, retryOnConflict, runThrough, validation, type CommandContext, type CommandMiddleware, type CommandSender, type CommandType } from './commands.js'
+export { saga, type SagaDefinition, type SagaStart, type StepContext, type StepDefinition, type WaitDefinition } from './saga.js'
+export { SagaRunner, type SagaRunnerOptions } from './saga-runner.js'
+export type { SagaState, SagaStatus, StepState, StepStatus } from './saga-store.js'
+export { SagaDefinitions, Sagas } from './saga-component.js'
