@@ -27,11 +27,17 @@ export const Sagas = component('sagas', {
   deps: { db: Database, store: EventStore, definitions: SagaDefinitions, metrics: optional(Metrics) },
   create: ({ db, store, definitions, metrics }) => {
     const transitions = metrics?.counter({ name: 'plinth_saga_transitions_total', help: 'Saga status changes, by saga and new status', labelNames: ['saga', 'status'] })
-    const runner = new SagaRunner(db.kysely, { sagas: definitions, store, onStatus: (state) => transitions?.inc({ saga: state.name, status: state.status }) })
-    if (metrics) {
-      const attention = metrics.gauge({ name: 'plinth_sagas_needing_attention', help: 'Sagas that could not compensate, as of the last health check', labelNames: [] })
-      attentionGauges.set(runner, (n) => attention.set(n))
-    }
+    const attention = metrics?.gauge({ name: 'plinth_sagas_needing_attention', help: 'Sagas that could not compensate and are not resolved yet' })
+    const recount = () => void runner.list(['needs-attention']).then((stuck) => attention?.set(stuck.length), () => undefined)
+    const runner: SagaRunner = new SagaRunner(db.kysely, {
+      sagas: definitions,
+      store,
+      onStatus: (state) => {
+        transitions?.inc({ saga: state.name, status: state.status })
+        if (state.status === 'needs-attention' || state.status === 'resolved') recount()
+      },
+    })
+    if (attention) attentionGauges.set(runner, (count) => attention.set(count))
     return runner
   },
   start: async (runner) => {

@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest'
+import { Health, Metrics, component, createApp, provide } from '@plinth/core'
+import { startTestApp } from '@plinth/core/testing'
+import { database } from '@plinth/db'
+import { SagaDefinitions, Sagas, eventStore, saga } from '../src/index.js'
+
+const refund = saga<{ order: string }>({
+  name: 'refund',
+  steps: [
+    { name: 'credit', action: ({ input }) => `credit-${input.order}`, compensate: () => Promise.reject(new Error('the ledger is closed')) },
+    { name: 'mail', action: () => Promise.reject(new Error('the mailer is down')) },
+  ],
+})
+
+// A component that starts sagas, as a command handler would.
+const refunds = component('refunds', { deps: { sagas: Sagas }, create: ({ sagas }) => ({ refund: (order: string) => sagas.start(refund, { order }, { id: `refund-${order}` }) }) })
+
+describe('Sagas in an app', () => {
+  it('reports a saga that could not compensate in health details and metrics, with its error', async () => {
+    const app = createApp({ name: 'shop', logging: { level: 'silent' }, metrics: {}, components: [database(), ...eventStore(), Sagas, provide(SagaDefinitions, { value: refund }), refunds] })
+    const t = await startTestApp(app)
+    try {
+      const state = await (await t.resolve(refunds)).refund('o-9')
+      expect(state.status).toBe('needs-attention')
+      const health = await t.resolve(Health)
+      health.start()
+      await health.checkNow()
+      const report = JSON.stringify(health.report())
+      expect(report).toContain('"sagas"')
+      expect(report).toContain('"degraded"')
+      expect(report).toContain('refund-o-9')
+      expect(report).toMatch(/could not compensate step \\"credit\\": the ledger is closed; it had failed because step \\"mail\\" of saga \\"refund\\" failed after 1 attempt\(s\): the mailer is down/)
+      const scrape = (await (await t.resolve(Metrics)).render()).body
+      expect(scrape).toMatch(/plinth_sagas_needing_attention 1/)
+      expect(scrape).toMatch(/plinth_saga_transitions_total\{saga="refund",status="needs-attention"\} 1/)
+    } finally {
+      await t.stop()
+    }
+  })
+})
