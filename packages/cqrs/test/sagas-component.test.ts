@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest'
 import { Health, Metrics, component, createApp, provide } from '@plinth/core'
 import { startTestApp } from '@plinth/core/testing'
-import { database } from '@plinth/db'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Database, database } from '@plinth/db'
 import { SagaDefinitions, Sagas, eventStore, saga } from '../src/index.js'
 
 const refund = saga<{ order: string }>({
@@ -35,6 +38,35 @@ describe('Sagas in an app', () => {
       expect(scrape).toMatch(/plinth_saga_transitions_total\{saga="refund",status="needs-attention"\} 1/)
     } finally {
       await t.stop()
+    }
+  })
+
+  it('resumes, when the app starts, a saga that the last process left in the middle of a step', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'plinth-sagas-app-'))
+    const calls: string[] = []
+    const setup = saga<{ device: string }>({
+      name: 'setup',
+      steps: ['reserve', 'configure', 'notify'].map((name) => ({ name, action: ({ idempotencyKey }: { idempotencyKey: string }) => void calls.push(idempotencyKey) })),
+    })
+    const app = createApp({ name: 'devices', logging: { level: 'silent' }, components: [database(), ...eventStore(), Sagas, provide(SagaDefinitions, { value: setup })] })
+    try {
+      // First run: only the tables. Then the row a process killed inside "configure" leaves behind.
+      const first = await startTestApp(app, { env: { DATA_DIR: dataDir } })
+      const now = new Date().toISOString()
+      const steps = [{ name: 'reserve', status: 'done', attempts: 1, result: null }, { name: 'configure', status: 'running', attempts: 1 }, { name: 'notify', status: 'pending', attempts: 0 }]
+      await (await first.resolve(Database)).kysely.insertInto('plinth_sagas').values({ id: 'setup-1', name: 'setup', status: 'running', input: '{"device":"d-1"}', steps: JSON.stringify(steps), started_at: now, updated_at: now }).execute()
+      await first.stop()
+
+      const second = await startTestApp(app, { env: { DATA_DIR: dataDir } })
+      try {
+        const state = await (await second.resolve(Sagas)).get('setup-1')
+        expect(state?.status).toBe('completed')
+        expect(calls).toEqual(['setup-1:configure', 'setup-1:notify'])
+      } finally {
+        await second.stop()
+      }
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true })
     }
   })
 })
