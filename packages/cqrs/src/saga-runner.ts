@@ -32,6 +32,9 @@ function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error)
 }
 
+/** Thrown inside a drive whose copy of the saga another process saved first: that process drives it now. */
+class Superseded extends Error {}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** One attempt with a deadline: the signal is aborted and the attempt rejected when it passes. */
@@ -87,7 +90,7 @@ export class SagaRunner {
     const id = options.id ?? `${definition.name}:${randomUUID()}`
     if (typeof id !== 'string' || id === '' || id.length > 200) throw cqrsErrors.create('PLINTH_ERR_SAGA_INVALID', `saga id ${JSON.stringify(id)} must be 1-200 characters`)
     const now = new Date().toISOString()
-    const state: SagaState = { id, name: definition.name, status: 'running', input, steps: definition.steps.map((step) => ({ name: step.name, status: 'pending', attempts: 0 })), startedAt: now, updatedAt: now }
+    const state: SagaState = { id, name: definition.name, status: 'running', input, steps: definition.steps.map((step) => ({ name: step.name, status: 'pending', attempts: 0 })), startedAt: now, updatedAt: now, revision: 0 }
     try {
       JSON.stringify(input)
     } catch (error) {
@@ -117,7 +120,7 @@ export class SagaRunner {
     const state = await this.#rows.get(id)
     if (state?.status !== 'needs-attention') throw cqrsErrors.create('PLINTH_ERR_SAGA_INVALID', `saga ${JSON.stringify(id)} is ${state ? `"${state.status}"` : 'not saved'}; only a saga in "needs-attention" can be resolved`)
     state.status = 'resolved'
-    await this.#rows.save(state)
+    if (!(await this.#rows.save(state))) throw cqrsErrors.create('PLINTH_ERR_SAGA_INVALID', `saga ${JSON.stringify(id)} changed while it was being resolved; read it again`)
     this.#options.onStatus?.(state)
     return state
   }
@@ -127,6 +130,12 @@ export class SagaRunner {
     const unfinished = await this.#rows.withStatus(['running', 'compensating'])
     const overdue = await this.#rows.overdue(Date.now())
     return Promise.all([...unfinished, ...overdue].filter((state) => this.#byName.has(state.name)).map((state) => this.#drive(state.id)))
+  }
+
+  // Only waits: a running saga belongs to the process driving it, and is resumed at a restart.
+  async #wakeOverdue(): Promise<void> {
+    const overdue = await this.#rows.overdue(Date.now())
+    await Promise.all(overdue.filter((state) => this.#byName.has(state.name)).map((state) => this.#drive(state.id)))
   }
 
   /** Follows the store (starting sagas on their event, waking waiting ones) and checks deadlines. */
@@ -142,7 +151,7 @@ export class SagaRunner {
     this.#subscription = subscribe(store, { name: 'sagas', types: [...types], handle: (event) => this.#onEvent(event) })
     this.#subscription.start()
     const tick = () => {
-      this.#timer = setTimeout(() => void this.resume().catch(() => undefined).finally(() => this.#timer && tick()), this.#options.timerInterval ?? 1_000)
+      this.#timer = setTimeout(() => void this.#wakeOverdue().catch(() => undefined).finally(() => this.#timer && tick()), this.#options.timerInterval ?? 1_000)
     }
     tick()
   }
@@ -185,8 +194,8 @@ export class SagaRunner {
           current.result = event.data
           waiting.status = 'running'
           delete waiting.waiting
-          await this.#rows.save(waiting)
-          await this.#drive(waiting.id)
+          // Not saved: another process delivered it (or timed it out) first.
+          if (await this.#rows.save(waiting)) await this.#drive(waiting.id)
         }
       }
     }
@@ -200,13 +209,26 @@ export class SagaRunner {
     return next
   }
 
+  async #save(state: SagaState): Promise<void> {
+    if (!(await this.#rows.save(state))) throw new Superseded()
+  }
+
   async #setStatus(state: SagaState, status: SagaStatus): Promise<void> {
     state.status = status
-    await this.#rows.save(state)
+    await this.#save(state)
     this.#options.onStatus?.(state)
   }
 
   async #advance(id: string): Promise<SagaState> {
+    try {
+      return await this.#steps(id)
+    } catch (error) {
+      if (!(error instanceof Superseded)) throw error
+      return (await this.#rows.get(id))!
+    }
+  }
+
+  async #steps(id: string): Promise<SagaState> {
     const state = await this.#rows.get(id)
     if (state === undefined) throw cqrsErrors.create('PLINTH_ERR_SAGA_UNKNOWN', `no saga with id ${JSON.stringify(id)} is saved`)
     const definition = this.#definition(state.name)
@@ -249,14 +271,14 @@ export class SagaRunner {
     for (let tried = 0; tried <= retries; tried++) {
       saved.status = 'running'
       saved.attempts++
-      await this.#rows.save(state)
+      await this.#save(state)
       const context = { sagaId: state.id, input: state.input, results: this.#results(state), idempotencyKey: `${state.id}:${step.name}`, attempt: saved.attempts }
       try {
         const result = await attempt((signal) => step.action!({ ...context, signal } as StepContext<any>), step.timeout ?? 30_000, `step "${step.name}" of saga "${state.name}"`)
         saved.status = 'done'
         saved.result = result === undefined ? null : JSON.parse(JSON.stringify(result))
         delete saved.error
-        await this.#rows.save(state)
+        await this.#save(state)
         return
       } catch (error) {
         lastError = error
@@ -283,7 +305,7 @@ export class SagaRunner {
       const step = definition.steps[index]!
       if (step.compensate === undefined) {
         saved.status = 'compensated'
-        await this.#rows.save(state)
+        await this.#save(state)
         continue
       }
       if (saved.status === 'done') saved.attempts = 0
@@ -292,13 +314,13 @@ export class SagaRunner {
       for (let tried = 0; tried <= retries && saved.status !== 'compensated'; tried++) {
         saved.status = 'compensating'
         saved.attempts++
-        await this.#rows.save(state)
+        await this.#save(state)
         const context = { sagaId: state.id, input: state.input, results: this.#results(state), idempotencyKey: `${state.id}:${step.name}:compensate`, attempt: saved.attempts, result: saved.result }
         try {
           await attempt((signal) => step.compensate!({ ...context, signal }), step.timeout ?? 30_000, `the compensation of step "${step.name}" of saga "${state.name}"`)
           saved.status = 'compensated'
           delete saved.error
-          await this.#rows.save(state)
+          await this.#save(state)
         } catch (error) {
           lastError = error
           saved.error = message(error)

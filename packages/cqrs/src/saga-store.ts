@@ -32,6 +32,8 @@ export interface SagaState {
   waiting?: { type: string; key: string; deadline: number }
   readonly startedAt: string
   updatedAt: string
+  /** Rises with every save; a save from a stale copy is refused. */
+  revision: number
 }
 
 interface SagaRow {
@@ -46,6 +48,7 @@ interface SagaRow {
   deadline: number | string | null
   started_at: string
   updated_at: string
+  revision: number | string
 }
 
 function fromRow(row: SagaRow): SagaState {
@@ -59,6 +62,7 @@ function fromRow(row: SagaRow): SagaState {
     ...(row.waiting_type !== null ? { waiting: { type: row.waiting_type, key: row.waiting_key ?? '', deadline: Number(row.deadline) } } : {}),
     startedAt: row.started_at,
     updatedAt: row.updated_at,
+    revision: Number(row.revision),
   }
 }
 
@@ -82,15 +86,27 @@ export class SagaStore {
   async insert(state: SagaState): Promise<boolean> {
     const result = await this.db
       .insertInto(t.sagas)
-      .values({ id: state.id, name: state.name, input: JSON.stringify(state.input ?? null), started_at: state.startedAt, ...toColumns(state) })
+      .values({ id: state.id, name: state.name, input: JSON.stringify(state.input ?? null), started_at: state.startedAt, ...toColumns(state), revision: state.revision })
       .onConflict((oc) => oc.column('id').doNothing())
       .executeTakeFirst()
     return Number(result.numInsertedOrUpdatedRows ?? 0) > 0
   }
 
-  async save(state: SagaState): Promise<void> {
+  /**
+   * Saves a saga if nobody saved it since this copy was read; false otherwise (another process
+   * resumed it), and the caller must stop driving its copy.
+   */
+  async save(state: SagaState): Promise<boolean> {
     state.updatedAt = new Date().toISOString()
-    await this.db.updateTable(t.sagas).set(toColumns(state)).where('id', '=', state.id).execute()
+    const result = await this.db
+      .updateTable(t.sagas)
+      .set({ ...toColumns(state), revision: state.revision + 1 })
+      .where('id', '=', state.id)
+      .where('revision', '=', state.revision)
+      .executeTakeFirst()
+    if (Number(result.numUpdatedRows) === 0) return false
+    state.revision++
+    return true
   }
 
   async get(id: string): Promise<SagaState | undefined> {

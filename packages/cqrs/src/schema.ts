@@ -85,6 +85,7 @@ export const eventStoreMigrations: Readonly<Record<string, Migration>> = {
         .addColumn('waiting_type', 'text')
         .addColumn('waiting_key', 'text')
         .addColumn('deadline', 'bigint')
+        .addColumn('revision', 'integer', (c) => c.notNull().defaultTo(0))
         .addColumn('started_at', 'text', (c) => c.notNull())
         .addColumn('updated_at', 'text', (c) => c.notNull())
         .execute()

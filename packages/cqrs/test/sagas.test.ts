@@ -109,6 +109,29 @@ for (const [name, makeHarness, enabled] of [['SQLite', sqliteHarness, true], [po
       expect(log).toEqual(['release'])
     })
 
+    it('lets a second process that resumes a saga take it over: the first one stops at its next save, and no step runs past it twice', async () => {
+      const store = await open()
+      const calls: string[] = []
+      let release!: () => void
+      const gate = new Promise<void>((resolve) => (release = resolve))
+      const definition = (blockConfigure: boolean) => saga({
+        name: 'setup',
+        steps: [
+          { name: 'configure', action: async ({ idempotencyKey }) => { calls.push(idempotencyKey); if (blockConfigure) await gate } },
+          { name: 'notify', action: ({ idempotencyKey }) => void calls.push(idempotencyKey) },
+        ],
+      })
+      const slow = new SagaRunner(store.kysely, { sagas: [definition(true)] })
+      const first = slow.start(definition(true), null, { id: 's-1' })
+      await expect.poll(() => calls.length).toBe(1)
+      // Another instance restarts and finds the saga "running": it cannot tell a live process from a dead one.
+      const [taken] = await new SagaRunner(store.kysely, { sagas: [definition(false)] }).resume()
+      expect(taken?.status).toBe('completed')
+      release()
+      expect((await first).status).toBe('completed')
+      expect(calls).toEqual(['s-1:configure', 's-1:configure', 's-1:notify'])
+    })
+
     it('refuses a saga it was not given, and bad declarations, saying what is wrong', async () => {
       const store = await open()
       const runner = new SagaRunner(store.kysely, { sagas: [] })
