@@ -42,7 +42,7 @@ export const Sagas = component('sagas', {
   },
   start: async (runner) => {
     await runner.resume()
-    runner.listen()
+    await runner.listen()
   },
   stop: (runner) => runner.close(),
   health: async (runner): Promise<HealthResult> => {

@@ -22,6 +22,12 @@ export interface SagaRunnerOptions {
   readonly store?: EventStore
   /** How often waiting sagas are checked for a passed deadline. Default 1 000 ms. */
   readonly timerInterval?: number
+  /**
+   * Where the runner's subscription (checkpoint `sagas`) starts when it has never saved a
+   * checkpoint: `'end'` (the default) starts sagas only for events appended from now on, so
+   * adding an event-driven saga to an app with history does not start one per old event.
+   */
+  readonly from?: 'start' | 'end'
   /** Called on every change of a saga's status (metrics, logs). */
   readonly onStatus?: (state: SagaState) => void
 }
@@ -72,6 +78,7 @@ export class SagaRunner {
   // One drive at a time per saga in this process: an event and resume() may reach one together.
   readonly #inFlight = new Map<string, Promise<SagaState>>()
   #subscription: Subscription | undefined
+  #listening = false
   #timer: NodeJS.Timeout | undefined
 
   constructor(db: ConstructorParameters<typeof SagaStore>[0], options: SagaRunnerOptions) {
@@ -138,16 +145,22 @@ export class SagaRunner {
     await Promise.all(overdue.filter((state) => this.#byName.has(state.name)).map((state) => this.#drive(state.id)))
   }
 
-  /** Follows the store (starting sagas on their event, waking waiting ones) and checks deadlines. */
-  listen(): void {
+  /**
+   * Follows the store (starting sagas on their event, waking waiting ones) and checks deadlines;
+   * resolves once its starting position is fixed, so an event appended after that is seen.
+   */
+  async listen(): Promise<void> {
     const store = this.#options.store
     if (store === undefined) throw cqrsErrors.create('PLINTH_ERR_SAGA_INVALID', 'the saga runner needs the event store to listen: pass { store }')
-    if (this.#subscription) return
+    if (this.#listening) return
+    this.#listening = true
     const types = new Set<string>()
     for (const definition of this.#byName.values()) {
       if (definition.startOn) types.add(definition.startOn.type)
       for (const step of definition.steps) if (step.wait) types.add(step.wait.type)
     }
+    // 'end' is fixed here, as a saved checkpoint, rather than when the subscription first reads.
+    if ((this.#options.from ?? 'end') === 'end' && (await store.readCheckpoint('sagas')) === 0) await store.saveCheckpoint('sagas', await store.headPosition())
     this.#subscription = subscribe(store, { name: 'sagas', types: [...types], handle: (event) => this.#onEvent(event) })
     this.#subscription.start()
     const tick = () => {
@@ -167,6 +180,7 @@ export class SagaRunner {
     this.#timer = undefined
     await this.#subscription?.stop()
     this.#subscription = undefined
+    this.#listening = false
     await Promise.allSettled([...this.#inFlight.values()])
   }
 

@@ -29,17 +29,17 @@ for (const [name, makeHarness, enabled] of [['SQLite', sqliteHarness, true], [po
       await harness?.dispose()
       harness = undefined
     })
-    const listening = (store: SqlEventStore, definition: ReturnType<typeof shipping>) => {
+    const listening = async (store: SqlEventStore, definition: ReturnType<typeof shipping>) => {
       const runner = new SagaRunner(store.kysely, { sagas: [definition], store, timerInterval: 20 })
       runners.push(runner)
-      runner.listen()
+      await runner.listen()
       return runner
     }
 
     it('starts on its event, waits for the event with its key, ignoring others, then acts on it', async () => {
       const store = await open()
       const log: string[] = []
-      const runner = listening(store, shipping(log))
+      const runner = await listening(store, shipping(log))
       await store.append('order-1', [{ type: 'order.placed', data: { order: 'o-1' } }])
       await expect.poll(async () => (await runner.list(['waiting'])).length, { timeout: 5_000 }).toBe(1)
       const [waiting] = await runner.list(['waiting'])
@@ -54,7 +54,7 @@ for (const [name, makeHarness, enabled] of [['SQLite', sqliteHarness, true], [po
     it('fails the wait when no event comes before its timeout, and compensates what was done', async () => {
       const store = await open()
       const log: string[] = []
-      const runner = listening(store, shipping(log, 50))
+      const runner = await listening(store, shipping(log, 50))
       await store.append('order-1', [{ type: 'order.placed', data: { order: 'o-1' } }])
       await expect.poll(async () => (await runner.list(['compensated'])).length, { timeout: 5_000 }).toBe(1)
       const [ended] = await runner.list(['compensated'])
@@ -70,16 +70,33 @@ for (const [name, makeHarness, enabled] of [['SQLite', sqliteHarness, true], [po
     it('starts one saga per event, however often the event is delivered', async () => {
       const store = await open()
       const log: string[] = []
-      const first = listening(store, shipping(log))
+      const first = await listening(store, shipping(log))
+      const before = await store.append('other', [{ type: 'unrelated', data: {} }])
       const { position } = await store.append('order-1', [{ type: 'order.placed', data: { order: 'o-1' } }])
       await expect.poll(async () => (await first.list(['waiting'])).length, { timeout: 5_000 }).toBe(1)
       await first.close()
       // Another process whose checkpoint is behind delivers the event again.
-      await store.saveCheckpoint('sagas', 0)
-      const second = listening(store, shipping(log))
+      await store.saveCheckpoint('sagas', before.position)
+      const second = await listening(store, shipping(log))
       await expect.poll(() => store.readCheckpoint('sagas'), { timeout: 5_000 }).toBeGreaterThanOrEqual(position)
       expect(await second.counts()).toEqual({ waiting: 1 })
       expect(log).toEqual(['reserve o-1'])
+    })
+
+    it('starts no saga for events appended before it first listened, unless asked to', async () => {
+      const store = await open()
+      const log: string[] = []
+      const { position } = await store.append('order-0', [{ type: 'order.placed', data: { order: 'o-0' } }])
+      const fromNow = await listening(store, shipping(log))
+      await store.append('order-1', [{ type: 'order.placed', data: { order: 'o-1' } }])
+      await expect.poll(async () => (await fromNow.list(['waiting'])).map((s) => s.input), { timeout: 5_000 }).toEqual([{ order: 'o-1' }])
+      await fromNow.close()
+      await store.saveCheckpoint('sagas', 0)
+      const fromStart = new SagaRunner(store.kysely, { sagas: [shipping(log)], store, from: 'start' })
+      runners.push(fromStart)
+      await fromStart.listen()
+      await expect.poll(() => store.readCheckpoint('sagas'), { timeout: 5_000 }).toBeGreaterThan(position)
+      expect(log).toEqual(['reserve o-1', 'reserve o-0'])
     })
   })
 }
