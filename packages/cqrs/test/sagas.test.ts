@@ -90,6 +90,24 @@ for (const [name, makeHarness, enabled] of [['SQLite', sqliteHarness, true], [po
       expect(state.steps[0]).toMatchObject({ status: 'done', attempts: 3, result: 'charged' })
     })
 
+    it('retries a compensation as it retries the action, under a key of its own, before giving up', async () => {
+      const store = await open()
+      const keys: string[] = []
+      const refund = saga({
+        name: 'refund',
+        steps: [
+          { name: 'credit', retries: 1, retryDelay: 1, action: () => 'c-1', compensate: ({ idempotencyKey, attempt, result }) => {
+            keys.push(`${idempotencyKey} #${attempt} ${String(result)}`)
+            if (attempt === 1) throw new Error('the ledger is busy')
+          } },
+          { name: 'mail', action: () => { throw new Error('the mailer is down') } },
+        ],
+      })
+      const state = await new SagaRunner(store.kysely, { sagas: [refund] }).start(refund, null, { id: 'r-1' })
+      expect(state.status).toBe('compensated')
+      expect(keys).toEqual(['r-1:credit:compensate #1 c-1', 'r-1:credit:compensate #2 c-1'])
+    })
+
     it('fails a step whose attempt outlives its timeout, aborting its signal, and compensates', async () => {
       const store = await open()
       const log: string[] = []
