@@ -1,11 +1,16 @@
 import { describe, expect, it } from 'vitest'
 import { Health, Metrics, component, createApp, provide } from '@plinth/core'
-import { startTestApp } from '@plinth/core/testing'
+import { probeService, startTestApp } from '@plinth/core/testing'
+import { randomBytes } from 'node:crypto'
+import { Redis } from 'ioredis'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Database, database } from '@plinth/db'
-import { SagaDefinitions, Sagas, eventStore, saga } from '../src/index.js'
+import { EventStore, SagaDefinitions, Sagas, eventStore, saga } from '../src/index.js'
+
+const redisUrl = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
+const redis = await probeService('Redis', { host: '127.0.0.1', port: 6379 })
 
 const refund = saga<{ order: string }>({
   name: 'refund',
@@ -67,6 +72,36 @@ describe('Sagas in an app', () => {
       }
     } finally {
       rmSync(dataDir, { recursive: true, force: true })
+    }
+  })
+
+  it.skipIf(!redis.available)(redis.title('runs event-driven sagas on the Redis Streams store, their rows in the app database'), async () => {
+    const prefix = `plinth-test:{sagas-${randomBytes(4).toString('hex')}}:`
+    const shipped: string[] = []
+    const ship = saga<{ order: string }>({
+      name: 'ship',
+      startOn: { type: 'order.placed' },
+      steps: [
+        { name: 'paid', wait: { type: 'payment.received', key: ({ input }) => input.order, correlate: (event) => (event.data as { order: string }).order, timeout: 60_000 } },
+        { name: 'ship', action: ({ input }) => void shipped.push(input.order) },
+      ],
+    })
+    const app = createApp({ name: 'shop', logging: { level: 'silent' }, components: [database(), ...eventStore({ url: redisUrl, prefix }), Sagas, provide(SagaDefinitions, { value: ship })] })
+    const t = await startTestApp(app)
+    try {
+      const store = await t.resolve(EventStore)
+      const sagas = await t.resolve(Sagas)
+      await store.append('order-1', [{ type: 'order.placed', data: { order: 'o-1' } }])
+      await expect.poll(async () => (await sagas.list(['waiting'])).length, { timeout: 5_000 }).toBe(1)
+      await store.append('payment-1', [{ type: 'payment.received', data: { order: 'o-1' } }])
+      await expect.poll(() => sagas.counts(), { timeout: 5_000 }).toEqual({ completed: 1 })
+      expect(shipped).toEqual(['o-1'])
+    } finally {
+      await t.stop()
+      const admin = new Redis(redisUrl)
+      const keys = await admin.keys(`${prefix}*`)
+      if (keys.length > 0) await admin.del(...keys)
+      await admin.quit()
     }
   })
 })
