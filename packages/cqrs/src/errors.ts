@@ -56,4 +56,26 @@ export const cqrsErrors = defineErrors('@plinth/cqrs', {
     hint: 'Use one of the names listed, as declared with projection({ name }).',
     status: 404,
   },
+  PLINTH_ERR_SAGA_INVALID: {
+    title: 'A saga declaration or start is invalid',
+    hint: 'Correct what the message names: a saga needs a name and steps, each with a unique name and exactly one of action or wait; timeouts and retries are numbers of 0 or more.',
+    status: 400,
+  },
+  PLINTH_ERR_SAGA_UNKNOWN: {
+    title: 'No saga of that name is declared',
+    hint: 'Contribute the saga to SagaDefinitions (or pass it to the runner) before starting or resuming it; a saved saga whose declaration was removed stays where it stopped.',
+    status: 404,
+  },
+  PLINTH_ERR_SAGA_STEP_FAILED: {
+    title: 'A saga step failed',
+    hint: 'The step failed on every attempt (or timed out); the steps completed before it were compensated in reverse. Its error is the cause.',
+  },
+  PLINTH_ERR_SAGA_TIMEOUT: {
+    title: 'A saga step timed out',
+    hint: 'The action, compensation or wait took longer than its timeout; raise the step\'s timeout or make the work faster. An action cut short may still finish: make it idempotent with the idempotency key.',
+  },
+  PLINTH_ERR_SAGA_NEEDS_ATTENTION: {
+    title: 'A saga could not compensate and needs attention',
+    hint: 'A compensation failed on every attempt, so the saga stopped with some effects not undone. Undo them by hand (the saga\'s steps say which), then mark it resolved.',
+  },
 })

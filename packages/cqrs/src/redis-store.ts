@@ -107,7 +107,8 @@ export class RedisEventStore implements EventStore {
 
   /** Connects now (it otherwise connects on first use). */
   async connect(): Promise<void> {
-    if (this.#redis.status === 'wait') await this.#call(() => this.#redis.connect())
+    // #call connects first; the command after it only proves the connection (connecting twice is refused by ioredis).
+    if (this.#redis.status === 'wait') await this.#call(() => this.#redis.ping())
   }
 
   async #call<T>(run: () => Promise<T>): Promise<T> {

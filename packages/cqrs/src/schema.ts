@@ -11,6 +11,7 @@ export const eventTables = {
   streams: 'plinth_event_streams',
   checkpoints: 'plinth_event_checkpoints',
   snapshots: 'plinth_event_snapshots',
+  sagas: 'plinth_sagas',
 } as const
 
 async function isPostgres(db: Kysely<any>): Promise<boolean> {
@@ -66,6 +67,32 @@ export const eventStoreMigrations: Readonly<Record<string, Migration>> = {
     },
     async down(db) {
       for (const table of Object.values(eventTables)) await db.schema.dropTable(table).ifExists().execute()
+    },
+  },
+  '002_sagas': {
+    // One row per saga, rewritten after every step (see saga-store.ts); waiting sagas are found
+    // by the event they wait for, and by their deadline.
+    async up(db) {
+      await db.schema
+        .createTable(eventTables.sagas)
+        .ifNotExists()
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('input', 'text', (c) => c.notNull())
+        .addColumn('steps', 'text', (c) => c.notNull())
+        .addColumn('error', 'text')
+        .addColumn('waiting_type', 'text')
+        .addColumn('waiting_key', 'text')
+        .addColumn('deadline', 'bigint')
+        .addColumn('revision', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('started_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute()
+      await db.schema.createIndex('plinth_sagas_status').ifNotExists().on(eventTables.sagas).columns(['status', 'waiting_type', 'waiting_key']).execute()
+    },
+    async down(db) {
+      await db.schema.dropTable(eventTables.sagas).ifExists().execute()
     },
   },
 }

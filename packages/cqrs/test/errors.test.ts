@@ -28,6 +28,11 @@ describe("@plinth/cqrs's error catalogue", () => {
       'PLINTH_ERR_EVENTS_UPCAST',
       'PLINTH_ERR_QUERY_INVALID',
       'PLINTH_ERR_QUERY_STALE',
+      'PLINTH_ERR_SAGA_INVALID',
+      'PLINTH_ERR_SAGA_NEEDS_ATTENTION',
+      'PLINTH_ERR_SAGA_STEP_FAILED',
+      'PLINTH_ERR_SAGA_TIMEOUT',
+      'PLINTH_ERR_SAGA_UNKNOWN',
     ])
   })
 })
