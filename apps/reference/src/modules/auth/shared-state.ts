@@ -1,12 +1,12 @@
-import { AuthAttempts, AuthRevocations, MemoryAttemptCounter, MemoryRevocationStore, RedisAttemptCounter, RedisRevocationStore } from '@plinth/auth'
+import { AuthAttempts, AuthRevocations, MemoryAttemptCounter, RedisAttemptCounter, type RevocationStore } from '@plinth/auth'
+import { AppCache } from '@plinth/cache'
 import { component, provide } from '@plinth/core'
 import type { Redis } from 'ioredis'
 import { AppConfig } from '../../config.js'
 
 /**
- * The Redis connection of auth's shared state, when REDIS_URL is set: failed-login counts and
- * locks, and revoked tokens, so that every instance counts the same failures and honours the
- * same logouts. Without it both stay in memory (one instance).
+ * The Redis connection of auth's failed-login counts and locks, when REDIS_URL is set, so that
+ * every instance counts the same failures. Without it they stay in memory (one instance).
  */
 export const authRedis = component('auth-redis', {
   deps: { config: AppConfig },
@@ -25,7 +25,18 @@ export const authAttempts = provide(AuthAttempts, {
   create: ({ redis }) => (redis.client ? new RedisAttemptCounter(redis.client, { prefix: 'plinth:reference:auth:' }) : new MemoryAttemptCounter()),
 })
 
+/**
+ * The deny list of revoked access tokens lives in the app's cache: in memory alone, or in Redis
+ * (shared by every instance, so a logout on one is honoured by all) when REDIS_URL is set. Each
+ * entry lives as long as the token it denies.
+ */
 export const authRevocations = provide(AuthRevocations, {
-  deps: { redis: authRedis },
-  create: ({ redis }) => (redis.client ? new RedisRevocationStore(redis.client, { prefix: 'plinth:reference:auth:revoked:' }) : new MemoryRevocationStore()),
+  deps: { cache: AppCache },
+  create: ({ cache }): RevocationStore => {
+    const revoked = cache.namespace('auth-revoked')
+    return {
+      put: (key, value, expiresAt) => revoked.set(key, value, { ttl: Math.max(1, expiresAt - Date.now()) }),
+      get: (key) => revoked.get<number>(key),
+    }
+  },
 })
