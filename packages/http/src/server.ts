@@ -4,6 +4,7 @@ import type { RateLimitPluginOptions } from '@fastify/rate-limit'
 import { Application, Health, listenAddress, listenFailure, Logger, Metrics, urlOf, type App, type HealthRegistry, type MetricsRegistry } from '@plinth/core'
 import { component } from '@plinth/core'
 import { fastify as createFastify, type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import { requireJsonBodies, strictBodyValidators } from './body-validation.js'
 import { apiSecurityHeaders, registerDocs, registerSecurity, securityHeaders, type DocsOptions } from './plugins.js'
 import { installProbes, type HealthDetails } from './probes.js'
 import { installProblemHandlers } from './problems.js'
@@ -185,6 +186,8 @@ export class HttpServer {
       // During the drain a request on an open connection is still served, with Connection: close.
       return503OnClosing: false,
       ajv: { customOptions: { allErrors: true }, ...options.fastify?.ajv },
+      // Bodies are validated without type coercion; query strings and path parameters with it.
+      schemaController: { ...options.fastify?.schemaController, compilersFactory: { buildValidator: strictBodyValidators(), ...options.fastify?.schemaController?.compilersFactory } },
       ...(options.trustProxy === undefined ? {} : { trustProxy: options.trustProxy }),
     }) as unknown as FastifyInstance
     http.log = log
@@ -197,6 +200,7 @@ export class HttpServer {
     })
     installProblemHandlers(http, { exposeErrors: options.exposeErrors ?? appEnv === 'development' })
     context.install(http)
+    requireJsonBodies(http)
     await registerSecurity(http, { helmet, cors: options.cors ?? false, rateLimit: options.rateLimit ?? false })
     this.#docs = options.docs ?? (appEnv === 'production' ? false : {})
     if (this.#docs !== false) await registerDocs(http, this.#docs, { title: app.name, version: app.version })
