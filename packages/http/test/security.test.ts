@@ -75,8 +75,9 @@ describe('security', () => {
     const limited = await h.server.fastify.inject(from('10.0.0.1'))
     expect(limited.statusCode).toBe(429)
     expect(limited.headers['content-type']).toBe(PROBLEM_JSON)
-    expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0)
-    expect(limited.json()).toMatchObject({ type: 'urn:plinth:problem:rate-limited', status: 429, title: 'Too Many Requests', detail: 'more than 2 requests from this client; retry in 1 minute' })
+    expect(Number(limited.headers['retry-after'])).toBe(60)
+    // The same member name as every 503 (`retryAfter`, seconds), matching the header.
+    expect(limited.json()).toMatchObject({ retryAfter: 60, type: 'urn:plinth:problem:rate-limited', status: 429, title: 'Too Many Requests', detail: 'more than 2 requests from this client; retry in 1 minute' })
     // Another client has its own budget; probes have none.
     expect((await h.server.fastify.inject(from('10.0.0.2'))).statusCode).toBe(200)
     for (let i = 0; i < 5; i++) expect((await h.server.fastify.inject({ url: '/health/live', remoteAddress: '10.0.0.1' })).statusCode).toBe(200)
