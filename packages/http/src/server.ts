@@ -26,14 +26,18 @@ export interface HttpServerOptions {
   bodyLimit?: number
   /** Security headers (@fastify/helmet options), or false. Default `apiSecurityHeaders`; `{}` gives helmet's own (HTML) defaults. */
   helmet?: FastifyHelmetOptions | false
-  /** CORS (@fastify/cors options), or false for no CORS headers. Default false. */
-  cors?: FastifyCorsOptions | false
+  /**
+   * CORS (@fastify/cors options), or false for no CORS headers. Default false. A function is
+   * called at start with the app, to take allowed origins from its configuration.
+   */
+  cors?: FastifyCorsOptions | false | ((app: App) => FastifyCorsOptions | false)
   /**
    * Per-client rate limits (@fastify/rate-limit options), or false. Default false: behind a
    * proxy every client has the proxy's address unless `trustProxy` is set, and a default limit
-   * would then throttle the whole load balancer.
+   * would then throttle the whole load balancer. A function is called at start with the app,
+   * to take the limits from its configuration.
    */
-  rateLimit?: RateLimitPluginOptions | false
+  rateLimit?: RateLimitPluginOptions | false | ((app: App) => RateLimitPluginOptions | false)
   /**
    * The OpenAPI document and its Swagger UI, or false. Default: at /docs, except in production,
    * where a public map of the API is not what every service wants and loading the two plugins
@@ -201,7 +205,9 @@ export class HttpServer {
     installProblemHandlers(http, { exposeErrors: options.exposeErrors ?? appEnv === 'development' })
     context.install(http)
     requireJsonBodies(http)
-    await registerSecurity(http, { helmet, cors: options.cors ?? false, rateLimit: options.rateLimit ?? false })
+    const cors = typeof options.cors === 'function' ? options.cors(app) : (options.cors ?? false)
+    const rateLimit = typeof options.rateLimit === 'function' ? options.rateLimit(app) : (options.rateLimit ?? false)
+    await registerSecurity(http, { helmet, cors, rateLimit })
     this.#docs = options.docs ?? (appEnv === 'production' ? false : {})
     if (this.#docs !== false) await registerDocs(http, this.#docs, { title: app.name, version: app.version })
     installProbes(http, { app, health, details: options.healthDetails ?? (appEnv === 'production' ? 'never' : 'always') })

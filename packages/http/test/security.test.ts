@@ -65,6 +65,8 @@ describe('security', () => {
     expect(preflight.headers['access-control-allow-origin']).toBe('https://shop.example')
     const other = await open.server.fastify.inject({ url: '/hello', headers: { origin: 'https://evil.example' } })
     expect(other.headers['access-control-allow-origin']).toBeUndefined()
+    // CORS's catch-all preflight route does not turn an unknown path's 404 into a 405.
+    expect((await open.server.fastify.inject('/nowhere')).statusCode).toBe(404)
   })
 
   it('limits requests per client with a 429 problem and Retry-After, and never limits the probes', async () => {
