@@ -16,7 +16,16 @@ const port = z.coerce.number().int().min(0).max(65_535)
 export const AppConfig = defineConfig({
   schema: z.object({
     host: z.string().default('127.0.0.1'),
-    http: z.object({ port: port.default(8000) }).prefault({}),
+    http: z
+      .object({
+        port: port.default(8000),
+        // Browser origins allowed to call the API (CORS_ORIGINS, comma-separated): the usual
+        // local front-end dev servers by default; list your real front-ends in production.
+        corsOrigins: z.array(z.string().url()).default(['http://localhost:3000', 'http://localhost:5173']),
+        // Requests per client per minute (HTTP_RATE_LIMIT); probes and metrics are not limited.
+        rateLimit: z.coerce.number().int().min(1).default(600),
+      })
+      .prefault({}),
     ws: z.object({ port: port.default(8765) }).prefault({}),
     grpc: z.object({ port: port.default(50051) }).prefault({}),
     graphql: z.object({ port: port.default(8080) }).prefault({}),
@@ -42,6 +51,8 @@ export const AppConfig = defineConfig({
   }),
   env: {
     HTTP_PORT: 'http.port',
+    CORS_ORIGINS: 'http.corsOrigins',
+    HTTP_RATE_LIMIT: 'http.rateLimit',
     WS_PORT: 'ws.port',
     GRPC_PORT: 'grpc.port',
     GRAPHQL_PORT: 'graphql.port',
