@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { WsClient } from './clients.js'
 import { startService, unique } from './service.js'
 
 describe('the reference service as a careful team runs it', () => {
@@ -49,5 +50,21 @@ describe('the reference service as a careful team runs it', () => {
     const body = (await res.json()) as { data?: unknown; errors?: unknown }
     expect(body.errors).toBeUndefined()
     expect(body.data).toMatchObject({ devices: expect.any(Array) })
+  })
+
+  it('answers conversation.history sent right after conversation.send on one socket with the message sent', async () => {
+    await using service = await startService()
+    const ws = await WsClient.connect(service.urls.websocket!)
+    try {
+      const childId = unique('child')
+      // Both sent at once, without waiting for the first answer.
+      ws.socket.send(JSON.stringify({ type: 'conversation.send', id: 'send', data: { childId, message: 'Why is the sky blue?' } }))
+      ws.socket.send(JSON.stringify({ type: 'conversation.history', id: 'history', data: { childId } }))
+      const history = await ws.next((m) => m.id === 'history')
+      expect(history.type).toBe('result')
+      expect(history.data).toEqual([expect.objectContaining({ childId, message: 'Why is the sky blue?' })])
+    } finally {
+      ws.close()
+    }
   })
 })
