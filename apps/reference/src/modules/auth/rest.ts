@@ -19,7 +19,8 @@ const rolesBody = { type: 'object', required: ['roles'], properties: { roles: { 
  */
 function toProblem(error: unknown, realm: string): unknown {
   if (authErrors.is(error, 'PLINTH_ERR_AUTH_LOCKED')) {
-    return new HttpProblem(429, { detail: error.message, headers: { 'retry-after': String(Number(error.details?.retryAfter ?? 1)) }, extensions: { code: error.code } })
+    const retryAfter = Number(error.details?.retryAfter ?? 1)
+    return new HttpProblem(429, { detail: error.message, headers: { 'retry-after': String(retryAfter) }, extensions: { code: error.code, retryAfter } })
   }
   if (authErrors.is(error, 'PLINTH_ERR_AUTH_INVALID_CREDENTIALS') || authErrors.is(error, 'PLINTH_ERR_AUTH_INVALID_REFRESH_TOKEN')) {
     return new HttpProblem(401, { detail: error.message, headers: { 'www-authenticate': `Bearer realm="${realm}"` }, extensions: { code: error.code } })
