@@ -36,9 +36,11 @@ const jsonMediaType = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i
 /** Whether a body schema describes a JSON object or array (the bodies only JSON can carry). */
 function expectsStructuredBody(schema: unknown): boolean {
   if (typeof schema !== 'object' || schema === null) return false
-  const { type, properties, items } = schema as { type?: unknown; properties?: unknown; items?: unknown }
+  const { type, properties, items, oneOf, anyOf, allOf } = schema as { type?: unknown; properties?: unknown; items?: unknown; oneOf?: unknown; anyOf?: unknown; allOf?: unknown }
   const types = Array.isArray(type) ? type : [type]
-  return types.includes('object') || types.includes('array') || properties !== undefined || items !== undefined
+  if (types.includes('object') || types.includes('array') || properties !== undefined || items !== undefined) return true
+  // A union of objects (a discriminated union from zod, say) is a JSON body too.
+  return [oneOf, anyOf, allOf].some((branches) => Array.isArray(branches) && branches.some(expectsStructuredBody))
 }
 
 /**

@@ -15,6 +15,7 @@ const devices = provide(Routes, {
       { schema: { params: { type: 'object', properties: { id: { type: 'integer' } } }, querystring: { type: 'object', properties: { limit: { type: 'integer' }, verbose: { type: 'boolean' } } } } },
       (request) => ({ params: request.params, query: request.query }),
     )
+    http.post('/rules', { schema: { body: { oneOf: [{ type: 'object', properties: { kind: { const: 'max' } } }, { type: 'object', properties: { kind: { const: 'min' } } }] } } }, () => ({ ok: true }))
     // A route without an object schema may take text.
     http.post('/notes', (request) => ({ text: request.body }))
   },
@@ -55,6 +56,8 @@ describe('request validation', () => {
     expect(xml.headers['content-type']).toBe(PROBLEM_JSON)
     const vendorJson = await h.server.fastify.inject({ method: 'POST', url: '/devices', headers: { 'content-type': 'application/json; charset=utf-8' }, payload: '{"id":"b1","kind":"thermo"}' })
     expect(vendorJson.statusCode).toBe(201)
+    const union = await h.server.fastify.inject({ method: 'POST', url: '/rules', headers: { 'content-type': 'text/plain' }, payload: '{"kind":"max"}' })
+    expect(union.statusCode).toBe(415)
     const note = await h.server.fastify.inject({ method: 'POST', url: '/notes', headers: { 'content-type': 'text/plain' }, payload: 'hello' })
     expect(note.json()).toEqual({ text: 'hello' })
   })
