@@ -30,7 +30,11 @@ const foundations = [appDatabase, wsBroadcast, messaging(), appCache(), ...appSt
  * GRAPHQL_PORT, METRICS_PORT), started concurrently; each serves what the modules contribute.
  */
 const servers = [
-  httpServer({ docs: { title: 'Plinth reference service', description: 'Telemetry (IoT) and conversation (AI companion), built on Plinth' } }),
+  httpServer({
+    docs: { title: 'Plinth reference service', description: 'Telemetry (IoT) and conversation (AI companion), built on Plinth' },
+    cors: (app) => ({ origin: (app.config?.value as Settings).http.corsOrigins, maxAge: 600 }),
+    rateLimit: (app) => ({ max: (app.config?.value as Settings).http.rateLimit, timeWindow: 60_000 }),
+  }),
   wsServer(),
   grpcServer(),
   graphqlServer(),

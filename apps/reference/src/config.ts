@@ -21,7 +21,16 @@ export const AppConfig = defineConfig({
   schema: z.object({
     // The servers' host; unset, they listen on 127.0.0.1.
     host: z.string().optional(),
-    http: z.object({ port }).prefault({}),
+    http: z
+      .object({
+        port,
+        // Browser origins allowed to call the API (CORS_ORIGINS, comma-separated): the usual
+        // local front-end dev servers by default; list your real front-ends in production.
+        corsOrigins: z.array(z.string().url()).default(['http://localhost:3000', 'http://localhost:5173']),
+        // Requests per client per minute (HTTP_RATE_LIMIT); probes and metrics are not limited.
+        rateLimit: z.coerce.number().int().min(1).default(600),
+      })
+      .prefault({}),
     ws: z.object({ port }).prefault({}),
     grpc: z.object({ port }).prefault({}),
     graphql: z.object({ port }).prefault({}),
@@ -50,6 +59,8 @@ export const AppConfig = defineConfig({
   // Only the names the automatic naming cannot derive: every other key is read from the env
   // name of its path (http.port from HTTP_PORT, databaseUrl from DATABASE_URL, dataDir from DATA_DIR).
   env: {
+    CORS_ORIGINS: 'http.corsOrigins',
+    HTTP_RATE_LIMIT: 'http.rateLimit',
     SKIP_DB_INIT: 'database.optional',
     AI_PROVIDER: 'conversation.provider',
     OPENAI_BASE_URL: 'conversation.openai.baseUrl',

@@ -101,6 +101,8 @@ describe('auth, end to end', () => {
       expect(locked.status).toBe(429)
       expect(locked.headers.get('retry-after')).toBe('1')
       expect(locked.body.detail).toBe('too many failed logins; try again in 1 s')
+      // The same member as the rate limit's 429 and every 503: `retryAfter`, in seconds.
+      expect(locked.body.retryAfter).toBe(1)
     }
     await new Promise((resolve) => setTimeout(resolve, 1_100))
     expect((await call('POST', '/api/v1/auth/login', { body: { email: user.email, password } })).status).toBe(200)

@@ -20,12 +20,15 @@ const transientCodes = new Set([
   'EHOSTUNREACH',
   'ENETUNREACH',
   'EPIPE',
+  'ECONNABORTED',
   'EAI_AGAIN',
   // PostgreSQL: the server is starting up or shutting down, or out of connection slots.
   '57P01',
   '57P02',
   '57P03',
   '53300',
+  // statement_timeout: the database did not answer within the query deadline.
+  '57014',
   '08000',
   '08001',
   '08003',
@@ -45,8 +48,9 @@ export function isTransient(error: unknown): boolean {
   const fields = (error ?? {}) as ErrorFields
   if (typeof fields.code === 'string' && transientCodes.has(fields.code)) return true
   const message = typeof fields.message === 'string' ? fields.message : ''
-  // pg reports a dropped or timed-out connection only in words.
-  return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(message)
+  // pg reports a dropped or timed-out connection only in words: the socket closed, a connect or
+  // query deadline passed, a client that lost its connection is used again.
+  return /Connection terminated|connection timeout|timeout exceeded when trying to connect|timeout expired|Query read timeout|did not answer within|Client has encountered a connection error|not queryable|read ECONNRESET|write EPIPE/i.test(message)
 }
 
 /**

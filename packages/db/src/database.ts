@@ -38,6 +38,8 @@ export interface DatabaseSettings {
   readonly migrationLockTimeout: number
   /** Deadline of the health check's round trip, in milliseconds. */
   readonly healthTimeout: number
+  /** Deadline of one query (PostgreSQL), in ms; 0 for none. */
+  readonly queryTimeout: number
   readonly applicationName: string
 }
 
@@ -71,7 +73,7 @@ export class LazyDatabase implements Database {
     this.#settings = settings
     this.#log = log
     this.#secrets = location.dialect === 'postgres' ? location.secrets : []
-    const engine = createEngine(location, { pool: settings.pool, attemptTimeout: settings.attemptTimeout, applicationName: settings.applicationName }, log)
+    const engine = createEngine(location, { pool: settings.pool, attemptTimeout: settings.attemptTimeout, applicationName: settings.applicationName, queryTimeout: settings.queryTimeout }, log)
     this.#driver = new SharedDriver(engine, location.dialect === 'sqlite' ? 1 : settings.pool.max)
     this.kysely = new Kysely({
       dialect: this.#driver.dialect({

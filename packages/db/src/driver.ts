@@ -187,16 +187,25 @@ class CountingDriver implements Driver {
     return this.#inner.releaseConnection(unwrap(connection))
   }
 
+  // A connection lost at BEGIN, COMMIT or ROLLBACK is as unavailable as one lost mid-query.
   beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
-    return this.#inner.beginTransaction(unwrap(connection), settings)
+    return this.#guard(connection, this.#inner.beginTransaction(unwrap(connection), settings))
   }
 
   commitTransaction(connection: DatabaseConnection): Promise<void> {
-    return this.#inner.commitTransaction(unwrap(connection))
+    return this.#guard(connection, this.#inner.commitTransaction(unwrap(connection)))
   }
 
   rollbackTransaction(connection: DatabaseConnection): Promise<void> {
-    return this.#inner.rollbackTransaction(unwrap(connection))
+    return this.#guard(connection, this.#inner.rollbackTransaction(unwrap(connection)))
+  }
+
+  #guard(connection: DatabaseConnection, work: Promise<void>): Promise<void> {
+    const gate = this.#gate
+    if (gate === undefined || !(connection instanceof GuardedConnection)) return work
+    return work.catch((error: unknown) => {
+      throw isTransient(error) ? gate.unavailable(error) : error
+    })
   }
 
   savepoint(connection: DatabaseConnection, name: string, compile: Parameters<NonNullable<Driver['savepoint']>>[2]): Promise<void> {

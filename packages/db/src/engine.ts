@@ -26,7 +26,16 @@ export interface EngineSettings {
   readonly attemptTimeout: number
   /** `application_name` on PostgreSQL, so that pg_stat_activity names the service. */
   readonly applicationName: string
+  /**
+   * Deadline of one query, in milliseconds (0: none). PostgreSQL enforces it as
+   * `statement_timeout`; the client gives up a little later (a database that stopped answering
+   * cannot cancel anything) and closes the connection, so it is not reused.
+   */
+  readonly queryTimeout: number
 }
+
+/** How much later than the server's statement_timeout the client gives up on a query. */
+const clientDeadlineMargin = 500
 
 /** A Kysely dialect and a way to read the engine's connection count. */
 export interface Engine {
@@ -46,7 +55,7 @@ export interface Engine {
  * would otherwise raise as an unhandled 'error' event and crash the process with.
  *
  * @example
- * const engine = createEngine(parseDatabaseUrl('sqlite:data/app.sqlite'), { pool, attemptTimeout: 3_000, applicationName: 'svc' }, log)
+ * const engine = createEngine(parseDatabaseUrl('sqlite:data/app.sqlite'), { pool, attemptTimeout: 3_000, applicationName: 'svc', queryTimeout: 10_000 }, log)
  * const db = new Kysely({ dialect: engine.dialect })
  */
 export function createEngine(location: DatabaseLocation, settings: EngineSettings, log: Logger): Engine {
@@ -79,9 +88,24 @@ export function createEngine(location: DatabaseLocation, settings: EngineSetting
       // The attempt deadline goes to the client's connect only. As a pool option it would also arm
       // (and clear) a timer on every checkout, idle client or not: a cost on every query.
       const attemptTimeout = settings.attemptTimeout
+      const queryTimeout = settings.queryTimeout
+      const statementTimeout = queryTimeout > 0 ? { statement_timeout: queryTimeout } : {}
       class Client extends pg.Client {
         constructor(config?: string | ClientConfig) {
-          super({ ...(typeof config === 'string' ? { connectionString: config } : config), connectionTimeoutMillis: attemptTimeout })
+          super({ ...(typeof config === 'string' ? { connectionString: config } : config), connectionTimeoutMillis: attemptTimeout, ...statementTimeout })
+        }
+
+        // The client-side deadline: a black-holed server never answers, not even to cancel, so
+        // the socket is destroyed; the query fails as a lost connection (PLINTH_ERR_DB_UNAVAILABLE)
+        // and the pool drops the client when it is released.
+        override query(...args: unknown[]): never {
+          const result = (super.query as (...a: unknown[]) => unknown)(...args)
+          if (queryTimeout <= 0 || !(result instanceof Promise)) return result as never
+          const timer = setTimeout(() => {
+            const stream = (this as unknown as { connection?: { stream?: { destroy(error?: Error): void } } }).connection?.stream
+            stream?.destroy(new Error(`the database did not answer within ${queryTimeout + clientDeadlineMargin} ms`))
+          }, queryTimeout + clientDeadlineMargin)
+          return result.finally(() => clearTimeout(timer)) as never
         }
       }
       pool = new pg.Pool({

@@ -41,6 +41,13 @@ export interface DatabaseOptions {
   migrationLockTimeout?: number
   /** Deadline of the health check's round trip. Default 2 000 ms. */
   healthTimeout?: number
+  /**
+   * Deadline of one query on PostgreSQL (statement_timeout, and a client-side deadline just
+   * after it for a server that stopped answering), so that a request fails with
+   * PLINTH_ERR_DB_UNAVAILABLE (503) within its budget instead of hanging. Applies to
+   * migrations too: raise it for long ones. 0 for none. Default: env DATABASE_QUERY_TIMEOUT, else 10 000 ms.
+   */
+  queryTimeout?: number
 }
 
 /** What option functions receive: the app's loaded configuration and environment. */
@@ -104,6 +111,7 @@ export function resolveDatabaseSettings(input: DatabaseOptionsInput, context: Op
     optional: options.optional ?? flag(env.SKIP_DB_INIT, 'SKIP_DB_INIT') ?? false,
     migrationLockTimeout: positive(options.migrationLockTimeout, 'migrationLockTimeout', 120_000),
     healthTimeout: positive(options.healthTimeout, 'healthTimeout', 2_000),
+    queryTimeout: positive(options.queryTimeout ?? count(env.DATABASE_QUERY_TIMEOUT, 'DATABASE_QUERY_TIMEOUT'), 'queryTimeout', 10_000, 0),
     applicationName: context.appName.slice(0, 63),
   }
   if (problems.length > 0) {

@@ -19,7 +19,7 @@ import {
 export interface CostOptions {
   /** The highest cost an operation may have. */
   readonly max: number
-  /** Size assumed for a list whose size no argument gives. Default 10. */
+  /** Size assumed for a list whose size the query does not give. Default 10. */
   readonly defaultListSize?: number
   /** Arguments that give a list's size. Default first, last, limit, take, pageSize. */
   readonly sizeArguments?: readonly string[]
@@ -74,9 +74,13 @@ function depthOf(selectionSet: SelectionSetNode, context: ValidationContext, inF
 
 /**
  * Rejects operations whose estimated cost passes `max`. Each field costs 1; a list field
- * multiplies the cost of its subtree by its size: the `first`/`limit` argument when given
- * (literally or as a variable), else `defaultListSize`. `{ users(first: 50) { posts { id } } }`
- * costs 50 x (1 + 10 x (1 + 1)) = 1 050.
+ * multiplies the cost of its subtree by its size: the `first`/`limit` argument when the query
+ * gives it (literally or as a variable), else `defaultListSize`, or the schema's default for
+ * that argument when it is smaller. A larger schema default (`limit: Int = 100`) is a cap on
+ * what one page may hold, not what an ordinary query asks for; counting it would make
+ * `{ devices { rules { kind } } }` cost 100 x 100 and every normal query illegal. The cost
+ * follows what the query asks: `{ users(first: 50) { posts { id } } }` costs
+ * 50 x (1 + 10 x (1 + 1)) = 1 050.
  *
  * @example
  * validate(schema, document, [...specifiedRules, costLimit({ max: 1_000, variables })])
@@ -161,7 +165,7 @@ function listSize(field: GraphQLField<unknown, unknown>, node: FieldNode, state:
     if (typeof value === 'number' && Number.isFinite(value) && value >= 0) return value
   }
   for (const definition of field.args) {
-    if (state.sizeArguments.has(definition.name) && typeof definition.defaultValue === 'number') return definition.defaultValue
+    if (state.sizeArguments.has(definition.name) && typeof definition.defaultValue === 'number') return Math.min(definition.defaultValue, state.defaultListSize)
   }
   return state.defaultListSize
 }

@@ -81,8 +81,10 @@ export class GraphQLServer {
     const schema = assembleSchema(parts)
     const exposeErrors = options.exposeErrors ?? false
     const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024
-    const handle = httpHandler({ schema, container: app.container, log, path, limits: options, maxBodyBytes, exposeErrors, draining: () => this.#closing })
-    const subscriptions = new SubscriptionTransport({ schema, container: app.container, log, metrics, limits: options, exposeErrors, maxMessageBytes: maxBodyBytes, keepAlive: options.keepAlive ?? 12_000 })
+    // Introspection and suggestions map the schema for anyone: off in production unless asked for.
+    const limits = { ...options, introspection: options.introspection ?? app.appEnv !== 'production', suggestions: options.suggestions ?? app.appEnv !== 'production' }
+    const handle = httpHandler({ schema, container: app.container, log, path, limits, maxBodyBytes, exposeErrors, draining: () => this.#closing })
+    const subscriptions = new SubscriptionTransport({ schema, container: app.container, log, metrics, limits, exposeErrors, maxMessageBytes: maxBodyBytes, keepAlive: options.keepAlive ?? 12_000 })
     const http = createServer((req, res) => {
       handle(req, res).catch((error: unknown) => {
         log.error({ err: error }, 'the GraphQL HTTP handler failed')

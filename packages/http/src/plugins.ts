@@ -66,7 +66,8 @@ export async function registerSecurity(http: FastifyInstance, options: SecurityO
           type: problemTypes.rateLimited,
           title: context.statusCode === 403 ? 'Forbidden' : 'Too Many Requests',
           detail: `more than ${context.max} requests from this client; retry in ${context.after}`,
-          extensions: { retryAfterSeconds: Math.ceil(context.ttl / 1000) },
+          // `retryAfter`, in seconds like the Retry-After header beside it: the one name every Plinth 429 and 503 uses.
+          extensions: { retryAfter: Math.ceil(context.ttl / 1000) },
         }),
     })
   }

@@ -161,7 +161,8 @@ export function installProblemHandlers(server: FastifyInstance, options: Problem
   })
   server.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0] ?? '/'
-    const allowed = methods.filter((method) => method !== request.method && server.findRoute({ method, url: path }) !== null)
+    // OPTIONS is left out: CORS answers preflights on every path, which does not make a path exist.
+    const allowed = methods.filter((method) => method !== 'OPTIONS' && method !== request.method && server.findRoute({ method, url: path }) !== null)
     const base = { instance: path, requestId: String(request.id) }
     if (allowed.length > 0) {
       const problem = { type: problemTypes.methodNotAllowed, title: 'Method Not Allowed', status: 405, detail: `${request.method} is not allowed on ${path}; use ${allowed.join(', ')}`, ...base }

@@ -4,6 +4,7 @@ import type { RateLimitPluginOptions } from '@fastify/rate-limit'
 import { Application, Health, listenOn, Logger, Metrics, urlOf, type App, type HealthRegistry, type MetricsRegistry } from '@plinth/core'
 import { component } from '@plinth/core'
 import { fastify as createFastify, type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import { requireJsonBodies, strictBodyValidators } from './body-validation.js'
 import { apiSecurityHeaders, registerDocs, registerSecurity, securityHeaders, type DocsOptions } from './plugins.js'
 import { installProbes, type HealthDetails } from './probes.js'
 import { installProblemHandlers } from './problems.js'
@@ -25,14 +26,18 @@ export interface HttpServerOptions {
   bodyLimit?: number
   /** Security headers (@fastify/helmet options), or false. Default `apiSecurityHeaders`; `{}` gives helmet's own (HTML) defaults. */
   helmet?: FastifyHelmetOptions | false
-  /** CORS (@fastify/cors options), or false for no CORS headers. Default false. */
-  cors?: FastifyCorsOptions | false
+  /**
+   * CORS (@fastify/cors options), or false for no CORS headers. Default false. A function is
+   * called at start with the app, to take allowed origins from its configuration.
+   */
+  cors?: FastifyCorsOptions | false | ((app: App) => FastifyCorsOptions | false)
   /**
    * Per-client rate limits (@fastify/rate-limit options), or false. Default false: behind a
    * proxy every client has the proxy's address unless `trustProxy` is set, and a default limit
-   * would then throttle the whole load balancer.
+   * would then throttle the whole load balancer. A function is called at start with the app,
+   * to take the limits from its configuration.
    */
-  rateLimit?: RateLimitPluginOptions | false
+  rateLimit?: RateLimitPluginOptions | false | ((app: App) => RateLimitPluginOptions | false)
   /**
    * The OpenAPI document and its Swagger UI, or false. Default: at /docs, except in production,
    * where a public map of the API is not what every service wants and loading the two plugins
@@ -191,6 +196,8 @@ export class HttpServer {
       // During the drain a request on an open connection is still served, with Connection: close.
       return503OnClosing: false,
       ajv: { customOptions: { allErrors: true }, ...options.fastify?.ajv },
+      // Bodies are validated without type coercion; query strings and path parameters with it.
+      schemaController: { ...options.fastify?.schemaController, compilersFactory: { buildValidator: strictBodyValidators(), ...options.fastify?.schemaController?.compilersFactory } },
       ...(options.trustProxy === undefined ? {} : { trustProxy: options.trustProxy }),
     }) as unknown as FastifyInstance
     http.log = log
@@ -203,7 +210,10 @@ export class HttpServer {
     })
     installProblemHandlers(http, { exposeErrors: options.exposeErrors ?? appEnv === 'development' })
     context.install(http)
-    await registerSecurity(http, { helmet, cors: options.cors ?? false, rateLimit: options.rateLimit ?? false })
+    requireJsonBodies(http)
+    const cors = typeof options.cors === 'function' ? options.cors(app) : (options.cors ?? false)
+    const rateLimit = typeof options.rateLimit === 'function' ? options.rateLimit(app) : (options.rateLimit ?? false)
+    await registerSecurity(http, { helmet, cors, rateLimit })
     this.#docs = options.docs ?? (appEnv === 'production' ? false : {})
     if (this.#docs !== false) await registerDocs(http, this.#docs, { title: app.name, version: app.version })
     installProbes(http, { app, health, details: options.healthDetails ?? (appEnv === 'production' ? 'never' : 'always') })

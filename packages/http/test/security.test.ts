@@ -65,6 +65,8 @@ describe('security', () => {
     expect(preflight.headers['access-control-allow-origin']).toBe('https://shop.example')
     const other = await open.server.fastify.inject({ url: '/hello', headers: { origin: 'https://evil.example' } })
     expect(other.headers['access-control-allow-origin']).toBeUndefined()
+    // CORS's catch-all preflight route does not turn an unknown path's 404 into a 405.
+    expect((await open.server.fastify.inject('/nowhere')).statusCode).toBe(404)
   })
 
   it('limits requests per client with a 429 problem and Retry-After, and never limits the probes', async () => {
@@ -75,8 +77,9 @@ describe('security', () => {
     const limited = await h.server.fastify.inject(from('10.0.0.1'))
     expect(limited.statusCode).toBe(429)
     expect(limited.headers['content-type']).toBe(PROBLEM_JSON)
-    expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0)
-    expect(limited.json()).toMatchObject({ type: 'urn:plinth:problem:rate-limited', status: 429, title: 'Too Many Requests', detail: 'more than 2 requests from this client; retry in 1 minute' })
+    expect(Number(limited.headers['retry-after'])).toBe(60)
+    // The same member name as every 503 (`retryAfter`, seconds), matching the header.
+    expect(limited.json()).toMatchObject({ retryAfter: 60, type: 'urn:plinth:problem:rate-limited', status: 429, title: 'Too Many Requests', detail: 'more than 2 requests from this client; retry in 1 minute' })
     // Another client has its own budget; probes have none.
     expect((await h.server.fastify.inject(from('10.0.0.2'))).statusCode).toBe(200)
     for (let i = 0; i < 5; i++) expect((await h.server.fastify.inject({ url: '/health/live', remoteAddress: '10.0.0.1' })).statusCode).toBe(200)

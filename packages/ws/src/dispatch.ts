@@ -22,6 +22,8 @@ export class Dispatcher {
   readonly inFlight = new Set<Promise<void>>()
   /** Set at shutdown: new messages are answered `shutting_down`. */
   draining = false
+  /** Per connection, the last ordered message's task: the next one starts after it settles. */
+  readonly #tails = new WeakMap<WsConnection, Promise<void>>()
 
   constructor(handlers: readonly WsHandler[], container: Container, topics: Topics, log: Logger, canSubscribe: TopicGuard) {
     for (const handler of handlers) {
@@ -54,9 +56,19 @@ export class Dispatcher {
       return this.#fail(connection, message.id, { code: 'rate_limited', message: `too many messages; retry in ${wait} ms`, details: { retryAfter: wait } })
     }
     if (this.draining) return this.#fail(connection, message.id, { code: 'shutting_down', message: 'the server is shutting down; reconnect to another instance' })
-    const task = this.#handle(connection, message).catch((error: unknown) => this.#reject(connection, message, error))
+    // Messages from one socket are handled in the order they arrived, each after the previous
+    // one has answered, so that a read sent after a write sees it; a handler marked
+    // `concurrent` starts at once and holds nothing up.
+    const concurrent = this.#handlers.get(message.type)?.concurrent === true
+    const previous = concurrent ? undefined : this.#tails.get(connection)
+    const run = previous === undefined ? this.#handle(connection, message) : previous.then(() => this.#handle(connection, message))
+    const task = run.catch((error: unknown) => this.#reject(connection, message, error))
+    if (!concurrent) this.#tails.set(connection, task)
     this.inFlight.add(task)
-    void task.finally(() => this.inFlight.delete(task))
+    void task.finally(() => {
+      this.inFlight.delete(task)
+      if (this.#tails.get(connection) === task) this.#tails.delete(connection)
+    })
   }
 
   async #handle(connection: WsConnection, message: ClientMessage): Promise<void> {

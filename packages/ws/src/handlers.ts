@@ -37,6 +37,13 @@ export interface WsHandler<T = unknown> {
   readonly type: string
   /** Validates `data` before `handle` sees it; failures answer `invalid_data` with each issue. */
   readonly schema?: MessageSchema<T>
+  /**
+   * Handle this type's messages as soon as they arrive, beside the socket's others. Default
+   * false: a socket's messages are handled one after another, in the order sent, so that a
+   * read sent after a write sees the write. Opt in for independent, slow work (a long AI reply
+   * that must not hold up pings or reads).
+   */
+  readonly concurrent?: boolean
   handle(data: T, context: WsContext): unknown
 }
 

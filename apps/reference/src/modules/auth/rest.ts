@@ -2,6 +2,7 @@ import { Auth, AuthGuard, CurrentPrincipal, authErrors } from '@plinth/auth'
 import { accessor, provide } from '@plinth/core'
 import { HttpProblem, Routes } from '@plinth/http'
 import { AppConfig } from '../../config.js'
+import { responses } from '../../openapi.js'
 
 const tags = ['auth']
 const credentials = {
@@ -18,7 +19,8 @@ const rolesBody = { type: 'object', required: ['roles'], properties: { roles: { 
  */
 function toProblem(error: unknown, realm: string): unknown {
   if (authErrors.is(error, 'PLINTH_ERR_AUTH_LOCKED')) {
-    return new HttpProblem(429, { detail: error.message, headers: { 'retry-after': String(Number(error.details?.retryAfter ?? 1)) }, extensions: { code: error.code } })
+    const retryAfter = Number(error.details?.retryAfter ?? 1)
+    return new HttpProblem(429, { detail: error.message, headers: { 'retry-after': String(retryAfter) }, extensions: { code: error.code, retryAfter } })
   }
   if (authErrors.is(error, 'PLINTH_ERR_AUTH_INVALID_CREDENTIALS') || authErrors.is(error, 'PLINTH_ERR_AUTH_INVALID_REFRESH_TOKEN')) {
     return new HttpProblem(401, { detail: error.message, headers: { 'www-authenticate': `Bearer realm="${realm}"` }, extensions: { code: error.code } })
@@ -40,31 +42,31 @@ export const authRoutes = provide(Routes, {
       })
       const client = (request: { ip: string }) => ({ ip: request.ip })
 
-      http.post('/register', { schema: { tags, summary: 'Create an account (password policy: 15+ characters, not a common password)', body: credentials } }, async (request, reply) => {
+      http.post('/register', { schema: { tags, summary: 'Create an account (password policy: 15+ characters, not a common password)', body: credentials, response: responses({ 201: 'The account' }, [400, 409, 415, 503]) } }, async (request, reply) => {
         let user = await auth.register(request.body, client(request))
         // The first administrators are named in the configuration (AUTH_ADMIN_EMAILS).
         if (config.auth.adminEmails.includes(user.email)) user = await auth.changeRoles(user.id, ['admin'], 'configuration')
         return reply.code(201).send(user)
       })
-      http.post('/login', { schema: { tags, summary: 'Exchange email and password for an access and a refresh token', body: credentials } }, (request) => auth.login(request.body, client(request)))
-      http.post<{ Body: { refreshToken: string } }>('/refresh', { schema: { tags, summary: 'Rotate a refresh token; a used one revokes its session', body: refreshBody } }, (request) => {
+      http.post('/login', { schema: { tags, summary: 'Exchange email and password for an access and a refresh token', body: credentials, response: responses({ 200: 'An access and a refresh token' }, [400, 401, 415, 503]) } }, (request) => auth.login(request.body, client(request)))
+      http.post<{ Body: { refreshToken: string } }>('/refresh', { schema: { tags, summary: 'Rotate a refresh token; a used one revokes its session', body: refreshBody, response: responses({ 200: 'A new access and refresh token' }, [400, 401, 415, 503]) } }, (request) => {
         return auth.refresh(request.body.refreshToken, client(request))
       })
-      http.post('/logout', { preHandler: guard.rest(), schema: { tags, summary: 'End this session' } }, async (request, reply) => {
+      http.post('/logout', { preHandler: guard.rest(), schema: { tags, summary: 'End this session', response: responses({ 204: 'Ended' }, [401, 503]) } }, async (request, reply) => {
         await auth.logout(principal().require(), client(request))
         return reply.code(204).send()
       })
-      http.post('/logout-all', { preHandler: guard.rest(), schema: { tags, summary: 'End every session of this account' } }, async (request) => {
+      http.post('/logout-all', { preHandler: guard.rest(), schema: { tags, summary: 'End every session of this account', response: responses({ 200: 'How many sessions ended' }, [401, 503]) } }, async (request) => {
         return { sessions: await auth.logoutAll(principal().require().userId, client(request)) }
       })
-      http.get('/me', { preHandler: guard.rest(), schema: { tags, summary: 'The account of the access token' } }, async () => {
+      http.get('/me', { preHandler: guard.rest(), schema: { tags, summary: 'The account of the access token', response: responses({ 200: 'The account and its permissions' }, [401, 503]) } }, async () => {
         const current = principal().require()
         return { ...(await auth.me(current)), permissions: [...current.permissions] }
       })
-      http.put<{ Params: { id: string }; Body: { roles: string[] } }>('/users/:id/roles', { preHandler: guard.rest('users:manage'), schema: { tags, summary: "Replace a user's roles (admin); takes effect at once", body: rolesBody } }, (request) => {
+      http.put<{ Params: { id: string }; Body: { roles: string[] } }>('/users/:id/roles', { preHandler: guard.rest('users:manage'), schema: { tags, summary: "Replace a user's roles (admin); takes effect at once", body: rolesBody, response: responses({ 200: 'The account with its new roles' }, [400, 401, 403, 404, 415, 503]) } }, (request) => {
         return auth.changeRoles(request.params.id, request.body.roles, principal().require().userId)
       })
-      http.post('/keys/rotate', { preHandler: guard.rest('keys:rotate'), schema: { tags, summary: 'Sign access tokens with a new key (admin); earlier tokens verify until they expire' } }, () => auth.rotateSigningKey())
+      http.post('/keys/rotate', { preHandler: guard.rest('keys:rotate'), schema: { tags, summary: 'Sign access tokens with a new key (admin); earlier tokens verify until they expire', response: responses({ 200: 'The new key' }, [401, 403, 503]) } }, () => auth.rotateSigningKey())
     },
   }),
 })

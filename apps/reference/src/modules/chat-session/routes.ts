@@ -4,6 +4,7 @@ import { Routes } from '@plinth/http'
 import { States, cookieSession } from '@plinth/state'
 import { ServiceError, parse } from '../../errors.js'
 import { jsonSchema } from '../../json-schema.js'
+import { responses } from '../../openapi.js'
 import { toHttpProblem } from '../../problems.js'
 import { conversation } from '../conversation/components.js'
 import { SessionInput, SessionMessage, keptTurns, sessionChild, sessionTurns } from './context.js'
@@ -33,13 +34,13 @@ export const chatSessionRoutes = provide(Routes, {
       })
       await http.register(cookieSession(states, { secret: sessionSecret(app, log), secure: app.appEnv === 'production' }))
 
-      http.post('/session', { schema: { tags, summary: 'Start a chat session for a child', body: jsonSchema(SessionInput) } }, async (request, reply) => {
+      http.post('/session', { schema: { tags, summary: 'Start a chat session for a child', body: jsonSchema(SessionInput), response: responses({ 201: 'The session, with its cookie' }, [400, 415, 503]) } }, async (request, reply) => {
         const { childId } = parse(SessionInput, request.body, 'the session')
         await states.set(sessionChild, childId)
         await states.set(sessionTurns, [])
         return reply.code(201).send({ childId })
       })
-      http.post('/messages', { schema: { tags, summary: "Send a message in the session's conversation", body: jsonSchema(SessionMessage) } }, async (request) => {
+      http.post('/messages', { schema: { tags, summary: "Send a message in the session's conversation", body: jsonSchema(SessionMessage), response: responses({ 200: 'The exchange and the turns kept' }, [400, 401, 415, 422, 503]) } }, async (request) => {
         const { message } = parse(SessionMessage, request.body, 'the message')
         const childId = await states.get(sessionChild)
         if (childId === undefined) throw new ServiceError(401, 'no chat session: start one with POST /api/v1/chat/session')
@@ -47,11 +48,11 @@ export const chatSessionRoutes = provide(Routes, {
         const turns = await states.update(sessionTurns, (kept = []) => [...kept, { message, reply: exchange.reply, at: exchange.at }].slice(-keptTurns))
         return { ...exchange, turns: turns?.length ?? 0 }
       })
-      http.get('/context', { schema: { tags, summary: 'What the session keeps: the child and the latest turns' } }, async () => ({
+      http.get('/context', { schema: { tags, summary: 'What the session keeps: the child and the latest turns', response: responses({ 200: 'The child and the latest turns' }, [503]) } }, async () => ({
         childId: (await states.get(sessionChild)) ?? null,
         turns: (await states.get(sessionTurns)) ?? [],
       }))
-      http.delete('/session', { schema: { tags, summary: 'End the chat session' } }, async (_request, reply) => {
+      http.delete('/session', { schema: { tags, summary: 'End the chat session', response: responses({ 204: 'Ended' }, [503]) } }, async (_request, reply) => {
         await states.endSession()
         return reply.code(204).send()
       })

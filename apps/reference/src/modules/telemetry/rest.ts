@@ -3,6 +3,7 @@ import { provide } from '@plinth/core'
 import { Routes } from '@plinth/http'
 import { AppConfig } from '../../config.js'
 import { jsonSchema } from '../../json-schema.js'
+import { responses } from '../../openapi.js'
 import { toHttpProblem } from '../../problems.js'
 import { telemetry } from './components.js'
 import { DeviceInput, ReadingInput, ReadingQuery, RuleInput } from './model.js'
@@ -28,33 +29,33 @@ export const telemetryRoutes = provide(Routes, {
       })
 
       // Registering needs devices:write (an operator); reading stays open.
-      http.post('/devices', { preHandler: guard.rest('devices:write'), schema: { tags, summary: 'Register a device; it gets the default rules of its kind', body: jsonSchema(DeviceInput) } }, async (request, reply) => {
+      http.post('/devices', { preHandler: guard.rest('devices:write'), schema: { tags, summary: 'Register a device; it gets the default rules of its kind', body: jsonSchema(DeviceInput), response: responses({ 201: 'The device, with the default rules of its kind' }, [400, 401, 403, 409, 415, 503]) } }, async (request, reply) => {
         return reply.code(201).send(await telemetry.registerDevice(request.body))
       })
-      http.get<{ Querystring: { limit: number } }>('/devices', { schema: { tags, summary: 'Registered devices', querystring: limit } }, (request) => {
+      http.get<{ Querystring: { limit: number } }>('/devices', { schema: { tags, summary: 'Registered devices', querystring: limit, response: responses({ 200: 'The devices' }, [400, 503]) } }, (request) => {
         return telemetry.devices(request.query.limit)
       })
-      http.get<ById>('/devices/:id', { schema: { tags, summary: 'A device', params: byId } }, (request) => telemetry.device(request.params.id))
+      http.get<ById>('/devices/:id', { schema: { tags, summary: 'A device', params: byId, response: responses({ 200: 'The device' }, [404, 503]) } }, (request) => telemetry.device(request.params.id))
 
-      const ruleSchema = { tags, summary: 'Add a diagnostic rule: a threshold, or silence for N seconds', params: byId, body: jsonSchema(RuleInput) }
+      const ruleSchema = { tags, summary: 'Add a diagnostic rule: a threshold, or silence for N seconds', params: byId, body: jsonSchema(RuleInput), response: responses({ 201: 'The rule added' }, [400, 404, 415, 503]) }
       http.post<ById>('/devices/:id/rules', { schema: ruleSchema }, async (request, reply) => {
         return reply.code(201).send(await telemetry.addRule(request.params.id, request.body))
       })
-      http.get<ById>('/devices/:id/rules', { schema: { tags, summary: "A device's diagnostic rules", params: byId } }, (request) => telemetry.rules(request.params.id))
+      http.get<ById>('/devices/:id/rules', { schema: { tags, summary: "A device's diagnostic rules", params: byId, response: responses({ 200: 'The rules' }, [404, 503]) } }, (request) => telemetry.rules(request.params.id))
 
-      http.post('/readings', { schema: { tags, summary: 'Ingest one reading', body: jsonSchema(ReadingInput) } }, (request) => telemetry.ingest(request.body, 'rest'))
+      http.post('/readings', { schema: { tags, summary: 'Ingest one reading', body: jsonSchema(ReadingInput), response: responses({ 200: 'Stored (or a duplicate), with the findings it raised' }, [400, 404, 415, 503]) } }, (request) => telemetry.ingest(request.body, 'rest'))
       const batch = {
         type: 'object',
         required: ['readings'],
         properties: { readings: { type: 'array', minItems: 1, maxItems: config.telemetry.maxBatch, items: jsonSchema(ReadingInput) } },
       }
-      http.post<{ Body: { readings: unknown[] } }>('/readings/batch', { schema: { tags, summary: 'Ingest readings all or nothing, in one transaction', body: batch } }, (request) => {
+      http.post<{ Body: { readings: unknown[] } }>('/readings/batch', { schema: { tags, summary: 'Ingest readings all or nothing, in one transaction', body: batch, response: responses({ 200: 'Stored and duplicate counts, with the findings raised' }, [400, 404, 415, 503]) } }, (request) => {
         return telemetry.ingestBatch(request.body.readings, 'rest')
       })
 
-      const rangeSchema = { tags, summary: "A device's readings in a time range, newest first", params: byId, querystring: jsonSchema(ReadingQuery) }
+      const rangeSchema = { tags, summary: "A device's readings in a time range, newest first", params: byId, querystring: jsonSchema(ReadingQuery), response: responses({ 200: 'The readings' }, [400, 404, 503]) }
       http.get<ById>('/devices/:id/readings', { schema: rangeSchema }, (request) => telemetry.readings(request.params.id, request.query))
-      const findingsSchema = { tags, summary: "A device's diagnostic findings, newest first", params: byId, querystring: limit }
+      const findingsSchema = { tags, summary: "A device's diagnostic findings, newest first", params: byId, querystring: limit, response: responses({ 200: 'The findings' }, [400, 404, 503]) }
       http.get<ById & { Querystring: { limit: number } }>('/devices/:id/findings', { schema: findingsSchema }, (request) => {
         return telemetry.findings(request.params.id, request.query.limit)
       })
