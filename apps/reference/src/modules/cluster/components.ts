@@ -2,6 +2,7 @@ import { Application, provide } from '@plinth/core'
 import { Discovery, DiscoveryRegistry, MemoryRegistry, RedisRegistry, ServiceClient, discovery, serviceClient } from '@plinth/discovery'
 import { Routes } from '@plinth/http'
 import { AppConfig } from '../../config.js'
+import { responses } from '../../openapi.js'
 
 /** The registry: Redis when DISCOVERY_URL or REDIS_URL is set (several instances, one service), memory otherwise. */
 export const clusterRegistry = provide(DiscoveryRegistry, {
@@ -29,7 +30,7 @@ export const clusterRoutes = provide(Routes, {
     prefix: '/api/v1/cluster',
     register: (http) => {
       const tags = ['cluster']
-      http.get('/', { schema: { tags, summary: 'The instances of this service this instance sees' } }, async () => {
+      http.get('/', { prefixTrailingSlash: 'no-slash', schema: { tags, response: responses({ 200: 'The instances, by service' }, [503]), summary: 'The instances of this service this instance sees' } }, async () => {
         await discovery.instances(app.name)
         const self = discovery.self
         return {
@@ -38,8 +39,8 @@ export const clusterRoutes = provide(Routes, {
           services: discovery.views(),
         }
       })
-      http.get('/whoami', { schema: { tags, summary: "This instance's id" } }, () => ({ id: discovery.self?.instance?.id ?? null }))
-      http.get('/relay', { schema: { tags, summary: 'Calls /whoami on an instance of this service picked by the client' } }, async () => {
+      http.get('/whoami', { schema: { tags, response: responses({ 200: "This instance's id" }, [503]), summary: "This instance's id" } }, () => ({ id: discovery.self?.instance?.id ?? null }))
+      http.get('/relay', { schema: { tags, response: responses({ 200: 'The answer of the instance called' }, [502, 503]), summary: 'Calls /whoami on an instance of this service picked by the client' } }, async () => {
         const response = await client.fetch(`http://${app.name}/api/v1/cluster/whoami`)
         const { id } = (await response.json()) as { id: string }
         return { from: discovery.self?.instance?.id ?? null, answeredBy: id, status: response.status }

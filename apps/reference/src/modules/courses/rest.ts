@@ -2,6 +2,9 @@ import { provide } from '@plinth/core'
 import { HttpProblem, Routes } from '@plinth/http'
 import { Jobs, jobsErrors, pollingAnswer } from '@plinth/jobs'
 import { generateOutline } from './outline.js'
+import { responses } from '../../openapi.js'
+
+const byId = { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] } as const
 
 const tags = ['courses']
 const escape = (key: string) => key.replaceAll('~', '~0').replaceAll('/', '~1')
@@ -35,17 +38,17 @@ export const courseRoutes = provide(Routes, {
       http.setErrorHandler((error) => {
         throw problemOf(error)
       })
-      http.post('/courses', { schema: { tags, summary: 'Generate a course outline in the background; follow it over WebSocket (job:<id>), GraphQL or polling' } }, async (request, reply) => {
+      http.post('/courses', { schema: { tags, response: responses({ 202: 'The job id, its state, polling URL and WebSocket topic' }, [422, 503]), summary: 'Generate a course outline in the background; follow it over WebSocket (job:<id>), GraphQL or polling' } }, async (request, reply) => {
         const status = await jobs.enqueue(generateOutline, request.body as never)
         const poll = `/api/v1/jobs/${encodeURIComponent(status.id)}`
         return reply.code(202).header('location', poll).send({ jobId: status.id, state: status.state, poll, topic: `job:${status.id}` })
       })
-      http.get<{ Params: { id: string } }>('/jobs/:id', { schema: { tags, summary: "A job's state, progress and result; ETag and If-None-Match for cheap polling" } }, async (request, reply) => {
+      http.get<{ Params: { id: string } }>('/jobs/:id', { schema: { tags, response: responses({ 200: "The job's state, progress and result (304 while unchanged)" }, [404, 503]), params: byId, summary: "A job's state, progress and result; ETag and If-None-Match for cheap polling" } }, async (request, reply) => {
         const answer = pollingAnswer(await jobs.get(request.params.id), request.headers['if-none-match'])
         return reply.code(answer.statusCode).headers(answer.headers).send(answer.body)
       })
-      http.delete<{ Params: { id: string } }>('/jobs/:id', { schema: { tags, summary: 'Cancel a queued or running job' } }, (request) => jobs.cancel(request.params.id))
-      http.post<{ Params: { id: string } }>('/jobs/:id/retry', { schema: { tags, summary: 'Run a failed or cancelled job again, from its last checkpoint' } }, (request) => jobs.retry(request.params.id))
+      http.delete<{ Params: { id: string } }>('/jobs/:id', { schema: { tags, response: responses({ 200: 'The cancelled job' }, [404, 409, 503]), params: byId, summary: 'Cancel a queued or running job' } }, (request) => jobs.cancel(request.params.id))
+      http.post<{ Params: { id: string } }>('/jobs/:id/retry', { schema: { tags, response: responses({ 200: 'The job, queued again' }, [404, 409, 503]), params: byId, summary: 'Run a failed or cancelled job again, from its last checkpoint' } }, (request) => jobs.retry(request.params.id))
     },
   }),
 })

@@ -6,6 +6,7 @@ import { jsonSchema } from '../../json-schema.js'
 import { toHttpProblem } from '../../problems.js'
 import { ReadingInput } from '../telemetry/model.js'
 import { ReadingEvent } from './components.js'
+import { responses } from '../../openapi.js'
 
 const tags = ['telemetry events']
 const byId = { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] }
@@ -25,20 +26,20 @@ export const telemetryEventRoutes = provide(Routes, {
       })
       const dead = bus.deadLetters
 
-      http.post('/events/readings', { schema: { tags, summary: 'Publish a reading as an event; a subscribed handler stores it and raises its findings', body: jsonSchema(ReadingInput) } }, async (request, reply) => {
+      http.post('/events/readings', { schema: { tags, response: responses({ 202: 'The id of the published event' }, [400, 415, 422, 503]), summary: 'Publish a reading as an event; a subscribed handler stores it and raises its findings', body: jsonSchema(ReadingInput) } }, async (request, reply) => {
         const published = await bus.publish(ReadingEvent, request.body as MessageOf<typeof ReadingEvent>, { correlationId: request.id })
         return reply.code(202).send({ id: published.id })
       })
       http.get<{ Querystring: { limit: number } }>(
         '/dead-letters',
-        { schema: { tags, summary: 'Reading events that could not be handled, oldest first', querystring: { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 1_000, default: 100 } } } } },
+        { schema: { tags, response: responses({ 200: 'Dead-lettered reading events' }, [400, 503]), summary: 'Reading events that could not be handled, oldest first', querystring: { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 1_000, default: 100 } } } } },
         (request) => dead.list(ReadingEvent.name, { limit: request.query.limit }),
       )
-      http.get<{ Params: { id: string } }>('/dead-letters/:id', { schema: { tags, summary: 'One dead-lettered reading event', params: byId } }, (request) => dead.inspect(ReadingEvent.name, request.params.id))
-      http.post<{ Params: { id: string } }>('/dead-letters/:id/replay', { schema: { tags, summary: 'Publish a dead-lettered reading event again', params: byId } }, async (request) => ({
+      http.get<{ Params: { id: string } }>('/dead-letters/:id', { schema: { tags, response: responses({ 200: 'The dead-lettered event, with its error and attempts' }, [404, 503]), summary: 'One dead-lettered reading event', params: byId } }, (request) => dead.inspect(ReadingEvent.name, request.params.id))
+      http.post<{ Params: { id: string } }>('/dead-letters/:id/replay', { schema: { tags, response: responses({ 200: 'The event, published again' }, [404, 503]), summary: 'Publish a dead-lettered reading event again', params: byId } }, async (request) => ({
         replayed: await dead.replay(ReadingEvent.name, request.params.id),
       }))
-      http.delete<{ Params: { id: string } }>('/dead-letters/:id', { schema: { tags, summary: 'Discard a dead-lettered reading event', params: byId } }, async (request) => ({
+      http.delete<{ Params: { id: string } }>('/dead-letters/:id', { schema: { tags, response: responses({ 200: 'The event was discarded' }, [404, 503]), summary: 'Discard a dead-lettered reading event', params: byId } }, async (request) => ({
         purged: await dead.purge(ReadingEvent.name, request.params.id),
       }))
     },
