@@ -8,6 +8,7 @@
  * shutdown.
  */
 export { AccessLog, AccessShape, type AccessLevel } from './access-log.js'
+export { httpErrors } from './errors.js'
 export { apiSecurityHeaders, type DocsOptions } from './plugins.js'
 export type { HealthDetails } from './probes.js'
 export { HttpProblem, PROBLEM_JSON, problemTypes, sendProblem, toProblem, type HttpProblemInit, type InvalidField, type ProblemDetails, type ProblemOptions } from './problems.js'

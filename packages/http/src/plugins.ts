@@ -3,6 +3,7 @@ import type { FastifyHelmetOptions } from '@fastify/helmet'
 import type { RateLimitPluginOptions } from '@fastify/rate-limit'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { HttpProblem, problemTypes } from './problems.js'
+import { httpErrors } from './errors.js'
 
 export interface DocsOptions {
   /** Where the Swagger UI is served; the document is at `<path>/json`. Default `/docs`. */
@@ -48,12 +49,21 @@ export interface SecurityOptions {
  * routes as they are added. Fixed security headers are set by the request context instead
  * (see securityHeaders).
  */
+/** Refuses a CORS setting that lets any site send the user's credentials. */
+function checkCors(cors: FastifyCorsOptions): void {
+  const everyOrigin = cors.origin === '*' || cors.origin === true || (Array.isArray(cors.origin) && cors.origin.includes('*'))
+  if (cors.credentials === true && everyOrigin) {
+    throw httpErrors.create('PLINTH_ERR_HTTP_CORS_CREDENTIALS', `cors.origin is ${JSON.stringify(cors.origin)} with credentials: true in the HTTP server's options`)
+  }
+}
+
 export async function registerSecurity(http: FastifyInstance, options: SecurityOptions): Promise<void> {
   if (options.helmet !== false && options.helmet.enableCSPNonces) {
     const { default: helmet } = await import('@fastify/helmet')
     await http.register(helmet, { global: true, ...options.helmet })
   }
   if (options.cors !== false) {
+    checkCors(options.cors)
     const { default: cors } = await import('@fastify/cors')
     await http.register(cors, options.cors)
   }

@@ -10,6 +10,7 @@ import { installProbes, type HealthDetails } from './probes.js'
 import { installProblemHandlers } from './problems.js'
 import { RequestContext, requestIdFrom } from './request-context.js'
 import { registerRoutes, Routes, type RouteContribution } from './routes.js'
+import { httpErrors } from './errors.js'
 
 type PinoLogger = App['logger']
 
@@ -106,7 +107,7 @@ export class HttpServer {
 
   /** The Fastify instance, once started: `server.fastify.inject({ url: '/health/ready' })`. */
   get fastify(): FastifyInstance {
-    if (!this.#fastify) throw new Error(`the "${this.name}" component has not started; start the app first`)
+    if (!this.#fastify) throw httpErrors.create('PLINTH_ERR_HTTP_NOT_STARTED', `the "${this.name}" component has not started; start the app first`)
     return this.#fastify
   }
 

@@ -1,5 +1,6 @@
 import { token, type AnyToken, type ValueOf } from '@plinth/core'
 import type { WsConnection } from './connection.js'
+import { wsErrors } from './errors.js'
 
 /**
  * The part of the Standard Schema interface (https://standardschema.dev) a handler's schema
@@ -73,8 +74,8 @@ export const WsHandlers = token('ws-handlers').many<WsHandler<any>>()
  * })
  */
 export function wsHandler<T = unknown>(type: string, spec: Omit<WsHandler<T>, 'type'>): WsHandler<T> {
-  if (typeof type !== 'string' || type.length === 0) throw new TypeError('wsHandler(type) needs a non-empty message type')
-  if (type === 'subscribe' || type === 'unsubscribe') throw new TypeError(`"${type}" is a built-in message type; name the handler differently`)
+  if (typeof type !== 'string' || type.length === 0) throw wsErrors.create('PLINTH_ERR_WS_INVALID_HANDLER', `wsHandler(type) needs a non-empty message type; got ${JSON.stringify(type)}`)
+  if (type === 'subscribe' || type === 'unsubscribe') throw wsErrors.create('PLINTH_ERR_WS_INVALID_HANDLER', `"${type}" is a built-in message type; name the handler differently`)
   return { ...spec, type }
 }
 

@@ -5,6 +5,7 @@
  */
 export { WsBroadcast, wsBroadcast, wsServer, type WsBroadcaster } from './component.js'
 export { WsConnection } from './connection.js'
+export { wsErrors } from './errors.js'
 export type { TopicGuard } from './dispatch.js'
 export { toWireError } from './error-mapping.js'
 export { WsHandlers, wsHandler, type MessageSchema, type MessageSchemaResult, type WsContext, type WsHandler } from './handlers.js'
