@@ -8,7 +8,7 @@ export { App, Application, type AppOptions, type AppState, type CheckReport, typ
 export { ExitCode, defineCommand, run, runCommand, serve, type Command, type CommandContext, type ServeOptions } from './cli/cli.js'
 export { CONFIG_EXIT_CODE, defineConfig, loadConfig, type ConfigDefinition, type LoadedConfig } from './config/config.js'
 export { Container, Scope, formatProblems, type ContainerOptions } from './container/container.js'
-export { PlinthError, coreErrors, defineErrors, errorCatalogue, isPlinthError, loadedCatalogues, type ErrorCatalogue, type ErrorEntry, type PlinthErrorCode, type PlinthErrorOptions } from './errors.js'
+export { PlinthError, coreErrors, defineErrors, errorCatalogue, isPlinthError, loadedCatalogues, reportError, type ErrorCatalogue, type ErrorEntry, type PlinthErrorCode, type PlinthErrorOptions } from './errors.js'
 export { statusOf } from './errors/status.js'
 export { EventSpy, EventStream, assertNever, type CriticalStep, type LifecycleEvent, type LifecycleEventType, type Phase } from './lifecycle/events.js'
 export type { GraphProblem } from './container/graph.js'

@@ -2,7 +2,7 @@ import { readFileSync, readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { renderErrorsDoc } from '../../../scripts/errors-doc.js'
-import { PlinthError, defineErrors, errorCatalogue, loadedCatalogues, statusOf, type PlinthErrorCode } from '../src/index.js'
+import { PlinthError, defineErrors, errorCatalogue, loadedCatalogues, reportError, statusOf, type PlinthErrorCode } from '../src/index.js'
 
 const root = new URL('../../../', import.meta.url).pathname
 
@@ -67,5 +67,15 @@ describe('defineErrors', () => {
     expect(() => defineErrors('@plinth/thief', { PLINTH_ERR_START_FAILED: { title: 'x', hint: 'y' } })).toThrow(/already belongs to @plinth\/core/)
     expect(() => defineErrors('@plinth/thief', { NOT_A_CODE: { title: 'x', hint: 'y' } })).toThrow(/must match PLINTH_ERR_/)
     expect(() => defineErrors('@plinth/thief', { PLINTH_ERR_THIEF: { title: 'x', hint: 'y', status: 200 } })).toThrow(/status 200/)
+  })
+})
+
+describe('reportError', () => {
+  it('prints a PlinthError with its hint, another error with its stack, and anything else as text', () => {
+    const plinth = new PlinthError('PLINTH_ERR_START_FAILED', '"db" failed to start')
+    expect(reportError(plinth)).toBe(plinth.describe())
+    const bug = new TypeError('x is undefined')
+    expect(reportError(bug)).toBe(bug.stack)
+    expect(reportError('gone')).toBe('gone')
   })
 })

@@ -4,7 +4,7 @@
  * transaction, then replayed), without starting the app: only the database, the store and the
  * projections are built.
  */
-import { Application, Container, ExitCode, Logger, defineCommand, isPlinthError, provide, type CommandContext } from '@plinth/core'
+import { Application, Container, ExitCode, Logger, defineCommand, provide, type CommandContext, reportError } from '@plinth/core'
 import { Database } from '@plinth/db'
 import { EventStore, Projections } from './tokens.js'
 import { cqrsErrors } from './errors.js'
@@ -58,7 +58,7 @@ async function projections({ app, args, out, err }: CommandContext): Promise<num
     out(`${definition.name}: rebuilt to position ${head} in ${Math.round(performance.now() - started)} ms`)
     return ExitCode.ok
   } catch (error) {
-    err(isPlinthError(error) ? error.describe() : String(error))
+    err(reportError(error))
     return ExitCode.failure
   } finally {
     await container.dispose().catch(() => undefined)

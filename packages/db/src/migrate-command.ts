@@ -3,7 +3,7 @@
  * without starting the app. Only the database component and the migrations are built.
  */
 import { parseArgs } from 'node:util'
-import { Application, Container, defineCommand, ExitCode, isPlinthError, Logger, provide, type App, type CommandContext, type Token } from '@plinth/core'
+import { Application, Container, defineCommand, ExitCode, Logger, provide, type App, type CommandContext, type Token, reportError } from '@plinth/core'
 import type { Database } from './component.js'
 import { Migrations } from './migrations.js'
 
@@ -77,7 +77,7 @@ async function migrate({ app, args, out, err }: CommandContext): Promise<number>
     }
     return ExitCode.ok
   } catch (error) {
-    err(isPlinthError(error) ? error.describe() : error instanceof Error ? (error.stack ?? error.message) : String(error))
+    err(reportError(error))
     return ExitCode.failure
   } finally {
     await db?.close()

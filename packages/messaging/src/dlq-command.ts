@@ -4,7 +4,7 @@
  * the command is safe to run beside running instances.
  */
 import { parseArgs } from 'node:util'
-import { Application, Container, defineCommand, ExitCode, isPlinthError, Logger, provide, type App, type CommandContext, type Token } from '@plinth/core'
+import { Application, Container, defineCommand, ExitCode, Logger, provide, type App, type CommandContext, type Token, reportError } from '@plinth/core'
 import type { Bus } from './bus.js'
 import type { DeadLetter } from './contract.js'
 
@@ -100,7 +100,7 @@ async function dlq({ app, args, out, err }: CommandContext): Promise<number> {
     }
     return ExitCode.ok
   } catch (error) {
-    err(isPlinthError(error) ? error.describe() : error instanceof Error ? (error.stack ?? error.message) : String(error))
+    err(reportError(error))
     return ExitCode.failure
   } finally {
     await bus?.stop()

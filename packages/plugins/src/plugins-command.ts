@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { ExitCode, defineCommand, isPlinthError, type CommandContext } from '@plinth/core'
+import { ExitCode, defineCommand, type CommandContext, reportError } from '@plinth/core'
 import { PluginCatalogue } from './catalogue.js'
 
 const usage = [
@@ -75,7 +75,7 @@ export async function pluginsCommand({ args, out, err }: Pick<CommandContext, 'a
         return ExitCode.usage
     }
   } catch (error) {
-    err(isPlinthError(error) ? error.describe() : error instanceof Error ? (error.stack ?? error.message) : String(error))
+    err(reportError(error))
     return ExitCode.failure
   }
 }

@@ -146,3 +146,17 @@ export function describe(error: unknown): string {
   if (error instanceof Error) return error.message
   return String(error)
 }
+
+/**
+ * An error as a command prints it for people: a PlinthError with its hint and causes, any other
+ * error with its stack (it is a bug to report), anything else as text. Every `plinth` command
+ * prints failures this way.
+ *
+ * @example
+ * try { await work() } catch (error) { err(reportError(error)); return ExitCode.failure }
+ */
+export function reportError(error: unknown): string {
+  if (error instanceof PlinthError) return error.describe()
+  if (error instanceof Error) return error.stack ?? error.message
+  return String(error)
+}
