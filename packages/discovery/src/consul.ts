@@ -1,3 +1,4 @@
+import { sleep } from '@plinth/core'
 import { fingerprint, sortInstances, type InstancesListener, type Registry, type Watch } from './contract.js'
 import { discoveryErrors } from './errors.js'
 import { checkInstance, normalizeInstance, type InstanceHealth, type ServiceInstance } from './instance.js'
@@ -146,7 +147,7 @@ export class ConsulRegistry implements Registry {
           // No X-Consul-Index: the answer cannot be blocked on, so read again after a pause
           // instead of in a tight loop.
           index = undefined
-          await pause(this.#fallbackInterval, signal)
+          await sleep(this.#fallbackInterval, signal).catch(() => undefined) // a stop cuts the wait short
         } else {
           // Consul's rules: an index that goes backwards resets to 0; an index is at least 1.
           index = index !== undefined && read.index < index ? 0 : Math.max(1, read.index)
@@ -155,7 +156,7 @@ export class ConsulRegistry implements Registry {
         if (signal.aborted) return
         onError?.(error)
         index = undefined
-        await pause(Math.min(this.#fallbackInterval, 200 * 2 ** Math.min(failures++, 5)), signal)
+        await sleep(Math.min(this.#fallbackInterval, 200 * 2 ** Math.min(failures++, 5)), signal).catch(() => undefined) // a stop cuts the wait short
       }
     }
   }
@@ -224,16 +225,4 @@ function instanceOf(entry: ConsulEntry): ServiceInstance {
   const health: InstanceHealth = fromChecks !== 'passing' ? fromChecks : declared === 'warning' || declared === 'critical' ? declared : 'passing'
   const metadata = Object.fromEntries(Object.entries(data).filter(([key]) => !key.startsWith('plinth-')))
   return normalizeInstance({ service: service.Service, id: service.ID, addresses, version: data[meta.version] ?? '', metadata, health, draining: data[meta.draining] === 'true', weight: service.Weights?.Passing ?? 1 })
-}
-
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms)
-    function done() {
-      clearTimeout(timer)
-      signal.removeEventListener('abort', done)
-      resolve()
-    }
-    signal.addEventListener('abort', done, { once: true })
-  })
 }

@@ -3,7 +3,7 @@
  * its concurrency, runs the handler in a "message" scope, then acknowledges, retries with
  * backoff, or dead-letters. The same code runs over every backend, so the contract is kept once.
  */
-import type { Container, Logger } from '@plinth/core'
+import { sleep, type Container, type Logger } from '@plinth/core'
 import type { BackoffOptions, Broker, BrokerConsumer, Delivery, Handler, Message, Subscription, Topic } from './contract.js'
 import type { DedupeStore } from './dedupe.js'
 import { decodeEnvelope, runAsCause } from './envelope.js'
@@ -106,7 +106,7 @@ export class SubscriptionRunner<T> implements Subscription {
         if (signal.aborted) break
         failures++
         this.#context.log?.warn({ err: error, topic: this.topic, group: this.group }, 'fetching messages failed; trying again')
-        await pause(Math.min(5_000, 50 * 2 ** Math.min(failures, 7)), signal)
+        await sleep(Math.min(5_000, 50 * 2 ** Math.min(failures, 7)), signal).catch(() => undefined) // a stop cuts the wait short
         continue
       }
       for (const delivery of deliveries) {
@@ -214,16 +214,4 @@ export class SubscriptionRunner<T> implements Subscription {
   get active(): number {
     return this.#active
   }
-}
-
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms)
-    function done() {
-      clearTimeout(timer)
-      signal.removeEventListener('abort', done)
-      resolve()
-    }
-    signal.addEventListener('abort', done, { once: true })
-  })
 }
