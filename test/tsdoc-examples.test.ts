@@ -10,7 +10,7 @@ import ts from 'typescript'
 import { describe, expect, it } from 'vitest'
 
 const root = new URL('..', import.meta.url).pathname
-const documented = ['core', 'http', 'ws', 'grpc', 'graphql', 'db']
+const documented = ['core', 'http', 'ws', 'grpc', 'graphql', 'db', 'messaging', 'jobs', 'cqrs', 'cache', 'state', 'secrets', 'flags', 'auth', 'plugins', 'discovery']
 
 function sourceFiles(dir: string): string[] {
   if (!existsSync(dir)) return []

@@ -19,7 +19,13 @@ import type { CacheOptions } from './contract.js'
  */
 export const AppCache = token('cache').of<Cache>()
 
-/** Where the cache lives: `url` if given, else CACHE_URL, else REDIS_URL, else memory. */
+/**
+ * Where the cache lives: `url` if given, else CACHE_URL, else REDIS_URL, else memory.
+ *
+ * @example
+ * cacheUrl({}, { REDIS_URL: 'redis://cache:6379' }) // 'redis://cache:6379'
+ * cacheUrl({}, {}) // 'memory://'
+ */
 export function cacheUrl(options: CacheOptions, env: NodeJS.ProcessEnv): string {
   return options.url ?? (env.CACHE_URL || undefined) ?? (env.REDIS_URL || undefined) ?? 'memory://'
 }

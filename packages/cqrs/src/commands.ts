@@ -52,13 +52,23 @@ export function command<const N extends string>(name: N) {
   }
 }
 
-/** Runs middleware in order around the handler. */
+/**
+ * Runs middleware in order around the handler.
+ *
+ * @example
+ * await runThrough([validation(schema), logging], { command: 'rename-device', input, metadata: {}, attempt: 1 }, () => handle(input))
+ */
 export function runThrough(middlewares: readonly CommandMiddleware[], context: CommandContext, handler: () => Promise<unknown>): Promise<unknown> {
   const dispatch = (index: number): Promise<unknown> => (index === middlewares.length ? handler() : middlewares[index]!.handle(context, () => dispatch(index + 1)))
   return dispatch(0)
 }
 
-/** The validation every bus runs first: the command's (or query's) schema, with the field path of each problem. */
+/**
+ * The validation every bus runs first: the command's (or query's) schema, with the field path of each problem.
+ *
+ * @example
+ * provide(CommandMiddlewares, { value: validation(renameSchema) }) // each bus adds it first by itself
+ */
 export function validation(schema: StandardSchemaV1 | undefined, kind: 'command' | 'query' = 'command'): CommandMiddleware {
   return {
     name: 'validation',

@@ -43,7 +43,12 @@ function follow(store: Store, definition: ProjectionDefinition, db: Database | u
   return subscribe(store, { name: `projection:${definition.name}`, ...(definition.types ? { types: definition.types } : {}), handle: (event) => definition.handle(event, db.kysely) })
 }
 
-/** The projections the app runs, as running subscriptions: the query bus waits on them for read-your-writes. */
+/**
+ * The projections the app runs, as running subscriptions: the query bus waits on them for read-your-writes.
+ *
+ * @example
+ * await projections.caughtUp('device-names', written.position, 2_000)
+ */
 export class RunningProjections {
   readonly #byName: ReadonlyMap<string, Subscription>
   constructor(subscriptions: readonly Subscription[]) {

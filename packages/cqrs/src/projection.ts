@@ -36,7 +36,12 @@ export function projection(definition: ProjectionDefinition): ProjectionDefiniti
   return definition
 }
 
-/** The checkpoint name of a projection, apart from plain subscriptions'. */
+/**
+ * The checkpoint name of a projection, apart from plain subscriptions'.
+ *
+ * @example
+ * await store.readCheckpoint(projectionCheckpoint('device-names'))
+ */
 export function projectionCheckpoint(name: string): string {
   return `projection:${name}`
 }

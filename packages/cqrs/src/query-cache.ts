@@ -19,6 +19,10 @@ interface Entry {
  * Cached query results, in memory, invalidated by TTL, by tag, and by the event types each query
  * declares as making it stale (read from the store as they are appended, on this instance and,
  * through the store's poll, on others).
+ *
+ * @example
+ * const { cache } = await container.resolve(QueryCacheComponent)
+ * cache.invalidateTag('device:7')
  */
 export class QueryCache {
   readonly #entries = new Map<string, Entry>()

@@ -29,7 +29,12 @@ export interface Balancer {
   end(instance: ServiceInstance): void
 }
 
-/** In order, one after the other. */
+/**
+ * In order, one after the other.
+ *
+ * @example
+ * const next = new RoundRobin().pick(instances)
+ */
 export class RoundRobin implements Balancer {
   readonly strategy = 'round-robin'
   #next = 0
@@ -44,7 +49,15 @@ export class RoundRobin implements Balancer {
   end(): void {}
 }
 
-/** The instance with the fewest calls in flight from this client; ties go round robin. */
+/**
+ * The instance with the fewest calls in flight from this client; ties go round robin.
+ *
+ * @example
+ * const balancer = new LeastConnections()
+ * const target = balancer.pick(instances)!
+ * balancer.begin(target)
+ * try { await call(target) } finally { balancer.end(target) }
+ */
 export class LeastConnections implements Balancer {
   readonly strategy = 'least-connections'
   readonly #inFlight = new Map<string, number>()
@@ -89,6 +102,9 @@ export class LeastConnections implements Balancer {
  * Smooth weighted round robin, as nginx does it: every pick adds each instance's weight to its
  * current score, takes the highest, and subtracts the total from the winner. Weights 5, 1, 1
  * give a a b a c a a, never five a in a row.
+ *
+ * @example
+ * const balancer = new WeightedRoundRobin() // weights 5, 1, 1 pick a a b a c a a
  */
 export class WeightedRoundRobin implements Balancer {
   readonly strategy = 'weighted-round-robin'
@@ -130,6 +146,9 @@ export interface ConsistentHashOptions {
  * Consistent hashing on a ring (Karger et al.; ketama): the same key goes to the same instance
  * while the set is stable, and when an instance joins or leaves about 1/n of the keys move.
  * Without a key it falls back to round robin.
+ *
+ * @example
+ * const target = new ConsistentHash().pick(instances, { key: userId }) // the same user, the same instance
  */
 export class ConsistentHash implements Balancer {
   readonly strategy = 'consistent-hash'
@@ -185,7 +204,12 @@ export interface RandomOptions {
   random?: () => number
 }
 
-/** Uniformly at random. */
+/**
+ * Uniformly at random.
+ *
+ * @example
+ * const target = new RandomPick().pick(instances)
+ */
 export class RandomPick implements Balancer {
   readonly strategy = 'random'
   readonly #random: () => number
@@ -250,7 +274,12 @@ class ListMemo {
   }
 }
 
-/** FNV-1a over UTF-16 code units, finished with murmur3's fmix32 so that near keys spread. */
+/**
+ * FNV-1a over UTF-16 code units, finished with murmur3's fmix32 so that near keys spread.
+ *
+ * @example
+ * hashString('user-42') // the same 32-bit number on every instance
+ */
 export function hashString(text: string): number {
   let hash = 0x811c9dc5
   for (let i = 0; i < text.length; i++) {

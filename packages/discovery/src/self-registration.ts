@@ -24,6 +24,9 @@ export type RegistrationState = 'unregistered' | 'registered' | 'retrying' | 'in
  * re-registers after the registry comes back, marks it draining at shutdown and deregisters it at
  * stop. A registry that cannot be reached does not stop the app: it is retried with backoff, and
  * said once in the log (and again once it is reached).
+ *
+ * @example
+ * const registration = new SelfRegistration(registry, description, log) // what discovery() runs at ready
  */
 export class SelfRegistration {
   readonly #registry: Registry

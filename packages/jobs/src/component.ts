@@ -46,7 +46,13 @@ export interface JobsOptions {
   stopTimeout?: number
 }
 
-/** Which backend a URL selects. */
+/**
+ * Which backend a URL selects.
+ *
+ * @example
+ * backendKind(undefined) // 'database'
+ * backendKind('redis://cache:6379') // 'bullmq'
+ */
 export function backendKind(url: string | undefined): 'database' | 'bullmq' {
   if (url === undefined || url === '' || url === 'database') return 'database'
   if (/^rediss?:\/\//.test(url)) return 'bullmq'

@@ -65,7 +65,12 @@ function interrupt(run: ActiveRun | undefined, reason: Error): void {
   } else run.pending ??= reason
 }
 
-/** The queue on a `Database`. */
+/**
+ * The queue on a `Database`.
+ *
+ * @example
+ * const backend = new DatabaseQueue(db) // what jobs() builds on the app's Database
+ */
 export class DatabaseQueue implements JobBackend {
   readonly kind = 'database' as const
   readonly #db: Database

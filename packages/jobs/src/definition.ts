@@ -148,6 +148,9 @@ export interface InputIssue {
 /**
  * Checks `input` against the definition's schema, if it has one; resolves to the schema's output,
  * or rejects with PLINTH_ERR_JOBS_INVALID_INPUT listing every issue with its field path.
+ *
+ * @example
+ * const input = await validateInput(GenerateCourse, request.body) // rejects with each field's path
  */
 export async function validateInput<I>(definition: JobDefinition<I, any>, input: unknown): Promise<I> {
   const schema = definition.options.input

@@ -35,7 +35,13 @@ const noOptions: EnqueueOptions = Object.freeze({})
 /** A job's status, typed by its definition. */
 export type StatusOf<D> = D extends JobDefinition<infer I, infer R, string> ? JobStatus<I, R> : JobStatus
 
-/** The app's job queue: enqueue, follow, cancel, retry. Get it with `deps: { jobs: Jobs }`. */
+/**
+ * The app's job queue: enqueue, follow, cancel, retry. Get it with `deps: { jobs: Jobs }`.
+ *
+ * @example
+ * const status = await jobs.enqueue(GenerateCourse, { topic: 'volcanoes' })
+ * const later = await jobs.get(status.id)
+ */
 export class JobQueue {
   readonly backend: JobBackend
   readonly events: JobEventSink

@@ -30,7 +30,13 @@ export interface AppStateOptions extends StatesOptions {
   store?: StateStore
 }
 
-/** Where state lives: `url` if given, else STATE_URL, else REDIS_URL, else memory. */
+/**
+ * Where state lives: `url` if given, else STATE_URL, else REDIS_URL, else memory.
+ *
+ * @example
+ * stateUrl({}, { STATE_URL: 'redis://state:6379' }) // 'redis://state:6379'
+ * stateUrl({}, {}) // 'memory://'
+ */
 export function stateUrl(options: AppStateOptions, env: NodeJS.ProcessEnv): string {
   return options.url ?? (env.STATE_URL || undefined) ?? (env.REDIS_URL || undefined) ?? 'memory://'
 }

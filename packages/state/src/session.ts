@@ -42,7 +42,12 @@ function sign(id: string, secret: string): string {
   return createHmac('sha256', secret).update(id).digest('base64url')
 }
 
-/** The session id of a signed cookie value, or undefined when it is not signed by one of the secrets. */
+/**
+ * The session id of a signed cookie value, or undefined when it is not signed by one of the secrets.
+ *
+ * @example
+ * const id = verifySessionCookie(request.cookies.sid, [process.env.SESSION_SECRET!]) // undefined when forged
+ */
 export function verifySessionCookie(value: string | undefined, secrets: readonly string[]): string | undefined {
   if (value === undefined) return undefined
   const dot = value.lastIndexOf('.')
