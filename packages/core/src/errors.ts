@@ -101,7 +101,7 @@ export const coreErrors = defineErrors('@plinth/core', {
   },
   PLINTH_ERR_APP_NOT_FOUND: {
     title: 'No application to load',
-    hint: 'Pass the module that exports your app (`plinth check ./dist/app.js`), or set "plinth": { "app": "./dist/app.js" } in package.json.',
+    hint: 'Run plinth inside your project with "plinth": { "app": "./dist/app.js" } in its package.json (any folder below it works too), or name the module that exports the app: `plinth check --app ./dist/app.js`.',
   },
   PLINTH_ERR_LOG_FILE: {
     title: 'The log file could not be opened',

@@ -55,6 +55,8 @@ export class App {
   #interrupted = false
   /** Unsubscribes the lifecycle log writer, so that a restarted app does not log every line twice. */
   #unlog: (() => void) | undefined
+  /** Set by useLogging: what the command line changes in the logging options. */
+  #logging: LoggingOptions | undefined
 
   constructor(options: AppOptions<readonly AnyProvider[], readonly Module[]>) {
     this.name = options.name
@@ -160,15 +162,33 @@ export class App {
     return new Map([[LoggerToken.id, (requester: Node) => (requester ? componentLogger(this.logger, requester.name, requester.reg.module) : this.logger)]])
   }
 
+  /**
+   * Changes how the app logs from now on (the logger is made again at the next use): the `plinth`
+   * commands other than start send their logs to standard error at `warn`, so that what they
+   * print for people stays readable. A level given here is a default: LOG_LEVEL wins over it.
+   *
+   * @example
+   * app.useLogging({ stderr: true, level: 'warn' })
+   * await app.check()
+   */
+  useLogging(options: LoggingOptions): void {
+    this.#logging = options
+    this.#logger = undefined
+  }
+
   #createLogger(config: LoadedConfig<unknown> | undefined): Logger {
     const options = this.#options.logging
     if (isLogger(options)) return options
     const appEnv = config?.appEnv ?? this.#env.APP_ENV ?? 'development'
+    const { level: defaultLevel, ...overrides } = this.#logging ?? {}
+    const stream = overrides.stderr ? process.stderr : process.stdout
     return createLogger({
       name: this.name,
-      level: this.#env.LOG_LEVEL ?? 'info',
-      pretty: appEnv === 'development' && process.stdout.isTTY,
+      // LOG_LEVEL from the environment, else from .env (read with the configuration).
+      level: this.#env.LOG_LEVEL ?? config?.dotenv?.LOG_LEVEL ?? defaultLevel ?? 'info',
+      pretty: appEnv === 'development' && stream.isTTY,
       ...options,
+      ...overrides,
       // The configuration's secrets stay redacted whatever paths the options add.
       redact: [...(config?.redactionPaths ?? []), ...(options?.redact ?? [])],
     })

@@ -1,17 +1,40 @@
 import { existsSync, readFileSync } from 'node:fs'
-import { extname, resolve } from 'node:path'
+import { dirname, extname, join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { App } from '../app/app.js'
-import { runCommand } from './cli.js'
+import { commandHelp, runCommand } from './cli.js'
 // The binary loads cli.js directly, not the index; the bootstrap command must register either way.
 import './bootstrap-command.js'
-import { PlinthError } from '../errors.js'
+import { PlinthError, reportError } from '../errors.js'
+
+/** Where the app module is, and the project folder it is run from. */
+interface Located {
+  readonly path: string
+  readonly rest: string[]
+  /** The folder of the package.json that names the app; relative paths (.env, config/, DATA_DIR) are read from it. */
+  readonly project?: string
+}
+
+/**
+ * The nearest package.json, from `from` up to the file system's root, that names an app in
+ * "plinth": { "app": PATH }: the project the command acts on, wherever in it the command runs.
+ */
+export function findProject(from: string): { dir: string; app: string } | undefined {
+  for (let dir = resolve(from); ; dir = dirname(dir)) {
+    const manifest = join(dir, 'package.json')
+    if (existsSync(manifest)) {
+      const pkg = JSON.parse(readFileSync(manifest, 'utf8')) as { plinth?: { app?: unknown } }
+      if (typeof pkg.plinth?.app === 'string') return { dir, app: resolve(dir, pkg.plinth.app) }
+    }
+    if (dirname(dir) === dir) return undefined
+  }
+}
 
 /**
  * Finds the app module: `--app PATH` on the command line, else "plinth": { "app": PATH } in the
- * package.json of the working directory.
+ * nearest package.json at or above the working directory.
  */
-function locateApp(argv: string[]): { path: string; rest: string[] } {
+function locateApp(argv: string[]): Located {
   const rest = [...argv]
   const flag = rest.findIndex((arg) => arg === '--app' || arg.startsWith('--app='))
   if (flag !== -1) {
@@ -19,17 +42,15 @@ function locateApp(argv: string[]): { path: string; rest: string[] } {
     const value = arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : rest[flag + 1]
     rest.splice(flag, arg.includes('=') ? 1 : 2)
     if (value) return { path: resolve(value), rest }
+    throw new PlinthError('PLINTH_ERR_CLI_USAGE', '--app needs the path of the module that exports the app: --app ./dist/app.js')
   }
-  const manifest = resolve('package.json')
-  if (existsSync(manifest)) {
-    const pkg = JSON.parse(readFileSync(manifest, 'utf8')) as { plinth?: { app?: string } }
-    if (pkg.plinth?.app) return { path: resolve(pkg.plinth.app), rest }
-  }
-  throw new PlinthError('PLINTH_ERR_APP_NOT_FOUND', `no app module given and no "plinth.app" in ${manifest}`)
+  const project = findProject(process.cwd())
+  if (project) return { path: project.app, rest, project: project.dir }
+  throw new PlinthError('PLINTH_ERR_APP_NOT_FOUND', `no --app given, and no package.json with "plinth": { "app": ... } in ${process.cwd()} or a folder above it`)
 }
 
 async function importApp(path: string): Promise<App> {
-  if (!existsSync(path)) throw new PlinthError('PLINTH_ERR_APP_NOT_FOUND', `the app module ${path} does not exist (is the project built?)`)
+  if (!existsSync(path)) throw new PlinthError('PLINTH_ERR_APP_NOT_FOUND', `the app module ${path} does not exist (is the project built? \`npx tsc -b\`)`)
   if (['.ts', '.mts', '.cts'].includes(extname(path))) {
     // TypeScript entry points load through tsx when the project has it.
     const tsx = (await import('tsx/esm/api').catch(() => undefined)) as { register?: () => void } | undefined
@@ -42,17 +63,38 @@ async function importApp(path: string): Promise<App> {
   return app
 }
 
-/** The `plinth` binary: loads the app module, then runs the command. */
+const asksForHelp = (argv: string[]) => argv.length === 0 || ['help', '--help', '-h'].includes(argv[0]!)
+
+/**
+ * The `plinth` binary: finds the app, runs the command from the app's project folder (so that
+ * `.env`, `config/` and a relative DATA_DIR are the ones `npm start` uses there, whichever
+ * subfolder the command is typed in), and resolves to the exit code. Usage prints anywhere; the
+ * commands that packages add are listed once the app is found.
+ */
 export async function runCli(argv: string[]): Promise<number> {
+  const write = (text: string) => process.stdout.write(`${text}\n`)
   try {
-    if (argv[0] === 'help' || argv[0] === '--help' || argv.length === 0) {
-      const { path, rest } = locateApp(argv.length === 0 ? [] : argv.slice(1))
-      return runCommand(await importApp(path), ['help', ...rest])
+    if (asksForHelp(argv)) {
+      const located = (() => {
+        try {
+          return locateApp(argv.slice(1))
+        } catch {
+          return undefined
+        }
+      })()
+      const app = located ? await importApp(located.path).catch(() => undefined) : undefined
+      if (!app) {
+        write(commandHelp())
+        write(`\nplinth acts on the app named by "plinth": { "app": "./dist/app.js" } in your project's package.json\n(found from any folder inside the project), or by --app PATH; the commands its packages add are listed then.`)
+        return 0
+      }
+      return await runCommand(app, ['help', ...(located?.rest ?? [])])
     }
-    const { path, rest } = locateApp(argv)
-    return runCommand(await importApp(path), rest)
+    const located = locateApp(argv)
+    if (located.project) process.chdir(located.project)
+    return await runCommand(await importApp(located.path), located.rest)
   } catch (error) {
-    process.stderr.write(`${error instanceof PlinthError ? error.describe() : String(error)}\n`)
+    process.stderr.write(`${reportError(error)}\n`)
     return 1
   }
 }

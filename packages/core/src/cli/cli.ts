@@ -172,7 +172,14 @@ export async function serve(app: App, options: ServeOptions = {}): Promise<numbe
   })
 }
 
-function help(): string {
+/**
+ * The usage of `plinth`: every command registered so far (packages add theirs when the app that
+ * uses them is loaded).
+ *
+ * @example
+ * process.stdout.write(`${commandHelp()}\n`)
+ */
+export function commandHelp(): string {
   const width = Math.max(...[...commands.keys()].map((name) => name.length))
   return [
     'usage: plinth <command> [options]',
@@ -180,6 +187,7 @@ function help(): string {
     ...[...commands].map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`),
     '',
     'Options not known to a command are configuration flags: --http.port=8001',
+    '`plinth <command> --help` prints the options of one command.',
   ].join('\n')
 }
 
@@ -198,16 +206,24 @@ export async function runCommand(app: App, argv: string[], io: Partial<Pick<Comm
   const [first, ...rest] = argv
   const name = first === undefined || first.startsWith('-') ? 'start' : first
   const args = first === undefined || first.startsWith('-') ? argv : rest
-  if (name === 'help' || name === '--help') {
-    out(help())
+  if (name === 'help' || name === '--help' || name === '-h') {
+    const about = rest[0] === undefined ? undefined : commands.get(rest[0])
+    out(about ? `${about.summary}\nusage: ${about.usage}` : commandHelp())
     return ExitCode.ok
   }
   const command = commands.get(name)
   if (!command) {
     err(new PlinthError('PLINTH_ERR_CLI_USAGE', `unknown command "${name}"`).describe())
-    err(help())
+    err(commandHelp())
     return ExitCode.usage
   }
+  if (args.includes('--help') || args.includes('-h')) {
+    out(`${command.summary}\nusage: ${command.usage}`)
+    return ExitCode.ok
+  }
+  // A command other than start prints for people on standard output: its logs go to standard
+  // error, warnings and worse unless LOG_LEVEL asks for more.
+  if (name !== 'start') app.useLogging({ stderr: true, level: 'warn' })
   return command.run({ app, args, out, err })
 }
 

@@ -65,6 +65,11 @@ export interface LoadedConfig<T> {
   readonly redactionPaths: string[]
   /** The value with every secret replaced by `[redacted]`, safe to print or log. */
   redacted(): unknown
+  /**
+   * What `.env` set, for the process settings the schema does not declare (LOG_LEVEL): a real
+   * environment variable of the same name wins over it.
+   */
+  readonly dotenv?: Readonly<Record<string, string>>
 }
 
 const schemaKinds = new WeakMap<ConfigDefinition<unknown>, Map<string, ValueKind | undefined>>()
@@ -210,6 +215,7 @@ export async function loadConfig<T>(def: ConfigDefinition<T>, options: LoadConfi
     files,
     redactionPaths: pinoRedactPaths(secretPaths),
     redacted: () => redactValue(value, def.secrets),
+    dotenv: { ...dotenv?.values },
   }
 }
 

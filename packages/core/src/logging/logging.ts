@@ -29,6 +29,8 @@ export interface LoggingOptions {
   destination?: DestinationStream
   /** Write JSON lines to a rotating file instead of standard output. */
   file?: LogFileOptions
+  /** Write to standard error instead of standard output (commands whose output is for people do). */
+  stderr?: boolean
 }
 
 /** Redacted in every log line, whatever the caller passes: the keys secrets usually travel under. */
@@ -84,8 +86,9 @@ export function createLogger(options: LoggingOptions = {}): Logger {
     return logger
   }
   // Synchronous writes, so that the last lines before a crash or process.exit() reach the terminal.
-  if (options.pretty) return pino(config, pinoPretty()({ colorize: Boolean(process.stdout.isTTY), sync: true }))
-  return pino(config)
+  const fd = options.stderr ? 2 : 1
+  if (options.pretty) return pino(config, pinoPretty()({ colorize: Boolean((options.stderr ? process.stderr : process.stdout).isTTY), sync: true, destination: fd }))
+  return options.stderr ? pino(config, pino.destination({ fd, sync: true })) : pino(config)
 }
 
 /**
