@@ -36,7 +36,7 @@ afterAll(async () => {
   await Promise.all(temporary.map((dir) => rm(dir, { recursive: true, force: true })))
 })
 
-describe('the plinth command', { timeout: 60_000 }, () => {
+describe('the plinth command', { timeout: 120_000 }, () => {
   it('prints its usage outside any project, and says how it finds an app', async () => {
     const dir = await scratch()
     for (const args of [['--help'], ['help'], []]) {
@@ -64,9 +64,13 @@ describe('the plinth command', { timeout: 60_000 }, () => {
     const help = await plinth(root, ['--help'])
     expect(help.code).toBe(0)
     expect(help.stdout).toMatch(/^ {2}migrate /m)
-    const check = await plinth(root, ['check'], { DATA_DIR: join(await scratch(), 'data') })
+    const dataDir = join(await scratch(), 'data')
+    const check = await plinth(root, ['check'], { DATA_DIR: dataDir })
     expect(check.stdout).toContain('ok: configuration valid (development)')
     expect(check.code).toBe(0)
+    const plan = await plinth(root, ['bootstrap', '--dry-run'], { DATA_DIR: dataDir })
+    expect(plan.stdout).toMatch(/create +database +app/)
+    expect(existsSync(dataDir)).toBe(false)
   })
 
   it('from a subfolder of the project, uses the project folder, where the service keeps its data', async () => {

@@ -8,7 +8,7 @@ import { messaging } from '@plinth/messaging'
 import { appState } from '@plinth/state'
 import { wsBroadcast, wsServer } from '@plinth/ws'
 import { AppConfig, type Settings } from './config.js'
-import { appDatabase } from './database.js'
+import { appDatabase, appDatabaseRequirement } from './database.js'
 import type auth from './modules/auth/module.js'
 import type cluster from './modules/cluster/module.js'
 import type conversation from './modules/conversation/module.js'
@@ -67,7 +67,7 @@ export function createReferenceApp(options: { logging?: LoggingOptions } = {}): 
     config: AppConfig,
     components: [...foundations, ...servers],
     discoverModules: new URL('./modules/', import.meta.url),
-    bootstrap: { dataDir: (config: Settings) => config.dataDir },
+    bootstrap: { dataDir: (config: Settings) => config.dataDir, requirements: { databases: [appDatabaseRequirement] } },
     ...(options.logging ? { logging: options.logging } : {}),
   })
 }

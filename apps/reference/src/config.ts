@@ -42,6 +42,10 @@ export const AppConfig = defineConfig({
         // The service starts, and serves what it can, while its database is down (design 004's
         // SKIP_DB_INIT); set SKIP_DB_INIT=false to make an unreachable database fatal at start.
         optional: z.boolean().default(true),
+        // Pending migrations are applied at start in every environment (DATABASE_MIGRATE), under
+        // a lock, so that instances starting together apply each once and none serves a schema
+        // that is not there. Set DATABASE_MIGRATE=false to apply them with `plinth migrate up`.
+        migrate: z.boolean().default(true),
         // What a 503 tells clients while the database is unavailable, in seconds.
         retryAfter: z.coerce.number().int().min(1).max(3_600).default(5),
       })
@@ -62,6 +66,7 @@ export const AppConfig = defineConfig({
     CORS_ORIGINS: 'http.corsOrigins',
     HTTP_RATE_LIMIT: 'http.rateLimit',
     SKIP_DB_INIT: 'database.optional',
+    DATABASE_MIGRATE: 'database.migrate',
     AI_PROVIDER: 'conversation.provider',
     OPENAI_BASE_URL: 'conversation.openai.baseUrl',
     OPENAI_MODEL: 'conversation.openai.model',

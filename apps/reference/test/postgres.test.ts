@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { TcpProxy } from '@plinth/core/testing'
 import { grpcClients, WsClient } from './clients.js'
 import { describeConversation } from './conversation.case.js'
+import { dropTestDatabase, uniqueDatabaseName } from '@plinth/db/testing'
 import { createDatabase, databaseUrl, postgres } from './postgres.js'
 import { eventually, startService, unique } from './service.js'
 import { describeTelemetry } from './telemetry.case.js'
@@ -20,6 +21,19 @@ describe.skipIf(!postgres.available)(postgres.title('on PostgreSQL'), () => {
 
   describeTelemetry(() => startService({ DATABASE_URL: database.url }))
   describeConversation(() => startService({ DATABASE_URL: database.url }))
+
+  it('creates the database DATABASE_URL names at its first start, when it does not exist yet, and serves from it', async () => {
+    const name = uniqueDatabaseName('plinth_reference_new')
+    try {
+      await using service = await startService({ DATABASE_URL: databaseUrl(name) })
+      const created = service.app.timeline().find((e) => e.type === 'bootstrap-action' && e.subject === 'database')
+      expect(created).toMatchObject({ action: 'create', target: 'app' })
+      const id = unique('thermo')
+      expect((await service.rest('POST', '/api/v1/telemetry/devices', { id, kind: 'thermometer' })).status).toBe(201)
+    } finally {
+      await dropTestDatabase(name)
+    }
+  })
 
   it('starts with its database down, answers 503 with Retry-After, and works once the database is back, without a restart', async () => {
     const proxy = await TcpProxy.create({ host: new URL(database.url).hostname, port: Number(new URL(database.url).port || 5432) }, false)

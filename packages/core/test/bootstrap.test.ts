@@ -274,6 +274,37 @@ describe('databases declared by modules', () => {
   })
 })
 
+describe('an optional database', () => {
+  it('whose server cannot be reached is left for a later start, with a warning, instead of failing the bootstrap; a required one fails it', async () => {
+    const { cwd } = workspace()
+    const unreachable: DatabaseBootstrapDriver = {
+      name: 'sql',
+      exists: () => Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:5999')),
+      create: () => undefined,
+    }
+    const declare = (optional: boolean) => ({ databases: [{ name: 'app', optional }] })
+    const lines: string[] = []
+    const log = pino({ level: 'warn' }, new Writable({ write: (chunk: Buffer, _encoding, done) => (lines.push(String(chunk)), done()) })) as unknown as Logger
+    const spy = new EventSpy()
+    const tolerant = createApp({ name: 'svc', bootstrap: { databaseDrivers: [unreachable], requirements: declare(true) }, logging: log })
+    tolerant.events.subscribe(spy.listener)
+    await tolerant.bootstrap({ cwd, env: {} })
+    expect(spy.of('bootstrap-action').filter((e) => e.subject === 'database').map((e) => e.action)).toEqual(['skip'])
+    expect(lines.join('')).toContain('database \\"app\\" cannot be checked now, so it is not created: connect ECONNREFUSED 127.0.0.1:5999')
+
+    const strict = createApp({ name: 'svc', bootstrap: { databaseDrivers: [unreachable], requirements: declare(false), retry: 1 }, logging: silent })
+    const error = (await strict.bootstrap({ cwd, env: {} }).catch((e: unknown) => e)) as Error
+    expect(error.message).toContain('ECONNREFUSED')
+  })
+
+  it('is declared as true or false', async () => {
+    const { cwd } = workspace()
+    const a = createApp({ name: 'svc', bootstrap: { requirements: { databases: [{ name: 'app', optional: 'yes' as unknown as boolean }] } }, logging: silent })
+    const error = (await a.bootstrap({ cwd, env: {} }).catch((e: unknown) => e)) as Error
+    expect(error.message).toContain('bootstrap.requirements.databases[0].optional: must be true or false; got "yes"')
+  })
+})
+
 describe('plinth bootstrap', () => {
   it('prints the plan with --dry-run and touches nothing; the real run twice does the work once', async () => {
     const { cwd, moduleDir } = workspace()

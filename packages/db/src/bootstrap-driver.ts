@@ -26,8 +26,18 @@ export interface DatabaseRequirementOptions {
   readonly sql?: PerEngine
   /** Tables that must exist for the database to count as present. Default: those the SQL creates. */
   readonly tables?: readonly string[]
-  /** The server to create it on, instead of DATABASE_URL. */
-  readonly url?: string
+  /**
+   * The server to create it on, instead of DATABASE_URL: a URL, or a function of the app's
+   * validated configuration (`(config) => config.databaseUrl`, for a URL that `.env` or a config
+   * file may set). A function giving undefined falls back to DATABASE_URL.
+   */
+  readonly url?: string | ((config: any) => string | undefined)
+  /**
+   * The database the URL itself names (its path on PostgreSQL, the file of a `sqlite:` URL),
+   * rather than one called `name` beside it: how an app declares its main database, the one its
+   * `database()` component opens. Without a URL it is `<dataDir>/<name>.sqlite`. Default false.
+   */
+  readonly urlDatabase?: boolean
 }
 
 const tablePattern = /create\s+(?:(?:temp|temporary|unlogged)\s+)?table\s+(?:if\s+not\s+exists\s+)?((?:"[^"]+"|[\w$]+)(?:\.(?:"[^"]+"|[\w$]+))?)/gi
@@ -49,11 +59,20 @@ function optionsOf(requirement: DatabaseRequirement): DatabaseRequirementOptions
 /** The server's URL: the requirement's own, else DATABASE_URL from the environment start() was given. */
 function baseUrl(requirement: DatabaseRequirement, context: DatabaseBootstrapContext): string | undefined {
   // env is optional in older cores; process.env is what start() defaults it to.
-  return optionsOf(requirement).url ?? (context.env.DATABASE_URL || undefined)
+  const { url } = optionsOf(requirement)
+  return (typeof url === 'function' ? url(context.config) : url) ?? (context.env.DATABASE_URL || undefined)
 }
 
 function locationOf(requirement: DatabaseRequirement, context: DatabaseBootstrapContext): DatabaseLocation {
-  return parseDatabaseUrl(siblingDatabaseUrl(baseUrl(requirement, context), requirement.name, context.dataDir))
+  const base = baseUrl(requirement, context)
+  // A relative sqlite: URL is the app's working directory's, as the database component reads it.
+  if (optionsOf(requirement).urlDatabase && base !== undefined) return parseDatabaseUrl(base, context.module === undefined ? context.baseDir : process.cwd())
+  return parseDatabaseUrl(siblingDatabaseUrl(base, requirement.name, context.dataDir))
+}
+
+/** The URL whose database is known to exist on the server, to connect to before creating: none when that is the one to create. */
+function ownServerUrl(requirement: DatabaseRequirement, context: DatabaseBootstrapContext): string | undefined {
+  return optionsOf(requirement).urlDatabase ? undefined : baseUrl(requirement, context)
 }
 
 function pick(value: PerEngine | undefined, dialect: 'sqlite' | 'postgres'): string | undefined {
@@ -214,12 +233,12 @@ export const sqlDatabaseDriver: DatabaseBootstrapDriver = {
   async exists(requirement, context) {
     const location = locationOf(requirement, context)
     const tables = tablesOf(requirement, context, location.dialect)
-    return location.dialect === 'sqlite' ? sqliteExists(location.file, tables) : postgresExists(baseUrl(requirement, context), location, tables)
+    return location.dialect === 'sqlite' ? sqliteExists(location.file, tables) : postgresExists(ownServerUrl(requirement, context), location, tables)
   },
   async create(requirement, context) {
     const location = locationOf(requirement, context)
     const schema = schemaOf(requirement, context, location.dialect)
-    if (location.dialect === 'postgres') return postgresCreate(baseUrl(requirement, context), location, schema, context.module)
+    if (location.dialect === 'postgres') return postgresCreate(ownServerUrl(requirement, context), location, schema, context.module)
     try {
       await sqliteCreate(location.file, schema)
     } catch (error) {

@@ -7,7 +7,7 @@
 import type { BootstrapContext, BootstrapHandler } from './bootstrap.js'
 import type { DatabaseRequirement } from './requirements.js'
 import { owner, plannedHandler, type Step } from './steps.js'
-import { PlinthError } from '../errors.js'
+import { PlinthError, describe } from '../errors.js'
 import type { Logger } from '../logging/logger.js'
 
 export interface DatabaseBootstrapContext {
@@ -83,7 +83,17 @@ export function databasesHandler(drivers: readonly DatabaseBootstrapDriver[] = [
         }
         const dbContext: DatabaseBootstrapContext = { dataDir: context.dataDir, module: set.owner, baseDir: set.baseDir, config: context.config, env: context.env, signal: context.signal, log: context.log }
         const base = { subject: 'database', target: db.name, module: set.owner }
-        if (await driver.exists(db, dbContext)) steps.push({ ...base, action: 'skip', detail: `exists (${driver.name})` })
+        let exists: boolean
+        try {
+          exists = await driver.exists(db, dbContext)
+        } catch (error) {
+          if (!db.optional) throw error
+          // An optional database's server may come later: the app starts without it, and the next start creates it.
+          context.log.warn({ database: db.name, module: set.owner, err: error }, `database "${db.name}" cannot be checked now, so it is not created: ${describe(error)}; the app starts without it`)
+          steps.push({ ...base, action: 'skip', detail: `server not reachable now; created at a start that reaches it (${driver.name})` })
+          continue
+        }
+        if (exists) steps.push({ ...base, action: 'skip', detail: `exists (${driver.name})` })
         else steps.push({ ...base, action: 'create', detail: `with ${driver.name}`, apply: async () => (await driver.create(db, dbContext)) ?? `with ${driver.name}` })
       }
     }

@@ -35,6 +35,11 @@ export interface DatabaseRequirement {
   readonly driver?: string
   /** Driver-specific settings (tables, migrations folder, ...), passed through as given. */
   readonly options?: Readonly<Record<string, unknown>>
+  /**
+   * The app runs without this database while its server cannot be reached: the bootstrap warns
+   * and goes on instead of failing, and creates it at the next start. Default false.
+   */
+  readonly optional?: boolean
 }
 
 /** A file (model, asset, schema) fetched over http(s) or copied from a path, verified by sha256. */
@@ -167,7 +172,7 @@ export function checkRequirements(value: unknown, field: string, confined: boole
   listOf(value.databases, `${field}.databases`, problems).forEach((entry, i) => {
     const at = `${field}.databases[${i}]`
     if (!isRecord(entry)) return problems.push({ field: at, message: `must be { name, driver?, options? }; got ${show(entry)}` })
-    checkKeys(entry, at, ['name', 'driver', 'options'], problems)
+    checkKeys(entry, at, ['name', 'driver', 'options', 'optional'], problems)
     let ok = true
     if (typeof entry.name !== 'string' || !/^[A-Za-z0-9_.-]+$/.test(entry.name)) {
       problems.push({ field: `${at}.name`, message: `must be a name of letters, digits, _, . or -; got ${show(entry.name)}` })
@@ -179,6 +184,10 @@ export function checkRequirements(value: unknown, field: string, confined: boole
     }
     if (entry.options !== undefined && !isRecord(entry.options)) {
       problems.push({ field: `${at}.options`, message: `must be an object; got ${show(entry.options)}` })
+      ok = false
+    }
+    if (entry.optional !== undefined && typeof entry.optional !== 'boolean') {
+      problems.push({ field: `${at}.optional`, message: `must be true or false; got ${show(entry.optional)}` })
       ok = false
     }
     if (ok) out.databases.push(entry as unknown as DatabaseRequirement)
