@@ -1,3 +1,4 @@
+import { resolve } from 'node:path'
 import { appCache } from '@plinth/cache'
 import { createApp, metricsServer, type App, type LoggingOptions, type MissingProviders } from '@plinth/core'
 import { graphqlServer } from '@plinth/graphql'
@@ -41,6 +42,12 @@ const servers = [
   metricsServer(),
 ] as const
 
+/** Standard output, or the rotating file that LOG_FILE names (in the data directory when relative). */
+function logging(config: Settings): LoggingOptions {
+  const { file, maxSize, keep } = config.log
+  return file === undefined ? {} : { file: { path: resolve(config.dataDir, file), maxSize, keep, frequency: 'daily' } }
+}
+
 type Modules = [typeof telemetry, typeof conversation, typeof auth, typeof cluster, typeof plugins, typeof courses, typeof telemetryEvents]
 
 /**
@@ -68,7 +75,7 @@ export function createReferenceApp(options: { logging?: LoggingOptions } = {}): 
     components: [...foundations, ...servers],
     discoverModules: new URL('./modules/', import.meta.url),
     bootstrap: { dataDir: (config: Settings) => config.dataDir, requirements: { databases: [appDatabaseRequirement] } },
-    ...(options.logging ? { logging: options.logging } : {}),
+    logging: options.logging ?? logging,
   })
 }
 

@@ -36,6 +36,16 @@ export const AppConfig = defineConfig({
     graphql: z.object({ port }).prefault({}),
     metrics: z.object({ port }).prefault({}),
     dataDir: z.string().min(1).default('./data'),
+    log: z
+      .object({
+        // Write the logs as JSON lines to this file instead of standard output, rotated
+        // (LOG_FILE=logs/app.log; a relative path is in the data directory). Unset: standard output.
+        file: z.string().min(1).optional(),
+        // Rotate at this size (LOG_FILE_MAX_SIZE: 10m, 500k, 1g) and at least daily; keep this many old files (LOG_FILE_KEEP).
+        maxSize: z.string().regex(/^\d+[kmg]$/i, 'a size such as 10m, 500k or 1g').default('10m'),
+        keep: z.coerce.number().int().min(1).max(1_000).default(7),
+      })
+      .prefault({}),
     databaseUrl: z.string().optional(),
     database: z
       .object({
@@ -67,6 +77,8 @@ export const AppConfig = defineConfig({
     HTTP_RATE_LIMIT: 'http.rateLimit',
     SKIP_DB_INIT: 'database.optional',
     DATABASE_MIGRATE: 'database.migrate',
+    LOG_FILE_MAX_SIZE: 'log.maxSize',
+    LOG_FILE_KEEP: 'log.keep',
     AI_PROVIDER: 'conversation.provider',
     OPENAI_BASE_URL: 'conversation.openai.baseUrl',
     OPENAI_MODEL: 'conversation.openai.model',

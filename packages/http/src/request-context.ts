@@ -57,6 +57,8 @@ export interface RequestContextOptions {
   readonly metrics: MetricsRegistry | undefined
   readonly requestIdHeader: string
   readonly accessLog: boolean
+  /** The level of access lines for routes that do not set their own. Default 'info'. */
+  readonly accessLevel?: 'info' | 'debug'
   /** Headers every response carries (the security headers). */
   readonly headers?: HeaderList
   /** Headers only responses over HTTPS carry: Strict-Transport-Security must not be sent over plain HTTP (RFC 6797, 7.2). */
@@ -318,7 +320,7 @@ export class RequestContext extends LogController {
     let stats = this.#routes.get(config)
     if (stats === undefined) this.#routes.set(config, (stats = new RouteStats(url ?? '')))
     const duration = endedAt - (reply.raw as TimedResponse)[kStartedAt]!
-    const level = config.accessLog ?? 'info'
+    const level = config.accessLog ?? this.#options.accessLevel ?? 'info'
     const access = level === false ? undefined : this.#access
     const { series, shape } = stats.outcome(request.method, reply.statusCode, this.#durations, access)
     if (series !== undefined && !aborted) series.observe(duration / 1000)

@@ -49,8 +49,12 @@ export interface HttpServerOptions {
   healthDetails?: HealthDetails
   /** Serve the Prometheus exposition on this port too, at `/metrics` or the path given. Default false. */
   metrics?: boolean | { path?: string }
-  /** One line per request with its duration. Default true. */
-  accessLog?: boolean
+  /**
+   * One line per request with its duration, at this level (a route's `config.accessLog` wins).
+   * true: `debug` in development, so that requests do not drown the rest of a terminal, `info`
+   * elsewhere. Default true.
+   */
+  accessLog?: boolean | 'info' | 'debug'
   /** The request id header, honoured when safe and always returned. Default `x-request-id`. */
   requestIdHeader?: string
   /** Fastify's trustProxy: whose X-Forwarded-For to believe (for client addresses and rate limits). */
@@ -178,7 +182,8 @@ export class HttpServer {
       log,
       metrics,
       requestIdHeader,
-      accessLog: options.accessLog ?? true,
+      accessLog: (options.accessLog ?? true) !== false,
+      accessLevel: typeof options.accessLog === 'string' ? options.accessLog : appEnv === 'development' ? 'debug' : 'info',
       headers: headers?.always,
       secureHeaders: headers?.secure,
     })

@@ -39,7 +39,7 @@ describe('HTTP metrics', () => {
         })
       },
     })
-    await using h = await bootHttp({ listen: true, port: 0 }, [slow])
+    await using h = await bootHttp({ listen: true, port: 0, accessLog: 'info' }, [slow])
     const metrics = await h.t.resolve(Metrics)
     const active = async () => /http_server_active_requests\{http_request_method="GET"\} (\d+)/.exec((await metrics.render()).body)?.[1]
     const { request } = await import('node:http')

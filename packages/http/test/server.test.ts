@@ -96,13 +96,22 @@ describe('request ids and the access log', () => {
   })
 
   it('writes one access-log line per request, with the request id, status and duration', async () => {
-    await using h = await bootHttp({}, [hello])
+    await using h = await bootHttp({}, [hello], { env: { APP_ENV: 'staging' } })
     await h.server.fastify.inject({ url: '/hello?x=1', headers: { 'x-request-id': 'log-me' } })
     await expect.poll(() => h.lines.filter((line) => line.reqId === 'log-me')).toHaveLength(1)
     const line = h.lines.find((l) => l.reqId === 'log-me')!
     expect(line).toMatchObject({ level: 30, component: 'http-server', method: 'GET', url: '/hello?x=1', route: '/hello', statusCode: 200 })
     expect(line.durationMs).toEqual(expect.any(Number))
     expect(line.msg).toBe('request completed')
+  })
+
+  it('in development writes access lines at debug, so that requests do not drown the rest of a terminal; accessLog names the level', async () => {
+    await using quiet = await bootHttp({}, [hello], { env: { APP_ENV: 'development' } })
+    await quiet.server.fastify.inject({ url: '/hello', headers: { 'x-request-id': 'dev-1' } })
+    await using loud = await bootHttp({ accessLog: 'info' }, [hello], { env: { APP_ENV: 'development' } })
+    await loud.server.fastify.inject({ url: '/hello', headers: { 'x-request-id': 'dev-2' } })
+    await expect.poll(() => loud.lines.filter((line) => line.reqId === 'dev-2')).toHaveLength(1)
+    expect(quiet.lines.filter((line) => line.reqId === 'dev-1')).toEqual([])
   })
 })
 
@@ -127,7 +136,7 @@ describe('over real connections', () => {
         http.register(async (plugin) => plugin.log.info('a plugin logging'))
       },
     })
-    await using h = await bootHttp({ listen: true, port: 0 }, [routes], { logging: pino({ level: 'info' }, destination) })
+    await using h = await bootHttp({ listen: true, port: 0, accessLog: 'info' }, [routes], { logging: pino({ level: 'info' }, destination) })
     const started = Date.now()
     const response = await fetch(`${h.server.url}/slow`, { headers: { 'x-request-id': 'real-1' } })
     expect(await response.json()).toEqual({ done: true })
@@ -181,7 +190,7 @@ describe('the request scope over real connections', () => {
 describe('pipelined requests and route log levels', () => {
   it('answers and logs every request a client pipelines on one connection, in order', async () => {
     const routes = provide(Routes, { value: (http) => void http.get<{ Params: { n: string } }>('/echo/:n', async (request) => ({ n: request.params.n })) })
-    await using h = await bootHttp({ listen: true, port: 0 }, [routes])
+    await using h = await bootHttp({ listen: true, port: 0, accessLog: 'info' }, [routes])
     const { connect } = await import('node:net')
     const url = new URL(h.server.url!)
     const socket = connect(Number(url.port), url.hostname)

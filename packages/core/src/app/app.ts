@@ -57,6 +57,8 @@ export class App {
   #unlog: (() => void) | undefined
   /** Set by useLogging: what the command line changes in the logging options. */
   #logging: LoggingOptions | undefined
+  /** Whether the logger writes pretty lines to a terminal, where the ready line is a banner. */
+  #pretty = false
 
   constructor(options: AppOptions<readonly AnyProvider[], readonly Module[]>) {
     this.name = options.name
@@ -182,16 +184,18 @@ export class App {
     const appEnv = config?.appEnv ?? this.#env.APP_ENV ?? 'development'
     const { level: defaultLevel, ...overrides } = this.#logging ?? {}
     const stream = overrides.stderr ? process.stderr : process.stdout
-    return createLogger({
+    const settings: LoggingOptions = {
       name: this.name,
       // LOG_LEVEL from the environment, else from .env (read with the configuration).
       level: this.#env.LOG_LEVEL ?? config?.dotenv?.LOG_LEVEL ?? defaultLevel ?? 'info',
-      pretty: appEnv === 'development' && stream.isTTY,
-      ...options,
+      // Readable lines at a development terminal; JSON in production and wherever output is not a terminal.
+      pretty: appEnv === 'development' && Boolean(stream.isTTY),
+      ...(typeof options === 'function' ? (config ? options(config.value) : {}) : options),
       ...overrides,
-      // The configuration's secrets stay redacted whatever paths the options add.
-      redact: [...(config?.redactionPaths ?? []), ...(options?.redact ?? [])],
-    })
+    }
+    this.#pretty = Boolean(settings.pretty) && !settings.destination && !settings.file
+    // The configuration's secrets stay redacted whatever paths the options add.
+    return createLogger({ ...settings, redact: [...(config?.redactionPaths ?? []), ...(settings.redact ?? [])] })
   }
 
   async #phase<T>(phase: Phase, run: () => Promise<T> | T): Promise<T> {
@@ -350,7 +354,7 @@ export class App {
       this.#throwIfInterrupted()
       this.#logger = this.#createLogger(this.#config)
       this.#unlog?.()
-      this.#unlog = logEvents(this.events, this.#logger)
+      this.#unlog = logEvents(this.events, this.#logger, { banner: this.#pretty })
       const cwd = options.cwd ?? process.cwd()
       // Modules register before the bootstrap phase, because it prepares what they declare; registering
       // only reads declarations, so nothing of theirs is built or run before the bootstrap is done.
@@ -436,6 +440,6 @@ export class App {
 export const Application = token('app').of<App>()
 
 
-function isLogger(value: LoggingOptions | Logger | undefined): value is Logger {
+function isLogger(value: AppOptions<readonly AnyProvider[], readonly Module[]>['logging']): value is Logger {
   return typeof (value as { child?: unknown } | undefined)?.child === 'function'
 }

@@ -38,8 +38,11 @@ export interface AppOptions<C extends readonly AnyProvider[], M extends readonly
   bootstrap?: BootstrapOptions
   shutdown?: ShutdownOptions
   lifecycle?: LifecycleOptions
-  /** Logging options, or a ready pino logger. */
-  logging?: LoggingOptions | Logger
+  /**
+   * Logging options, a function of the validated configuration that gives them (so that a
+   * setting can turn on the rotating log file), or a ready pino logger.
+   */
+  logging?: LoggingOptions | ((config: any) => LoggingOptions) | Logger
   /** Defaults of the health registry's checks, and the liveness limit. */
   health?: HealthOptions
   /** Options of the app's metrics registry. */

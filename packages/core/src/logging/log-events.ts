@@ -5,8 +5,38 @@ import type { Logger } from './logger.js'
 const ms = (value: number) => `${value.toFixed(1)} ms`
 const pastTense = { create: 'created', fetch: 'fetched', copy: 'copied', repair: 'repaired', skip: 'skipped', run: 'ran' } as const
 
-/** Logs the lifecycle: one line per notable event, the ready line with boot time and critical path. */
-export function logEvents(events: EventStream<LifecycleEvent>, log: Logger): () => void {
+export interface LogEventsOptions {
+  /**
+   * Write the ready line as a banner of several lines (an address a line, then boot time,
+   * critical path, what is degraded and why): for people at a terminal, where logs are pretty.
+   */
+  readonly banner?: boolean
+}
+
+/** The ready line's message: one line for log files, a banner for a terminal. */
+function readyMessage(event: Extract<LifecycleEvent, { type: 'ready' }>, reasons: ReadonlyMap<string, string>, banner: boolean): string {
+  const path = event.criticalPath.map((s) => `${s.component} (${ms(s.duration)})`).join(' -> ') || '(nothing to start)'
+  const degraded = event.degraded.map((name) => (reasons.has(name) ? `${name} (${reasons.get(name)})` : name))
+  if (!banner) {
+    const endpoints = event.endpoints.length > 0 ? `; ${event.endpoints.map((e) => `${e.name} ${e.url}`).join(', ')}` : ''
+    return `ready in ${ms(event.duration)}${endpoints}; critical path: ${path}${degraded.length > 0 ? `; degraded: ${degraded.join(', ')}` : ''}`
+  }
+  const width = Math.max(0, ...event.endpoints.map((e) => e.name.length))
+  return [
+    `ready in ${ms(event.duration)}${degraded.length > 0 ? ', degraded' : ''}`,
+    ...event.endpoints.map((e) => `  ${e.name.padEnd(width)}  ${e.url}`),
+    `  critical path: ${path}`,
+    ...degraded.map((d) => `  degraded: ${d}`),
+  ].join('\n')
+}
+
+/**
+ * Logs the lifecycle: one line per notable event, the ready line with boot time and critical
+ * path. The ready line is written even when the level is above info (at the logger's level), so
+ * that a service at LOG_LEVEL=warn still says it is up; only `silent` hides it.
+ */
+export function logEvents(events: EventStream<LifecycleEvent>, log: Logger, options: LogEventsOptions = {}): () => void {
+  const reasons = new Map<string, string>()
   return events.subscribe((event) => {
     switch (event.type) {
       case 'phase-started':
@@ -35,6 +65,7 @@ export function logEvents(events: EventStream<LifecycleEvent>, log: Logger): () 
         )
         return
       case 'component-degraded':
+        reasons.set(event.component, event.reason)
         log.warn({ component: event.component, module: event.module }, `${event.component} is unavailable; running degraded: ${event.reason}`)
         return
       case 'rolling-back':
@@ -44,13 +75,11 @@ export function logEvents(events: EventStream<LifecycleEvent>, log: Logger): () 
         log.info({ duration: event.duration }, `rolled back in ${ms(event.duration)}`)
         return
       case 'ready': {
-        const path = event.criticalPath.map((s) => `${s.component} (${ms(s.duration)})`).join(' -> ')
-        const degraded = event.degraded.length > 0 ? `; degraded: ${event.degraded.join(', ')}` : ''
-        const endpoints = event.endpoints.length > 0 ? `; ${event.endpoints.map((e) => `${e.name} ${e.url}`).join(', ')}` : ''
-        log.info(
-          { bootMs: Math.round(event.duration * 10) / 10, criticalPath: event.criticalPath, degraded: event.degraded, endpoints: event.endpoints },
-          `ready in ${ms(event.duration)}${endpoints}; critical path: ${path || '(nothing to start)'}${degraded}`,
-        )
+        const level = log.isLevelEnabled('info') || log.level === 'silent' ? 'info' : (log.level as 'warn' | 'error' | 'fatal')
+        // In a banner the fields would repeat the message; log files keep them, for tools.
+        const fields = options.banner ? {} : { bootMs: Math.round(event.duration * 10) / 10, criticalPath: event.criticalPath, degraded: event.degraded, endpoints: event.endpoints }
+        log[level](fields, readyMessage(event, reasons, options.banner ?? false))
+        reasons.clear()
         return
       }
       case 'shutdown-requested':

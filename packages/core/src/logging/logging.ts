@@ -87,7 +87,8 @@ export function createLogger(options: LoggingOptions = {}): Logger {
   }
   // Synchronous writes, so that the last lines before a crash or process.exit() reach the terminal.
   const fd = options.stderr ? 2 : 1
-  if (options.pretty) return pino(config, pinoPretty()({ colorize: Boolean((options.stderr ? process.stderr : process.stdout).isTTY), sync: true, destination: fd }))
+  // One line per entry, without the pid and host a terminal does not need.
+  if (options.pretty) return pino(config, pinoPretty()({ colorize: Boolean((options.stderr ? process.stderr : process.stdout).isTTY), sync: true, destination: fd, ignore: 'pid,hostname', singleLine: true }))
   return options.stderr ? pino(config, pino.destination({ fd, sync: true })) : pino(config)
 }
 
