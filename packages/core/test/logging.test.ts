@@ -163,3 +163,50 @@ describe('rotating log file', () => {
     })
   })
 })
+
+describe('the ready line', () => {
+  const records = (lines: string[]) => lines.map((line) => JSON.parse(line) as Record<string, any>)
+
+  it('is written at LOG_LEVEL=warn, read from .env, where info lines are not', async () => {
+    const { createApp, defineConfig, component } = await import('../src/index.js')
+    const { z } = await import('zod')
+    const cwd = await mkdtemp(join(tmpdir(), 'plinth-ready-'))
+    try {
+      const { writeFile } = await import('node:fs/promises')
+      await writeFile(join(cwd, '.env'), 'LOG_LEVEL=warn\n')
+      const lines: string[] = []
+      const config = defineConfig({ schema: z.object({ name: z.string().default('x') }) })
+      const noisy = component('noisy', { deps: { config }, create: ({ config }) => config, start: () => undefined })
+      const app = createApp({ name: 'quiet', config, components: [noisy], logging: (settings: { name: string }) => ({ destination: { write: (line: string) => void lines.push(line) }, name: settings.name }) })
+      await app.start({ cwd, env: {} })
+      await app.stop()
+      const written = records(lines)
+      expect(written.filter((r) => r.level < 40)).toEqual([])
+      expect(written.find((r) => String(r.msg).startsWith('ready in'))).toMatchObject({ level: 40, name: 'x' })
+    } finally {
+      await rm(cwd, { recursive: true, force: true })
+    }
+  })
+
+  it('is a banner at a terminal: an address a line, the critical path, what is degraded and why', async () => {
+    const { EventStream } = await import('../src/lifecycle/events.js')
+    const { logEvents } = await import('../src/logging/log-events.js')
+    const { stream, records: parsed } = capture()
+    const events = new EventStream<import('../src/lifecycle/events.js').LifecycleEvent>()
+    logEvents(events, pino({ level: 'info' }, stream), { banner: true })
+    events.emit({ type: 'component-degraded', component: 'cache', reason: 'connect ECONNREFUSED 127.0.0.1:6379', error: new Error('x'), at: 0 })
+    const endpoints = [{ name: 'http', url: 'http://127.0.0.1:8000' }, { name: 'websocket', url: 'ws://127.0.0.1:8765' }]
+    events.emit({ type: 'ready', duration: 412.34, criticalPath: [{ component: 'db', duration: 12 }, { component: 'http', duration: 30 }], degraded: ['cache'], endpoints, at: 1 })
+    const ready = parsed().find((r) => String(r.msg).startsWith('ready in'))!
+    expect(ready.msg).toBe(
+      [
+        'ready in 412.3 ms, degraded',
+        '  http       http://127.0.0.1:8000',
+        '  websocket  ws://127.0.0.1:8765',
+        '  critical path: db (12.0 ms) -> http (30.0 ms)',
+        '  degraded: cache (connect ECONNREFUSED 127.0.0.1:6379)',
+      ].join('\n'),
+    )
+    expect(ready.endpoints).toBeUndefined()
+  })
+})
