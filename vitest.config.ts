@@ -10,6 +10,9 @@ export default defineConfig({
     testTimeout: 20_000,
     hookTimeout: 20_000,
     pool: 'forks',
+    // Log lines stay with their test and are printed only when it fails (test/setup/quiet-logs.ts).
+    setupFiles: ['test/setup/quiet-logs.ts'],
+    silent: 'passed-only',
     // graphql has no exports map: Vite would load its ESM build for our sources while
     // graphql-ws and @graphql-tools load the CommonJS one, two realms that reject each other's
     // schema. Inlined, they resolve graphql as our sources do.
