@@ -73,7 +73,7 @@ export const coreErrors = defineErrors('@plinth/core', {
   },
   PLINTH_ERR_BOOT_FAILED: {
     title: 'The application failed to start',
-    hint: 'Each failure is listed below; everything that had started was stopped again.',
+    hint: 'Each failed component is listed above, one line each, with what failed; everything that had started was stopped again.',
   },
   PLINTH_ERR_STOP_FAILED: {
     title: 'A component failed to stop',

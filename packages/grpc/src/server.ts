@@ -1,4 +1,4 @@
-import { Server, ServerCredentials, type ChannelOptions } from '@grpc/grpc-js'
+import { Server, ServerCredentials, setLogger, type ChannelOptions } from '@grpc/grpc-js'
 import { load, type Options as LoaderOptions, type PackageDefinition, type ServiceDefinition } from '@grpc/proto-loader'
 import { ReflectionService } from '@grpc/reflection'
 import { PlinthError, listenOn, type App, type HealthRegistry, type ListenAddress, type Logger } from '@plinth/core'
@@ -83,6 +83,7 @@ export class GrpcServer {
   /** Loads every service, binds the port, and starts serving; resolves with the URL. */
   async listen(): Promise<string> {
     const { app, services, health, log } = this.#deps
+    quietGrpcLogs(log)
     const server = new Server(this.#options.channelOptions)
     const packages: PackageDefinition[] = []
     const seen = new Set<string>()
@@ -164,8 +165,28 @@ function bind(server: Server, address: ListenAddress, credentials: ServerCredent
   const host = address.host.includes(':') ? `[${address.host}]` : address.host
   return new Promise((resolve, reject) => {
     server.bindAsync(`${host}:${address.port}`, credentials, (error, port) => {
-      if (error) reject(error)
+      if (error) reject(withSocketCode(error))
       else resolve(port)
     })
   })
+}
+
+/**
+ * grpc-js reports a failed bind as "No address added out of total 1 resolved errors: [listen
+ * EADDRINUSE: ...]", without the socket's code: the code is taken back from the message, so that
+ * the listen failure says "the port is already in use" as every other server's does.
+ */
+function withSocketCode(error: Error): Error {
+  const code = /\b(EADDRINUSE|EADDRNOTAVAIL|EACCES)\b/.exec(error.message)?.[1]
+  return code === undefined ? error : Object.assign(new Error(error.message, { cause: error }), { code })
+}
+
+/**
+ * grpc-js writes its own errors to standard error ("E No address added ..."), beside the app's
+ * logs and in another format: they go to the app's log at debug instead, unless GRPC_VERBOSITY
+ * asks grpc-js for its own output.
+ */
+function quietGrpcLogs(log: Logger): void {
+  if (process.env.GRPC_VERBOSITY !== undefined) return
+  setLogger({ error: (...args: unknown[]) => log.debug({ grpc: args.map(String).join(' ') }, 'grpc-js') })
 }

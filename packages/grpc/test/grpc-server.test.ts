@@ -2,7 +2,7 @@ import { createServer } from 'node:net'
 import { status } from '@grpc/grpc-js'
 import { HealthChecks, PlinthError, component, createApp, provide, type AnyProvider } from '@plinth/core'
 import { startTestApp } from '@plinth/core/testing'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { grpcServer, grpcService, type GrpcImplementation, type GrpcServerOptions } from '../src/index.js'
 import { clients, greeterProto } from './clients.js'
 
@@ -185,7 +185,16 @@ describe('the gRPC server', () => {
     cleanup.push(() => new Promise((resolve) => blocker.close(resolve)))
     const port = (blocker.address() as { port: number }).port
     const busy = createApp({ name: 'grpc-busy', components: [grpcServer({ port }), GreeterImpl, greeterService()], logging: silent })
-    await expect(startTestApp(busy)).rejects.toThrow(/PLINTH_ERR_LISTEN_FAILED[\s\S]*GRPC_PORT|PLINTH_ERR_LISTEN_FAILED/)
+    const { setLogger } = await import('@grpc/grpc-js')
+    setLogger(console)
+    const consoleError = vi.spyOn(console, 'error').mockImplementation(() => undefined)
+    try {
+      await expect(startTestApp(busy)).rejects.toThrow(`the gRPC server cannot listen on 127.0.0.1:${port} (port from option): the port is already in use`)
+      // grpc-js's own "E No address added ..." goes to the app's log, not to the terminal.
+      expect(consoleError.mock.calls.filter((args) => args.join(' ').includes('No address added'))).toEqual([])
+    } finally {
+      consoleError.mockRestore()
+    }
     const wrong = grpcService({ proto: greeterProto, service: 'greet.v1.Nope', implementation: GreeterImpl })
     const bad = createApp({ name: 'grpc-bad', components: [grpcServer({ port: 0 }), GreeterImpl, wrong], logging: silent })
     await expect(startTestApp(bad)).rejects.toThrow(/PLINTH_ERR_INVALID_GRPC_SERVICE[\s\S]*greet\.v1\.Nope[\s\S]*greet\.v1\.Greeter/)

@@ -199,7 +199,7 @@ export class Lifecycle {
       throw new PlinthError(
         'PLINTH_ERR_BOOT_FAILED',
         `start-up failed (${failures.length} component${failures.length === 1 ? '' : 's'}); everything that had started was stopped again:\n${lines.join('\n')}`,
-        { cause: failures.length === 1 ? failures[0]!.error : new AggregateError(failures.map((f) => f.error)), details: { failures } },
+        { cause: failures.length === 1 ? failures[0]!.error : new AggregateError(failures.map((f) => f.error), `${failures.map((f) => f.component).join(', ')} failed to start`), details: { failures } },
       )
     }
 
