@@ -73,7 +73,7 @@ export const coreErrors = defineErrors('@plinth/core', {
   },
   PLINTH_ERR_BOOT_FAILED: {
     title: 'The application failed to start',
-    hint: 'Each failed component is listed above, one line each, with what failed; everything that had started was stopped again.',
+    hint: 'The message says what failed (one line per component) or what interrupted start-up; everything that had started was stopped again.',
   },
   PLINTH_ERR_STOP_FAILED: {
     title: 'A component failed to stop',

@@ -131,7 +131,19 @@ export function toProblem(error: unknown, request: FastifyRequest, options: Prob
   const generic = status === 503 || status === 504 ? 'A service this request needs is unavailable or too slow; retry later.' : 'The server failed to handle this request; quote the request id when reporting it.'
   const detail = options.exposeErrors && error instanceof Error ? error.message : generic
   const stack = options.exposeErrors && error instanceof Error ? { stack: error.stack?.split('\n').map((line) => line.trim()) } : {}
+  if (status === 503) {
+    // Every 503 tells the client when to come back, as the rate limit's 429 does, under the same member.
+    const retryAfter = retryAfterOf(error)
+    return { problem: { type: 'about:blank', title, status, detail, ...base, retryAfter, ...stack }, headers: { 'retry-after': String(retryAfter) } }
+  }
   return { problem: { type: 'about:blank', title, status, detail, ...base, ...stack }, headers: {} }
+}
+
+/** Seconds a 503 asks the client to wait: the error's `retryAfter` (or its details'), else 5. */
+function retryAfterOf(error: unknown): number {
+  const own = (error as { retryAfter?: unknown; details?: { retryAfter?: unknown } } | undefined)
+  const value = Number(own?.retryAfter ?? own?.details?.retryAfter)
+  return Number.isInteger(value) && value > 0 ? value : 5
 }
 
 /**
