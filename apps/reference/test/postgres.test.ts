@@ -55,6 +55,8 @@ describe.skipIf(!postgres.available)(postgres.title('on PostgreSQL'), () => {
       expect(refused.headers.get('retry-after')).toBe('5')
       expect(refused.headers.get('content-type')).toBe('application/problem+json')
       expect(refused.body).toMatchObject({ status: 503, detail: 'the database is unavailable; try again in 5 s', retryAfter: 5 })
+      const register = await service.rest('POST', '/api/v1/auth/register', { email: `${id}@example.com`, password: 'a passphrase of several words' }, { token: null })
+      expect([register.status, register.headers.get('retry-after'), register.body.retryAfter]).toEqual([503, '5', 5])
       const ingest = await service.rest('POST', '/api/v1/telemetry/readings', { device: id, metric: 'temperature', value: 20 })
       expect([ingest.status, ingest.headers.get('retry-after')]).toEqual([503, '5'])
       const streamed = await grpc.ingest([{ device: id, metric: 'temperature', value: 20 }]).then(() => undefined, (e: { code: number }) => e)
