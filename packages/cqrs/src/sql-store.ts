@@ -13,11 +13,11 @@
  * transaction id and filters readers by the snapshot's xmin, which needs a two-part checkpoint.)
  * SQLite has one writer at a time, so it needs nothing more.
  */
-import { sql, type Kysely } from 'kysely'
-import type { AppendOptions, AppendResult, EventStore, NewEvent, ReadAllOptions, ReadStreamOptions, RecordedEvent } from './contract.js'
+import { sql, type Kysely, type RawBuilder } from 'kysely'
+import type { AppendOptions, AppendResult, EventStore, ExpectedVersion, NewEvent, ReadAllOptions, ReadStreamOptions, RecordedEvent } from './contract.js'
 import { cqrsErrors } from './errors.js'
 import { eventTables as t } from './schema.js'
-import { checkExpected, checkName, checkStream, checkWhole, prepareAppend } from './validate.js'
+import { checkExpected, checkName, checkStream, checkWhole, prepareAppend, type PreparedEvent } from './validate.js'
 
 export interface SqlEventStoreOptions {
   readonly dialect: 'sqlite' | 'postgres'
@@ -36,6 +36,16 @@ interface EventRow {
 
 // Any constant shared by every instance of every app on the database; only appends take it.
 const appendLock = 0x706c696e // "plin"
+
+/** Whether an append may create the stream: only when it expects nothing to be there. */
+const mayCreate = (expected: ExpectedVersion) => expected === 'any' || expected === 'no-stream' || expected === 0
+
+/** The expected-version check as SQL, on the stream's current version `current`. */
+function expectedHolds(expected: ExpectedVersion, current: RawBuilder<unknown>) {
+  if (expected === 'any') return sql<boolean>`1 = 1`
+  if (expected === 'stream-exists') return sql<boolean>`${current} > 0`
+  return sql<boolean>`${current} = ${expected === 'no-stream' ? 0 : expected}`
+}
 
 function toRecorded<Data>(row: EventRow): RecordedEvent<Data> {
   return {
@@ -91,31 +101,73 @@ export class SqlEventStore implements EventStore {
 
   async append(stream: string, events: readonly NewEvent[], options: AppendOptions = {}): Promise<AppendResult> {
     const prepared = prepareAppend(stream, events, options)
-    let result: AppendResult
+    let result: AppendResult | undefined
     try {
-      result = await this.#db.transaction().execute(async (trx) => {
-        if (this.#postgres) await sql`select pg_advisory_xact_lock(${appendLock})`.execute(trx)
-        // A write first: on SQLite a transaction that reads before it writes can deadlock with
-        // another writer (SQLITE_BUSY at once, no busy wait); one that writes first just waits.
-        await trx.insertInto(t.streams).values({ stream, version: 0 }).onConflict((oc) => oc.column('stream').doNothing()).execute()
-        const row = await trx.selectFrom(t.streams).select('version').where('stream', '=', stream).executeTakeFirstOrThrow()
-        const current = Number(row.version)
-        checkExpected(stream, prepared.expected, current)
-        const recordedAt = new Date().toISOString()
-        const inserted = await trx
-          .insertInto(t.events)
-          .values(prepared.events.map((event, index) => ({ event_id: event.id, stream, version: current + index + 1, type: event.type, data: event.data, metadata: event.metadata, recorded_at: recordedAt })))
-          .returning('position')
-          .execute()
-        const version = current + prepared.events.length
-        await trx.updateTable(t.streams).set({ version }).where('stream', '=', stream).execute()
-        return { version, position: Math.max(...inserted.map((r) => Number(r.position))) }
-      })
+      // One statement, so one round trip and the database's own atomicity; it writes nothing when
+      // the stream is not at the expected version. A stream created by a writer that committed
+      // after the statement's snapshot (PostgreSQL) looks absent to it, so when the version read
+      // afterwards does satisfy the expectation, the append is tried again.
+      for (let attempt = 1; result === undefined; attempt++) {
+        result = await this.#appendOnce(stream, prepared.events, prepared.expected)
+        if (result !== undefined) break
+        const actual = await this.streamVersion(stream)
+        checkExpected(stream, prepared.expected, actual)
+        if (attempt === 3) {
+          throw cqrsErrors.create('PLINTH_ERR_EVENTS_CONFLICT', `stream "${stream}" kept changing during the append (now at version ${actual}); nothing was written`, { details: { stream, expected: prepared.expected, actual } })
+        }
+      }
     } catch (error) {
       throw translate(error, stream, prepared.expected)
     }
     for (const listener of this.#listeners) listener(result)
     return result
+  }
+
+  /** The append as one statement; undefined when the stream is not at the expected version. */
+  async #appendOnce(stream: string, events: readonly PreparedEvent[], expected: ExpectedVersion): Promise<AppendResult | undefined> {
+    const recordedAt = new Date().toISOString()
+    const count = events.length
+    if (this.#postgres) {
+      // The advisory lock is taken before the stream's row is upserted and before the sequence
+      // hands out positions (each part reads the one before it), and held until the statement's
+      // transaction commits: positions become visible in the order they were drawn. The upsert's
+      // conflict branch sees the latest committed version whatever the statement's snapshot, and
+      // its WHERE is the expected-version check, so a mismatch updates nothing and inserts nothing.
+      const values = sql.join(events.map((event, index) => sql`(${event.id}, ${index + 1}::int, ${event.type}, ${event.data}, ${event.metadata})`))
+      const { rows } = await sql<{ version: number | string | null; position: number | string | null }>`
+        with lock as (select pg_advisory_xact_lock(${appendLock})),
+        s as (
+          insert into ${sql.table(t.streams)} (stream, version)
+          select ${stream}::text, ${count}::int from lock where ${mayCreate(expected)}::boolean or exists (select 1 from ${sql.table(t.streams)} where stream = ${stream}::text)
+          on conflict (stream) do update set version = ${sql.table(t.streams)}.version + excluded.version where ${expectedHolds(expected, sql.ref(`${t.streams}.version`))}
+          returning version
+        ),
+        e as (
+          insert into ${sql.table(t.events)} (event_id, stream, version, type, data, metadata, recorded_at)
+          select v.id, ${stream}::text, s.version - ${count}::int + v.i, v.type, v.data, v.metadata, ${recordedAt}::text
+          from s cross join (values ${values}) as v (id, i, type, data, metadata)
+          order by v.i
+          returning position
+        )
+        select (select version from s) as version, (select max(position) from e) as position
+      `.execute(this.#db)
+      const row = rows[0]
+      return row?.version == null ? undefined : { version: Number(row.version), position: Number(row.position) }
+    }
+    // SQLite: a writing statement holds the database's write lock from its first step, so the
+    // version it reads cannot change under it; the trigger of migration 003 moves the stream's
+    // version with each inserted event.
+    const values = sql.join(events.map((event, index) => sql`(${event.id}, ${index + 1}, ${event.type}, ${event.data}, ${event.metadata})`))
+    const { rows } = await sql<{ version: number; position: number }>`
+      insert into ${sql.table(t.events)} (event_id, stream, version, type, data, metadata, recorded_at)
+      select v.column1, ${stream}, s.version + v.column2, v.column3, v.column4, v.column5, ${recordedAt}
+      from (select coalesce((select version from ${sql.table(t.streams)} where stream = ${stream}), 0) as version) as s, (values ${values}) as v
+      where ${expectedHolds(expected, sql.ref('s.version'))}
+      order by v.column2
+      returning position, version
+    `.execute(this.#db)
+    if (rows.length === 0) return undefined
+    return { version: Math.max(...rows.map((r) => Number(r.version))), position: Math.max(...rows.map((r) => Number(r.position))) }
   }
 
   async readStream<Data = unknown>(stream: string, options: ReadStreamOptions = {}): Promise<RecordedEvent<Data>[]> {
