@@ -51,8 +51,10 @@ interface Compared {
   readonly baseline: string
   /** Wall µs per operation, median over rounds, by contender. */
   readonly micros: Record<string, number>
-  /** Median of the rounds' contender/baseline ratios, by contender. */
+  /** Median of the rounds' contender/baseline ratios of wall time, by contender. */
   readonly ratios: Record<string, number>
+  /** The same of this process's CPU time (the database server's, for PostgreSQL, is not in it). */
+  readonly cpuRatios: Record<string, number>
 }
 
 const median = (values: readonly number[]) => {
@@ -65,23 +67,29 @@ const median = (values: readonly number[]) => {
 async function compare(name: string, contenders: ReadonlyArray<readonly [string, Run]>, ops: number, rounds: number): Promise<Compared> {
   for (const [, run] of contenders) await run(Math.max(1, ops >> 2)) // warm-up
   const times = new Map<string, number[]>(contenders.map(([label]) => [label, []]))
+  const cpuTimes = new Map<string, number[]>(contenders.map(([label]) => [label, []]))
   for (let round = 0; round < rounds; round++) {
     const order = round % 2 === 0 ? contenders : [...contenders].reverse()
     for (const [label, run] of order) {
+      const cpu = process.cpuUsage()
       const began = performance.now()
       await run(ops)
       times.get(label)!.push(((performance.now() - began) * 1000) / ops)
+      const used = process.cpuUsage(cpu)
+      cpuTimes.get(label)!.push((used.user + used.system) / ops)
     }
   }
   const baseline = contenders[0]![0]
-  const base = times.get(baseline)!
+  const ratioOf = (series: Map<string, number[]>, label: string) => median(series.get(label)!.map((t, i) => t / series.get(baseline)![i]!))
   const micros: Record<string, number> = {}
   const ratios: Record<string, number> = {}
+  const cpuRatios: Record<string, number> = {}
   for (const [label] of contenders) {
     micros[label] = median(times.get(label)!)
-    ratios[label] = median(times.get(label)!.map((t, i) => t / base[i]!))
+    ratios[label] = ratioOf(times, label)
+    cpuRatios[label] = ratioOf(cpuTimes, label)
   }
-  return { name, baseline, micros, ratios }
+  return { name, baseline, micros, ratios, cpuRatios }
 }
 
 async function createTables(db: Kysely<any>, postgres: boolean): Promise<void> {
@@ -253,8 +261,16 @@ function report(rows: readonly Compared[], notes: readonly string[]): string {
     `${row.micros[label]! >= 100 ? row.micros[label]!.toFixed(0) : row.micros[label]!.toFixed(2)} µs`,
     formatOps(1e6 / row.micros[label]!),
     label === row.baseline ? '' : formatRatio(row.ratios[label]!),
+    label === row.baseline ? '' : formatRatio(row.cpuRatios[label]!),
   ]))
-  return ['', '9. @plinth/cqrs: event store appends and reads beside raw Kysely (and Emmett), command bus overhead', '   wall time per op, median of interleaved rounds; "vs first" is the median of the rounds\' time ratios', table(['row', 'contender', 'time/op', 'ops/s', 'vs first'], lines), ...notes.map((note) => `   ${note}`)].join('\n')
+  return [
+    '',
+    '9. @plinth/cqrs: event store appends and reads beside raw Kysely (and Emmett), command bus overhead',
+    '   wall time per op, median of interleaved rounds; "vs first" is the median of the rounds\' ratios of wall time,',
+    '   and of this process\'s CPU time (SQLite runs in it; PostgreSQL\'s server work is only in the wall time)',
+    table(['row', 'contender', 'time/op', 'ops/s', 'vs first (wall)', 'vs first (CPU)'], lines),
+    ...notes.map((note) => `   ${note}`),
+  ].join('\n')
 }
 
 /** The rows of this file, as the bench runner prints them (`--row=9`). */

@@ -43,6 +43,8 @@ export const eventStoreMigrations: Readonly<Record<string, Migration>> = {
         .addColumn('recorded_at', 'text', (c) => c.notNull())
         .addUniqueConstraint('plinth_events_stream_version', ['stream', 'version'])
         .execute()
+      // Each stream's version, which PostgreSQL's append upserts under its lock; on SQLite a
+      // stream's version is read from its last event instead (append-statement.ts).
       await db.schema
         .createTable(eventTables.streams)
         .ifNotExists()
@@ -93,25 +95,6 @@ export const eventStoreMigrations: Readonly<Record<string, Migration>> = {
     },
     async down(db) {
       await db.schema.dropTable(eventTables.sagas).ifExists().execute()
-    },
-  },
-  '003_stream_version_trigger': {
-    // SQLite appends in one INSERT (no CTE may write there): this trigger moves the stream's
-    // version with each event inserted, inside that statement. PostgreSQL's append upserts the
-    // stream's row in the same statement instead, so it needs nothing.
-    async up(db) {
-      if (await isPostgres(db)) return
-      await sql`
-        create trigger if not exists plinth_events_stream_version after insert on ${sql.table(eventTables.events)}
-        begin
-          insert into ${sql.table(eventTables.streams)} (stream, version) values (new.stream, new.version)
-          on conflict (stream) do update set version = max(version, excluded.version);
-        end
-      `.execute(db)
-    },
-    async down(db) {
-      if (await isPostgres(db)) return
-      await sql`drop trigger if exists plinth_events_stream_version`.execute(db)
     },
   },
 }

@@ -13,7 +13,8 @@
  * transaction id and filters readers by the snapshot's xmin, which needs a two-part checkpoint.)
  * SQLite has one writer at a time, so it needs nothing more.
  */
-import { sql, type Kysely, type RawBuilder } from 'kysely'
+import type { Kysely } from 'kysely'
+import { appendStatement } from './append-statement.js'
 import type { AppendOptions, AppendResult, EventStore, ExpectedVersion, NewEvent, ReadAllOptions, ReadStreamOptions, RecordedEvent } from './contract.js'
 import { cqrsErrors } from './errors.js'
 import { eventTables as t } from './schema.js'
@@ -32,19 +33,6 @@ interface EventRow {
   data: string
   metadata: string
   recorded_at: string
-}
-
-// Any constant shared by every instance of every app on the database; only appends take it.
-const appendLock = 0x706c696e // "plin"
-
-/** Whether an append may create the stream: only when it expects nothing to be there. */
-const mayCreate = (expected: ExpectedVersion) => expected === 'any' || expected === 'no-stream' || expected === 0
-
-/** The expected-version check as SQL, on the stream's current version `current`. */
-function expectedHolds(expected: ExpectedVersion, current: RawBuilder<unknown>) {
-  if (expected === 'any') return sql<boolean>`1 = 1`
-  if (expected === 'stream-exists') return sql<boolean>`${current} > 0`
-  return sql<boolean>`${current} = ${expected === 'no-stream' ? 0 : expected}`
 }
 
 function toRecorded<Data>(row: EventRow): RecordedEvent<Data> {
@@ -123,51 +111,17 @@ export class SqlEventStore implements EventStore {
     return result
   }
 
-  /** The append as one statement; undefined when the stream is not at the expected version. */
+  /** The append as one statement (append-statement.ts); undefined when the stream is not at the expected version. */
   async #appendOnce(stream: string, events: readonly PreparedEvent[], expected: ExpectedVersion): Promise<AppendResult | undefined> {
-    const recordedAt = new Date().toISOString()
-    const count = events.length
-    if (this.#postgres) {
-      // The advisory lock is taken before the stream's row is upserted and before the sequence
-      // hands out positions (each part reads the one before it), and held until the statement's
-      // transaction commits: positions become visible in the order they were drawn. The upsert's
-      // conflict branch sees the latest committed version whatever the statement's snapshot, and
-      // its WHERE is the expected-version check, so a mismatch updates nothing and inserts nothing.
-      const values = sql.join(events.map((event, index) => sql`(${event.id}, ${index + 1}::int, ${event.type}, ${event.data}, ${event.metadata})`))
-      const { rows } = await sql<{ version: number | string | null; position: number | string | null }>`
-        with lock as (select pg_advisory_xact_lock(${appendLock})),
-        s as (
-          insert into ${sql.table(t.streams)} (stream, version)
-          select ${stream}::text, ${count}::int from lock where ${mayCreate(expected)}::boolean or exists (select 1 from ${sql.table(t.streams)} where stream = ${stream}::text)
-          on conflict (stream) do update set version = ${sql.table(t.streams)}.version + excluded.version where ${expectedHolds(expected, sql.ref(`${t.streams}.version`))}
-          returning version
-        ),
-        e as (
-          insert into ${sql.table(t.events)} (event_id, stream, version, type, data, metadata, recorded_at)
-          select v.id, ${stream}::text, s.version - ${count}::int + v.i, v.type, v.data, v.metadata, ${recordedAt}::text
-          from s cross join (values ${values}) as v (id, i, type, data, metadata)
-          order by v.i
-          returning position
-        )
-        select (select version from s) as version, (select max(position) from e) as position
-      `.execute(this.#db)
-      const row = rows[0]
-      return row?.version == null ? undefined : { version: Number(row.version), position: Number(row.position) }
+    const { rows } = await this.#db.executeQuery(appendStatement(this.#postgres ? 'postgres' : 'sqlite', stream, events, expected, new Date().toISOString()))
+    let version = 0
+    let position = 0
+    for (const row of rows) {
+      if (row.version === null) return undefined
+      version = Math.max(version, Number(row.version))
+      position = Math.max(position, Number(row.position))
     }
-    // SQLite: a writing statement holds the database's write lock from its first step, so the
-    // version it reads cannot change under it; the trigger of migration 003 moves the stream's
-    // version with each inserted event.
-    const values = sql.join(events.map((event, index) => sql`(${event.id}, ${index + 1}, ${event.type}, ${event.data}, ${event.metadata})`))
-    const { rows } = await sql<{ version: number; position: number }>`
-      insert into ${sql.table(t.events)} (event_id, stream, version, type, data, metadata, recorded_at)
-      select v.column1, ${stream}, s.version + v.column2, v.column3, v.column4, v.column5, ${recordedAt}
-      from (select coalesce((select version from ${sql.table(t.streams)} where stream = ${stream}), 0) as version) as s, (values ${values}) as v
-      where ${expectedHolds(expected, sql.ref('s.version'))}
-      order by v.column2
-      returning position, version
-    `.execute(this.#db)
-    if (rows.length === 0) return undefined
-    return { version: Math.max(...rows.map((r) => Number(r.version))), position: Math.max(...rows.map((r) => Number(r.position))) }
+    return rows.length === 0 ? undefined : { version, position }
   }
 
   async readStream<Data = unknown>(stream: string, options: ReadStreamOptions = {}): Promise<RecordedEvent<Data>[]> {
@@ -192,8 +146,11 @@ export class SqlEventStore implements EventStore {
 
   async streamVersion(stream: string): Promise<number> {
     checkStream(stream)
-    const row = await this.#db.selectFrom(t.streams).select('version').where('stream', '=', stream).executeTakeFirst()
-    return row === undefined ? 0 : Number(row.version)
+    // On SQLite the stream table is not kept by appends (see #appendOnce): its last event says.
+    const row = this.#postgres
+      ? await this.#db.selectFrom(t.streams).select('version').where('stream', '=', stream).executeTakeFirst()
+      : await this.#db.selectFrom(t.events).select((eb) => eb.fn.max('version').as('version')).where('stream', '=', stream).executeTakeFirst()
+    return Number(row?.version ?? 0)
   }
 
   async headPosition(): Promise<number> {
