@@ -162,8 +162,8 @@ async function storeRows(engine: string, db: Kysely<any>, rounds: number, scale:
 
   const rows: Compared[] = []
   const ops = (n: number) => Math.max(20, Math.round(n * scale))
-  rows.push(await compare(`${engine}: append 1 event`, appends(1), ops(engine === 'PostgreSQL' ? 300 : 600), rounds))
-  rows.push(await compare(`${engine}: append 10 events`, appends(10), ops(engine === 'PostgreSQL' ? 150 : 300), rounds))
+  rows.push(await compare(`${engine}: append 1 event`, appends(1), ops(engine === 'PostgreSQL' ? 150 : 600), rounds))
+  rows.push(await compare(`${engine}: append 10 events`, appends(10), ops(engine === 'PostgreSQL' ? 100 : 300), rounds))
 
   // Reads: one stream of 100 events each, read whole and parsed.
   const rawStream = 'read-raw'
@@ -275,7 +275,7 @@ function report(rows: readonly Compared[], notes: readonly string[]): string {
 
 /** The rows of this file, as the bench runner prints them (`--row=9`). */
 export async function cqrsRow(scale = 1): Promise<string> {
-  const rounds = scale < 1 ? 7 : 15
+  const rounds = scale < 1 ? 7 : 11
   const rows: Compared[] = []
   const notes: string[] = []
 
