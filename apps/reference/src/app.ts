@@ -1,5 +1,6 @@
 import { resolve } from 'node:path'
 import { appCache } from '@plinth/cache'
+import { Sagas, eventStore } from '@plinth/cqrs'
 import { createApp, metricsServer, type App, type LoggingOptions, type MissingProviders } from '@plinth/core'
 import { graphqlServer } from '@plinth/graphql'
 import { grpcServer } from '@plinth/grpc'
@@ -15,16 +16,18 @@ import type cluster from './modules/cluster/module.js'
 import type conversation from './modules/conversation/module.js'
 import type courses from './modules/courses/module.js'
 import type plugins from './modules/plugins/module.js'
+import type provisioning from './modules/provisioning/module.js'
 import type telemetry from './modules/telemetry/module.js'
 import type telemetryEvents from './modules/telemetry-events/module.js'
 
 /**
  * What the modules build on: the database, the broadcaster that publishes to WebSocket topics,
  * the event bus (memory, or Redis Streams / JetStream from REDIS_URL, NATS_URL, MESSAGING_URL),
- * the cache and application state (on Redis with REDIS_URL, in memory otherwise), and background
- * jobs (on the database, or BullMQ with JOBS_URL).
+ * the cache and application state (on Redis with REDIS_URL, in memory otherwise), background
+ * jobs (on the database, or BullMQ with JOBS_URL), and the event store (on the database, or
+ * Redis Streams with EVENTS_URL) with its projections, query cache and saga runner.
  */
-const foundations = [appDatabase, wsBroadcast, messaging(), appCache(), ...appState(), jobsMigrations, jobs()] as const
+const foundations = [appDatabase, wsBroadcast, messaging(), appCache(), ...appState(), jobsMigrations, jobs(), ...eventStore(), Sagas] as const
 
 /**
  * The servers, each on its port from the configuration (HTTP_PORT, WS_PORT, GRPC_PORT,
@@ -48,7 +51,7 @@ function logging(config: Settings): LoggingOptions {
   return file === undefined ? {} : { file: { path: resolve(config.dataDir, file), maxSize, keep, frequency: 'daily' } }
 }
 
-type Modules = [typeof telemetry, typeof conversation, typeof auth, typeof cluster, typeof plugins, typeof courses, typeof telemetryEvents]
+type Modules = [typeof telemetry, typeof conversation, typeof auth, typeof cluster, typeof plugins, typeof courses, typeof telemetryEvents, typeof provisioning]
 
 /**
  * Modules are discovered at run time from ./modules (src/ under a test runner, dist/ in

@@ -9,6 +9,7 @@ import { grpcClients, WsClient } from './clients.js'
 import { describeConversation } from './conversation.case.js'
 import { dropTestDatabase, uniqueDatabaseName } from '@plinth/db/testing'
 import { createDatabase, databaseUrl, postgres } from './postgres.js'
+import { describeProvisioning } from './provisioning.case.js'
 import { eventually, startService, unique } from './service.js'
 import { describeTelemetry } from './telemetry.case.js'
 
@@ -21,6 +22,7 @@ describe.skipIf(!postgres.available)(postgres.title('on PostgreSQL'), () => {
 
   describeTelemetry(() => startService({ DATABASE_URL: database.url }))
   describeConversation(() => startService({ DATABASE_URL: database.url }))
+  describeProvisioning((env) => startService({ ...env, DATABASE_URL: database.url }))
 
   it('creates the database DATABASE_URL names at its first start, when it does not exist yet, and serves from it', async () => {
     const name = uniqueDatabaseName('plinth_reference_new')
