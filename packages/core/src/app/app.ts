@@ -404,11 +404,13 @@ export class App {
     }
   }
 
-  /** Names of components still stopping, for the second-signal report. */
+  /**
+   * Names of the components whose stop hook is running now, once each, for the second-signal
+   * report. Parts with nothing to stop (the app, its configuration, contributions such as
+   * routes) and components still waiting for their turn are not listed.
+   */
   stillRunning(): string[] {
-    return this.components()
-      .filter((c) => c.state === 'stopping' || c.state === 'started')
-      .map((c) => c.name)
+    return [...new Set(this.components().filter((c) => c.state === 'stopping' && c.node.reg.stop !== undefined).map((c) => c.name))]
   }
 }
 
