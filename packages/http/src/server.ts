@@ -8,6 +8,7 @@ import { requireJsonBodies, strictBodyValidators } from './body-validation.js'
 import { apiSecurityHeaders, registerDocs, registerSecurity, securityHeaders, type DocsOptions } from './plugins.js'
 import { installProbes, type HealthDetails } from './probes.js'
 import { installProblemHandlers } from './problems.js'
+import { installRedaction } from './redaction.js'
 import { RequestContext, requestIdFrom } from './request-context.js'
 import { registerRoutes, Routes, type RouteContribution } from './routes.js'
 import { httpErrors } from './errors.js'
@@ -227,6 +228,7 @@ export class HttpServer {
       socket.once('close', () => metrics.app.activeConnections.dec({ server_type: 'http' }))
     })
     installProblemHandlers(http, { exposeErrors: options.exposeErrors ?? appEnv === 'development' })
+    installRedaction(http, app)
     context.install(http)
     requireJsonBodies(http)
     const cors = typeof options.cors === 'function' ? options.cors(app) : (options.cors ?? false)

@@ -1,4 +1,5 @@
 import { loadConfig, type LoadedConfig } from '../config/config.js'
+import { scrub } from '../config/secrets.js'
 import { Container, assertValidGraph } from '../container/container.js'
 import { PlinthError } from '../errors.js'
 import { EventStream, type AppState, type LifecycleEvent, type Phase } from '../lifecycle/events.js'
@@ -171,6 +172,7 @@ export class App {
       ...options,
       // The configuration's secrets stay redacted whatever paths the options add.
       redact: [...(config?.redactionPaths ?? []), ...(options?.redact ?? [])],
+      secrets: [...(config?.secretValues ?? []), ...(options?.secrets ?? [])],
     })
   }
 
@@ -402,6 +404,18 @@ export class App {
       this.#state = 'stopped'
       this.#stopping = undefined
     }
+  }
+
+  /**
+   * `text` with every secret value of the configuration masked (see `LoadedConfig.secretValues`):
+   * for whatever the app shows outside its logs, such as health details and error responses.
+   *
+   * @example
+   * reply.send(app.redact(JSON.stringify(health.report())))
+   */
+  redact(text: string): string {
+    const secrets = this.#config?.secretValues
+    return secrets === undefined || secrets.length === 0 ? text : scrub(text, secrets)
   }
 
   /**

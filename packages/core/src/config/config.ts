@@ -1,6 +1,6 @@
 import type { StandardSchemaV1 } from '@standard-schema/spec'
 import { convert, formatPath, getPath, isPlainObject, isSafePath, kindOf, leaves, schemaLeaves, setPath, type Plain, type ValueKind } from './keys.js'
-import { isSecret, pinoRedactPaths, REDACTED, redactValue, scrub } from './secrets.js'
+import { isSecret, maskUrls, pinoRedactPaths, REDACTED, redactValue, scrub, secretsInUrls } from './secrets.js'
 import { envBindings, parseFlags, readConfigFile, readDotEnv } from './sources.js'
 import { PlinthError } from '../errors.js'
 import { captureSite } from '../container/site.js'
@@ -65,6 +65,12 @@ export interface LoadedConfig<T> {
   readonly redactionPaths: string[]
   /** The value with every secret replaced by `[redacted]`, safe to print or log. */
   redacted(): unknown
+  /**
+   * Every secret value of the configuration: those under secret key paths, and the credentials
+   * in the URLs of any setting (`https://user:pass@host`, `?api_key=`). The logger and the
+   * servers mask them wherever they appear.
+   */
+  readonly secretValues: readonly string[]
 }
 
 const schemaKinds = new WeakMap<ConfigDefinition<unknown>, Map<string, ValueKind | undefined>>()
@@ -153,7 +159,7 @@ export async function loadConfig<T>(def: ConfigDefinition<T>, options: LoadConfi
   const assignString = (path: string, raw: string, source: string) => {
     const converted = convert(raw, kindOf(getPath(merged, path.split('.'))) ?? kinds.get(path))
     if ('error' in converted) {
-      issues.push({ path, source, received: isSecret(def.secrets, path) ? REDACTED : raw, message: converted.error })
+      issues.push({ path, source, received: isSecret(def.secrets, path) ? REDACTED : maskUrls(raw), message: scrub(converted.error, secretsInUrls(raw)) })
       failedPaths.add(path)
       assign(path, raw, source)
     } else {
@@ -183,7 +189,7 @@ export async function loadConfig<T>(def: ConfigDefinition<T>, options: LoadConfi
       cause: error,
     })
   }
-  const secretValues = leaves(merged).flatMap(([path, value]) => (isSecret(def.secrets, path) ? [value] : []))
+  const secretValues = secretValuesOf(merged, def)
   for (const issue of result.issues ?? []) {
     const { text, keys } = formatPath(issue.path)
     if (failedPaths.has(text)) continue
@@ -210,6 +216,7 @@ export async function loadConfig<T>(def: ConfigDefinition<T>, options: LoadConfi
     files,
     redactionPaths: pinoRedactPaths(secretPaths),
     redacted: () => redactValue(value, def.secrets),
+    secretValues: [...new Set([...secretValues, ...(isPlainObject(value) ? secretValuesOf(value, def) : [])])],
   }
 }
 
@@ -266,6 +273,14 @@ function sourceOf(sources: ReadonlyMap<string, string>, keys: readonly PropertyK
   const prefix = names.length === 0 ? '' : `${names.join('.')}.`
   const below = new Set([...sources].filter(([key]) => key.startsWith(prefix)).map(([, source]) => source))
   return below.size > 0 ? [...below].join(', ') : 'missing'
+}
+
+/** The values under secret key paths, and the credentials in the URLs of every setting. */
+function secretValuesOf(settings: Record<string, unknown>, def: ConfigDefinition<unknown>): string[] {
+  return leaves(settings).flatMap(([path, value]) => {
+    const values = (Array.isArray(value) ? value : [value]).filter((item) => typeof item === 'string' || typeof item === 'number').map(String)
+    return isSecret(def.secrets, path) ? values : values.flatMap(secretsInUrls)
+  })
 }
 
 function invalidConfig(issues: ConfigIssue[], appEnv: AppEnv, files: string[], def: ConfigDefinition<unknown>): PlinthError {
