@@ -96,7 +96,7 @@ describe('what is still running at a second signal', () => {
     const held = new Promise<void>((resolve) => (release = resolve))
     const db = component('db', { create: () => ({}), stop: () => held })
     const server = component('server', { eager: true, deps: { db, parts: Parts }, create: () => ({}), stop: () => held })
-    const parts = [provide(Parts, { value: () => 'a' }), provide(Parts, { value: () => 'b' })]
+    const parts = [provide(Parts, { value: 'a' }), provide(Parts, { value: 'b' })]
     const app = createApp({ name: 'second-signal', components: [db, server, ...parts], logging: silent, shutdown: { drainDelay: 0 } })
     await app.start()
     const stopping = app.stop('SIGTERM')

@@ -70,7 +70,7 @@ async function untilReady(base: string, output: () => string): Promise<void> {
 // Keep-alive clients that send their next request the moment the last one is answered, as a
 // load balancer's pool does, across SIGTERM; the load balancer stops sending one second after it
 // first reads 503 (or cannot connect). Development has no drain delay; production's is the default.
-describe.each([
+describe.each<{ env: string; settings: Record<string, string> }>([
   { env: 'development', settings: { APP_ENV: 'development' } },
   { env: 'production', settings: { APP_ENV: 'production', DRAIN_DELAY: '1500' } },
 ])('keep-alive load across SIGTERM in $env', ({ settings }) => {

@@ -189,7 +189,8 @@ export async function loadConfig<T>(def: ConfigDefinition<T>, options: LoadConfi
       cause: error,
     })
   }
-  const secretValues = secretValuesOf(merged, def)
+  // Every secret leaf, however short: a validator's message quotes the value it rejected.
+  const secretValues = [...leaves(merged).flatMap(([path, value]) => (isSecret(def.secrets, path) ? [value] : [])), ...secretValuesOf(merged, def)]
   for (const issue of result.issues ?? []) {
     const { text, keys } = formatPath(issue.path)
     if (failedPaths.has(text)) continue
@@ -216,7 +217,7 @@ export async function loadConfig<T>(def: ConfigDefinition<T>, options: LoadConfi
     files,
     redactionPaths: pinoRedactPaths(secretPaths),
     redacted: () => redactValue(value, def.secrets),
-    secretValues: [...new Set([...secretValues, ...(isPlainObject(value) ? secretValuesOf(value, def) : [])])],
+    secretValues: [...new Set([...secretValuesOf(merged, def), ...(isPlainObject(value) ? secretValuesOf(value, def) : [])])],
   }
 }
 
@@ -275,11 +276,15 @@ function sourceOf(sources: ReadonlyMap<string, string>, keys: readonly PropertyK
   return below.size > 0 ? [...below].join(', ') : 'missing'
 }
 
-/** The values under secret key paths, and the credentials in the URLs of every setting. */
+/**
+ * The string values under secret key paths, and the credentials in the URLs of every setting.
+ * Numbers and strings under six characters are left out: the name rule over-matches on purpose
+ * (`tokenTtl: 900`), and masking "900" in every line and response would garble them.
+ */
 function secretValuesOf(settings: Record<string, unknown>, def: ConfigDefinition<unknown>): string[] {
   return leaves(settings).flatMap(([path, value]) => {
-    const values = (Array.isArray(value) ? value : [value]).filter((item) => typeof item === 'string' || typeof item === 'number').map(String)
-    return isSecret(def.secrets, path) ? values : values.flatMap(secretsInUrls)
+    const values = (Array.isArray(value) ? value : [value]).filter((item): item is string => typeof item === 'string')
+    return (isSecret(def.secrets, path) ? values : values.flatMap(secretsInUrls)).filter((item) => item.length >= 6)
   })
 }
 
