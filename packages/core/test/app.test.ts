@@ -89,6 +89,25 @@ describe('an app', () => {
   })
 })
 
+describe('what is still running at a second signal', () => {
+  it('names the components whose stop is running, once each, without the kernel or contributions', async () => {
+    const Parts = token('parts').many<string>()
+    let release!: () => void
+    const held = new Promise<void>((resolve) => (release = resolve))
+    const db = component('db', { create: () => ({}), stop: () => held })
+    const server = component('server', { eager: true, deps: { db, parts: Parts }, create: () => ({}), stop: () => held })
+    const parts = [provide(Parts, { value: 'a' }), provide(Parts, { value: 'b' })]
+    const app = createApp({ name: 'second-signal', components: [db, server, ...parts], logging: silent, shutdown: { drainDelay: 0 } })
+    await app.start()
+    const stopping = app.stop('SIGTERM')
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(app.stillRunning()).toEqual(['server'])
+    release()
+    await stopping
+    expect(app.stillRunning()).toEqual([])
+  })
+})
+
 describe('a shutdown during start-up', () => {
   it('interrupts the boot, stops what had started, and leaves the app stopped', async () => {
     const log: string[] = []

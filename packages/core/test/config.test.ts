@@ -348,3 +348,37 @@ describe.each([
     expect((error.details.issues as ConfigIssue[]).map(({ path, source }) => `${path} <- ${source}`)).toEqual(['http.port <- --http.port', 'workers <- .env WORKERS'])
   })
 })
+
+describe('secret values', () => {
+  const Settings = defineConfig({
+    schema: z.object({ upstream: z.object({ baseUrl: z.url(), apiKey: z.string() }), database: z.object({ url: z.string() }) }),
+    env: { UPSTREAM_URL: 'upstream.baseUrl', UPSTREAM_KEY: 'upstream.apiKey', DB: 'database.url' },
+  })
+
+  it('lists the values of secret keys and the credentials in the URLs of any setting', async () => {
+    const config = await loadConfig(Settings, {
+      cwd: await project(),
+      env: { UPSTREAM_URL: 'https://api.example/v1?api_key=qs-secret-1&page=2', UPSTREAM_KEY: 'key-secret-2', DB: 'postgres://app:pw-secret-3@db:5432/app' },
+    })
+    expect([...config.secretValues].sort()).toEqual(['key-secret-2', 'pw-secret-3', 'qs-secret-1'])
+    expect(JSON.stringify(config.redacted())).not.toMatch(/secret-/)
+  })
+
+  it('masks credentials in a URL setting that is not a secret when the exit-78 message prints it', async () => {
+    const error = await configError(
+      loadConfig(Settings, { cwd: await project(), env: { UPSTREAM_URL: 'https//user:pw-url-secret@api.example/v1?api_key=sk-url-secret', UPSTREAM_KEY: 'k', DB: 'x' } }),
+    )
+    expect(error.message).toContain('upstream.baseUrl')
+    expect(`${error.message}${JSON.stringify(error.details)}`).not.toMatch(/url-secret/)
+  })
+
+  it('are masked by the logger wherever they appear in a line', async () => {
+    const lines: string[] = []
+    const destination = new Writable({ write: (chunk: Buffer, _encoding, done) => done(void lines.push(chunk.toString())) })
+    const log = createLogger({ destination, secrets: ['sk-echoed-key', 'we"ird\\value'] })
+    log.warn({ err: new Error('401: Incorrect API key provided: sk-echoed-key') }, 'upstream refused sk-echoed-key')
+    log.info({ nested: { text: 'a we"ird\\value inside' } }, 'plain')
+    expect(lines.join('')).not.toMatch(/sk-echoed-key|ird/)
+    expect(lines.join('')).toContain('[redacted]')
+  })
+})

@@ -3,8 +3,8 @@ import { describe, expect, it } from 'vitest'
 import { Container } from '../src/container/container.js'
 import { EventSpy, EventStream, type LifecycleEvent } from '../src/lifecycle/events.js'
 import { Lifecycle } from '../src/lifecycle/lifecycle.js'
-import { component, type AnyProvider, type Provider } from '../src/container/provider.js'
-import { optional } from '../src/container/token.js'
+import { component, provide, type AnyProvider, type Provider } from '../src/container/provider.js'
+import { accessor, optional, token } from '../src/container/token.js'
 
 const silent = pino({ level: 'silent' })
 const delay = (ms: number, signal?: AbortSignal) =>
@@ -180,6 +180,47 @@ describe('stop', () => {
     expect(log[0]).toBe('stop server')
     expect(log.slice(1, 3).sort()).toEqual(['stop a', 'stop b'])
     expect(log[3]).toBe('stop db')
+  })
+
+  it('stops a server before what its handlers reach lazily (an accessor to a scoped handler, through a contribution)', async () => {
+    const log: string[] = []
+    const db = part('db', log)
+    const service = part('service', log, { db })
+    const handler = component('handler', { lifetime: 'scoped', deps: { service }, create: ({ service }) => ({ service }) })
+    const Handlers = token('handlers').many<{ handler: () => unknown }>()
+    const registration = provide(Handlers, { deps: { handler: accessor(handler) }, create: ({ handler }) => ({ handler }) })
+    // The server finishes its last call 50 ms into its stop; the database must still be there.
+    const server = component('server', {
+      eager: true,
+      deps: { handlers: Handlers },
+      create: () => ({}),
+      start: () => void log.push('start server'),
+      stop: async () => {
+        await delay(50)
+        log.push('stop server')
+      },
+    })
+    // Something else uses the service directly, so that it and the database are started.
+    const user = component('user', { eager: true, deps: { service }, create: () => ({}) })
+    const { lifecycle } = boot([db, service, handler, registration, server, user])
+    await lifecycle.start()
+    log.length = 0
+    const report = await lifecycle.stop(1_000)
+    expect(report.failures).toEqual([])
+    expect(log).toEqual(['stop server', 'stop service', 'stop db'])
+  })
+
+  it('keeps the construction order where a lazy edge would close a cycle', async () => {
+    const log: string[] = []
+    const Back = token('back').of<() => unknown>()
+    const a = part('a', log, { back: accessor(Back) as never }, { eager: true })
+    const b = provide(Back, { eager: true, deps: { a }, create: () => () => 'b', stop: () => void log.push('stop b') })
+    const { lifecycle } = boot([a, b])
+    await lifecycle.start()
+    log.length = 0
+    const report = await lifecycle.stop(1_000)
+    expect(report.unfinished).toEqual([])
+    expect(log).toEqual(['stop b', 'stop a'])
   })
 
   it('names what did not stop by the overall deadline', async () => {

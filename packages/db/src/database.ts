@@ -208,15 +208,25 @@ export class LazyDatabase implements Database {
    */
   async health(signal?: AbortSignal): Promise<HealthResult> {
     const details = { dialect: this.dialect, url: this.url }
+    const timeout = this.#settings.healthTimeout
+    let timer: NodeJS.Timeout | undefined
+    // One deadline for connecting and the round trip, so that a database that accepts
+    // connections and never answers fails this check as fast as one that refuses them.
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(dbErrors.create('PLINTH_ERR_DB_UNAVAILABLE', `database ${this.url} did not answer within ${timeout} ms`)), timeout)
+    })
     try {
       if (this.#state === 'failed' || this.#state === 'closed') throw this.#lastError ?? dbErrors.create('PLINTH_ERR_DB_UNAVAILABLE', `database ${this.url} is closed`)
-      if (!this.#ready) await this.#whenReady()
-      const latency = await this.ping(signal ? { signal } : {})
+      if (!this.#ready) await Promise.race([this.#whenReady(), deadline])
+      const latency = await Promise.race([this.ping(signal ? { signal } : {}), deadline])
       return { status: 'up', details: { ...details, latencyMs: Math.round(latency * 100) / 100, pool: this.poolStats() } }
     } catch (error) {
       if (!this.#settings.optional || this.#state === 'closed') throw error
       const reason = error instanceof PlinthError ? `${error.code}: ${error.message}` : safeMessage(error, this.#secrets)
-      return { status: 'degraded', details: { ...details, reason: `running without its database: ${reason}`, state: this.#state, pool: this.poolStats() } }
+      // Degraded, with the error: readiness tolerates it, and the run still counts as a failure.
+      return { status: 'degraded', error: reason, details: { ...details, reason: `running without its database: ${reason}`, state: this.#state, pool: this.poolStats() } }
+    } finally {
+      clearTimeout(timer)
     }
   }
 

@@ -39,7 +39,7 @@ export interface DatabaseOptions {
   migrate?: boolean
   /** How long to wait for another instance's migrations. Default 120 000 ms. */
   migrationLockTimeout?: number
-  /** Deadline of the health check's round trip. Default 2 000 ms. */
+  /** Deadline of the health check (connecting, then one round trip). Default 1 500 ms. */
   healthTimeout?: number
   /**
    * Deadline of one query on PostgreSQL (statement_timeout, and a client-side deadline just
@@ -110,7 +110,8 @@ export function resolveDatabaseSettings(input: DatabaseOptionsInput, context: Op
     migrate: options.migrate ?? flag(env.DATABASE_MIGRATE, 'DATABASE_MIGRATE') ?? context.appEnv === 'development',
     optional: options.optional ?? flag(env.SKIP_DB_INIT, 'SKIP_DB_INIT') ?? false,
     migrationLockTimeout: positive(options.migrationLockTimeout, 'migrationLockTimeout', 120_000),
-    healthTimeout: positive(options.healthTimeout, 'healthTimeout', 2_000),
+    // Below the health check's own 2 s deadline, so that the database answers the check itself.
+    healthTimeout: positive(options.healthTimeout, 'healthTimeout', 1_500),
     queryTimeout: positive(options.queryTimeout ?? count(env.DATABASE_QUERY_TIMEOUT, 'DATABASE_QUERY_TIMEOUT'), 'queryTimeout', 10_000, 0),
     applicationName: context.appName.slice(0, 63),
   }

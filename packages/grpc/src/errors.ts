@@ -13,4 +13,8 @@ export const grpcErrors = defineErrors('@plinth/grpc', {
     title: 'A gRPC service cannot be served',
     hint: 'Check the .proto path, the fully qualified service name (package.Service) and that the implementation has a function for every method named.',
   },
+  PLINTH_ERR_GRPC_DRAIN_CUT: {
+    title: 'gRPC calls were cancelled at shutdown',
+    hint: 'Calls were still running when the drain time ran out and were cancelled. Raise grpcServer({ drainTimeout }) (and shutdown.timeout) above the longest call, or have long streams end when their signal aborts.',
+  },
 })

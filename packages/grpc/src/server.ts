@@ -115,8 +115,9 @@ export class GrpcServer {
   }
 
   /**
-   * Ends the health Watch streams, stops accepting calls, lets calls in flight finish within
-   * `drainTimeout` (or until `signal` fires), then cancels the rest.
+   * Ends the health Watch streams, lets calls in flight finish within `drainTimeout` (or until
+   * `signal` fires), then stops listening; calls still running then are cancelled and the close
+   * fails (PLINTH_ERR_GRPC_DRAIN_CUT), so that a shutdown that cut work short exits non-zero.
    */
   async close(signal?: AbortSignal): Promise<void> {
     const server = this.#server
@@ -124,16 +125,22 @@ export class GrpcServer {
     this.#closing = true
     this.#healthService?.stop()
     const grace = AbortSignal.any([AbortSignal.timeout(this.#options.drainTimeout ?? 5_000), ...(signal ? [signal] : [])])
-    const drained = new Promise<boolean>((resolve) => server.tryShutdown(() => resolve(true)))
     let onAbort: (() => void) | undefined
-    const expired = new Promise<boolean>((resolve) => grace.addEventListener('abort', (onAbort = () => resolve(false)), { once: true }))
+    const expired = new Promise<false>((resolve) => grace.addEventListener('abort', (onAbort = () => resolve(false)), { once: true }))
+    // The listener stays open while calls in flight finish: a client's health Check meanwhile
+    // reads NOT_SERVING instead of finding the port closed, and a call that starts in the
+    // meantime is served. tryShutdown would refuse new calls (GOAWAY) at once.
+    while (this.#inFlight.size > 0 && !grace.aborted) await Promise.race([Promise.allSettled([...this.#inFlight]), expired])
+    const drained = new Promise<true>((resolve) => server.tryShutdown(() => resolve(true)))
     const clean = grace.aborted ? false : await Promise.race([drained, expired])
     if (onAbort) grace.removeEventListener('abort', onAbort)
-    if (!clean) {
-      this.#deps.log.warn({ calls: this.#inFlight.size }, `gRPC calls still running when the drain time ran out; cancelling ${this.#inFlight.size}`)
-      server.forceShutdown()
-    }
     this.#server = undefined
+    if (!clean) {
+      const cut = this.#inFlight.size
+      this.#deps.log.warn({ calls: cut }, `gRPC calls still running when the drain time ran out; cancelling ${cut}`)
+      server.forceShutdown()
+      throw grpcErrors.create('PLINTH_ERR_GRPC_DRAIN_CUT', `${cut} gRPC call(s) still running when the ${this.#options.drainTimeout ?? 5_000} ms drain time ran out were cancelled`, { details: { calls: cut } })
+    }
   }
 }
 

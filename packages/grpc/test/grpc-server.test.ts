@@ -148,20 +148,26 @@ describe('the gRPC server', () => {
     await overall.until('SERVING')
     const inFlight = call('Wait', { ms: 300 })
     await expect.poll(() => server.activeCalls).toBe(1)
-    await t.stop()
+    const stopping = t.stop()
+    // Draining: the listener is still there, and a health Check reads NOT_SERVING (not UNAVAILABLE).
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    expect((await check('')).status).toBe('NOT_SERVING')
+    await stopping
     expect(await inFlight).toMatchObject({ message: 'waited 300' })
     expect(overall.statuses).toEqual(['SERVING', 'NOT_SERVING'])
     expect((await overall.ended).code).toBe(status.OK)
     await expect(call('SayHello', { name: 'late' })).rejects.toMatchObject({ code: status.UNAVAILABLE })
   })
 
-  it('cancels calls still running when the drain time runs out', async () => {
-    const { t, call, server } = await start({ drainTimeout: 100 })
+  it('cancels calls still running when the drain time runs out, and fails the stop', async () => {
+    const { t, app, call, server } = await start({ drainTimeout: 100 })
     const stuck = call('Wait', { ms: 3_000 }).catch((error: { code: number }) => error)
     await expect.poll(() => server.activeCalls).toBe(1)
     const began = performance.now()
-    await t.stop()
+    const report = await app.stop('test')
     expect(performance.now() - began).toBeLessThan(1_500)
+    expect(report.failures.map((f) => [f.component, (f.error as { code?: string }).code])).toEqual([['grpc-server', 'PLINTH_ERR_GRPC_DRAIN_CUT']])
+    void t
     expect(await stuck).toMatchObject({ code: status.CANCELLED })
   })
 

@@ -16,4 +16,8 @@ export const httpErrors = defineErrors('@plinth/http', {
     title: 'CORS allows every origin with credentials',
     hint: 'List the origins that may send credentials (cors: { origin: ["https://app.example.com"], credentials: true }), or drop credentials; browsers refuse "*" with credentials, and reflecting any origin lets every site act as the user.',
   },
+  PLINTH_ERR_HTTP_DRAIN_CUT: {
+    title: 'Requests were cut short at shutdown',
+    hint: 'Requests were still running when the drain timeout passed and their connections were closed. Raise httpServer({ drainTimeout }) (and shutdown.timeout) above the longest request, or give long requests their own deadline.',
+  },
 })

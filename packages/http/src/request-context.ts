@@ -165,6 +165,8 @@ export class RequestContext extends LogController {
   readonly #reported = new Map<string, number>()
   readonly #offCollect: (() => void) | undefined
   #draining = false
+  /** performance.now() of the last connection accepted or request routed: when traffic last arrived. */
+  #lastArrival = 0
 
   /**
    * Node's response, telling this context when it has finished: Node's own `finish` listener
@@ -214,6 +216,7 @@ export class RequestContext extends LogController {
   /** Tracks the server's connections and opens the request scope around handlers, when something lives in it. */
   install(http: FastifyInstance): void {
     const track = (socket: TrackedSocket) => {
+      this.#lastArrival = performance.now()
       this.#sockets.add(socket)
       socket.once('close', () => this.#socketClosed(socket))
     }
@@ -237,6 +240,11 @@ export class RequestContext extends LogController {
     return this.#draining
   }
 
+  /** Milliseconds since a connection was last accepted or a request last arrived. */
+  get quietFor(): number {
+    return performance.now() - this.#lastArrival
+  }
+
   /** From now on, and for every response not yet sent, `Connection: close`. */
   drain(): void {
     this.#draining = true
@@ -252,7 +260,7 @@ export class RequestContext extends LogController {
   /** Fastify calls this once a request is routed, before any hook. */
   override incomingRequest(request: FastifyRequest, reply: FastifyReply): void {
     const response: TimedResponse = reply.raw
-    response[kStartedAt] = performance.now()
+    response[kStartedAt] = this.#lastArrival = performance.now()
     response[kReply] = reply
     if (!(response instanceof this.#Response)) response.once('finish', () => this.#finished(response))
     request.log = reply.log = requestLogger(this.#options.log, request)

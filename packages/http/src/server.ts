@@ -8,6 +8,7 @@ import { requireJsonBodies, strictBodyValidators } from './body-validation.js'
 import { apiSecurityHeaders, registerDocs, registerSecurity, securityHeaders, type DocsOptions } from './plugins.js'
 import { installProbes, type HealthDetails } from './probes.js'
 import { installProblemHandlers } from './problems.js'
+import { installRedaction } from './redaction.js'
 import { RequestContext, requestIdFrom } from './request-context.js'
 import { registerRoutes, Routes, type RouteContribution } from './routes.js'
 import { httpErrors } from './errors.js'
@@ -63,6 +64,12 @@ export interface HttpServerOptions {
   keepAliveTimeout?: number
   /** How long in-flight requests may take to finish at shutdown before their connections are cut, in ms. Default 10 000. */
   drainTimeout?: number
+  /**
+   * At shutdown the server keeps accepting (answering with `Connection: close`) until no
+   * connection or request has arrived for this long, in ms, and for at most half the drain
+   * timeout; only then do idle connections and the listener close. Default 250.
+   */
+  quietPeriod?: number
   /** Error messages and stacks in 500 responses. Default: in development only. */
   exposeErrors?: boolean
   /** Any other Fastify server option. */
@@ -144,19 +151,28 @@ export class HttpServer {
   }
 
   /**
-   * Stops accepting connections, closes idle keep-alive ones, and waits for requests in flight
-   * (whose responses carry `Connection: close`) up to the drain timeout; what is still open
-   * then is cut, and said so in the log.
+   * Serves until traffic stops arriving (every response with `Connection: close`), then stops
+   * accepting connections, closes idle keep-alive ones, and waits for requests in flight up to
+   * the drain timeout; what is still open then is cut, said so in the log, and the stop fails.
+   *
+   * Why the listener closes last: closing it while clients still send resets the connections
+   * the kernel had accepted but Node had not, and closing an idle keep-alive connection races
+   * the request its client may be writing on it. Once nothing has arrived for the quiet period
+   * (the load balancer has stopped sending), neither can happen. With no drain delay
+   * (development), this wait is the drain.
    */
   async stop(): Promise<void> {
-    this.#context?.drain()
+    const context = this.#context
+    context?.drain()
     this.#unsubscribe?.()
     const http = this.#fastify
     if (!http) return
     const timeout = this.#options.drainTimeout ?? 10_000
+    const began = performance.now()
+    if (context && this.#url !== undefined) await untilQuiet(context, this.#options.quietPeriod ?? 250, timeout / 2)
     let timer: NodeJS.Timeout | undefined
     const closed = http.close()
-    const cut = new Promise<'cut'>((resolve) => (timer = setTimeout(() => resolve('cut'), timeout)))
+    const cut = new Promise<'cut'>((resolve) => (timer = setTimeout(() => resolve('cut'), timeout - (performance.now() - began))))
     const outcome = await Promise.race([closed.then(() => 'closed' as const), cut])
     clearTimeout(timer)
     if (outcome === 'cut') {
@@ -164,8 +180,10 @@ export class HttpServer {
       this.#deps.log.warn({ connections: open, drainTimeout: timeout }, `requests still running after the ${timeout} ms drain timeout; closing ${open} connection(s)`)
       http.server.closeAllConnections()
       await closed
+      context?.close()
+      throw httpErrors.create('PLINTH_ERR_HTTP_DRAIN_CUT', `${open} connection(s) with requests still running were closed after the ${timeout} ms drain timeout`)
     }
-    this.#context?.close()
+    context?.close()
   }
 
 
@@ -215,6 +233,7 @@ export class HttpServer {
       socket.once('close', () => metrics.app.activeConnections.dec({ server_type: 'http' }))
     })
     installProblemHandlers(http, { exposeErrors: options.exposeErrors ?? appEnv === 'development' })
+    installRedaction(http, app)
     context.install(http)
     requireJsonBodies(http)
     const cors = typeof options.cors === 'function' ? options.cors(app) : (options.cors ?? false)
@@ -233,6 +252,14 @@ export class HttpServer {
     await registerRoutes(http, routes)
     await http.ready()
     return http
+  }
+}
+
+/** Resolves once nothing has arrived for `quiet` ms, or after `atMost` ms. */
+async function untilQuiet(context: RequestContext, quiet: number, atMost: number): Promise<void> {
+  const until = performance.now() + atMost
+  for (let left = quiet - context.quietFor; left > 0 && performance.now() < until; left = quiet - context.quietFor) {
+    await new Promise((resolve) => setTimeout(resolve, Math.min(left, until - performance.now())))
   }
 }
 

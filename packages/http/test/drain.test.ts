@@ -63,8 +63,9 @@ describe('draining at shutdown', () => {
     expect(during.status).toBe(200)
     expect(during.headers.connection).toBe('close')
 
-    // Past the drain delay the listener closes: new connections are refused while /slow still runs.
-    await expect.poll(() => get(`${base}/hello`, false).then(() => 'accepted', (error: NodeJS.ErrnoException) => error.code), { timeout: 5_000 }).toBe('ECONNREFUSED')
+    // Past the drain delay, once nothing has arrived for the quiet period (250 ms), the listener
+    // closes: new connections are refused while /slow still runs.
+    await expect.poll(() => get(`${base}/hello`, false).then(() => 'accepted', (error: NodeJS.ErrnoException) => error.code), { timeout: 5_000, interval: 400 }).toBe('ECONNREFUSED')
     expect(idleClosed).toBe(true)
     release()
     const finished = await slow
@@ -76,13 +77,33 @@ describe('draining at shutdown', () => {
     expect(report.unfinished).toEqual([])
   })
 
-  it('cuts what is still running at the drain timeout, and says so', async () => {
+  it('keeps serving while requests keep arriving after the drain delay, and closes once they stop', async () => {
+    const routes = provide(Routes, { value: (http) => void http.get('/hello', () => ({ hello: 'world' })) })
+    await using h = await bootHttp({ listen: true, port: 0 }, [routes], { shutdown: { drainDelay: 0, timeout: 10_000 } })
+    const base = h.server.url!
+    expect((await get(`${base}/hello`, false)).status).toBe(200)
+    const stopping = h.t.app.stop('test')
+    // A client that has not noticed yet: a request every 50 ms for 600 ms, each on a new connection.
+    const answers: number[] = []
+    for (let i = 0; i < 12; i++) {
+      const reply = await get(`${base}/hello`, false)
+      expect(reply.headers.connection).toBe('close')
+      answers.push(reply.status)
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+    expect(answers.every((status) => status === 200)).toBe(true)
+    const report = await stopping
+    expect(report.failures).toEqual([])
+    await expect(get(`${base}/hello`, false)).rejects.toMatchObject({ code: 'ECONNREFUSED' })
+  })
+
+  it('cuts what is still running at the drain timeout, says so, and fails the stop', async () => {
     const routes = provide(Routes, { value: (http) => void http.get('/forever', () => new Promise(() => {})) })
     await using h = await bootHttp({ listen: true, port: 0, drainTimeout: 100 }, [routes])
     const hanging = get(`${h.server.url}/forever`, false).catch((error: NodeJS.ErrnoException) => error.code)
     await expect.poll(() => countConnections(h.server.fastify.server)).toBe(1)
     const report = await h.t.app.stop('test')
-    expect(report.failures).toEqual([])
+    expect(report.failures.map((f) => [f.component, (f.error as { code?: string }).code])).toEqual([['http-server', 'PLINTH_ERR_HTTP_DRAIN_CUT']])
     expect(await hanging).toBe('ECONNRESET')
     expect(h.lines.some((line) => line.level === 40 && /requests still running after the 100 ms drain timeout; closing 1 connection/.test(String(line.msg)))).toBe(true)
   })

@@ -7,24 +7,25 @@ import { describe, expect, it } from 'vitest'
 const fixture = fileURLToPath(new URL('./fixtures/drain-app.ts', import.meta.url))
 const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href
 
-type Outcome = { ok: true; status: number; connection: string | undefined; at: number } | { ok: false; code: string; at: number }
+type Outcome = ({ ok: true; status: number; connection: string | undefined } | { ok: false; code: string }) & { sentAt: number; at: number }
 
 /** One GET; resolves to its outcome, never rejects, so that every failure is counted. */
 function hit(url: string, agent: Agent | false): Promise<Outcome> {
+  const sentAt = performance.now()
   return new Promise((resolve) => {
     const req = request(url, { agent }, (res) => {
       res.resume()
-      res.on('end', () => resolve({ ok: true, status: res.statusCode ?? 0, connection: res.headers.connection, at: performance.now() }))
-      res.on('error', (error: NodeJS.ErrnoException) => resolve({ ok: false, code: error.code ?? error.message, at: performance.now() }))
+      res.on('end', () => resolve({ ok: true, status: res.statusCode ?? 0, connection: res.headers.connection, sentAt, at: performance.now() }))
+      res.on('error', (error: NodeJS.ErrnoException) => resolve({ ok: false, code: error.code ?? error.message, sentAt, at: performance.now() }))
     })
-    req.on('error', (error: NodeJS.ErrnoException) => resolve({ ok: false, code: error.code ?? error.message, at: performance.now() }))
+    req.on('error', (error: NodeJS.ErrnoException) => resolve({ ok: false, code: error.code ?? error.message, sentAt, at: performance.now() }))
     req.end()
   })
 }
 
-function launch() {
+function launch(env: Record<string, string> = { APP_ENV: 'production', DRAIN_DELAY: '1000' }) {
   const child = spawn(process.execPath, ['--conditions=@plinth/source', '--import', tsx, fixture], {
-    env: { PATH: process.env.PATH, APP_ENV: 'production', LOG_LEVEL: 'warn', DRAIN_DELAY: '1000' },
+    env: { PATH: process.env.PATH, LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let output = ''
@@ -46,6 +47,71 @@ function launch() {
   })
   return { child, exited, listening, output: () => output }
 }
+
+/** What the fixture printed at exit: requests Node's server read, and responses it wrote whole. */
+function counts(output: string): { read: number; written: number; unanswered: number } {
+  const match = /COUNTS read=(\d+) written=(\d+)/.exec(output)
+  if (!match) throw new Error(`the fixture printed no counts:\n${output}`)
+  const read = Number(match[1])
+  const written = Number(match[2])
+  return { read, written, unanswered: read - written }
+}
+
+async function untilReady(base: string, output: () => string): Promise<void> {
+  const deadline = performance.now() + 15_000
+  for (;;) {
+    const probe = await hit(`${base}/health/ready`, false)
+    if (probe.ok && probe.status === 200) return
+    if (performance.now() > deadline) throw new Error(`never ready:\n${output()}`)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+}
+
+// Keep-alive clients that send their next request the moment the last one is answered, as a
+// load balancer's pool does, across SIGTERM; the load balancer stops sending one second after it
+// first reads 503 (or cannot connect). Development has no drain delay; production's is the default.
+describe.each<{ env: string; settings: Record<string, string> }>([
+  { env: 'development', settings: { APP_ENV: 'development' } },
+  { env: 'production', settings: { APP_ENV: 'production', DRAIN_DELAY: '1500' } },
+])('keep-alive load across SIGTERM in $env', ({ settings }) => {
+  it('answers every request the server read, closes connections only between requests, and fails none sent before readiness fell plus one second', async () => {
+    const service = launch(settings)
+    const base = await service.listening
+    await untilReady(base, service.output)
+    const deadline = performance.now() + 20_000
+    let readinessFellAt = Number.POSITIVE_INFINITY
+    const watcher = (async () => {
+      while (performance.now() < deadline) {
+        const probe = await hit(`${base}/health/ready`, false)
+        if (!probe.ok || probe.status === 503) return (readinessFellAt = probe.sentAt)
+        await new Promise((resolve) => setTimeout(resolve, 10))
+      }
+    })()
+    const agent = new Agent({ keepAlive: true, maxSockets: 16 })
+    const outcomes: Outcome[] = []
+    const worker = async () => {
+      while (performance.now() < readinessFellAt + 1_000 && performance.now() < deadline) outcomes.push(await hit(`${base}/hello`, agent))
+    }
+    const workers = Promise.all(Array.from({ length: 16 }, worker))
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    service.child.kill('SIGTERM')
+    await Promise.all([workers, watcher])
+    const code = await service.exited
+    agent.destroy()
+
+    const served = counts(service.output())
+    const inWindow = outcomes.filter((o) => o.sentAt < readinessFellAt + 1_000)
+    const failed = inWindow.filter((o) => !o.ok || o.status !== 200)
+    const afterFall = outcomes.filter((o) => o.ok && o.sentAt > readinessFellAt)
+    const figures = { sent: outcomes.length, read: served.read, written: served.written, failed: failed.length, codes: [...new Set(failed.map((o) => (o.ok ? o.status : o.code)))] }
+    console.log(`keep-alive shutdown (${settings.APP_ENV}):`, JSON.stringify(figures))
+    expect(figures).toMatchObject({ failed: 0, codes: [] })
+    expect(served.unanswered, service.output()).toBe(0)
+    expect(outcomes.length).toBeGreaterThan(100)
+    expect(afterFall.every((o) => o.ok && o.connection === 'close')).toBe(true)
+    expect(code, service.output()).toBe(0)
+  }, 40_000)
+})
 
 describe('a service process under steady load', () => {
   it('on SIGTERM fails no request and resets no connection, serving through the drain delay and finishing what is in flight', async () => {
@@ -94,6 +160,7 @@ describe('a service process under steady load', () => {
     agent.destroy()
 
     const failed = outcomes.filter((o) => !o.ok || o.status !== 200)
+    expect(counts(service.output())).toMatchObject({ unanswered: 0 })
     const resets = outcomes.filter((o) => !o.ok && /ECONNRESET|socket hang up|EPIPE/.test(o.code))
     const servedWhileNotReady = outcomes.filter((o) => o.ok && o.at > readinessFellAt)
     expect({ failed: failed.length, resets: resets.length, firstFailure: failed[0] }).toEqual({ failed: 0, resets: 0, firstFailure: undefined })

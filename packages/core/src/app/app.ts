@@ -1,4 +1,5 @@
 import { loadConfig, type LoadedConfig } from '../config/config.js'
+import { scrub } from '../config/secrets.js'
 import { Container, assertValidGraph } from '../container/container.js'
 import { PlinthError } from '../errors.js'
 import { EventStream, type AppState, type LifecycleEvent, type Phase } from '../lifecycle/events.js'
@@ -195,7 +196,11 @@ export class App {
     }
     this.#pretty = Boolean(settings.pretty) && !settings.destination && !settings.file
     // The configuration's secrets stay redacted whatever paths the options add.
-    return createLogger({ ...settings, redact: [...(config?.redactionPaths ?? []), ...(settings.redact ?? [])] })
+    return createLogger({
+      ...settings,
+      redact: [...(config?.redactionPaths ?? []), ...(settings.redact ?? [])],
+      secrets: [...(config?.secretValues ?? []), ...(settings.secrets ?? [])],
+    })
   }
 
   async #phase<T>(phase: Phase, run: () => Promise<T> | T): Promise<T> {
@@ -428,11 +433,25 @@ export class App {
     }
   }
 
-  /** Names of components still stopping, for the second-signal report. */
+  /**
+   * `text` with every secret value of the configuration masked (see `LoadedConfig.secretValues`):
+   * for whatever the app shows outside its logs, such as health details and error responses.
+   *
+   * @example
+   * reply.send(app.redact(JSON.stringify(health.report())))
+   */
+  redact(text: string): string {
+    const secrets = this.#config?.secretValues
+    return secrets === undefined || secrets.length === 0 ? text : scrub(text, secrets)
+  }
+
+  /**
+   * Names of the components whose stop hook is running now, once each, for the second-signal
+   * report. Parts with nothing to stop (the app, its configuration, contributions such as
+   * routes) and components still waiting for their turn are not listed.
+   */
   stillRunning(): string[] {
-    return this.components()
-      .filter((c) => c.state === 'stopping' || c.state === 'started')
-      .map((c) => c.name)
+    return [...new Set(this.components().filter((c) => c.state === 'stopping' && c.node.reg.stop !== undefined).map((c) => c.name))]
   }
 }
 

@@ -1,6 +1,6 @@
 import type { StandardSchemaV1 } from '@standard-schema/spec'
 import { convert, formatPath, getPath, isPlainObject, isSafePath, kindOf, leaves, schemaLeaves, setPath, type Plain, type ValueKind } from './keys.js'
-import { isSecret, pinoRedactPaths, REDACTED, redactValue, scrub } from './secrets.js'
+import { isSecret, maskUrls, pinoRedactPaths, REDACTED, redactValue, scrub, secretsInUrls } from './secrets.js'
 import { envBindings, parseFlags, readConfigFile, readDotEnv } from './sources.js'
 import { PlinthError } from '../errors.js'
 import { captureSite } from '../container/site.js'
@@ -70,6 +70,12 @@ export interface LoadedConfig<T> {
    * environment variable of the same name wins over it.
    */
   readonly dotenv?: Readonly<Record<string, string>>
+  /**
+   * Every secret value of the configuration: those under secret key paths, and the credentials
+   * in the URLs of any setting (`https://user:pass@host`, `?api_key=`). The logger and the
+   * servers mask them wherever they appear.
+   */
+  readonly secretValues: readonly string[]
 }
 
 const schemaKinds = new WeakMap<ConfigDefinition<unknown>, Map<string, ValueKind | undefined>>()
@@ -158,7 +164,7 @@ export async function loadConfig<T>(def: ConfigDefinition<T>, options: LoadConfi
   const assignString = (path: string, raw: string, source: string) => {
     const converted = convert(raw, kindOf(getPath(merged, path.split('.'))) ?? kinds.get(path))
     if ('error' in converted) {
-      issues.push({ path, source, received: isSecret(def.secrets, path) ? REDACTED : raw, message: converted.error })
+      issues.push({ path, source, received: isSecret(def.secrets, path) ? REDACTED : maskUrls(raw), message: scrub(converted.error, secretsInUrls(raw)) })
       failedPaths.add(path)
       assign(path, raw, source)
     } else {
@@ -188,7 +194,8 @@ export async function loadConfig<T>(def: ConfigDefinition<T>, options: LoadConfi
       cause: error,
     })
   }
-  const secretValues = leaves(merged).flatMap(([path, value]) => (isSecret(def.secrets, path) ? [value] : []))
+  // Every secret leaf, however short: a validator's message quotes the value it rejected.
+  const secretValues = [...leaves(merged).flatMap(([path, value]) => (isSecret(def.secrets, path) ? [value] : [])), ...secretValuesOf(merged, def)]
   for (const issue of result.issues ?? []) {
     const { text, keys } = formatPath(issue.path)
     if (failedPaths.has(text)) continue
@@ -216,6 +223,7 @@ export async function loadConfig<T>(def: ConfigDefinition<T>, options: LoadConfi
     redactionPaths: pinoRedactPaths(secretPaths),
     redacted: () => redactValue(value, def.secrets),
     dotenv: { ...dotenv?.values },
+    secretValues: [...new Set([...secretValuesOf(merged, def), ...(isPlainObject(value) ? secretValuesOf(value, def) : [])])],
   }
 }
 
@@ -272,6 +280,18 @@ function sourceOf(sources: ReadonlyMap<string, string>, keys: readonly PropertyK
   const prefix = names.length === 0 ? '' : `${names.join('.')}.`
   const below = new Set([...sources].filter(([key]) => key.startsWith(prefix)).map(([, source]) => source))
   return below.size > 0 ? [...below].join(', ') : 'missing'
+}
+
+/**
+ * The string values under secret key paths, and the credentials in the URLs of every setting.
+ * Numbers and strings under six characters are left out: the name rule over-matches on purpose
+ * (`tokenTtl: 900`), and masking "900" in every line and response would garble them.
+ */
+function secretValuesOf(settings: Record<string, unknown>, def: ConfigDefinition<unknown>): string[] {
+  return leaves(settings).flatMap(([path, value]) => {
+    const values = (Array.isArray(value) ? value : [value]).filter((item): item is string => typeof item === 'string')
+    return (isSecret(def.secrets, path) ? values : values.flatMap(secretsInUrls)).filter((item) => item.length >= 6)
+  })
 }
 
 function invalidConfig(issues: ConfigIssue[], appEnv: AppEnv, files: string[], def: ConfigDefinition<unknown>): PlinthError {

@@ -19,6 +19,7 @@ export function isSecret(secrets: readonly string[], path: string): boolean {
 
 /** A copy of `value` with every secret replaced; objects other than plain ones are kept as they are. */
 export function redactValue(value: unknown, secrets: readonly string[], prefix = ''): unknown {
+  if (typeof value === 'string') return maskUrls(value)
   if (Array.isArray(value)) return value.map((item, index) => redactValue(item, secrets, `${prefix}[${index}]`))
   if (!isPlainObject(value)) return value
   const out: Record<string, unknown> = {}
@@ -52,6 +53,48 @@ export function pinoRedactPaths(paths: Iterable<string>): string[] {
   return [...out]
 }
 
+// Query parameters that carry credentials by convention (`?api_key=`, `?access_token=`, `?sig=`).
+const secretParam = /^(?:key|sig|signature|auth|code)$|pass(word)?|secret|token|api[-_]?key|private[-_]?key|credential/i
+// Read by pattern, not with new URL(): a mistyped URL (`https//...`) is the one an error message prints.
+const userInfoPassword = /\/\/[^/\s:@"'<>]*:([^@\s/"'<>]+)@/g
+const queryParameter = /[?&]([^=&#\s"'<>]+)=([^&#\s"'<>]*)/g
+
+/**
+ * The secrets URLs in `text` carry: the password of their user info, and the values of
+ * key-like query parameters, as written and decoded.
+ *
+ * @example
+ * secretsInUrls('https://u:hunter2@api.example/v1?api_key=sk-123&page=2') // ['hunter2', 'sk-123']
+ */
+export function secretsInUrls(text: string): string[] {
+  const found = new Set<string>()
+  for (const [, password] of text.matchAll(userInfoPassword)) found.add(password!).add(safeDecode(password!))
+  for (const [, name, value] of text.matchAll(queryParameter)) if (value !== '' && secretParam.test(safeDecode(name!))) found.add(value!).add(safeDecode(value!))
+  return [...found].filter((value) => value.length >= minSecretLength)
+}
+
+/**
+ * `text` with the credentials of every URL in it masked (see {@link secretsInUrls}).
+ *
+ * @example
+ * maskUrls('https://api.example/v1?api_key=sk-123') // 'https://api.example/v1?api_key=[redacted]'
+ */
+export function maskUrls(text: string): string {
+  const secrets = secretsInUrls(text)
+  return secrets.length === 0 ? text : scrub(text, secrets)
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text)
+  } catch {
+    return text
+  }
+}
+
+// Very short values would blank out unrelated digits of a message ("expected >= 1").
+const minSecretLength = 3
+
 /**
  * Removes secret values from a validator's message: valibot, for one, quotes the received value
  * ("Expected number but received \"hunter2\""), which must not reach a terminal or a log.
@@ -61,9 +104,12 @@ export function scrub(message: string, secretValues: readonly unknown[]): string
   for (const value of secretValues) {
     if (typeof value !== 'string' && typeof value !== 'number') continue
     const raw = String(value)
-    // Very short values would blank out unrelated digits of the message ("expected >= 1").
-    if (raw.length < 3) continue
-    text = text.replaceAll(JSON.stringify(raw), JSON.stringify(REDACTED)).replaceAll(raw, REDACTED)
+    if (raw.length < minSecretLength) continue
+    // Quoted, as written, and escaped inside a JSON string (a log line, a response body).
+    const quoted = JSON.stringify(raw)
+    const escaped = quoted.slice(1, -1)
+    if (text.includes(raw)) text = text.replaceAll(quoted, JSON.stringify(REDACTED)).replaceAll(raw, REDACTED)
+    if (escaped !== raw && text.includes(escaped)) text = text.replaceAll(escaped, REDACTED)
   }
   return text
 }

@@ -31,7 +31,13 @@ export interface HealthContext {
 }
 
 /** What a health check may return: nothing (up), a status, or a status with details. */
-export type HealthResult = void | HealthStatus | { status: HealthStatus; details?: Record<string, unknown> }
+/**
+ * What a health check answers. `error` on a result says the dependency failed although the
+ * status is not down (an optional dependency the app runs without reports `degraded` with the
+ * error): the run still counts as a failure for the check's circuit breaker, its last error and
+ * `app_health_check_failures_total`.
+ */
+export type HealthResult = void | HealthStatus | { status: HealthStatus; details?: Record<string, unknown>; error?: string }
 export type HealthStatus = 'up' | 'degraded' | 'down'
 
 export interface ProviderOptions<T> {

@@ -35,11 +35,16 @@ export interface CheckSettings {
   readonly timeout?: number
   /** Time between the end of one run and the start of the next, in milliseconds. Default 10 000. */
   readonly interval?: number
+  /**
+   * Time between runs while the check is failing, in milliseconds, so that its circuit opens
+   * within seconds and a recovery is seen within about this long. Default 1 000.
+   */
+  readonly retryInterval?: number
   /** Age past which a result counts as unknown, in milliseconds. Default 2 x interval + timeout. */
   readonly staleAfter?: number
   /** Results kept per check. Default 10. */
   readonly history?: number
-  /** The check's circuit breaker, or false for none. Default: 3 failures open it for 30 s. */
+  /** The check's circuit breaker, or false for none. Default: 3 consecutive failures open it; a trial run after `retryInterval`. */
   readonly breaker?: CircuitBreakerOptions | false
 }
 
@@ -56,8 +61,11 @@ export interface CheckResult {
 
 const statuses = new Set<string>(['up', 'degraded', 'down'])
 
+/** A run that found the dependency failing: down, or another status that carries an error. */
+export const failed = (result: CheckResult): boolean => result.status === 'down' || result.error !== undefined
+
 /** A check's result normalised: nothing is up, a string is a status, an object carries details. */
-export function normaliseResult(raw: HealthResult): { status: HealthStatus; details?: Record<string, unknown> } {
+export function normaliseResult(raw: HealthResult): { status: HealthStatus; details?: Record<string, unknown>; error?: string } {
   if (raw === undefined) return { status: 'up' }
   if (typeof raw === 'string' && statuses.has(raw)) return { status: raw }
   if (typeof raw === 'object' && raw !== null && statuses.has((raw as { status: string }).status)) return raw
@@ -75,6 +83,7 @@ export class CheckRunner {
   readonly breaker: CircuitBreaker | undefined
   readonly timeout: number
   readonly interval: number
+  readonly retryInterval: number
   readonly staleAfter: number
   readonly #check: HealthCheck['check']
   readonly #keep: number
@@ -84,6 +93,7 @@ export class CheckRunner {
   #runStarted = 0
   #timer: NodeJS.Timeout | undefined
   #scheduled = false
+  #tick: (() => void) | undefined
   #controller: AbortController | undefined
   #lastFailure: CheckResult | undefined
 
@@ -94,11 +104,13 @@ export class CheckRunner {
     this.#check = check.check.bind(check)
     this.timeout = check.timeout ?? defaults.timeout
     this.interval = check.interval ?? defaults.interval
+    this.retryInterval = Math.min(this.interval, check.retryInterval ?? defaults.retryInterval)
     this.staleAfter = check.staleAfter ?? defaults.staleAfter ?? 2 * this.interval + this.timeout
     this.#keep = Math.max(1, check.history ?? defaults.history)
     this.#now = now
     const breaker = check.breaker === undefined ? defaults.breaker : check.breaker
-    this.breaker = breaker === false ? undefined : new CircuitBreaker(check.name, { ...breaker, now })
+    // A trial run once per retry interval while open: a recovery shows within about that long.
+    this.breaker = breaker === false ? undefined : new CircuitBreaker(check.name, { resetTimeout: this.retryInterval, ...breaker, now })
   }
 
   /** Newest first. */
@@ -135,19 +147,28 @@ export class CheckRunner {
     return this.#inFlight
   }
 
-  /** Runs now, then again `interval` after each run ends, until `stop()`. */
+  /**
+   * Runs now, then again `interval` after each run ends (`retryInterval` after a failed one),
+   * until `stop()`. A run asked for in between (checkNow) that fails brings the next one forward.
+   */
   schedule(onResult: (result: CheckResult, previous: CheckStatus) => void): void {
     if (this.#scheduled) return
     this.#scheduled = true
-    const tick = () => {
+    this.#tick = () => {
       const previous = this.status()
       void this.run().then((result) => {
         if (!this.#scheduled) return
         onResult(result, previous)
-        this.#timer = setTimeout(tick, this.interval).unref()
+        this.#plan(result)
       })
     }
-    tick()
+    this.#tick()
+  }
+
+  #plan(result: CheckResult): void {
+    if (!this.#scheduled || this.#tick === undefined) return
+    clearTimeout(this.#timer)
+    this.#timer = setTimeout(this.#tick, failed(result) ? this.retryInterval : this.interval).unref()
   }
 
   stop(): void {
@@ -163,7 +184,8 @@ export class CheckRunner {
     if (this.breaker && !this.breaker.tryAcquire()) {
       const { retryAt, lastError } = this.breaker.snapshot()
       const error = `circuit open; not checked until ${retryAt === undefined ? 'a trial finishes' : new Date(retryAt).toISOString()} (last error: ${lastError ?? 'unknown'})`
-      return this.#record({ status: 'down', at: began, duration: 0, error })
+      // The status the failures had: an optional dependency stays degraded, not down, while its circuit is open.
+      return this.#record({ status: this.#lastFailure?.status ?? 'down', at: began, duration: 0, error })
     }
     const controller = (this.#controller = new AbortController())
     let timer: NodeJS.Timeout | undefined
@@ -180,22 +202,24 @@ export class CheckRunner {
       // A check that throws synchronously is down like one that rejects.
       const outcome = normaliseResult(await Promise.race([Promise.resolve().then(() => this.#check({ signal: controller.signal })), deadline]))
       const finished = this.#now()
-      result = { status: outcome.status, at: finished, duration: finished - began, ...(outcome.details ? { details: outcome.details } : {}) }
+      result = { status: outcome.status, at: finished, duration: finished - began, ...(outcome.details ? { details: outcome.details } : {}), ...(outcome.error === undefined ? {} : { error: outcome.error }) }
     } catch (error) {
       const finished = this.#now()
       result = { status: 'down', at: finished, duration: finished - began, error: message(error) }
     } finally {
       clearTimeout(timer)
     }
-    if (result.status === 'down') this.breaker?.failure(result.error ?? 'reported down')
+    if (failed(result)) this.breaker?.failure(result.error ?? 'reported down')
     else this.breaker?.success()
-    return this.#record(result)
+    this.#record(result)
+    if (failed(result)) this.#plan(result)
+    return result
   }
 
   #record(result: CheckResult): CheckResult {
     this.#history.push(result)
     if (this.#history.length > this.#keep) this.#history.shift()
-    if (result.status === 'down') this.#lastFailure = result
+    if (failed(result)) this.#lastFailure = result
     return result
   }
 }

@@ -68,7 +68,7 @@ export type HealthEvent =
   | { type: 'check-completed'; check: string; critical: boolean; result: CheckResult; previous: CheckStatus }
   | { type: 'breaker-changed'; check: string; from: BreakerState; to: BreakerState; snapshot: BreakerSnapshot }
 
-const checkDefaults = { timeout: 2_000, interval: 10_000, history: 10 }
+const checkDefaults = { timeout: 2_000, interval: 10_000, retryInterval: 1_000, history: 10 }
 
 /**
  * The health registry: every component's `health` hook and every `HealthChecks` contribution,

@@ -1,3 +1,4 @@
+import { failed } from './check.js'
 import { HealthRegistry, type HealthOptions, type HealthSubject } from './health.js'
 import { Health, HealthChecks, Logger, Metrics } from '../app/kernel-tokens.js'
 import type { Logger as PinoLogger } from '../logging/logger.js'
@@ -29,7 +30,7 @@ export function instrumentHealth(health: HealthRegistry, metrics: MetricsRegistr
       seen.add(check)
       metrics.app.healthCheckFailures.inc({ service: check }, 0)
     }
-    if (result.status === 'down') metrics.app.healthCheckFailures.inc({ service: check })
+    if (failed(result)) metrics.app.healthCheckFailures.inc({ service: check })
     if (result.status === previous) return
     if (result.status === 'up' && previous !== 'unknown') log?.info({ check, duration: result.duration }, `${check} is up again`)
     else if (result.status !== 'up') {

@@ -290,15 +290,10 @@ export class Lifecycle {
     const began = now()
     const started = this.#started.filter((s) => s.state === 'started')
     this.#started = []
-    const set = new Set(started.map((s) => s.node))
-    // A component stops once every started component that depends on it has stopped.
+    // A component stops once every started component that uses it has stopped.
+    const dependencies = stopOrder(started.map((s) => s.node))
     const blockers = new Map<Node, number>()
-    const dependencies = new Map<Node, Node[]>()
-    for (const status of started) {
-      const deps = singletonDeps(status.node).map((d) => d.node).filter((d) => set.has(d))
-      dependencies.set(status.node, deps)
-      for (const dep of deps) blockers.set(dep, (blockers.get(dep) ?? 0) + 1)
-    }
+    for (const deps of dependencies.values()) for (const dep of deps) blockers.set(dep, (blockers.get(dep) ?? 0) + 1)
     const failures: { component: string; error: unknown }[] = []
     const pending = new Set(started.map((s) => s.name))
 
@@ -355,6 +350,56 @@ export class Lifecycle {
       this.#events.emit({ type: 'component-stop-failed', component: node.name, module: node.reg.module, duration: now() - began, error, at: now() })
     }
   }
+}
+
+/**
+ * What each started component must outlive: the started singletons it is built from, and also
+ * those it reaches lazily (an accessor, an optional dependency, a scoped or transient handler
+ * built per call), through any number of unstarted nodes. A server whose handlers reach the
+ * database only through `accessor()` still stops before the database. Lazy edges are what break
+ * construction cycles, so a lazy edge that would close a cycle in this order is left out: the
+ * construction order wins.
+ */
+export function stopOrder(started: Node[]): Map<Node, Node[]> {
+  const set = new Set(started)
+  const order = new Map<Node, Node[]>()
+  for (const node of started) order.set(node, singletonDeps(node).map((d) => d.node).filter((d) => set.has(d)))
+  const reaches = (from: Node, to: Node): boolean => {
+    const seen = new Set<Node>([from])
+    const stack = [from]
+    while (stack.length > 0) {
+      for (const next of order.get(stack.pop()!) ?? []) {
+        if (next === to) return true
+        if (seen.has(next)) continue
+        seen.add(next)
+        stack.push(next)
+      }
+    }
+    return false
+  }
+  for (const node of started) {
+    const deps = order.get(node)!
+    for (const used of usedLazily(node, set)) if (!deps.includes(used) && !reaches(used, node)) deps.push(used)
+  }
+  return order
+}
+
+/** The started nodes `node` reaches through any edge, looking through nodes that are not started. */
+function usedLazily(node: Node, started: Set<Node>): Node[] {
+  const found: Node[] = []
+  const seen = new Set<Node>([node])
+  const stack = [node]
+  while (stack.length > 0) {
+    for (const edge of stack.pop()!.edges) {
+      for (const target of edge.targets) {
+        if (seen.has(target)) continue
+        seen.add(target)
+        if (started.has(target)) found.push(target)
+        else stack.push(target)
+      }
+    }
+  }
+  return found
 }
 
 function wrapStartError(node: Node, error: unknown): unknown {

@@ -1,4 +1,5 @@
 import { pino, type DestinationStream, type LoggerOptions } from 'pino'
+import { scrub } from '../config/secrets.js'
 import { PlinthError } from '../errors.js'
 import { lazyRequire } from '../modules/lazy-require.js'
 import type { Logger } from './logger.js'
@@ -24,6 +25,11 @@ export interface LoggingOptions {
   pretty?: boolean
   /** pino redact paths, added to the common secret keys redacted always. */
   redact?: string[]
+  /**
+   * Secret values masked wherever they appear in a line (a message, an error's message or
+   * stack, any field), whatever key they sit under: the configuration's `secretValues`.
+   */
+  secrets?: readonly string[]
   name?: string
   /** Where lines go; wins over `file` and `pretty`. Default standard output. */
   destination?: DestinationStream
@@ -54,13 +60,15 @@ const levels = [...Object.keys(pino.levels.values), 'silent']
 /**
  * The root logger: JSON lines by default, pino-pretty in the same thread when `pretty` is set
  * (a worker transport would add tens of milliseconds to start-up), a rotating file when `file`
- * is set. Secrets under the default keys and the given paths are written as `[redacted]`.
+ * is set. Secrets under the default keys and the given paths are written as `[redacted]`, and
+ * so is every value of `secrets`, wherever it appears in a line.
  *
  * @example
  * const log = createLogger({
  *   level: process.env.LOG_LEVEL ?? 'info',
  *   pretty: loaded.appEnv === 'development' && process.stdout.isTTY,
  *   redact: loaded.redactionPaths,
+ *   secrets: loaded.secretValues,
  *   file: { path: 'logs/app.log', maxSize: '10m', keep: 5 },
  * })
  * log.info({ port: 8000 }, 'listening')
@@ -76,6 +84,9 @@ export function createLogger(options: LoggingOptions = {}): Logger {
   const config: LoggerOptions = {
     level,
     redact: { paths: [...new Set([...defaultRedactPaths, ...(options.redact ?? [])])], censor: '[redacted]' },
+    // Redaction by key misses a secret quoted in a message (an upstream's 401 echoing the key):
+    // every finished line is scrubbed of the secret values too.
+    ...(options.secrets?.length ? { hooks: { streamWrite: (line: string) => scrub(line, options.secrets!) } } : {}),
     ...(options.name === undefined ? {} : { name: options.name }),
   }
   if (options.destination) return pino(config, options.destination)

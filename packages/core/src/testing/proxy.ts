@@ -2,20 +2,24 @@ import { createServer, connect, type Server, type Socket } from 'node:net'
 
 /**
  * A TCP proxy in front of a server, that a test closes and reopens: a dependency that goes away
- * (every connection cut, nothing listening) and comes back on the same port, without stopping
- * the shared server other tests use.
+ * (every connection cut, nothing listening), or that turns into a black hole (connections
+ * accepted, nothing ever answered), and comes back on the same port, without stopping the
+ * shared server other tests use.
  *
  * @example
  * const proxy = await TcpProxy.create({ host: '127.0.0.1', port: 5432 })
  * // point the app at 127.0.0.1:proxy.port, then:
- * await proxy.close() // the database is gone
+ * await proxy.close() // the database is gone: connections refused
  * await proxy.open() // and back
+ * proxy.blackhole() // connections accepted, bytes swallowed both ways
+ * proxy.restore() // answering again (the swallowed connections are cut)
  */
 export class TcpProxy {
   readonly port: number
   readonly #target: { host: string; port: number }
   readonly #sockets = new Set<Socket>()
   #server: Server | undefined
+  #blackholed = false
   /** Connections accepted so far. */
   accepted = 0
 
@@ -54,10 +58,25 @@ export class TcpProxy {
       }
       client.on('error', drop).on('close', drop)
       upstream.on('error', drop).on('close', drop)
-      client.pipe(upstream).pipe(client)
+      // Not pipe(): a black hole drops the bytes instead of holding them back.
+      client.on('data', (chunk: Buffer) => void (this.#blackholed || upstream.write(chunk)))
+      upstream.on('data', (chunk: Buffer) => void (this.#blackholed || client.write(chunk)))
     })
     await new Promise<void>((resolve, reject) => server.once('error', reject).listen(this.port, '127.0.0.1', () => resolve()))
     this.#server = server
+  }
+
+  /** Keeps accepting and keeps every connection open, but forwards nothing: a server that hangs. */
+  blackhole(): void {
+    this.#blackholed = true
+  }
+
+  /** Ends the black hole: connections that lost bytes are cut, new ones are forwarded. */
+  restore(): void {
+    if (!this.#blackholed) return
+    this.#blackholed = false
+    for (const socket of this.#sockets) socket.destroy()
+    this.#sockets.clear()
   }
 
   /** Stops listening and cuts every connection, as a server that went down would. */
