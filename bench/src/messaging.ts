@@ -10,7 +10,7 @@
  * tenant of the machine's services disturbs them. Each contender runs `rounds` times, alternating,
  * and the median is reported.
  *
- *   npx tsx --conditions=@plinth/source bench/src/messaging.ts [--quick]
+ *   npx tsx --conditions=@plinth/source bench/src/messaging.ts [--quick] [--only=memory,redis,nats]
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { EventEmitter } from 'node:events'
@@ -305,7 +305,9 @@ async function natsRow(): Promise<void> {
 }
 
 console.log(`@plinth/messaging benchmarks, ${new Date().toISOString()}, Node ${process.version}`)
-await memoryRow()
-await redisRow()
-await natsRow()
+// --only=memory,redis,nats runs some rows only.
+const only = process.argv.find((arg) => arg.startsWith('--only='))?.slice('--only='.length).split(',')
+if (!only || only.includes('memory')) await memoryRow()
+if (!only || only.includes('redis')) await redisRow()
+if (!only || only.includes('nats')) await natsRow()
 process.exit(0)
