@@ -18,8 +18,9 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer, connect as tcp } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Bus, JetStreamBroker, MemoryBroker, RedisBroker, topic } from '@plinth/messaging'
+import { Bus, JetStreamBroker, RedisBroker, topic } from '@plinth/messaging'
 import mittModule from 'mitt'
+import { startWorker } from './thread.js'
 
 const quick = process.argv.includes('--quick')
 const rounds = quick ? 3 : 5
@@ -104,36 +105,13 @@ function table(title: string, rows: Array<[string, number]>, baseline: string): 
 async function memoryRow(): Promise<void> {
   const n = quick ? 200_000 : 1_000_000
   const payload = { device: 'thermo-1', value: 21.5 }
-  const contender = async (copy: boolean) => {
-    const bus = new Bus({ broker: new MemoryBroker({ capacity: 100_000, copy }) })
-    await bus.start()
-    const Reading = topic('bench.reading').of<typeof payload>()
-    let handled = 0
-    let target = 0
-    let done: () => void = () => {}
-    await bus.subscribe(Reading, () => {
-      if (++handled === target) done()
-    }, { group: 'bench', concurrency: 256 })
-    const run = async (count: number) => {
-      handled = 0
-      target = count
-      const finished = new Promise<void>((resolve) => (done = resolve))
-      // Publishes are awaited in windows of 1,024, as a producer that respects back-pressure does.
-      let window: Promise<unknown>[] = []
-      for (let i = 0; i < count; i++) {
-        window.push(bus.publish(Reading, payload))
-        if (window.length === 1024) {
-          await Promise.all(window)
-          window = []
-        }
-      }
-      await Promise.all(window)
-      await finished
-    }
-    return { run, stop: () => bus.stop() }
-  }
-  const copying = await contender(true)
-  const sharing = await contender(false)
+  // Each bus contender in a worker thread of its own (see messaging-memory.ts), one after the other.
+  const contender = (copy: boolean) =>
+    new Promise<number>((resolve, reject) => {
+      const worker = startWorker('messaging-memory', { n, rounds, copy })
+      worker.once('message', (rates: number[]) => resolve(median(rates)))
+      worker.once('error', reject)
+    })
   const emitter = new EventEmitter()
   let emitted = 0
   emitter.on('reading', () => void emitted++)
@@ -148,18 +126,14 @@ async function memoryRow(): Promise<void> {
     for (let i = 0; i < count; i++) bus2.emit('reading', payload)
   }
   // Warm up every contender before measuring.
-  await copying.run(n / 10)
-  await sharing.run(n / 10)
   emitterRun(n / 10)
   mittRun(n / 10)
   const rows: Array<[string, number]> = [
-    ['@plinth/messaging memory (publish + handle + ack)', await rate(n, copying.run)],
-    ['@plinth/messaging memory, copy: false', await rate(n, sharing.run)],
+    ['@plinth/messaging memory (publish + handle + ack)', await contender(true)],
+    ['@plinth/messaging memory, copy: false', await contender(false)],
     ['EventEmitter (emit, synchronous)', await rate(n, emitterRun)],
     ['mitt (emit, synchronous)', await rate(n, mittRun)],
   ]
-  await copying.stop()
-  await sharing.stop()
   table(`memory: ${fmt(n)} events, per CPU-second, median of ${rounds}`, rows, 'EventEmitter (emit, synchronous)')
 }
 

@@ -5,6 +5,7 @@
  * service (tests do).
  */
 import type { Broker, BrokerConsumer, DeadLetterStore, Delivery, StoredDeadLetter, WireMessage } from './contract.js'
+import { copyEnvelope } from './envelope.js'
 
 let deadSequence = 0
 
@@ -17,7 +18,7 @@ class Entry implements Delivery {
   attempt = 1
   /** Settled (acknowledged or dead-lettered): a late ack or timer does nothing more. */
   done = false
-  /** The serialised envelope, or the envelope itself when the broker does not copy. */
+  /** The envelope: a copy, or the published one itself when the broker does not copy (serialised when it came as text only). */
   readonly raw: string | object
   readonly group: Group
 
@@ -182,10 +183,11 @@ export class MemoryBroker implements Broker {
   }
 
   #append(state: TopicState, message: WireMessage): void {
-    const body = this.#copy || message.envelope === undefined ? message.body : message.envelope
+    const envelope = message.envelope
     for (const group of state.list) {
       group.held++
-      group.push(new Entry(body, group))
+      // A copy per group: handlers of two groups must not share an object either.
+      group.push(new Entry(envelope === undefined ? message.body : this.#copy ? copyEnvelope(envelope) : envelope, group))
     }
   }
 

@@ -1,0 +1,49 @@
+/**
+ * One in-memory bus contender of bench/src/messaging.ts, in a worker thread of its own: the two
+ * settings of the memory broker (copying or not) share every function of the bus, and measured
+ * in one thread the first one's type feedback slowed the second by half or more, which says
+ * more about V8 than about either setting. The main thread waits meanwhile, so the process CPU
+ * time measured here is this contender's (its GC threads included).
+ */
+import { parentPort, workerData } from 'node:worker_threads'
+import { Bus, MemoryBroker, topic } from '@plinth/messaging'
+
+const { n, rounds, copy } = workerData as { n: number; rounds: number; copy: boolean }
+const payload = { device: 'thermo-1', value: 21.5 }
+const bus = new Bus({ broker: new MemoryBroker({ capacity: 100_000, copy }) })
+await bus.start()
+const Reading = topic('bench.reading').of<typeof payload>()
+let handled = 0
+let target = 0
+let done: () => void = () => {}
+await bus.subscribe(Reading, () => {
+  if (++handled === target) done()
+}, { group: 'bench', concurrency: 256 })
+
+const run = async (count: number) => {
+  handled = 0
+  target = count
+  const finished = new Promise<void>((resolve) => (done = resolve))
+  // Publishes are awaited in windows of 1,024, as a producer that respects back-pressure does.
+  let window: Promise<unknown>[] = []
+  for (let i = 0; i < count; i++) {
+    window.push(bus.publish(Reading, payload))
+    if (window.length === 1024) {
+      await Promise.all(window)
+      window = []
+    }
+  }
+  await Promise.all(window)
+  await finished
+}
+
+await run(n / 10)
+const rates: number[] = []
+for (let round = 0; round < rounds; round++) {
+  const started = process.cpuUsage()
+  await run(n)
+  const used = process.cpuUsage(started)
+  rates.push(n / ((used.user + used.system) / 1e6))
+}
+await bus.stop()
+parentPort!.postMessage(rates)
