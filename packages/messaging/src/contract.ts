@@ -40,7 +40,7 @@ export interface Message<T = unknown> {
 }
 
 export interface PublishOptions {
-  /** A key for the handlers (an entity id, a device id); carried with the message. */
+  /** An entity id, a device id: messages with the same key are handled one at a time, in order, on an instance. */
   key?: string
   headers?: Headers
   /** Overrides the correlation id taken from the current scope. */

@@ -143,6 +143,35 @@ export function busConformance(target: ConformanceTarget): void {
         expect(seen).toEqual([...Array(30).keys()])
       })
 
+      it('handles messages of one key one at a time and in publish order under concurrency, while other keys run beside them', async () => {
+        const bus = await start()
+        const Keyed = topic(unique('keyed')).of<{ key: string; n: number }>()
+        const keys = ['a', 'b', 'c', 'd']
+        const seen = new Map<string, number[]>(keys.map((key) => [key, []]))
+        const runningByKey = new Map<string, number>()
+        let running = 0
+        let most = 0
+        let overlapWithinKey = false
+        await bus.subscribe(Keyed, async (m) => {
+          const { key, n } = m.payload
+          const mine = (runningByKey.get(key) ?? 0) + 1
+          runningByKey.set(key, mine)
+          if (mine > 1) overlapWithinKey = true
+          most = Math.max(most, ++running)
+          // Later messages finish sooner: were a key's messages run side by side, they would overtake.
+          await new Promise((resolve) => setTimeout(resolve, (40 - n) % 7))
+          seen.get(key)!.push(n)
+          running--
+          runningByKey.set(key, runningByKey.get(key)! - 1)
+        }, { group: 'g', concurrency: 8 })
+        const count = 40
+        await Promise.all(Array.from({ length: count }, (_, n) => bus.publish(Keyed, { key: keys[n % keys.length]!, n }, { key: keys[n % keys.length] })))
+        await eventually(() => expect([...seen.values()].flat()).toHaveLength(count))
+        for (const key of keys) expect(seen.get(key)).toEqual([...Array(count).keys()].filter((n) => keys[n % keys.length] === key))
+        expect(overlapWithinKey).toBe(false)
+        expect(most).toBeGreaterThan(1)
+      })
+
       it('runs up to `concurrency` handlers at once', async () => {
         const bus = await start()
         const Work = topic(unique('work')).of<number>()
