@@ -7,23 +7,17 @@
  */
 import { parentPort, workerData } from 'node:worker_threads'
 import { Bus, MemoryBroker, topic } from '@plinth/messaging'
+import { countHandled } from './messaging-count.js'
 
 const { n, rounds, copy } = workerData as { n: number; rounds: number; copy: boolean }
 const payload = { device: 'thermo-1', value: 21.5 }
 const bus = new Bus({ broker: new MemoryBroker({ capacity: 100_000, copy }) })
 await bus.start()
 const Reading = topic('bench.reading').of<typeof payload>()
-let handled = 0
-let target = 0
-let done: () => void = () => {}
-await bus.subscribe(Reading, () => {
-  if (++handled === target) done()
-}, { group: 'bench', concurrency: 256 })
+const handled = await countHandled(bus, Reading)
 
 const run = async (count: number) => {
-  handled = 0
-  target = count
-  const finished = new Promise<void>((resolve) => (done = resolve))
+  const finished = handled(count)
   // Publishes are awaited in windows of 1,024, as a producer that respects back-pressure does.
   let window: Promise<unknown>[] = []
   for (let i = 0; i < count; i++) {

@@ -17,9 +17,12 @@ import { EventEmitter } from 'node:events'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer, connect as tcp } from 'node:net'
 import { tmpdir } from 'node:os'
+import { createRequire } from 'node:module'
 import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { Bus, JetStreamBroker, RedisBroker, topic } from '@plinth/messaging'
 import mittModule from 'mitt'
+import { countHandled } from './messaging-count.js'
 import { startWorker } from './thread.js'
 
 const quick = process.argv.includes('--quick')
@@ -152,16 +155,9 @@ async function redisRow(): Promise<void> {
     const Reading = topic('bench.reading').of<{ device: string; value: number }>()
     const payload = { device: 'thermo-1', value: 21.5 }
     const size = JSON.stringify({ i: '00000000-0000-0000-0000-000000000000', t: Date.now(), c: '00000000-0000-0000-0000-000000000000', p: payload }).length
-    let acked = 0
-    let target = 0
-    let done: () => void = () => {}
-    await bus.subscribe(Reading, () => {
-      if (++acked === target) done()
-    }, { group: 'bench', concurrency: 256 })
+    const handled = await countHandled(bus, Reading)
     const busRun = async (count: number) => {
-      acked = 0
-      target = count
-      const finished = new Promise<void>((resolve) => (done = resolve))
+      const finished = handled(count)
       let next = 0
       // 50 producers, each awaiting its publish before the next, as redis-benchmark's 50 clients do.
       await Promise.all(Array.from({ length: clients }, async () => {
@@ -209,16 +205,9 @@ async function natsRow(): Promise<void> {
     await bus.start()
     const Reading = topic('bench.reading').of<{ device: string; value: number }>()
     const payload = { device: 'thermo-1', value: 21.5 }
-    let acked = 0
-    let target = 0
-    let done: () => void = () => {}
-    await bus.subscribe(Reading, () => {
-      if (++acked === target) done()
-    }, { group: 'bench', concurrency: 256 })
+    const handled = await countHandled(bus, Reading)
     const busRun = async (count: number) => {
-      acked = 0
-      target = count
-      const finished = new Promise<void>((resolve) => (done = resolve))
+      const finished = handled(count)
       let next = 0
       await Promise.all(Array.from({ length: producers }, async () => {
         while (next++ < count) await bus.publish(Reading, payload)
@@ -228,9 +217,11 @@ async function natsRow(): Promise<void> {
 
     // The raw client: the same publish (awaiting the PubAck) and a pull consumer acking each message.
     // The NATS client is a dependency of @plinth/messaging, not of bench: loaded from there.
-    const from = (path: string) => new URL(`../../packages/messaging/node_modules/@nats-io/${path}`, import.meta.url).href
-    const { connect } = (await import(from('transport-node/index.js')))
-    const { jetstream, jetstreamManager } = (await import(from('jetstream/lib/mod.js')))
+    // Resolved from the package, wherever npm put it (hoisted to the root or not).
+    const fromMessaging = createRequire(new URL('../../packages/messaging/package.json', import.meta.url))
+    const from = (name: string) => pathToFileURL(fromMessaging.resolve(name)).href
+    const { connect } = (await import(from('@nats-io/transport-node')))
+    const { jetstream, jetstreamManager } = (await import(from('@nats-io/jetstream')))
     const nc = await connect({ servers: url })
     const jsm = await jetstreamManager(nc)
     await jsm.streams.add({ name: 'RAW', subjects: ['raw.reading'] })

@@ -63,10 +63,10 @@ export interface MemoryBrokerOptions {
   /** Messages a group may hold (waiting, in flight or waiting to be retried) before publish waits. Default 10 000. */
   capacity?: number
   /**
-   * Serialise each message as the network brokers do (default true), so that a handler gets a
-   * copy and a payload JSON cannot carry fails here as it would on Redis or NATS. False hands the
-   * published object over as it is: several times faster, for in-process hot paths whose
-   * messages are never mutated and are plain JSON.
+   * Hand each group a copy of the payload as JSON would carry it (default true), so that a
+   * handler gets its own object and a payload JSON cannot carry fails here as it would on Redis
+   * or NATS. False hands the published object over as it is: somewhat faster, for in-process
+   * hot paths whose messages are never mutated and are plain JSON.
    */
   copy?: boolean
 }
