@@ -6,12 +6,16 @@
  * time measured here is this contender's (its GC threads included).
  */
 import { parentPort, workerData } from 'node:worker_threads'
+import { Container, provide, token } from '@plinth/core'
 import { Bus, MemoryBroker, topic } from '@plinth/messaging'
 import { countHandled } from './messaging-count.js'
 
-const { n, rounds, copy } = workerData as { n: number; rounds: number; copy: boolean }
+const { n, rounds, copy, scoped } = workerData as { n: number; rounds: number; copy: boolean; scoped: boolean }
 const payload = { device: 'thermo-1', value: 21.5 }
-const bus = new Bus({ broker: new MemoryBroker({ capacity: 100_000, copy }) })
+// With `scoped`, the app has a provider in the "message" scope: each handler runs in a scope of its own.
+const PerMessage = token('per-message').of<{ n: number }>()
+const container = scoped ? new Container([provide(PerMessage, { lifetime: 'scoped', scope: 'message', create: () => ({ n: 1 }) })]) : undefined
+const bus = new Bus({ broker: new MemoryBroker({ capacity: 100_000, copy }), container })
 await bus.start()
 const Reading = topic('bench.reading').of<typeof payload>()
 const handled = await countHandled(bus, Reading)

@@ -109,9 +109,9 @@ async function memoryRow(): Promise<void> {
   const n = quick ? 200_000 : 1_000_000
   const payload = { device: 'thermo-1', value: 21.5 }
   // Each bus contender in a worker thread of its own (see messaging-memory.ts), one after the other.
-  const contender = (copy: boolean) =>
+  const contender = (copy: boolean, scoped = false) =>
     new Promise<number>((resolve, reject) => {
-      const worker = startWorker('messaging-memory', { n, rounds, copy })
+      const worker = startWorker('messaging-memory', { n, rounds, copy, scoped })
       worker.once('message', (rates: number[]) => resolve(median(rates)))
       worker.once('error', reject)
     })
@@ -134,6 +134,7 @@ async function memoryRow(): Promise<void> {
   const rows: Array<[string, number]> = [
     ['@plinth/messaging memory (publish + handle + ack)', await contender(true)],
     ['@plinth/messaging memory, copy: false', await contender(false)],
+    ['@plinth/messaging memory, a "message" scope each', await contender(true, true)],
     ['EventEmitter (emit, synchronous)', await rate(n, emitterRun)],
     ['mitt (emit, synchronous)', await rate(n, mittRun)],
   ]
