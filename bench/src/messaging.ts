@@ -10,16 +10,20 @@
  * tenant of the machine's services disturbs them. Each contender runs `rounds` times, alternating,
  * and the median is reported.
  *
- *   npx tsx --conditions=@plinth/source bench/src/messaging.ts [--quick]
+ *   npx tsx --conditions=@plinth/source bench/src/messaging.ts [--quick] [--only=memory,redis,nats]
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { EventEmitter } from 'node:events'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer, connect as tcp } from 'node:net'
 import { tmpdir } from 'node:os'
+import { createRequire } from 'node:module'
 import { join } from 'node:path'
-import { Bus, JetStreamBroker, MemoryBroker, RedisBroker, topic } from '@plinth/messaging'
+import { pathToFileURL } from 'node:url'
+import { Bus, JetStreamBroker, RedisBroker, topic } from '@plinth/messaging'
 import mittModule from 'mitt'
+import { countHandled } from './messaging-count.js'
+import { startWorker } from './thread.js'
 
 const quick = process.argv.includes('--quick')
 const rounds = quick ? 3 : 5
@@ -104,36 +108,13 @@ function table(title: string, rows: Array<[string, number]>, baseline: string): 
 async function memoryRow(): Promise<void> {
   const n = quick ? 200_000 : 1_000_000
   const payload = { device: 'thermo-1', value: 21.5 }
-  const contender = async (copy: boolean) => {
-    const bus = new Bus({ broker: new MemoryBroker({ capacity: 100_000, copy }) })
-    await bus.start()
-    const Reading = topic('bench.reading').of<typeof payload>()
-    let handled = 0
-    let target = 0
-    let done: () => void = () => {}
-    await bus.subscribe(Reading, () => {
-      if (++handled === target) done()
-    }, { group: 'bench', concurrency: 256 })
-    const run = async (count: number) => {
-      handled = 0
-      target = count
-      const finished = new Promise<void>((resolve) => (done = resolve))
-      // Publishes are awaited in windows of 1,024, as a producer that respects back-pressure does.
-      let window: Promise<unknown>[] = []
-      for (let i = 0; i < count; i++) {
-        window.push(bus.publish(Reading, payload))
-        if (window.length === 1024) {
-          await Promise.all(window)
-          window = []
-        }
-      }
-      await Promise.all(window)
-      await finished
-    }
-    return { run, stop: () => bus.stop() }
-  }
-  const copying = await contender(true)
-  const sharing = await contender(false)
+  // Each bus contender in a worker thread of its own (see messaging-memory.ts), one after the other.
+  const contender = (copy: boolean, scoped = false) =>
+    new Promise<number>((resolve, reject) => {
+      const worker = startWorker('messaging-memory', { n, rounds, copy, scoped })
+      worker.once('message', (rates: number[]) => resolve(median(rates)))
+      worker.once('error', reject)
+    })
   const emitter = new EventEmitter()
   let emitted = 0
   emitter.on('reading', () => void emitted++)
@@ -148,18 +129,15 @@ async function memoryRow(): Promise<void> {
     for (let i = 0; i < count; i++) bus2.emit('reading', payload)
   }
   // Warm up every contender before measuring.
-  await copying.run(n / 10)
-  await sharing.run(n / 10)
   emitterRun(n / 10)
   mittRun(n / 10)
   const rows: Array<[string, number]> = [
-    ['@plinth/messaging memory (publish + handle + ack)', await rate(n, copying.run)],
-    ['@plinth/messaging memory, copy: false', await rate(n, sharing.run)],
+    ['@plinth/messaging memory (publish + handle + ack)', await contender(true)],
+    ['@plinth/messaging memory, copy: false', await contender(false)],
+    ['@plinth/messaging memory, a "message" scope each', await contender(true, true)],
     ['EventEmitter (emit, synchronous)', await rate(n, emitterRun)],
     ['mitt (emit, synchronous)', await rate(n, mittRun)],
   ]
-  await copying.stop()
-  await sharing.stop()
   table(`memory: ${fmt(n)} events, per CPU-second, median of ${rounds}`, rows, 'EventEmitter (emit, synchronous)')
 }
 
@@ -178,16 +156,9 @@ async function redisRow(): Promise<void> {
     const Reading = topic('bench.reading').of<{ device: string; value: number }>()
     const payload = { device: 'thermo-1', value: 21.5 }
     const size = JSON.stringify({ i: '00000000-0000-0000-0000-000000000000', t: Date.now(), c: '00000000-0000-0000-0000-000000000000', p: payload }).length
-    let acked = 0
-    let target = 0
-    let done: () => void = () => {}
-    await bus.subscribe(Reading, () => {
-      if (++acked === target) done()
-    }, { group: 'bench', concurrency: 256 })
+    const handled = await countHandled(bus, Reading)
     const busRun = async (count: number) => {
-      acked = 0
-      target = count
-      const finished = new Promise<void>((resolve) => (done = resolve))
+      const finished = handled(count)
       let next = 0
       // 50 producers, each awaiting its publish before the next, as redis-benchmark's 50 clients do.
       await Promise.all(Array.from({ length: clients }, async () => {
@@ -235,16 +206,9 @@ async function natsRow(): Promise<void> {
     await bus.start()
     const Reading = topic('bench.reading').of<{ device: string; value: number }>()
     const payload = { device: 'thermo-1', value: 21.5 }
-    let acked = 0
-    let target = 0
-    let done: () => void = () => {}
-    await bus.subscribe(Reading, () => {
-      if (++acked === target) done()
-    }, { group: 'bench', concurrency: 256 })
+    const handled = await countHandled(bus, Reading)
     const busRun = async (count: number) => {
-      acked = 0
-      target = count
-      const finished = new Promise<void>((resolve) => (done = resolve))
+      const finished = handled(count)
       let next = 0
       await Promise.all(Array.from({ length: producers }, async () => {
         while (next++ < count) await bus.publish(Reading, payload)
@@ -254,9 +218,11 @@ async function natsRow(): Promise<void> {
 
     // The raw client: the same publish (awaiting the PubAck) and a pull consumer acking each message.
     // The NATS client is a dependency of @plinth/messaging, not of bench: loaded from there.
-    const from = (path: string) => new URL(`../../packages/messaging/node_modules/@nats-io/${path}`, import.meta.url).href
-    const { connect } = (await import(from('transport-node/index.js')))
-    const { jetstream, jetstreamManager } = (await import(from('jetstream/lib/mod.js')))
+    // Resolved from the package, wherever npm put it (hoisted to the root or not).
+    const fromMessaging = createRequire(new URL('../../packages/messaging/package.json', import.meta.url))
+    const from = (name: string) => pathToFileURL(fromMessaging.resolve(name)).href
+    const { connect } = (await import(from('@nats-io/transport-node')))
+    const { jetstream, jetstreamManager } = (await import(from('@nats-io/jetstream')))
     const nc = await connect({ servers: url })
     const jsm = await jetstreamManager(nc)
     await jsm.streams.add({ name: 'RAW', subjects: ['raw.reading'] })
@@ -305,7 +271,9 @@ async function natsRow(): Promise<void> {
 }
 
 console.log(`@plinth/messaging benchmarks, ${new Date().toISOString()}, Node ${process.version}`)
-await memoryRow()
-await redisRow()
-await natsRow()
+// --only=memory,redis,nats runs some rows only.
+const only = process.argv.find((arg) => arg.startsWith('--only='))?.slice('--only='.length).split(',')
+if (!only || only.includes('memory')) await memoryRow()
+if (!only || only.includes('redis')) await redisRow()
+if (!only || only.includes('nats')) await natsRow()
 process.exit(0)

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import type { Container, HealthResult, Logger } from '@plinth/core'
-import type { BackoffOptions, Broker, DeadLetter, DeadLetterQueue, Handler, EventBus, Published, PublishOptions, StoredDeadLetter, SubscribeOptions, Subscription, Topic } from './contract.js'
+import type { BackoffOptions, Broker, DeadLetter, DeadLetterQueue, Handler, EventBus, Published, PublishOptions, StoredDeadLetter, SubscribeOptions, Subscription, Topic, WireMessage } from './contract.js'
 import type { DedupeStore } from './dedupe.js'
 import { decodeEnvelope, encodeEnvelope, withHeaders } from './envelope.js'
 import { messagingErrors } from './errors.js'
@@ -105,13 +105,32 @@ export class Bus implements EventBus {
     }
   }
 
-  async publish<T>(topic: Topic<T>, message: T, options?: PublishOptions): Promise<Published> {
-    this.#assertOpen(`publish to "${topic.name}"`)
-    const payload = topic.schema === undefined ? message : await validateForPublish(topic, message)
-    const wire = encodeEnvelope(payload, options)
-    await this.broker.publish(topic.name, wire)
-    this.#observer.published(topic.name)
-    return { id: wire.id, topic: topic.name }
+  publish<T>(topic: Topic<T>, message: T, options?: PublishOptions): Promise<Published> {
+    // Not an async function: a publish the broker stores at once (in memory) costs one promise, the one returned.
+    try {
+      this.#assertOpen(`publish to "${topic.name}"`)
+      if (topic.schema !== undefined) return this.#publishValid(topic, message, options)
+      return this.#send(topic.name, encodeEnvelope(message, options))
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)))
+    }
+  }
+
+  async #publishValid<T>(topic: Topic<T>, message: T, options: PublishOptions | undefined): Promise<Published> {
+    const payload = await validateForPublish(topic, message)
+    return this.#send(topic.name, encodeEnvelope(payload, options))
+  }
+
+  #send(topic: string, wire: WireMessage): Promise<Published> {
+    const persisted = this.broker.publish(topic, wire)
+    if (persisted === undefined) {
+      this.#observer.published(topic)
+      return Promise.resolve({ id: wire.id, topic })
+    }
+    return persisted.then(() => {
+      this.#observer.published(topic)
+      return { id: wire.id, topic }
+    })
   }
 
   async subscribe<T>(topic: Topic<T>, handler: Handler<T>, options: SubscribeOptions & { dedupe?: DedupeStore | false }): Promise<Subscription> {

@@ -40,7 +40,7 @@ export interface Message<T = unknown> {
 }
 
 export interface PublishOptions {
-  /** A key for the handlers (an entity id, a device id); carried with the message. */
+  /** An entity id, a device id: messages with the same key are handled one at a time, in order, on an instance. */
   key?: string
   headers?: Headers
   /** Overrides the correlation id taken from the current scope. */
@@ -152,8 +152,8 @@ export interface Delivery {
   /** The envelope as an object, when the broker handed it over unserialised (the memory broker with `copy: false`). */
   readonly envelope?: object
   readonly attempt: number
-  /** Acknowledges: the group is done with this message. */
-  ack(): Promise<void>
+  /** Acknowledges: the group is done with this message. An in-process broker settles at once and returns nothing (no promise per message). */
+  ack(): Promise<void> | void
   /** Hands the message back for another attempt after `delay` ms (to this or another consumer). */
   retry(delay: number): Promise<void>
   /** Acknowledges and adds to the topic's dead-letter queue in one atomic step. */
@@ -164,6 +164,11 @@ export interface Delivery {
 export interface BrokerConsumer {
   /** Up to `max` deliveries; waits until there is at least one, or `signal` aborts (then resolves to []). */
   fetch(max: number, signal: AbortSignal): Promise<Delivery[]>
+  /**
+   * Up to `max` deliveries that are ready now, without waiting (an in-process broker offers it):
+   * the runner drains a backlog in one turn of the event loop rather than a batch per turn.
+   */
+  poll?(max: number): Delivery[]
   /** Messages of the group not yet delivered (or -1 when the broker cannot say). */
   lag(): Promise<number>
   /** Releases the consumer; unacknowledged messages stay for redelivery. `forget` also removes the group. */
@@ -178,7 +183,8 @@ export interface Broker {
   connect(signal?: AbortSignal): Promise<void>
   /** Resolves to the round-trip time in ms; rejects when the broker is unreachable. */
   ping(): Promise<number>
-  publish(topic: string, message: WireMessage): Promise<void>
+  /** Resolves once persisted; an in-process broker that stored the message at once returns nothing (no promise per message). */
+  publish(topic: string, message: WireMessage): Promise<void> | void
   consumer(topic: string, group: string, options: { consumer: string; ackTimeout: number }): Promise<BrokerConsumer>
   /** The stored dead letters, with the bus's replay built on `publish`. */
   readonly deadLetters: DeadLetterStore

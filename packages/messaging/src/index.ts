@@ -25,6 +25,7 @@ export { brokerFor, chooseBroker, MessageBus, messaging, type BrokerChoice, type
 export { busMetrics } from './metrics.js'
 export { MemoryDedupe, type DedupeStore } from './dedupe.js'
 export { currentCausation, withCorrelation, type CausalContext } from './envelope.js'
+export { correlateRequests, type CorrelationPlugin } from './http-correlation.js'
 export { messagingErrors } from './errors.js'
 export { MemoryBroker, type MemoryBrokerOptions } from './memory.js'
 export { JetStreamBroker, type JetStreamBrokerOptions } from './jetstream.js'

@@ -5,28 +5,75 @@
  * service (tests do).
  */
 import type { Broker, BrokerConsumer, DeadLetterStore, Delivery, StoredDeadLetter, WireMessage } from './contract.js'
+import { copyEnvelope } from './envelope.js'
 
-interface Entry {
-  /** The serialised envelope, or the envelope itself when the broker does not copy. */
-  readonly body: string | object
-  attempt: number
+let deadSequence = 0
+
+/**
+ * A message as one group holds it, and its delivery to that group's consumers: one object per
+ * message and group, with its methods on the prototype, because a closure per delivery was a
+ * good share of the in-memory bus's garbage.
+ */
+class Entry implements Delivery {
+  attempt = 1
   /** Settled (acknowledged or dead-lettered): a late ack or timer does nothing more. */
-  done: boolean
+  done = false
+  /** The envelope: a copy, or the published one itself when the broker does not copy (serialised when it came as text only). */
+  readonly raw: string | object
+  readonly group: Group
+
+  constructor(raw: string | object, group: Group) {
+    this.raw = raw
+    this.group = group
+  }
+
+  get body(): string {
+    return typeof this.raw === 'string' ? this.raw : JSON.stringify(this.raw)
+  }
+
+  get envelope(): object | undefined {
+    return typeof this.raw === 'string' ? undefined : this.raw
+  }
+
+  ack(): void {
+    if (!this.done) this.group.release(this)
+  }
+
+  retry(delay: number): Promise<void> {
+    if (this.done || !this.group.pending.delete(this)) return settled
+    setTimeout(() => {
+      if (this.done) return
+      this.attempt++
+      this.group.push(this)
+    }, delay).unref()
+    return settled
+  }
+
+  deadLetter(reason: string, attempts: number): Promise<void> {
+    if (this.done) return settled
+    this.group.topic.dead.push({ id: `${Date.now()}-${deadSequence++}`, body: this.body, group: this.group.name, error: reason, attempts, deadAt: Date.now() })
+    this.group.release(this)
+    return settled
+  }
 }
+
+const settled = Promise.resolve()
 
 export interface MemoryBrokerOptions {
   /** Messages a group may hold (waiting, in flight or waiting to be retried) before publish waits. Default 10 000. */
   capacity?: number
   /**
-   * Serialise each message as the network brokers do (default true), so that a handler gets a
-   * copy and a payload JSON cannot carry fails here as it would on Redis or NATS. False hands the
-   * published object over as it is: several times faster, for in-process hot paths whose
-   * messages are never mutated and are plain JSON.
+   * Hand each group a copy of the payload as JSON would carry it (default true), so that a
+   * handler gets its own object and a payload JSON cannot carry fails here as it would on Redis
+   * or NATS. False hands the published object over as it is: somewhat faster, for in-process
+   * hot paths whose messages are never mutated and are plain JSON.
    */
   copy?: boolean
 }
 
 class Group {
+  readonly name: string
+  readonly topic: TopicState
   readonly ready: Entry[] = []
   head = 0
   /** In flight, oldest delivery first, with the time it is taken over. */
@@ -34,6 +81,11 @@ class Group {
   held = 0
   readonly waiters: Array<() => void> = []
   sweeper: NodeJS.Timeout | undefined
+
+  constructor(name: string, topic: TopicState) {
+    this.name = name
+    this.topic = topic
+  }
 
   get waiting(): number {
     return this.ready.length - this.head
@@ -53,13 +105,22 @@ class Group {
 
   push(entry: Entry): void {
     this.ready.push(entry)
-    const waiter = this.waiters.shift()
-    waiter?.()
+    if (this.waiters.length > 0) this.waiters.shift()!()
+  }
+
+  release(entry: Entry): void {
+    entry.done = true
+    this.pending.delete(entry)
+    this.held--
+    // One slot freed, one waiting publish woken (waking them all would cost each release the whole queue).
+    if (this.topic.spaceWaiters.length > 0) this.topic.spaceWaiters.shift()!()
   }
 }
 
 class TopicState {
   readonly groups = new Map<string, Group>()
+  /** The groups again, as an array: publish walks it for every message. */
+  list: Group[] = []
   readonly dead: StoredDeadLetter[] = []
   readonly spaceWaiters: Array<() => void> = []
 }
@@ -77,7 +138,6 @@ export class MemoryBroker implements Broker {
   readonly #topics = new Map<string, TopicState>()
   readonly #capacity: number
   readonly #copy: boolean
-  #deadSequence = 0
 
   constructor(options: MemoryBrokerOptions = {}) {
     this.#capacity = options.capacity ?? 10_000
@@ -102,16 +162,15 @@ export class MemoryBroker implements Broker {
     return state
   }
 
-  publish(topic: string, message: WireMessage): Promise<void> {
+  publish(topic: string, message: WireMessage): Promise<void> | void {
     const state = this.#topic(topic)
     // Behind publishes already waiting for room, so that one producer's messages keep their order.
     if (state.spaceWaiters.length > 0 || this.#full(state)) return this.#publishWhenRoom(state, message)
     this.#append(state, message)
-    return Promise.resolve()
   }
 
   #full(state: TopicState): boolean {
-    for (const group of state.groups.values()) if (group.held >= this.#capacity) return true
+    for (const group of state.list) if (group.held >= this.#capacity) return true
     return false
   }
 
@@ -124,56 +183,25 @@ export class MemoryBroker implements Broker {
   }
 
   #append(state: TopicState, message: WireMessage): void {
-    const body = this.#copy || message.envelope === undefined ? message.body : message.envelope
-    for (const group of state.groups.values()) {
+    const envelope = message.envelope
+    for (const group of state.list) {
       group.held++
-      group.push({ body, attempt: 1, done: false })
+      // A copy per group: handlers of two groups must not share an object either.
+      group.push(new Entry(envelope === undefined ? message.body : this.#copy ? copyEnvelope(envelope) : envelope, group))
     }
-  }
-
-  #release(state: TopicState, group: Group, entry: Entry): void {
-    entry.done = true
-    group.pending.delete(entry)
-    group.held--
-    // One slot freed, one waiting publish woken (waking them all would cost each release the whole queue).
-    state.spaceWaiters.shift()?.()
   }
 
   consumer(topic: string, groupName: string, options: { consumer: string; ackTimeout: number }): Promise<BrokerConsumer> {
     const state = this.#topic(topic)
     let group = state.groups.get(groupName)
-    if (group === undefined) state.groups.set(groupName, (group = new Group()))
+    if (group === undefined) {
+      state.groups.set(groupName, (group = new Group(groupName, state)))
+      state.list = [...state.groups.values()]
+    }
     return Promise.resolve(this.#consumerOf(state, groupName, group, options.ackTimeout))
   }
 
   #consumerOf(state: TopicState, groupName: string, group: Group, ackTimeout: number): BrokerConsumer {
-    const bodyOf = (entry: Entry) => (typeof entry.body === 'string' ? entry.body : JSON.stringify(entry.body))
-    const delivery = (entry: Entry): Delivery => ({
-      get body() {
-        return bodyOf(entry)
-      },
-      envelope: typeof entry.body === 'string' ? undefined : entry.body,
-      attempt: entry.attempt,
-      ack: () => {
-        if (!entry.done) this.#release(state, group, entry)
-        return Promise.resolve()
-      },
-      retry: (delay) => {
-        if (entry.done || !group.pending.delete(entry)) return Promise.resolve()
-        setTimeout(() => {
-          if (entry.done) return
-          entry.attempt++
-          group.push(entry)
-        }, delay).unref()
-        return Promise.resolve()
-      },
-      deadLetter: (reason, attempts) => {
-        if (entry.done) return Promise.resolve()
-        state.dead.push({ id: `${Date.now()}-${this.#deadSequence++}`, body: bodyOf(entry), group: groupName, error: reason, attempts, deadAt: Date.now() })
-        this.#release(state, group, entry)
-        return Promise.resolve()
-      },
-    })
     const sweep = () => {
       group.sweeper = undefined
       const now = Date.now()
@@ -199,7 +227,7 @@ export class MemoryBroker implements Broker {
         if (entry === undefined) break
         if (entry.done) continue
         group.pending.set(entry, deadline)
-        batch.push(delivery(entry))
+        batch.push(entry)
       }
       if (batch.length > 0) schedule()
       return batch
@@ -228,6 +256,7 @@ export class MemoryBroker implements Broker {
           })
         }
       },
+      poll: takeBatch,
       lag: () => Promise.resolve(group.waiting),
       close: (options) => {
         if (waiter !== undefined) {
@@ -236,6 +265,7 @@ export class MemoryBroker implements Broker {
         }
         if (options?.forget === true && state.groups.get(groupName) === group) {
           state.groups.delete(groupName)
+          state.list = [...state.groups.values()]
           if (state.spaceWaiters.length > 0) for (const wake of state.spaceWaiters.splice(0)) wake()
         }
         return Promise.resolve()

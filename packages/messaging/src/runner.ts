@@ -55,6 +55,10 @@ export class SubscriptionRunner<T> implements Subscription {
   #active = 0
   #slotFreed: (() => void) | undefined
   #idle: (() => void) | undefined
+  /** Keys with a message in flight here, each with the deliveries waiting behind it (delivery, message, delivery, ...). */
+  readonly #keys = new Map<string, Array<Delivery | Message>>()
+  /** No schema to check on receive and no dedupe store: the handler can be called straight away. */
+  readonly #plain: boolean
   #closed: Promise<void> | undefined
 
   constructor(handler: Handler<T>, settings: RunnerSettings, context: RunnerContext) {
@@ -65,6 +69,7 @@ export class SubscriptionRunner<T> implements Subscription {
     this.#context = context
     // Opening a scope costs an AsyncLocalStorage run: only when something lives in it (as the HTTP server does).
     this.#scoped = context.container?.usesScope('message') ?? false
+    this.#plain = settings.topic.schema === undefined && settings.dedupe === undefined
   }
 
   /** Messages of the group not yet delivered, or -1 when unknown. */
@@ -109,67 +114,172 @@ export class SubscriptionRunner<T> implements Subscription {
         await sleep(Math.min(5_000, 50 * 2 ** Math.min(failures, 7)), signal).catch(() => undefined) // a stop cuts the wait short
         continue
       }
-      for (const delivery of deliveries) {
-        this.#active++
-        void this.#handle(delivery).finally(() => this.#finished())
+      // Handlers that returned synchronously free their slots at once: drain what is ready now
+      // in this turn, up to the concurrency, instead of one batch per turn of the event loop
+      // (a producer that publishes a batch per turn would otherwise outrun the consumer).
+      const consumer = this.#consumer
+      while (deliveries.length > 0) {
+        for (const delivery of deliveries) this.#dispatch(delivery)
+        if (consumer.poll === undefined || this.#active >= concurrency || signal.aborted) break
+        deliveries = consumer.poll(concurrency - this.#active)
       }
     }
   }
 
-  #finished(): void {
+  /**
+   * Takes one delivery on: it holds a slot of the concurrency until it is settled. A message
+   * whose key has another message in flight here waits behind it, so messages of one key are
+   * handled one at a time, in the order they came; other keys go on meanwhile.
+   */
+  #dispatch(delivery: Delivery): void {
+    this.#active++
+    let message: Message
+    try {
+      message = decodeEnvelope(this.topic, delivery.envelope ?? delivery.body, delivery.attempt)
+    } catch (error) {
+      this.#context.observer.delivered(this.topic, this.group)
+      this.#track(this.#deadLetter(delivery, `undecodable message: ${describeError(error)}`), undefined)
+      return
+    }
+    const key = message.key
+    if (key !== undefined) {
+      const waiting = this.#keys.get(key)
+      if (waiting !== undefined) {
+        waiting.push(delivery, message)
+        return
+      }
+      this.#keys.set(key, [])
+    }
+    this.#process(delivery, message)
+  }
+
+  #process(delivery: Delivery, message: Message): void {
+    const { maxAttempts } = this.#settings
+    if (!this.#plain || delivery.attempt > maxAttempts) {
+      this.#track(this.#handle(delivery, message), message.key)
+      return
+    }
+    // The common case, without a promise of its own: no schema to check on receive, no dedupe
+    // store to ask, and a handler that returns synchronously is acknowledged at once.
+    const observer = this.#context.observer
+    observer.delivered(this.topic, this.group)
+    const started = performance.now()
+    let result: void | Promise<void>
+    try {
+      result = this.#invoke(message as Message<T>)
+    } catch (error) {
+      this.#track(this.#failed(delivery, error, started), message.key)
+      return
+    }
+    if (result !== undefined && typeof (result as { then?: unknown }).then === 'function') {
+      this.#track(this.#completed(delivery, message, result, started), message.key)
+      return
+    }
+    observer.handled(this.topic, this.group, (performance.now() - started) / 1000, true)
+    let acked: Promise<void> | void
+    try {
+      acked = delivery.ack()
+    } catch (error) {
+      this.#settleFailed(error)
+      this.#finished(message.key)
+      return
+    }
+    if (acked === undefined) {
+      observer.acked(this.topic, this.group)
+      this.#finished(message.key)
+    } else {
+      this.#track(acked.then(() => observer.acked(this.topic, this.group)), message.key)
+    }
+  }
+
+  /** Frees the slot and the key of a delivery once `settling` is done, whatever its outcome. */
+  #track(settling: Promise<void>, key: string | undefined): void {
+    settling.then(
+      () => this.#finished(key),
+      (error: unknown) => {
+        this.#settleFailed(error)
+        this.#finished(key)
+      },
+    )
+  }
+
+  #finished(key: string | undefined): void {
     this.#active--
     const freed = this.#slotFreed
     if (freed !== undefined) {
       this.#slotFreed = undefined
       freed()
     }
+    if (key !== undefined) {
+      const waiting = this.#keys.get(key)
+      if (waiting === undefined || waiting.length === 0) this.#keys.delete(key)
+      else if (this.#stop.signal.aborted) {
+        // Stopping: what waits behind its key has not started; it stays unacknowledged, for redelivery.
+        this.#keys.delete(key)
+        this.#active -= waiting.length / 2
+      } else this.#process(waiting.shift() as Delivery, waiting.shift() as Message)
+    }
     if (this.#active === 0) this.#idle?.()
   }
 
-  async #handle(delivery: Delivery): Promise<void> {
+  #settleFailed(error: unknown): void {
+    // The broker refused the ack, retry or dead-letter: the message stays unacknowledged and
+    // comes back after ackTimeout, which is at-least-once, never lost.
+    this.#context.log?.error({ err: error, topic: this.topic, group: this.group }, 'settling a message with the broker failed; it will be delivered again')
+  }
+
+  /** Every step of a message, for subscriptions with a schema or a dedupe store, and for messages past their attempts. */
+  async #handle(delivery: Delivery, received: Message): Promise<void> {
     const { topic, group, maxAttempts, dedupe } = this.#settings
     const observer = this.#context.observer
     observer.delivered(topic.name, group)
-    try {
-      let message: Message
-      try {
-        message = decodeEnvelope(topic.name, delivery.envelope ?? delivery.body, delivery.attempt)
-      } catch (error) {
-        return await this.#deadLetter(delivery, `undecodable message: ${describeError(error)}`)
-      }
-      if (delivery.attempt > maxAttempts) {
-        // Taken over again and again (its consumers died or overran ackTimeout): do not let it crash one more.
-        return await this.#deadLetter(delivery, `no acknowledgement after ${delivery.attempt - 1} deliveries (consumers stopped or overran ackTimeout)`)
-      }
-      if (topic.schema !== undefined) {
-        const { value, problems } = await schemaProblems(topic.schema, message.payload)
-        if (problems !== undefined) return await this.#deadLetter(delivery, `invalid message: ${problems.join('; ')}`)
-        message = { ...message, payload: value }
-      }
-      if (dedupe !== undefined && (await dedupe.seen(group, message.id))) {
-        observer.deduplicated(topic.name, group)
-        await delivery.ack()
-        return
-      }
-      const started = performance.now()
-      try {
-        await this.#invoke(message as Message<T>)
-      } catch (error) {
-        observer.handled(topic.name, group, (performance.now() - started) / 1000, false)
-        if (delivery.attempt >= maxAttempts) return await this.#deadLetter(delivery, describeError(error))
-        observer.retried(topic.name, group)
-        await delivery.retry(backoffDelay(this.#settings.backoff, delivery.attempt))
-        return
-      }
-      observer.handled(topic.name, group, (performance.now() - started) / 1000, true)
-      if (dedupe !== undefined) await dedupe.remember(group, message.id)
-      await delivery.ack()
-      observer.acked(topic.name, group)
-    } catch (error) {
-      // The broker refused the ack, retry or dead-letter: the message stays unacknowledged and
-      // comes back after ackTimeout, which is at-least-once, never lost.
-      this.#context.log?.error({ err: error, topic: topic.name, group }, 'settling a message with the broker failed; it will be delivered again')
+    let message = received
+    if (delivery.attempt > maxAttempts) {
+      // Taken over again and again (its consumers died or overran ackTimeout): do not let it crash one more.
+      return this.#deadLetter(delivery, `no acknowledgement after ${delivery.attempt - 1} deliveries (consumers stopped or overran ackTimeout)`)
     }
+    if (topic.schema !== undefined) {
+      const { value, problems } = await schemaProblems(topic.schema, message.payload)
+      if (problems !== undefined) return this.#deadLetter(delivery, `invalid message: ${problems.join('; ')}`)
+      message = { ...message, payload: value }
+    }
+    if (dedupe !== undefined && (await dedupe.seen(group, message.id))) {
+      observer.deduplicated(topic.name, group)
+      await delivery.ack()
+      return
+    }
+    const started = performance.now()
+    let result: void | Promise<void>
+    try {
+      result = this.#invoke(message as Message<T>)
+    } catch (error) {
+      return this.#failed(delivery, error, started)
+    }
+    return this.#completed(delivery, message, result, started)
+  }
+
+  /** Waits for the handler, then acknowledges (or retries, or dead-letters). */
+  async #completed(delivery: Delivery, message: Message, result: void | Promise<void>, started: number): Promise<void> {
+    try {
+      await result
+    } catch (error) {
+      return this.#failed(delivery, error, started)
+    }
+    const { topic, group, dedupe } = this.#settings
+    this.#context.observer.handled(topic.name, group, (performance.now() - started) / 1000, true)
+    if (dedupe !== undefined) await dedupe.remember(group, message.id)
+    await delivery.ack()
+    this.#context.observer.acked(topic.name, group)
+  }
+
+  /** A handler that threw: another attempt after the backoff, or the dead-letter queue after the last. */
+  async #failed(delivery: Delivery, error: unknown, started: number): Promise<void> {
+    const { topic, group, maxAttempts } = this.#settings
+    const observer = this.#context.observer
+    observer.handled(topic.name, group, (performance.now() - started) / 1000, false)
+    if (delivery.attempt >= maxAttempts) return this.#deadLetter(delivery, describeError(error))
+    observer.retried(topic.name, group)
+    await delivery.retry(backoffDelay(this.#settings.backoff, delivery.attempt))
   }
 
   async #deadLetter(delivery: Delivery, reason: string): Promise<void> {
@@ -177,12 +287,28 @@ export class SubscriptionRunner<T> implements Subscription {
     this.#context.observer.deadLettered(this.topic, this.group)
   }
 
+  /**
+   * Runs the handler with the message as the cause of what it publishes and, when the app has
+   * providers in the "message" scope, in a scope of its own. The scope is opened synchronously
+   * and disposed at once when the handler returned without building anything in it, so a
+   * synchronous handler costs no promise.
+   */
   #invoke(message: Message<T>): void | Promise<void> {
     const container = this.#context.container
-    if (this.#scoped && container !== undefined) {
-      return container.runInScope('message', () => runAsCause(message, () => this.#handler(message)))
+    if (!this.#scoped || container === undefined) return runAsCause(message, () => this.#handler(message))
+    const scope = container.createScope('message')
+    let result: void | Promise<void>
+    try {
+      result = scope.run(() => runAsCause(message, () => this.#handler(message)))
+    } catch (error) {
+      if (scope.created.length === 0) throw error
+      return scope.dispose().then(() => Promise.reject(error as Error))
     }
-    return runAsCause(message, () => this.#handler(message))
+    if (result !== undefined && typeof (result as { then?: unknown }).then === 'function') {
+      return Promise.resolve(result).finally(() => scope.dispose())
+    }
+    if (scope.created.length > 0) return scope.dispose()
+    return result
   }
 
   /**

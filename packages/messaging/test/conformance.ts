@@ -87,12 +87,19 @@ export function busConformance(target: ConformanceTarget): void {
         const First = topic(unique('first')).of<string>()
         const Second = topic(unique('second')).of<string>()
         const seconds: Message<string>[] = []
-        await bus.subscribe(First, async () => void (await bus.publish(Second, 'caused')), { group: 'g' })
+        await bus.subscribe(First, async () => {
+          await bus.publish(Second, 'at once')
+          // The context survives the handler's awaits, as far as its promise goes.
+          await new Promise((resolve) => setTimeout(resolve, 2))
+          await bus.publish(Second, 'later')
+        }, { group: 'g' })
         await bus.subscribe(Second, (m) => void seconds.push(m), { group: 'g' })
         const first = await withCorrelation('request-42', () => bus.publish(First, 'start'))
-        const [second] = await eventually(() => (seconds.length === 1 ? seconds : Promise.reject(new Error('not yet'))))
-        expect(second!.correlationId).toBe('request-42')
-        expect(second!.causationId).toBe(first.id)
+        await eventually(() => (seconds.length === 2 ? seconds : Promise.reject(new Error('not yet'))))
+        for (const second of seconds) {
+          expect(second.correlationId).toBe('request-42')
+          expect(second.causationId).toBe(first.id)
+        }
       })
 
       it('rejects a message that does not match the topic schema, naming the field path', async () => {
@@ -141,6 +148,35 @@ export function busConformance(target: ConformanceTarget): void {
         for (let i = 0; i < 30; i++) await bus.publish(Ordered, i)
         await eventually(() => expect(seen).toHaveLength(30))
         expect(seen).toEqual([...Array(30).keys()])
+      })
+
+      it('handles messages of one key one at a time and in publish order under concurrency, while other keys run beside them', async () => {
+        const bus = await start()
+        const Keyed = topic(unique('keyed')).of<{ key: string; n: number }>()
+        const keys = ['a', 'b', 'c', 'd']
+        const seen = new Map<string, number[]>(keys.map((key) => [key, []]))
+        const runningByKey = new Map<string, number>()
+        let running = 0
+        let most = 0
+        let overlapWithinKey = false
+        await bus.subscribe(Keyed, async (m) => {
+          const { key, n } = m.payload
+          const mine = (runningByKey.get(key) ?? 0) + 1
+          runningByKey.set(key, mine)
+          if (mine > 1) overlapWithinKey = true
+          most = Math.max(most, ++running)
+          // Later messages finish sooner: were a key's messages run side by side, they would overtake.
+          await new Promise((resolve) => setTimeout(resolve, (40 - n) % 7))
+          seen.get(key)!.push(n)
+          running--
+          runningByKey.set(key, runningByKey.get(key)! - 1)
+        }, { group: 'g', concurrency: 8 })
+        const count = 40
+        await Promise.all(Array.from({ length: count }, (_, n) => bus.publish(Keyed, { key: keys[n % keys.length]!, n }, { key: keys[n % keys.length] })))
+        await eventually(() => expect([...seen.values()].flat()).toHaveLength(count))
+        for (const key of keys) expect(seen.get(key)).toEqual([...Array(count).keys()].filter((n) => keys[n % keys.length] === key))
+        expect(overlapWithinKey).toBe(false)
+        expect(most).toBeGreaterThan(1)
       })
 
       it('runs up to `concurrency` handlers at once', async () => {

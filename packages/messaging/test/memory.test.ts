@@ -36,6 +36,45 @@ describe('memory: copies', () => {
   })
 })
 
+describe('memory: copies as JSON carries them', () => {
+  it('gives each group its own copy, nested objects included, with what JSON changes changed (a Date as text, undefined dropped, NaN as null)', async () => {
+    const bus = new Bus({ broker: new MemoryBroker() })
+    await bus.start()
+    const Odd = topic('odd').of<Record<string, unknown>>()
+    const received: Array<{ group: string; payload: unknown; headers: unknown }> = []
+    for (const group of ['a', 'b']) await bus.subscribe(Odd, (m) => void received.push({ group, payload: m.payload, headers: m.headers }), { group })
+    const at = new Date(0)
+    const plain = { list: [1, 'two', { three: true }], nested: { n: null, zero: -0 } }
+    const headers = { source: 'test' }
+    await bus.publish(Odd, plain, { headers })
+    await bus.publish(Odd, { at, gone: undefined, nan: Number.NaN, kept: 1 })
+    await eventually(() => expect(received).toHaveLength(4))
+    const [a, odd] = received.filter((r) => r.group === 'a')
+    const [b] = received.filter((r) => r.group === 'b')
+    expect(a!.payload).toEqual(JSON.parse(JSON.stringify(plain)))
+    expect(Object.is((a!.payload as typeof plain).nested.zero, 0)).toBe(true)
+    expect(a!.payload).not.toBe(plain)
+    expect((a!.payload as typeof plain).list[2]).not.toBe(plain.list[2])
+    expect((a!.payload as typeof plain).list).not.toBe((b!.payload as typeof plain).list)
+    expect(a!.headers).toEqual(headers)
+    expect(a!.headers).not.toBe(headers)
+    expect(odd!.payload).toStrictEqual({ at: '1970-01-01T00:00:00.000Z', nan: null, kept: 1 })
+    await bus.stop()
+  })
+
+  it('fails a publish whose payload JSON cannot carry, as a network broker would', async () => {
+    const bus = new Bus({ broker: new MemoryBroker() })
+    await bus.start()
+    const Loop = topic('loop').of<Record<string, unknown>>()
+    await bus.subscribe(Loop, () => {}, { group: 'g' })
+    const cyclic: Record<string, unknown> = {}
+    cyclic.self = cyclic
+    await expect(bus.publish(Loop, cyclic)).rejects.toThrow(/circular/)
+    await expect(bus.publish(Loop, { big: 1n })).rejects.toThrow(/BigInt/)
+    await bus.stop()
+  })
+})
+
 describe('memory: bounded queues', () => {
   it('makes publish wait while a group holds `capacity` messages, and go on once one is acknowledged', async () => {
     const bus = new Bus({ broker: new MemoryBroker({ capacity: 2 }) })
