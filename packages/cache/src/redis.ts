@@ -65,6 +65,9 @@ export class RedisTier {
   readonly #options: RedisTierOptions
   readonly #channel: string
   readonly #values: string
+  // The Redis keys of the values read lately: ioredis measures and writes each argument, which
+  // flattens a fresh concatenation into a copy on every read.
+  readonly #valueKeys = new Map<string, string>()
   readonly #leases: string
   readonly #tags: string
   #down = false
@@ -119,7 +122,12 @@ export class RedisTier {
   }
 
   get(key: string): Promise<string | null> {
-    return this.#client.get(this.#values + key)
+    let stored = this.#valueKeys.get(key)
+    if (stored === undefined) {
+      if (this.#valueKeys.size >= 10_000) this.#valueKeys.clear()
+      this.#valueKeys.set(key, (stored = this.#values + key))
+    }
+    return this.#client.get(stored)
   }
 
   async set(key: string, text: string, px: number, tags: readonly string[] | undefined): Promise<void> {
