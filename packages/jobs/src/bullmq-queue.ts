@@ -29,9 +29,13 @@ interface JobData {
   input: unknown
   timeout?: number
   checkpoint?: unknown
-  backoff: Backoff
+  /** Written by earlier versions; the backoff now lives in BullMQ's own options only. */
+  backoff?: Backoff
   nonce?: string
 }
+
+// What a job that runs once carries as its backoff when it comes back: it is never used.
+const onlyAttempt: Backoff = { type: 'exponential', delay: 1000 }
 
 /** What a cancelled job leaves behind when BullMQ no longer holds it. */
 interface CancelRecord {
@@ -76,7 +80,8 @@ export class BullmqQueue implements JobBackend {
   readonly #options: Required<Omit<BullmqQueueOptions, 'url'>> & { url: string }
   readonly #queues = new Map<string, Queue>()
   readonly #workers = new Set<Worker>()
-  readonly #registered = new Set<string>()
+  /** Queue names recorded in Redis (or being recorded): one SADD per name, however many adds race. */
+  readonly #registered = new Map<string, Promise<unknown>>()
   readonly #runs = new Map<string, { claimed: ClaimedJob; outcome?: RunOutcome; interrupt?: (reason: Error) => void }>()
   #connection: Redis | undefined
   #subscriber: Redis | undefined
@@ -121,17 +126,20 @@ export class BullmqQueue implements JobBackend {
   async add(job: NewJob): Promise<{ status: JobStatus; created: boolean }> {
     // BullMQ numbers jobs itself (one INCR); only a fixed id (a repeat's fire time) is passed on.
     const fixed = job.id === undefined ? undefined : bullIdOf(job.id)
-    if (!this.#registered.has(job.name)) {
-      await this.#redis.sadd(this.#key('queues'), job.name)
-      this.#registered.add(job.name)
+    let registered = this.#registered.get(job.name)
+    if (registered === undefined) {
+      this.#registered.set(job.name, (registered = this.#redis.sadd(this.#key('queues'), job.name)))
+      registered.catch(() => this.#registered.delete(job.name))
     }
+    await registered
     // A job that may meet an existing one (unique key, fixed id) carries a nonce: whether the job BullMQ kept has it says whether this add created it.
     const nonce = job.uniqueKey !== undefined || fixed !== undefined ? randomUUID() : undefined
-    const data: JobData = { input: job.input, backoff: job.backoff, ...(job.timeout === undefined ? {} : { timeout: job.timeout }), ...(nonce === undefined ? {} : { nonce }) }
+    // Only what differs from BullMQ's defaults: each field is packed on add and read back on every
+    // take and completion, which on an empty handler is most of the client's work.
+    const data: JobData = { input: job.input, ...(job.timeout === undefined ? {} : { timeout: job.timeout }), ...(nonce === undefined ? {} : { nonce }) }
     const options: JobsOptions = {
       ...(fixed === undefined ? {} : { jobId: fixed }),
-      attempts: job.attempts,
-      backoff: job.backoff,
+      ...(job.attempts > 1 ? { attempts: job.attempts, backoff: job.backoff } : {}),
       ...(job.priority > 0 ? { priority: job.priority } : {}),
       ...(job.delay > 0 ? { delay: job.delay } : {}),
       ...(job.uniqueKey === undefined ? {} : { deduplication: { id: `${job.name}:${job.uniqueKey}` } }),
@@ -147,8 +155,9 @@ export class BullmqQueue implements JobBackend {
       }
     }
     const now = added.timestamp
+    const createdAt = iso(now)!
     return {
-      status: { id, name: job.name, state: 'queued', input: job.input, attempts: 0, maxAttempts: job.attempts, priority: job.priority, createdAt: iso(now)!, runAt: iso(now + job.delay)! },
+      status: { id, name: job.name, state: 'queued', input: job.input, attempts: 0, maxAttempts: job.attempts, priority: job.priority, createdAt, runAt: job.delay > 0 ? iso(now + job.delay)! : createdAt },
       created: true,
     }
   }
@@ -232,7 +241,7 @@ export class BullmqQueue implements JobBackend {
     if (status.state === 'queued') {
       const removed = await job.remove().then(() => true, () => false)
       if (removed) {
-        const again: NewJob = { name: status.name, input: status.input, attempts: job.opts.attempts ?? 1, backoff: job.data.backoff, timeout: job.data.timeout, priority: job.opts.priority ?? 0, delay: 0, uniqueKey: undefined }
+        const again: NewJob = { name: status.name, input: status.input, attempts: job.opts.attempts ?? 1, backoff: (job.opts.backoff as Backoff | undefined) ?? job.data.backoff ?? onlyAttempt, timeout: job.data.timeout, priority: job.opts.priority ?? 0, delay: 0, uniqueKey: undefined }
         await this.#redis.hset(this.#key('cancelled'), id, JSON.stringify({ at, status: cancelled, job: again } satisfies CancelRecord))
         return cancelled
       }
