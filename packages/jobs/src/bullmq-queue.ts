@@ -6,8 +6,11 @@
  * over Redis pub/sub.
  */
 import { randomUUID } from 'node:crypto'
-import { Job, Queue, UnrecoverableError, WaitingError, Worker, type JobsOptions, type JobType } from 'bullmq'
-import { Redis } from 'ioredis'
+import { createRequire } from 'node:module'
+import type * as BullMQ from 'bullmq'
+import type { Job, JobsOptions, JobType, Queue, Worker } from 'bullmq'
+import type * as IORedis from 'ioredis'
+import type { Redis } from 'ioredis'
 import type { BackendHooks, BackendWorker, ClaimedJob, JobBackend, JobFailure, JobProgress, JobState, JobStatus, ListQuery, NewJob, QueueStats, RunJob, RunOutcome } from './contract.js'
 import { jobStates } from './contract.js'
 import type { Backoff } from './definition.js'
@@ -43,6 +46,12 @@ interface CancelRecord {
   status?: JobStatus
   job?: NewJob
 }
+
+// BullMQ and ioredis are loaded when this backend is first used, not at import: an app on its
+// database queue does not pay for loading them at start (about 400 ms of CPU). Both are CommonJS.
+const load = createRequire(import.meta.url)
+let bullmqModule: typeof BullMQ | undefined
+const bullmq = () => (bullmqModule ??= load('bullmq') as typeof BullMQ)
 
 const queuedTypes: JobType[] = ['waiting', 'delayed', 'prioritized']
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString())
@@ -93,7 +102,7 @@ export class BullmqQueue implements JobBackend {
   }
 
   get #redis(): Redis {
-    this.#connection ??= new Redis(this.#options.url, { maxRetriesPerRequest: null, lazyConnect: false })
+    this.#connection ??= new (load('ioredis') as typeof IORedis).Redis(this.#options.url, { maxRetriesPerRequest: null, lazyConnect: false })
     return this.#connection
   }
 
@@ -104,7 +113,7 @@ export class BullmqQueue implements JobBackend {
   #queue(name: string): Queue {
     let queue = this.#queues.get(name)
     if (!queue) {
-      queue = new Queue(name, { connection: this.#redis, prefix: this.#options.prefix })
+      queue = new (bullmq().Queue)(name, { connection: this.#redis, prefix: this.#options.prefix })
       this.#queues.set(name, queue)
     }
     return queue
@@ -148,7 +157,7 @@ export class BullmqQueue implements JobBackend {
     const id = publicId(added)
     if (nonce !== undefined) {
       // Deduplicated (or a fixed id already there): BullMQ answers with the id of the job it kept.
-      const kept = await Job.fromId<JobData>(this.#queue(job.name), added.id!)
+      const kept = await bullmq().Job.fromId<JobData>(this.#queue(job.name), added.id!)
       if (kept && kept.data.nonce !== nonce) {
         const existing = await this.get(id)
         if (existing) return { status: existing, created: false }
@@ -169,7 +178,7 @@ export class BullmqQueue implements JobBackend {
     // The state first, then the job: a job that finishes in between shows its previous state with
     // its final fields, never a final state without them (no failure without its reason).
     const [state, cancelled] = await Promise.all([queue.getJobState(bullIdOf(id)), this.#redis.hget(this.#key('cancelled'), id)])
-    const job = await Job.fromId<JobData>(queue, bullIdOf(id))
+    const job = await bullmq().Job.fromId<JobData>(queue, bullIdOf(id))
     const record = cancelled === null ? undefined : (JSON.parse(cancelled) as CancelRecord)
     if (!job) return record?.status
     return this.#statusOf(job, state, record)
@@ -237,7 +246,7 @@ export class BullmqQueue implements JobBackend {
     }
     const at = Date.now()
     const cancelled: JobStatus = { ...status, state: 'cancelled', finishedAt: iso(at)! }
-    const job = (await Job.fromId<JobData>(this.#queue(status.name), bullIdOf(id)))!
+    const job = (await bullmq().Job.fromId<JobData>(this.#queue(status.name), bullIdOf(id)))!
     if (status.state === 'queued') {
       const removed = await job.remove().then(() => true, () => false)
       if (removed) {
@@ -270,7 +279,7 @@ export class BullmqQueue implements JobBackend {
     const raw = await this.#redis.hget(this.#key('cancelled'), id)
     const record = raw === null ? undefined : (JSON.parse(raw) as CancelRecord)
     await this.#redis.hdel(this.#key('cancelled'), id)
-    const job = await Job.fromId<JobData>(this.#queue(status.name), bullIdOf(id))
+    const job = await bullmq().Job.fromId<JobData>(this.#queue(status.name), bullIdOf(id))
     if (job) await job.retry('failed', { resetAttemptsMade: true })
     // Cancelled while queued, it was removed from BullMQ, which numbers its jobs: it comes back under a new id.
     else if (record?.job) return (await this.add(record.job)).status
@@ -282,7 +291,7 @@ export class BullmqQueue implements JobBackend {
   work(name: string, concurrency: number, run: RunJob): BackendWorker {
     const lease = this.#options.leaseDuration
     // Two parameters: BullMQ then makes no AbortController per job; cancellation comes through #abortLocally.
-    const worker = new Worker<JobData>(name, (job, token) => this.#process(job, token, run), {
+    const worker: Worker<JobData> = new (bullmq().Worker)(name, (job, token) => this.#process(job, token, run), {
       connection: this.#redis,
       prefix: this.#options.prefix,
       concurrency,
@@ -347,14 +356,14 @@ export class BullmqQueue implements JobBackend {
       case 'completed':
         return outcome.result
       case 'failed':
-        throw outcome.final ? new UnrecoverableError(encodeFailure(outcome.error)) : new Error(encodeFailure(outcome.error))
+        throw outcome.final ? new (bullmq().UnrecoverableError)(encodeFailure(outcome.error)) : new Error(encodeFailure(outcome.error))
       case 'cancelled':
-        throw new UnrecoverableError(encodeFailure({ message: `job ${claimed.id} was cancelled`, code: 'PLINTH_ERR_JOBS_CANCELLED' }))
+        throw new (bullmq().UnrecoverableError)(encodeFailure({ message: `job ${claimed.id} was cancelled`, code: 'PLINTH_ERR_JOBS_CANCELLED' }))
       case 'handed-back':
         this.#runs.delete(claimed.id)
         await job.moveToWait(token)
         this.#hooks?.recorded(claimed, outcome, 'handed-back')
-        throw new WaitingError()
+        throw new (bullmq().WaitingError)()
     }
   }
 
