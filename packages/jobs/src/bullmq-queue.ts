@@ -15,6 +15,7 @@ import type { BackendHooks, BackendWorker, ClaimedJob, JobBackend, JobFailure, J
 import { jobStates } from './contract.js'
 import type { Backoff } from './definition.js'
 import { jobsErrors } from './errors.js'
+import { isoAt, isoNow } from './iso.js'
 
 export interface BullmqQueueOptions {
   /** redis://[user:password@]host:port[/db] or rediss://... */
@@ -54,7 +55,7 @@ let bullmqModule: typeof BullMQ | undefined
 const bullmq = () => (bullmqModule ??= load('bullmq') as typeof BullMQ)
 
 const queuedTypes: JobType[] = ['waiting', 'delayed', 'prioritized']
-const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString())
+const iso = (ms: number | undefined) => (ms === undefined ? undefined : isoAt(ms))
 const codePattern = /^\[(PLINTH_ERR_[A-Z0-9_]+)\] ([\s\S]*)$/
 
 /** A failure as BullMQ keeps it: one string; the code travels in brackets before the message. */
@@ -285,7 +286,7 @@ export class BullmqQueue implements JobBackend {
     else if (record?.job) return (await this.add(record.job)).status
     // Not read back: a worker may already be running it.
     const { finishedAt: _finished, result: _result, ...rest } = status
-    return { ...rest, state: 'queued', runAt: new Date().toISOString() }
+    return { ...rest, state: 'queued', runAt: isoNow() }
   }
 
   work(name: string, concurrency: number, run: RunJob): BackendWorker {
