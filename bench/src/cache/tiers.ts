@@ -3,7 +3,7 @@
  *
  *   A. memory-tier `get` hit and `getOrSet` hit: Plinth against lru-cache used directly (a
  *      synchronous call, and the same call awaited, which shows what an async API costs by
- *      itself), bentocache (memory L1, as configured by default: values serialised; and with
+ *      itself; Plinth's synchronous `peek` beside the former, as row A0), bentocache (memory L1, as configured by default: values serialised; and with
  *      `serialize: false`, like Plinth's memory tier) and cache-manager 7 (its default Keyv
  *      memory store). Target: ahead of bentocache and cache-manager, within 1.5x of lru-cache.
  *   B. Redis `get` that misses memory and reads Redis, against ioredis GET + JSON.parse on the
@@ -114,6 +114,14 @@ async function memoryRows(): Promise<void> {
       return Promise.resolve()
     },
   }
+  const peek: Contender = {
+    name: 'plinth peek',
+    run(n) {
+      for (let i = 0; i < n; i++) touch(plinth.peek(keys[i % KEYS]!))
+      return Promise.resolve()
+    },
+  }
+  await measure('A0. Memory tier: synchronous get (peek), hit', [peek, lruSync], 'plinth peek')
   await measure(
     'A1. Memory tier: get, hit',
     [

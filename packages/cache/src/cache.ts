@@ -8,6 +8,7 @@ import { assertFaithfulJson } from './codec.js'
 import type { CacheHealth, CacheOptions, GetOrSetOptions, NamespaceOptions, SetOptions } from './contract.js'
 import type { Entry } from './entry.js'
 import { cacheErrors } from './errors.js'
+import type { Space } from './memory.js'
 import type { TierCounters } from './stats.js'
 import { Tiers } from './tiers.js'
 import { checkDuration, checkKey, checkNamespace, checkTags } from './validate.js'
@@ -57,8 +58,10 @@ export class Cache {
   readonly #prefix: string
   readonly #memory: TierCounters
   readonly #redis: TierCounters
-  // namespace:key strings already made: a key string the caller passes again has its hash cached,
-  // where a fresh concatenation is flattened and hashed on every call.
+  /** This namespace's entries in the memory tier, looked up by the caller's key as it is. */
+  readonly #space: Space
+  // namespace:key strings already made, for Redis and the in-flight map: a key string the caller
+  // passes again has its hash cached, where a fresh concatenation is flattened and hashed on every call.
   readonly #fullKeys = new Map<string, string>()
 
   /** @internal Use createCache() or namespace(). */
@@ -69,6 +72,7 @@ export class Cache {
     this.#prefix = `${name}:`
     this.#memory = tiers.stats.counters(name, 'memory')
     this.#redis = tiers.stats.counters(name, 'redis')
+    this.#space = tiers.memory.space(name)
   }
 
   /**
@@ -92,22 +96,36 @@ export class Cache {
   get<T = unknown>(key: string): Promise<T | undefined> {
     this.#open()
     checkKey(key, this.name)
-    const full = this.#full(key)
-    const entry = this.#tiers.memory.get(full)
+    const entry = this.#tiers.memory.read(this.#space, key)
     if (entry !== undefined && now() < entry.e) {
       this.#memory.hits++
       return Promise.resolve(entry.v as T | undefined)
     }
     this.#memory.misses++
     if (!this.#tiers.remote) return Promise.resolve(undefined)
-    return this.#tiers.readRemote(full, this.#options.codec, this.#redis).then((found) => {
-      if (found !== undefined && now() < found.e) {
-        this.#redis.hits++
-        return found.v as T | undefined
-      }
-      this.#redis.misses++
-      return undefined
-    })
+    return this.#tiers.readValue(this.#space, key, this.#full(key), this.#options.codec, this.#redis) as Promise<T | undefined>
+  }
+
+  /**
+   * The fresh value of a key if this instance's memory tier holds it, else undefined, without
+   * waiting: for hot synchronous paths, where an `await` would cost more than the lookup. It
+   * never reads Redis, so with a Redis tier a key only Redis holds reads as undefined (use `get`
+   * for that); what memory holds is as current as for `get`, since invalidations from every
+   * instance drop it. Counts a memory hit or miss like `get`.
+   *
+   * @example
+   * const user = users.peek<User>('user:1') ?? (await users.get<User>('user:1'))
+   */
+  peek<T = unknown>(key: string): T | undefined {
+    this.#open()
+    checkKey(key, this.name)
+    const entry = this.#tiers.memory.read(this.#space, key)
+    if (entry !== undefined && now() < entry.e) {
+      this.#memory.hits++
+      return entry.v as T | undefined
+    }
+    this.#memory.misses++
+    return undefined
   }
 
   /**
@@ -119,8 +137,7 @@ export class Cache {
   async has(key: string): Promise<boolean> {
     this.#open()
     checkKey(key, this.name)
-    const full = this.#full(key)
-    const entry = this.#tiers.memory.get(full) ?? (this.#tiers.remote ? await this.#fromRedis(full, false) : undefined)
+    const entry = this.#tiers.memory.read(this.#space, key) ?? (this.#tiers.remote ? await this.#fromRedis(key, false) : undefined)
     return entry !== undefined && !entry.n && now() < entry.e
   }
 
@@ -192,13 +209,13 @@ export class Cache {
   getOrSet<T>(key: string, factory: () => T | Promise<T>, options?: GetOrSetOptions): Promise<T> {
     this.#open()
     checkKey(key, this.name)
-    const full = this.#full(key)
-    const entry = this.#tiers.memory.get(full)
+    const entry = this.#tiers.memory.read(this.#space, key)
     if (entry !== undefined && now() < entry.e) {
       this.#memory.hits++
       return Promise.resolve(entry.v as T)
     }
     this.#memory.misses++
+    const full = this.#full(key)
     const running = this.#tiers.inflight.get(full)
     if (running !== undefined) return running as Promise<T>
     const resolved = this.#callOptions(options, key)
@@ -289,8 +306,8 @@ export class Cache {
   }
 
   /** Reads Redis, keeping a fresh entry in memory; `count` says whether this read is the caller's (not a poll). */
-  #fromRedis(full: string, count: boolean): Promise<Entry | undefined> {
-    return this.#tiers.readRemote(full, this.#options.codec, this.#redis).then((entry) => {
+  #fromRedis(key: string, count: boolean): Promise<Entry | undefined> {
+    return this.#tiers.readRemote(this.#space, key, this.#full(key), this.#options.codec, this.#redis).then((entry) => {
       if (count) {
         if (entry !== undefined && now() < entry.e) this.#redis.hits++
         else this.#redis.misses++
@@ -324,7 +341,7 @@ export class Cache {
       size = assertFaithfulJson(value, full)
       if (this.#tiers.remote) text = JSON.stringify(value)
     }
-    this.#tiers.memory.set(full, entry, size + 2 * full.length)
+    this.#tiers.memory.write(this.#space, key, entry, size + 2 * full.length)
     this.#memory.sets++
     await this.#tiers.writeRemote(full, entry, text, codec !== undefined, this.#redis)
   }
@@ -333,7 +350,7 @@ export class Cache {
     let stale = inMemory !== undefined && now() < inMemory.g ? inMemory : undefined
     let lease: string | undefined
     if (this.#tiers.remote) {
-      const remote = await this.#fromRedis(full, true)
+      const remote = await this.#fromRedis(key, true)
       if (remote !== undefined && now() < remote.e) return remote.v as T
       if (remote !== undefined && now() < remote.g && (stale === undefined || remote.g > stale.g)) stale = remote
       for (;;) {
@@ -344,7 +361,7 @@ export class Cache {
         // Another instance is computing it: serve what we have, or wait for its result to land.
         if (stale !== undefined) return stale.v as T
         await this.#tiers.waitForChange(full, pollInterval)
-        const landed = await this.#fromRedis(full, false)
+        const landed = await this.#fromRedis(key, false)
         if (landed !== undefined && now() < landed.e) {
           this.#redis.hits++
           return landed.v as T

@@ -6,9 +6,12 @@
  */
 let cached = 0
 let readsLeft = 0
+// One expiry queued at a time: a long synchronous stretch reads the clock many times over.
+let expiring = false
 
 function expire(): void {
   readsLeft = 0
+  expiring = false
 }
 
 /** Milliseconds since the epoch, as of this turn of the event loop. */
@@ -16,6 +19,9 @@ export function now(): number {
   if (readsLeft-- > 0) return cached
   cached = Date.now()
   readsLeft = 1_000
-  setImmediate(expire).unref()
+  if (!expiring) {
+    expiring = true
+    setImmediate(expire).unref()
+  }
   return cached
 }

@@ -7,7 +7,13 @@
  * with its memory tier; ioredis keeps reconnecting, and `onRecovered` fires once it is back.
  */
 import { randomUUID } from 'node:crypto'
-import { Redis } from 'ioredis'
+import { createRequire } from 'node:module'
+import type * as IORedis from 'ioredis'
+import type { Redis } from 'ioredis'
+
+// ioredis is loaded when the first client is made, not at import: an app that runs without Redis
+// does not pay for loading it at start (about 200 ms of CPU). It is CommonJS: a synchronous require.
+const ioredis = () => createRequire(import.meta.url)('ioredis') as typeof IORedis
 
 /** What one instance tells the others: keys changed, a namespace cleared, tags invalidated. */
 export interface Invalidation {
@@ -65,6 +71,9 @@ export class RedisTier {
   readonly #options: RedisTierOptions
   readonly #channel: string
   readonly #values: string
+  // The Redis keys of the values read lately: ioredis measures and writes each argument, which
+  // flattens a fresh concatenation into a copy on every read.
+  readonly #valueKeys = new Map<string, string>()
   readonly #leases: string
   readonly #tags: string
   #down = false
@@ -75,7 +84,7 @@ export class RedisTier {
     this.#options = options
     this.#owned = options.client === undefined
     const base = { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2_000, retryStrategy: (times: number) => Math.min(times * 100, 2_000) }
-    this.#client = options.client ?? new Redis(options.url ?? 'redis://127.0.0.1:6379', base)
+    this.#client = options.client ?? new (ioredis().Redis)(options.url ?? 'redis://127.0.0.1:6379', base)
     // The subscriber queues its SUBSCRIBE until connected, and ioredis subscribes again after each reconnect.
     this.#subscriber = this.#client.duplicate({ lazyConnect: true, enableOfflineQueue: true, maxRetriesPerRequest: null, connectTimeout: 2_000, retryStrategy: base.retryStrategy })
     this.#channel = `${options.prefix}:invalidations`
@@ -119,7 +128,12 @@ export class RedisTier {
   }
 
   get(key: string): Promise<string | null> {
-    return this.#client.get(this.#values + key)
+    let stored = this.#valueKeys.get(key)
+    if (stored === undefined) {
+      if (this.#valueKeys.size >= 10_000) this.#valueKeys.clear()
+      this.#valueKeys.set(key, (stored = this.#values + key))
+    }
+    return this.#client.get(stored)
   }
 
   async set(key: string, text: string, px: number, tags: readonly string[] | undefined): Promise<void> {

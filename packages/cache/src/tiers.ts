@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto'
 import { now } from './clock.js'
 import type { Codec } from './codec.js'
 import { decodeEntry, encodeEntry, type Entry } from './entry.js'
-import { MemoryTier, namespaceOf } from './memory.js'
+import { MemoryTier, namespaceOf, type Space } from './memory.js'
 import { RedisTier, type Invalidation } from './redis.js'
 import { CacheStats, type TierCounters } from './stats.js'
 
@@ -87,12 +87,12 @@ export class Tiers {
    * Reads a key from Redis: its entry (kept in memory when fresh), or undefined when absent,
    * unreachable or corrupted. Counts errors only; hits and misses are the caller's to count.
    */
-  readRemote(key: string, codec: Codec | undefined, counters: TierCounters): Promise<Entry | undefined> {
+  readRemote(space: Space, key: string, full: string, codec: Codec | undefined, counters: TierCounters): Promise<Entry | undefined> {
     const redis = this.redis
     if (redis === undefined || !redis.available) return Promise.resolve(undefined)
     // One then() on the client's promise, not async layers: this is the miss path's own cost.
-    return redis.get(key).then(
-      (text) => (text === null ? undefined : this.#decode(key, text, codec, counters)),
+    return redis.get(full).then(
+      (text) => (text === null ? undefined : this.#decode(space, key, full, text, codec, counters)),
       (error: unknown) => {
         this.#failed(counters, error)
         return undefined
@@ -100,7 +100,36 @@ export class Tiers {
     )
   }
 
-  #decode(key: string, text: string, codec: Codec | undefined, counters: TierCounters): Entry | undefined {
+  /**
+   * The fresh value of a key in Redis (kept in memory), or undefined when absent, expired,
+   * unreachable or corrupted; counts the hit or miss. One then() on the client's promise: on the
+   * miss path of `get`, each promise and closure more is garbage that costs as much as the read.
+   */
+  readValue(space: Space, key: string, full: string, codec: Codec | undefined, counters: TierCounters): Promise<unknown> {
+    const redis = this.redis
+    if (redis === undefined || !redis.available) {
+      counters.misses++
+      return Promise.resolve(undefined)
+    }
+    return redis.get(full).then(
+      (text) => {
+        const entry = text === null ? undefined : this.#decode(space, key, full, text, codec, counters)
+        if (entry !== undefined && now() < entry.e) {
+          counters.hits++
+          return entry.v
+        }
+        counters.misses++
+        return undefined
+      },
+      (error: unknown) => {
+        this.#failed(counters, error)
+        counters.misses++
+        return undefined
+      },
+    )
+  }
+
+  #decode(space: Space, local: string, key: string, text: string, codec: Codec | undefined, counters: TierCounters): Entry | undefined {
     const entry = decodeEntry(text, codec)
     if (typeof entry === 'string') {
       counters.errors++
@@ -111,7 +140,7 @@ export class Tiers {
       return undefined
     }
     // A fresh entry is kept in memory, so that the next read of the key is a memory hit.
-    if (now() < entry.e) this.memory.set(key, entry, 2 * (text.length + key.length))
+    if (now() < entry.e) this.memory.write(space, local, entry, 2 * (text.length + key.length))
     return entry
   }
 

@@ -77,6 +77,15 @@ describe.skipIf(!service.available)(service.title('on Redis'), () => {
       await expect.poll(() => b.namespace('users').get('1')).toBeUndefined()
     })
 
+    it('peek answers from memory only: what only Redis holds reads as undefined until a get brings it in', async () => {
+      await a.set('peeked', 'v1')
+      expect(b.peek('peeked')).toBeUndefined()
+      expect(await b.get('peeked')).toBe('v1')
+      expect(b.peek('peeked')).toBe('v1')
+      await a.set('peeked', 'v2') // b's copy is dropped by the invalidation
+      await expect.poll(() => b.peek('peeked')).toBeUndefined()
+    })
+
     it('runs a factory once across instances: the others wait for its result', async () => {
       let runs = 0
       const factory = async () => {

@@ -11,6 +11,7 @@ import { installProblemHandlers } from './problems.js'
 import { installRedaction } from './redaction.js'
 import { RequestContext, requestIdFrom } from './request-context.js'
 import { registerRoutes, Routes, type RouteContribution } from './routes.js'
+import { sharedSerializers } from './serializers.js'
 import { httpErrors } from './errors.js'
 
 type PinoLogger = App['logger']
@@ -221,7 +222,8 @@ export class HttpServer {
       return503OnClosing: false,
       ajv: { customOptions: { allErrors: true }, ...options.fastify?.ajv },
       // Bodies are validated without type coercion; query strings and path parameters with it.
-      schemaController: { ...options.fastify?.schemaController, compilersFactory: { buildValidator: strictBodyValidators(), ...options.fastify?.schemaController?.compilersFactory } },
+      // One response serializer per schema object, shared by the routes that answer with it.
+      schemaController: { ...options.fastify?.schemaController, compilersFactory: { buildValidator: strictBodyValidators(), buildSerializer: sharedSerializers(), ...options.fastify?.schemaController?.compilersFactory } },
       ...(options.trustProxy === undefined ? {} : { trustProxy: options.trustProxy }),
     }) as unknown as FastifyInstance
     http.log = log

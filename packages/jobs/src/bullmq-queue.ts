@@ -6,12 +6,16 @@
  * over Redis pub/sub.
  */
 import { randomUUID } from 'node:crypto'
-import { Job, Queue, UnrecoverableError, WaitingError, Worker, type JobsOptions, type JobType } from 'bullmq'
-import { Redis } from 'ioredis'
+import { createRequire } from 'node:module'
+import type * as BullMQ from 'bullmq'
+import type { Job, JobsOptions, JobType, Queue, Worker } from 'bullmq'
+import type * as IORedis from 'ioredis'
+import type { Redis } from 'ioredis'
 import type { BackendHooks, BackendWorker, ClaimedJob, JobBackend, JobFailure, JobProgress, JobState, JobStatus, ListQuery, NewJob, QueueStats, RunJob, RunOutcome } from './contract.js'
 import { jobStates } from './contract.js'
 import type { Backoff } from './definition.js'
 import { jobsErrors } from './errors.js'
+import { isoAt, isoNow } from './iso.js'
 
 export interface BullmqQueueOptions {
   /** redis://[user:password@]host:port[/db] or rediss://... */
@@ -29,9 +33,13 @@ interface JobData {
   input: unknown
   timeout?: number
   checkpoint?: unknown
-  backoff: Backoff
+  /** Written by earlier versions; the backoff now lives in BullMQ's own options only. */
+  backoff?: Backoff
   nonce?: string
 }
+
+// What a job that runs once carries as its backoff when it comes back: it is never used.
+const onlyAttempt: Backoff = { type: 'exponential', delay: 1000 }
 
 /** What a cancelled job leaves behind when BullMQ no longer holds it. */
 interface CancelRecord {
@@ -40,8 +48,14 @@ interface CancelRecord {
   job?: NewJob
 }
 
+// BullMQ and ioredis are loaded when this backend is first used, not at import: an app on its
+// database queue does not pay for loading them at start (about 400 ms of CPU). Both are CommonJS.
+const load = createRequire(import.meta.url)
+let bullmqModule: typeof BullMQ | undefined
+const bullmq = () => (bullmqModule ??= load('bullmq') as typeof BullMQ)
+
 const queuedTypes: JobType[] = ['waiting', 'delayed', 'prioritized']
-const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString())
+const iso = (ms: number | undefined) => (ms === undefined ? undefined : isoAt(ms))
 const codePattern = /^\[(PLINTH_ERR_[A-Z0-9_]+)\] ([\s\S]*)$/
 
 /** A failure as BullMQ keeps it: one string; the code travels in brackets before the message. */
@@ -76,7 +90,8 @@ export class BullmqQueue implements JobBackend {
   readonly #options: Required<Omit<BullmqQueueOptions, 'url'>> & { url: string }
   readonly #queues = new Map<string, Queue>()
   readonly #workers = new Set<Worker>()
-  readonly #registered = new Set<string>()
+  /** Queue names recorded in Redis (or being recorded): one SADD per name, however many adds race. */
+  readonly #registered = new Map<string, Promise<unknown>>()
   readonly #runs = new Map<string, { claimed: ClaimedJob; outcome?: RunOutcome; interrupt?: (reason: Error) => void }>()
   #connection: Redis | undefined
   #subscriber: Redis | undefined
@@ -88,7 +103,7 @@ export class BullmqQueue implements JobBackend {
   }
 
   get #redis(): Redis {
-    this.#connection ??= new Redis(this.#options.url, { maxRetriesPerRequest: null, lazyConnect: false })
+    this.#connection ??= new (load('ioredis') as typeof IORedis).Redis(this.#options.url, { maxRetriesPerRequest: null, lazyConnect: false })
     return this.#connection
   }
 
@@ -99,7 +114,7 @@ export class BullmqQueue implements JobBackend {
   #queue(name: string): Queue {
     let queue = this.#queues.get(name)
     if (!queue) {
-      queue = new Queue(name, { connection: this.#redis, prefix: this.#options.prefix })
+      queue = new (bullmq().Queue)(name, { connection: this.#redis, prefix: this.#options.prefix })
       this.#queues.set(name, queue)
     }
     return queue
@@ -121,17 +136,20 @@ export class BullmqQueue implements JobBackend {
   async add(job: NewJob): Promise<{ status: JobStatus; created: boolean }> {
     // BullMQ numbers jobs itself (one INCR); only a fixed id (a repeat's fire time) is passed on.
     const fixed = job.id === undefined ? undefined : bullIdOf(job.id)
-    if (!this.#registered.has(job.name)) {
-      await this.#redis.sadd(this.#key('queues'), job.name)
-      this.#registered.add(job.name)
+    let registered = this.#registered.get(job.name)
+    if (registered === undefined) {
+      this.#registered.set(job.name, (registered = this.#redis.sadd(this.#key('queues'), job.name)))
+      registered.catch(() => this.#registered.delete(job.name))
     }
+    await registered
     // A job that may meet an existing one (unique key, fixed id) carries a nonce: whether the job BullMQ kept has it says whether this add created it.
     const nonce = job.uniqueKey !== undefined || fixed !== undefined ? randomUUID() : undefined
-    const data: JobData = { input: job.input, backoff: job.backoff, ...(job.timeout === undefined ? {} : { timeout: job.timeout }), ...(nonce === undefined ? {} : { nonce }) }
+    // Only what differs from BullMQ's defaults: each field is packed on add and read back on every
+    // take and completion, which on an empty handler is most of the client's work.
+    const data: JobData = { input: job.input, ...(job.timeout === undefined ? {} : { timeout: job.timeout }), ...(nonce === undefined ? {} : { nonce }) }
     const options: JobsOptions = {
       ...(fixed === undefined ? {} : { jobId: fixed }),
-      attempts: job.attempts,
-      backoff: job.backoff,
+      ...(job.attempts > 1 ? { attempts: job.attempts, backoff: job.backoff } : {}),
       ...(job.priority > 0 ? { priority: job.priority } : {}),
       ...(job.delay > 0 ? { delay: job.delay } : {}),
       ...(job.uniqueKey === undefined ? {} : { deduplication: { id: `${job.name}:${job.uniqueKey}` } }),
@@ -140,15 +158,16 @@ export class BullmqQueue implements JobBackend {
     const id = publicId(added)
     if (nonce !== undefined) {
       // Deduplicated (or a fixed id already there): BullMQ answers with the id of the job it kept.
-      const kept = await Job.fromId<JobData>(this.#queue(job.name), added.id!)
+      const kept = await bullmq().Job.fromId<JobData>(this.#queue(job.name), added.id!)
       if (kept && kept.data.nonce !== nonce) {
         const existing = await this.get(id)
         if (existing) return { status: existing, created: false }
       }
     }
     const now = added.timestamp
+    const createdAt = iso(now)!
     return {
-      status: { id, name: job.name, state: 'queued', input: job.input, attempts: 0, maxAttempts: job.attempts, priority: job.priority, createdAt: iso(now)!, runAt: iso(now + job.delay)! },
+      status: { id, name: job.name, state: 'queued', input: job.input, attempts: 0, maxAttempts: job.attempts, priority: job.priority, createdAt, runAt: job.delay > 0 ? iso(now + job.delay)! : createdAt },
       created: true,
     }
   }
@@ -160,7 +179,7 @@ export class BullmqQueue implements JobBackend {
     // The state first, then the job: a job that finishes in between shows its previous state with
     // its final fields, never a final state without them (no failure without its reason).
     const [state, cancelled] = await Promise.all([queue.getJobState(bullIdOf(id)), this.#redis.hget(this.#key('cancelled'), id)])
-    const job = await Job.fromId<JobData>(queue, bullIdOf(id))
+    const job = await bullmq().Job.fromId<JobData>(queue, bullIdOf(id))
     const record = cancelled === null ? undefined : (JSON.parse(cancelled) as CancelRecord)
     if (!job) return record?.status
     return this.#statusOf(job, state, record)
@@ -228,11 +247,11 @@ export class BullmqQueue implements JobBackend {
     }
     const at = Date.now()
     const cancelled: JobStatus = { ...status, state: 'cancelled', finishedAt: iso(at)! }
-    const job = (await Job.fromId<JobData>(this.#queue(status.name), bullIdOf(id)))!
+    const job = (await bullmq().Job.fromId<JobData>(this.#queue(status.name), bullIdOf(id)))!
     if (status.state === 'queued') {
       const removed = await job.remove().then(() => true, () => false)
       if (removed) {
-        const again: NewJob = { name: status.name, input: status.input, attempts: job.opts.attempts ?? 1, backoff: job.data.backoff, timeout: job.data.timeout, priority: job.opts.priority ?? 0, delay: 0, uniqueKey: undefined }
+        const again: NewJob = { name: status.name, input: status.input, attempts: job.opts.attempts ?? 1, backoff: (job.opts.backoff as Backoff | undefined) ?? job.data.backoff ?? onlyAttempt, timeout: job.data.timeout, priority: job.opts.priority ?? 0, delay: 0, uniqueKey: undefined }
         await this.#redis.hset(this.#key('cancelled'), id, JSON.stringify({ at, status: cancelled, job: again } satisfies CancelRecord))
         return cancelled
       }
@@ -261,19 +280,19 @@ export class BullmqQueue implements JobBackend {
     const raw = await this.#redis.hget(this.#key('cancelled'), id)
     const record = raw === null ? undefined : (JSON.parse(raw) as CancelRecord)
     await this.#redis.hdel(this.#key('cancelled'), id)
-    const job = await Job.fromId<JobData>(this.#queue(status.name), bullIdOf(id))
+    const job = await bullmq().Job.fromId<JobData>(this.#queue(status.name), bullIdOf(id))
     if (job) await job.retry('failed', { resetAttemptsMade: true })
     // Cancelled while queued, it was removed from BullMQ, which numbers its jobs: it comes back under a new id.
     else if (record?.job) return (await this.add(record.job)).status
     // Not read back: a worker may already be running it.
     const { finishedAt: _finished, result: _result, ...rest } = status
-    return { ...rest, state: 'queued', runAt: new Date().toISOString() }
+    return { ...rest, state: 'queued', runAt: isoNow() }
   }
 
   work(name: string, concurrency: number, run: RunJob): BackendWorker {
     const lease = this.#options.leaseDuration
     // Two parameters: BullMQ then makes no AbortController per job; cancellation comes through #abortLocally.
-    const worker = new Worker<JobData>(name, (job, token) => this.#process(job, token, run), {
+    const worker: Worker<JobData> = new (bullmq().Worker)(name, (job, token) => this.#process(job, token, run), {
       connection: this.#redis,
       prefix: this.#options.prefix,
       concurrency,
@@ -338,14 +357,14 @@ export class BullmqQueue implements JobBackend {
       case 'completed':
         return outcome.result
       case 'failed':
-        throw outcome.final ? new UnrecoverableError(encodeFailure(outcome.error)) : new Error(encodeFailure(outcome.error))
+        throw outcome.final ? new (bullmq().UnrecoverableError)(encodeFailure(outcome.error)) : new Error(encodeFailure(outcome.error))
       case 'cancelled':
-        throw new UnrecoverableError(encodeFailure({ message: `job ${claimed.id} was cancelled`, code: 'PLINTH_ERR_JOBS_CANCELLED' }))
+        throw new (bullmq().UnrecoverableError)(encodeFailure({ message: `job ${claimed.id} was cancelled`, code: 'PLINTH_ERR_JOBS_CANCELLED' }))
       case 'handed-back':
         this.#runs.delete(claimed.id)
         await job.moveToWait(token)
         this.#hooks?.recorded(claimed, outcome, 'handed-back')
-        throw new WaitingError()
+        throw new (bullmq().WaitingError)()
     }
   }
 

@@ -13,6 +13,7 @@ import type { BackendHooks, BackendWorker, ClaimedJob, JobBackend, JobFailure, J
 import { jobStates } from './contract.js'
 import { backoffFor, type Backoff } from './definition.js'
 import { jobsErrors } from './errors.js'
+import { isoAt } from './iso.js'
 import { newJobId } from './ids.js'
 import { JOBS_TABLE, type JobRow, type JobTables } from './schema.js'
 
@@ -24,7 +25,7 @@ export interface DatabaseQueueOptions {
 }
 
 const toTime = (value: number | string | null): number | undefined => (value === null ? undefined : Number(value))
-const iso = (ms: number) => new Date(ms).toISOString()
+const iso = isoAt
 const parse = (text: string | null): unknown => (text === null ? undefined : JSON.parse(text))
 
 function statusOf(row: JobRow): JobStatus {

@@ -8,6 +8,7 @@ import type { BackendWorker, ClaimedJob, JobBackend, JobStatus, ListQuery, Queue
 import { jobStates } from './contract.js'
 import { resolveOptions, validateInput, type EnqueueOptions, type JobDefinition, type ResolvedJobOptions } from './definition.js'
 import { jobsErrors } from './errors.js'
+import { isoNow } from './iso.js'
 import { localJobEvents, type JobEvent, type JobEventSink } from './events.js'
 import type { JobHandler } from './handler.js'
 import { JobMetrics } from './metrics.js'
@@ -169,7 +170,7 @@ export class JobQueue {
    */
   async cancel(id: string): Promise<JobStatus> {
     const status = await this.backend.cancel(id)
-    this.#publish({ type: 'cancelled', id, name: status.name, at: new Date().toISOString() })
+    this.#publish({ type: 'cancelled', id, name: status.name, at: isoNow() })
     return status
   }
 
@@ -245,7 +246,7 @@ export class JobQueue {
   async #run(handler: JobHandler, job: ClaimedJob): Promise<RunOutcome> {
     this.#started.set(job.id, performance.now())
     this.#metrics?.started(job.name)
-    this.#publish({ type: 'started', id: job.id, name: job.name, attempt: job.attempt, at: new Date().toISOString() })
+    this.#publish({ type: 'started', id: job.id, name: job.name, attempt: job.attempt, at: isoNow() })
     const container = this.#settings.container
     if (!container) return { kind: 'failed', error: { message: 'the jobs component has no container to resolve handler dependencies in', code: 'PLINTH_ERR_JOBS_MISSING_DEPENDENCY' }, final: false }
     return runJob(handler, job, {
@@ -259,7 +260,7 @@ export class JobQueue {
       },
       progressed: (claimed, progress) => {
         this.#metrics?.progressed(claimed.name)
-        this.#publish({ type: 'progress', id: claimed.id, name: claimed.name, progress, at: new Date().toISOString() })
+        this.#publish({ type: 'progress', id: claimed.id, name: claimed.name, progress, at: isoNow() })
       },
     })
   }
@@ -268,7 +269,7 @@ export class JobQueue {
     const began = this.#started.get(job.id)
     this.#started.delete(job.id)
     if (began !== undefined) this.#metrics?.finished(job.name, recorded, (performance.now() - began) / 1000)
-    const at = new Date().toISOString()
+    const at = isoNow()
     if (recorded === 'completed' && outcome.kind === 'completed') this.#publish({ type: 'completed', id: job.id, name: job.name, result: outcome.result, at })
     else if ((recorded === 'failed' || recorded === 'retrying') && outcome.kind === 'failed') {
       this.#publish({ type: 'failed', id: job.id, name: job.name, error: outcome.error, attempt: job.attempt, willRetry: recorded === 'retrying', at })
@@ -284,7 +285,7 @@ export class JobQueue {
       error: { message: `the worker running job ${id} stopped before finishing it`, code: 'PLINTH_ERR_JOBS_WORKER_LOST' },
       attempt: 0,
       willRetry: recorded === 'retrying',
-      at: new Date().toISOString(),
+      at: isoNow(),
     })
   }
 

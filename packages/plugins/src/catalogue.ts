@@ -11,7 +11,6 @@ import { createReadStream } from 'node:fs'
 import { chmod, cp, mkdir, mkdtemp, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import semver from 'semver'
-import { extract, list } from 'tar'
 import { readCandidate } from './discovery.js'
 import { pluginErrors } from './errors.js'
 import type { PluginManifest } from './manifest.js'
@@ -190,6 +189,8 @@ export class PluginCatalogue {
     if (actual !== expected.toLowerCase()) {
       throw pluginErrors.create('PLINTH_ERR_PLUGIN_CHECKSUM', `${file} has sha256 ${actual}, not the expected ${expected.toLowerCase()}`, { details: { file, expected, actual } })
     }
+    // tar is loaded here, by the one command that unpacks archives, not by every app at start.
+    const { extract, list } = await import('tar')
     // Every entry is checked before anything is written: only files and folders, inside the archive, within the size limit.
     const problems: string[] = []
     const paths: string[] = []
