@@ -1,6 +1,6 @@
 import { loadConfig, type LoadedConfig } from '../config/config.js'
 import { Container, assertValidGraph } from '../container/container.js'
-import { PlinthError } from '../errors.js'
+import { PlinthError, describe } from '../errors.js'
 import { EventStream, type AppState, type LifecycleEvent, type Phase } from '../lifecycle/events.js'
 import type { Node } from '../container/graph.js'
 import { Logger as LoggerToken } from './kernel-tokens.js'
@@ -17,6 +17,9 @@ import { provide, type AnyProvider } from '../container/provider.js'
 import { drainAndStop, shutdownSettings } from '../lifecycle/shutdown.js'
 import { observabilityProviders } from '../health/observability.js'
 import { token, type Token } from '../container/token.js'
+import { runPreflight, type PreflightOptions } from '../preflight/preflight.js'
+import { formatPreflight } from '../preflight/report.js'
+import type { PreflightReport } from '../preflight/runner.js'
 
 export type { AppState }
 import type { AppOptions, CheckReport, Endpoint, StartOptions, StartResult } from './options.js'
@@ -272,6 +275,91 @@ export class App {
     return { graph: container.graph, bootSet: new Lifecycle(container, this.events, () => this.logger).bootSet() }
   }
 
+  /**
+   * Runs the production preflight: every check the app's packages and modules contribute
+   * (database, cache, secrets, security, ...) and core's own (environment, monitoring, system),
+   * concurrently, each under its deadline. Components are built in a container of the run's own
+   * and never started; on a running app its live instances are left alone. `plinth validate`
+   * prints this report.
+   *
+   * @example
+   * const report = await app.preflight({ appEnv: 'production', only: ['database', 'security'] })
+   * for (const r of report.results) if (r.status !== 'pass') console.log(r.category, r.name, r.found, r.fix)
+   */
+  async preflight(options: PreflightOptions = {}): Promise<PreflightReport> {
+    const running = this.#state !== 'created' && this.#state !== 'stopped' && this.#state !== 'failed'
+    const base = options.env ?? (running ? this.#env : process.env)
+    const env = options.appEnv ? { ...base, APP_ENV: options.appEnv } : base
+    const cwd = options.cwd ?? process.cwd()
+    let config: LoadedConfig<unknown> | undefined = running ? this.#config : undefined
+    let configProblem: string | undefined
+    if (!running && this.#options.config) {
+      try {
+        config = await loadConfig(this.#options.config, { ...options, env })
+      } catch (error) {
+        configProblem = describe(error)
+      }
+    }
+    if (!running) {
+      // Components built for the run read the environment and configuration through the app.
+      this.#env = env
+      this.#config = config
+      await this.#register(cwd)
+    }
+    return this.#preflight(config, configProblem, env, cwd, options)
+  }
+
+  #preflight(config: LoadedConfig<unknown> | undefined, configProblem: string | undefined, env: NodeJS.ProcessEnv, cwd: string, options: PreflightOptions): Promise<PreflightReport> {
+    const appEnv = config?.appEnv ?? env.APP_ENV ?? 'development'
+    const logging = isLogger(this.#options.logging) ? undefined : this.#options.logging
+    let dataDir: string
+    try {
+      dataDir = resolveDataDir(this.#options.bootstrap ?? {}, config?.value, env, cwd)
+    } catch {
+      dataDir = cwd
+    }
+    return runPreflight(
+      {
+        setup: { appName: this.name, appEnv, production: appEnv === 'production', env, config: config?.value, providers: this.providers() },
+        dataDir,
+        kernelProviders: this.#kernelProviders(),
+        contextual: this.#contextual(),
+        core: {
+          logging: { level: logging?.level ?? env.LOG_LEVEL ?? 'info', pretty: logging?.pretty ?? false },
+          printedConfig: config?.redacted(),
+          configProblem,
+        },
+        settings: this.#options.preflight ?? {},
+      },
+      options,
+    )
+  }
+
+  /** The start-up preflight: 'refuse' waits for it and aborts on a failure; 'warn' logs what it finds without holding the start. */
+  async #startupPreflight(cwd: string): Promise<void> {
+    const mode = this.#options.preflight?.atStart ?? 'off'
+    if (mode === 'off') return
+    const run = this.#preflight(this.#config, undefined, this.#env, cwd, {})
+    const log = componentLogger(this.logger, 'preflight')
+    const logResults = (report: PreflightReport) => {
+      for (const r of report.results) {
+        if (r.status !== 'pass') log[r.status === 'fail' ? 'error' : 'warn']({ category: r.category, check: r.name, found: r.found, fix: r.fix }, `preflight ${r.status}: ${r.category}/${r.name}: ${r.found}`)
+      }
+      log.info({ counts: report.counts }, `preflight: ${report.counts.pass} passed, ${report.counts.warn} warnings, ${report.counts.fail} failed`)
+    }
+    if (mode === 'warn') {
+      run.then(logResults, (error: unknown) => log.error({ err: error }, 'preflight could not run'))
+      return
+    }
+    const report = await run
+    logResults(report)
+    if (report.counts.fail > 0) {
+      throw new PlinthError('PLINTH_ERR_PREFLIGHT_FAILED', `the start-up preflight of "${this.name}" found ${report.counts.fail} failure(s):\n${formatPreflight({ ...report, results: report.results.filter((r) => r.status === 'fail') })}`, {
+        details: { results: report.results.filter((r) => r.status === 'fail') },
+      })
+    }
+  }
+
   /** Loads configuration and validates the graph; starts nothing and writes nothing. */
   async check(options: StartOptions = {}): Promise<CheckReport> {
     this.#env = options.env ?? process.env
@@ -337,6 +425,8 @@ export class App {
       await this.#phase('modules', () => this.#modules.register(cwd))
       this.#throwIfInterrupted()
       await this.#prepare(options, false)
+      this.#throwIfInterrupted()
+      await this.#startupPreflight(cwd)
       this.#throwIfInterrupted()
       const providers = [...this.providers(), ...this.#kernelProviders()]
       const container = await this.#phase('validate', () => {
