@@ -1,4 +1,5 @@
 import type { FastifyCorsOptions } from '@fastify/cors'
+import { httpServerOptions } from './preflight.js'
 import type { FastifyHelmetOptions } from '@fastify/helmet'
 import type { RateLimitPluginOptions } from '@fastify/rate-limit'
 import { Application, Health, listenOn, Logger, Metrics, urlOf, type App, type HealthRegistry, type MetricsRegistry } from '@plinth/core'
@@ -246,7 +247,7 @@ export class HttpServer {
  */
 export function httpServer<const N extends string = 'http-server'>(options: HttpServerOptions & { name?: N } = {}) {
   // The name keeps its literal type, so that createApp's compile-time check of missing providers stays on.
-  return component((options.name ?? 'http-server') as N, {
+  const provider = component((options.name ?? 'http-server') as N, {
     eager: true,
     deps: { app: Application, health: Health, metrics: Metrics, routes: Routes, log: Logger },
     create: (deps) => new HttpServer(deps, options),
@@ -257,4 +258,6 @@ export function httpServer<const N extends string = 'http-server'>(options: Http
     // The drain has its own deadline; the component's is a little later, so the drain can report.
     stopTimeout: (options.drainTimeout ?? 10_000) + 2_000,
   })
+  httpServerOptions.set(provider, options)
+  return provider
 }
