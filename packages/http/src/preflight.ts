@@ -3,12 +3,9 @@
  * site the user's credentials, rate limits, TLS or a trusted proxy in production, HSTS, /docs and
  * error details off unless asked for, and limits and timeouts that agree with each other.
  */
-import { Application, definePreflight, type AnyProvider, type App, type PreflightCheck, type PreflightContext, type PreflightOutcome } from '@plinth/core'
+import { Application, definePreflight, type App, type PreflightCheck, type PreflightContext, type PreflightOutcome } from '@plinth/core'
 import type { FastifyCorsOptions } from '@fastify/cors'
-import type { HttpServerOptions } from './server.js'
-
-/** The options each httpServer() provider was made with. */
-export const httpServerOptions = new WeakMap<AnyProvider, HttpServerOptions>()
+import { httpServerOptions, type HttpServerOptions } from './server.js'
 
 const pass = (found: string): PreflightOutcome => ({ status: 'pass', found })
 

@@ -1,8 +1,7 @@
 import type { FastifyCorsOptions } from '@fastify/cors'
-import { httpServerOptions } from './preflight.js'
 import type { FastifyHelmetOptions } from '@fastify/helmet'
 import type { RateLimitPluginOptions } from '@fastify/rate-limit'
-import { Application, Health, listenOn, Logger, Metrics, urlOf, type App, type HealthRegistry, type MetricsRegistry } from '@plinth/core'
+import { Application, Health, listenOn, Logger, Metrics, urlOf, type AnyProvider, type App, type HealthRegistry, type MetricsRegistry } from '@plinth/core'
 import { component } from '@plinth/core'
 import { fastify as createFastify, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import { requireJsonBodies, strictBodyValidators } from './body-validation.js'
@@ -65,6 +64,9 @@ export interface HttpServerOptions {
   /** Any other Fastify server option. */
   fastify?: Omit<FastifyServerOptions, 'logger' | 'loggerInstance' | 'childLoggerFactory' | 'genReqId' | 'bodyLimit' | 'trustProxy'>
 }
+
+/** The options each httpServer() provider was made with, for the preflight checks. */
+export const httpServerOptions = new WeakMap<AnyProvider, HttpServerOptions>()
 
 export interface HttpServerDeps {
   readonly app: App

@@ -18,7 +18,7 @@ import { drainAndStop, shutdownSettings } from '../lifecycle/shutdown.js'
 import { observabilityProviders } from '../health/observability.js'
 import { token, type Token } from '../container/token.js'
 import { runPreflight, type PreflightOptions } from '../preflight/preflight.js'
-import { formatPreflight } from '../preflight/report.js'
+import { preflightAtStart } from '../preflight/at-start.js'
 import type { PreflightReport } from '../preflight/runner.js'
 
 export type { AppState }
@@ -335,29 +335,11 @@ export class App {
     )
   }
 
-  /** The start-up preflight: 'refuse' waits for it and aborts on a failure; 'warn' logs what it finds without holding the start. */
+  /** The start-up preflight (preflight.atStart): off by default. */
   async #startupPreflight(cwd: string): Promise<void> {
     const mode = this.#options.preflight?.atStart ?? 'off'
     if (mode === 'off') return
-    const run = this.#preflight(this.#config, undefined, this.#env, cwd, {})
-    const log = componentLogger(this.logger, 'preflight')
-    const logResults = (report: PreflightReport) => {
-      for (const r of report.results) {
-        if (r.status !== 'pass') log[r.status === 'fail' ? 'error' : 'warn']({ category: r.category, check: r.name, found: r.found, fix: r.fix }, `preflight ${r.status}: ${r.category}/${r.name}: ${r.found}`)
-      }
-      log.info({ counts: report.counts }, `preflight: ${report.counts.pass} passed, ${report.counts.warn} warnings, ${report.counts.fail} failed`)
-    }
-    if (mode === 'warn') {
-      run.then(logResults, (error: unknown) => log.error({ err: error }, 'preflight could not run'))
-      return
-    }
-    const report = await run
-    logResults(report)
-    if (report.counts.fail > 0) {
-      throw new PlinthError('PLINTH_ERR_PREFLIGHT_FAILED', `the start-up preflight of "${this.name}" found ${report.counts.fail} failure(s):\n${formatPreflight({ ...report, results: report.results.filter((r) => r.status === 'fail') })}`, {
-        details: { results: report.results.filter((r) => r.status === 'fail') },
-      })
-    }
+    await preflightAtStart(mode, this.#preflight(this.#config, undefined, this.#env, cwd, {}), componentLogger(this.logger, 'preflight'), this.name)
   }
 
   /** Loads configuration and validates the graph; starts nothing and writes nothing. */
