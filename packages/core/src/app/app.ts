@@ -13,7 +13,7 @@ import { bootstrapModules, resolveDataDir } from '../bootstrap/phase.js'
 import type { ModuleResolution } from '../modules/resolution.js'
 import type { Module } from '../modules/module.js'
 import { ModuleRegistry, type ModuleStatus } from '../modules/registry.js'
-import { provide, type AnyProvider } from '../container/provider.js'
+import { originalProvider, provide, type AnyProvider } from '../container/provider.js'
 import { drainAndStop, shutdownSettings } from '../lifecycle/shutdown.js'
 import { observabilityProviders } from '../health/observability.js'
 import { token, type Token } from '../container/token.js'
@@ -163,7 +163,7 @@ export class App {
     return new Map([[LoggerToken.id, (requester: Node) => (requester ? componentLogger(this.logger, requester.name, requester.reg.module) : this.logger)]])
   }
 
-  #createLogger(config: LoadedConfig<unknown> | undefined): Logger {
+  #createLogger(config: LoadedConfig<unknown> | undefined, destination?: NodeJS.WritableStream): Logger {
     const options = this.#options.logging
     if (isLogger(options)) return options
     const appEnv = config?.appEnv ?? this.#env.APP_ENV ?? 'development'
@@ -172,6 +172,7 @@ export class App {
       level: this.#env.LOG_LEVEL ?? 'info',
       pretty: appEnv === 'development' && process.stdout.isTTY,
       ...options,
+      ...(destination ? { destination, pretty: false } : {}),
       // The configuration's secrets stay redacted whatever paths the options add.
       redact: [...(config?.redactionPaths ?? []), ...(options?.redact ?? [])],
     })
@@ -304,6 +305,9 @@ export class App {
       // Components built for the run read the environment and configuration through the app.
       this.#env = env
       this.#config = config
+      // What components log while built for the run goes to standard error: standard output
+      // carries the report (one JSON document with --json).
+      if (!isLogger(this.#options.logging) && !this.#options.logging?.destination && !this.#options.logging?.file) this.#logger = this.#createLogger(config, process.stderr)
       await this.#register(cwd)
     }
     return this.#preflight(config, configProblem, env, cwd, options)
@@ -320,7 +324,8 @@ export class App {
     }
     return runPreflight(
       {
-        setup: { appName: this.name, appEnv, production: appEnv === 'production', env, config: config?.value, providers: this.providers() },
+        // Contributors recognise their packages' providers as made, not as a module's copy of them.
+        setup: { appName: this.name, appEnv, production: appEnv === 'production', env, config: config?.value, providers: this.providers().map(originalProvider) },
         dataDir,
         kernelProviders: this.#kernelProviders(),
         contextual: this.#contextual(),

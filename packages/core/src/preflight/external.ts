@@ -14,6 +14,8 @@ export interface ExternalServiceOptions {
   url: string | ((context: { env: NodeJS.ProcessEnv; config: unknown }) => string | undefined)
   /** The health path, resolved against the URL. Default `/health`. */
   health?: string
+  /** Which statuses count as healthy. Default 2xx; an API without a health endpoint may take `(status) => status < 500`. */
+  healthy?: (status: number) => boolean
   /** A missing URL is a failure (default) or a pass (the service is optional). */
   required?: boolean
   /** Deadline of the check in milliseconds. */
@@ -65,7 +67,7 @@ export function externalService(options: ExternalServiceOptions) {
         return { status: 'fail', found: `${target.origin}: ${cause?.code ?? cause?.message ?? (error as Error).message}`, fix: `start ${options.name}, or correct its URL and port` }
       }
       await response.body?.cancel()
-      if (response.ok) return { status: 'pass', found: `${target.href} answered ${response.status}` }
+      if ((options.healthy ?? ((status: number) => status >= 200 && status < 300))(response.status)) return { status: 'pass', found: `${target.href} answered ${response.status}` }
       return { status: 'fail', found: `${target.href} answered ${response.status}`, fix: `${options.name} is up but not healthy: read its own health report` }
     },
   })

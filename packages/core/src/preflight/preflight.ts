@@ -4,7 +4,7 @@
  * graph, of every registered contributor and of core, runs them, then closes what they opened.
  */
 import { Container, type ContainerOptions } from '../container/container.js'
-import { provide, type AnyProvider, type Registration } from '../container/provider.js'
+import { originalProvider, provide, type AnyProvider, type Registration } from '../container/provider.js'
 import { token, type AnyToken, type ValueOf } from '../container/token.js'
 import { declaredCheck, PreflightChecks, preflightContributors, PREFLIGHT_CATEGORIES, type PreflightCheck, type PreflightSetup } from './check.js'
 import { environmentChecks, monitoringChecks, type CoreCheckSettings } from './environment.js'
@@ -92,7 +92,7 @@ export async function runPreflight(input: PreflightInput, options: PreflightOpti
   }
   const built = await Promise.all(
     wrapped.map(async ({ token: single, provider }) => {
-      const named = declaredCheck(provider) ?? { category: 'environment', name: `check declared at ${String((provider as unknown as Registration).site)}` }
+      const named = declaredCheck(originalProvider(provider)) ?? { category: 'environment', name: `check declared at ${String((provider as unknown as Registration).site)}` }
       if (!container) return []
       try {
         const value = await container.resolve(single)

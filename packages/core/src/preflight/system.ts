@@ -10,7 +10,7 @@ import type { PreflightCheck } from './check.js'
 
 /** Thresholds of the system checks. */
 export interface SystemThresholds {
-  /** Free space wanted in DATA_DIR, in MiB. Default 1 024. */
+  /** Free space wanted in DATA_DIR, in MiB. Default PREFLIGHT_MIN_FREE_DISK_MB, else 1 024. */
   readonly minFreeDiskMb?: number
   /** Free memory wanted, in MiB. Default 256. */
   readonly minFreeMemoryMb?: number
@@ -38,14 +38,14 @@ async function openFileLimit(): Promise<number | undefined> {
 }
 
 export function systemChecks(thresholds: SystemThresholds = {}): PreflightCheck[] {
-  const minDisk = thresholds.minFreeDiskMb ?? 1024
   const minMemory = thresholds.minFreeMemoryMb ?? 256
   const minFiles = thresholds.minOpenFiles ?? 4096
   return [
     {
       category: 'system',
       name: 'free disk in DATA_DIR',
-      run: async ({ dataDir }) => {
+      run: async ({ dataDir, env }) => {
+        const minDisk = thresholds.minFreeDiskMb ?? (Number(env.PREFLIGHT_MIN_FREE_DISK_MB) || 1024)
         const at = existing(dataDir)
         const fs = await statfs(at)
         const free = (fs.bavail * fs.bsize) / MiB
