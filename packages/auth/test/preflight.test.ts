@@ -19,7 +19,7 @@ describe('the auth preflight', () => {
 
   it('a public key given as a signing key fails with what start-up would say', async () => {
     const ring = await KeyRing.generate({ retainFor: 60_000 })
-    const [{ d: _d, ...publicOnly }] = await ring.exportPrivateJwks()
+    const { d: _d, ...publicOnly } = (await ring.exportPrivateJwks())[0]!
     expect(row(await run({ signingKeys: [publicOnly] }), 'JWT signing keys')).toMatchObject({ status: 'fail', found: expect.stringContaining('is a public key') })
   })
 

@@ -3,22 +3,22 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createApp, type PreflightReport } from '@plinth/core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { database, defineMigrations } from '../src/index.js'
+import { database, defineMigrations, type Migration } from '../src/index.js'
 import { startPasswordServer } from './helpers/password-server.js'
 import { createDatabase, postgres, query, urlOf } from './helpers/postgres.js'
 
 const silent = { level: 'silent' } as const
 const row = (report: PreflightReport, category: string, name: string) => report.results.find((r) => r.category === category && r.name === name)
 
-const first = {
-  '001_notes': { up: (db: any) => db.schema.createTable('notes').addColumn('id', 'integer', (c: any) => c.primaryKey()).execute() },
+const first: Record<string, Migration> = {
+  '001_notes': { up: (db) => db.schema.createTable('notes').addColumn('id', 'integer', (c) => c.primaryKey()).execute() },
 }
-const second = {
+const second: Record<string, Migration> = {
   ...first,
-  '002_tags': { up: (db: any) => db.schema.createTable('tags').addColumn('id', 'integer', (c: any) => c.primaryKey()).execute() },
+  '002_tags': { up: (db) => db.schema.createTable('tags').addColumn('id', 'integer', (c) => c.primaryKey()).execute() },
 }
 
-function appWith(migrations: Record<string, { up: (db: any) => Promise<unknown> }>, options: Parameters<typeof database>[0] = {}) {
+function appWith(migrations: Record<string, Migration>, options: Parameters<typeof database>[0] = {}) {
   return createApp({ name: 'notes', logging: silent, components: [database(options), defineMigrations('notes', migrations)] })
 }
 
@@ -94,7 +94,7 @@ describe.skipIf(!postgres.available)(postgres.title('the database preflight on P
   })
 
   it('a pool larger than the server allows fails', async () => {
-    const [{ max_connections: limit }] = await query<{ max_connections: string }>(name, 'show max_connections')
+    const limit = (await query<{ max_connections: string }>(name, 'show max_connections'))[0]!.max_connections
     const report = await appWith(first, { pool: { max: Number(limit) + 10 } }).preflight({ env: env(), only: 'performance' })
     expect(row(report, 'performance', 'database pool size')).toMatchObject({ status: 'fail', found: expect.stringContaining(`max_connections ${limit}`) })
   })
