@@ -43,7 +43,8 @@ function message(error: unknown): string {
 
 /** A thrown error as a failure: what it says, and its hint as the fix. */
 export function failureOf(error: unknown, fix?: string): PreflightOutcome {
-  const found = message(error).split('\n')[0] ?? ''
+  // One line per table row: a multi-line message (a list of problems) is joined.
+  const found = message(error).split('\n').map((line) => line.trim().replace(/^- /, '')).filter(Boolean).join('; ').replace(/:; /g, ': ')
   return { status: 'fail', found, fix: fix ?? (error instanceof PlinthError ? error.hint : 'read what was found; fix the setting or the service it names') }
 }
 
