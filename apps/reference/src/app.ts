@@ -1,7 +1,7 @@
 import { resolve } from 'node:path'
 import { appCache } from '@plinth/cache'
 import { Sagas, eventStore } from '@plinth/cqrs'
-import { createApp, metricsServer, type App, type LoggingOptions, type MissingProviders } from '@plinth/core'
+import { createApp, externalService, metricsServer, type App, type LoggingOptions, type MissingProviders } from '@plinth/core'
 import { graphqlServer } from '@plinth/graphql'
 import { grpcServer } from '@plinth/grpc'
 import { httpServer } from '@plinth/http'
@@ -45,6 +45,28 @@ const servers = [
   metricsServer(),
 ] as const
 
+/**
+ * The services outside the app that `plinth validate` checks: each resolves and answers. The AI
+ * provider when the conversation module uses OpenAI's API (any answer below 500 counts: the API
+ * has no health endpoint, and 401 without a key still says it is up); a Consul registry given
+ * as DISCOVERY_URL=http(s)://....
+ */
+const externalServices = [
+  externalService({
+    name: 'AI provider',
+    url: ({ config }) => ((config as Settings).conversation.provider === 'openai' ? `${(config as Settings).conversation.openai.baseUrl.replace(/\/$/, '')}/` : undefined),
+    health: 'models',
+    healthy: (status) => status < 500,
+    required: false,
+  }),
+  externalService({
+    name: 'service registry',
+    url: ({ config }) => ((config as Settings).cluster.url?.match(/^https?:\/\//) ? (config as Settings).cluster.url : undefined),
+    health: '/v1/status/leader',
+    required: false,
+  }),
+]
+
 /** Standard output, or the rotating file that LOG_FILE names (in the data directory when relative). */
 function logging(config: Settings): LoggingOptions {
   const { file, maxSize, keep } = config.log
@@ -75,7 +97,7 @@ export function createReferenceApp(options: { logging?: LoggingOptions } = {}): 
     name: 'reference',
     version: '0.1.0',
     config: AppConfig,
-    components: [...foundations, ...servers],
+    components: [...foundations, ...servers, ...externalServices],
     discoverModules: new URL('./modules/', import.meta.url),
     bootstrap: { dataDir: (config: Settings) => config.dataDir, requirements: { databases: [appDatabaseRequirement] } },
     logging: options.logging ?? logging,

@@ -3,7 +3,7 @@
  * (`AuthGuard`), the request-scoped `CurrentPrincipal`, and auth's migrations. Users, sessions
  * and audit events go to the app's database unless another store is given.
  */
-import { Application, Logger, Metrics, accessor, optional, provide, token, type App, type ValueOf } from '@plinth/core'
+import { Application, Logger, Metrics, accessor, optional, provide, token, type AnyProvider, type App, type ValueOf } from '@plinth/core'
 import { Database } from '@plinth/db'
 import type { AuthMetrics } from './authentication.js'
 import { Authentication } from './authentication.js'
@@ -58,7 +58,10 @@ export interface AuthComponentOptions extends Omit<AuthOptions, 'store' | 'log' 
   readonly realm?: string
 }
 
-type OptionsInput = AuthComponentOptions | ((context: { config: unknown; app: App }) => AuthComponentOptions)
+export type OptionsInput = AuthComponentOptions | ((context: { config: unknown; app: App }) => AuthComponentOptions)
+
+/** The options each auth() service provider was made with, for the preflight. */
+export const authOptionsOf = new WeakMap<AnyProvider, OptionsInput>()
 
 function prometheus(metrics: ValueOf<typeof Metrics>): AuthMetrics {
   const logins = metrics.counter({ name: 'auth_logins_total', help: 'Login attempts by outcome', labelNames: ['outcome'] })
@@ -101,6 +104,7 @@ export function auth(options: OptionsInput) {
     },
   })
   const principal = provide(CurrentPrincipal, { lifetime: 'scoped', scope: 'request', create: () => new PrincipalSlot() })
+  authOptionsOf.set(service, options)
   return [authMigrations(), service, guard, principal] as const
 }
 

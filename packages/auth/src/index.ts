@@ -25,3 +25,5 @@ export { DenyList, MemoryRevocationStore, type RevocationStore } from './revocat
 export { Roles, allows, defineRoles, type RoleDeclaration } from './roles.js'
 export { SqlAuthStore } from './sql-store.js'
 export type { AuditEvent, AuthStore, FamilyRecord, RefreshTokenRecord, UserRecord } from './store.js'
+// Registers auth's preflight checks (plinth validate) on import.
+import './preflight.js'

@@ -7,6 +7,7 @@
 import { Application, Logger, Metrics, optional, provide, token, type App, type MetricsRegistry, type Provider } from '@plinth/core'
 import { createCache, type Cache } from './cache.js'
 import type { CacheOptions } from './contract.js'
+import { cacheProviders } from './preflight.js'
 
 /**
  * The application's cache.
@@ -73,7 +74,7 @@ const deps = { app: Application, log: Logger, metrics: optional(Metrics) }
  */
 export function appCache(options: CacheOptions | ((app: App) => CacheOptions) = {}): Provider<Cache, 'cache', typeof deps> {
   const unpublish = new WeakMap<Cache, () => void>()
-  return provide(AppCache, {
+  const provider = provide(AppCache, {
     deps,
     // Built and connected at boot, so that the first request does not pay for it and an
     // unreachable Redis shows in health from the start.
@@ -92,4 +93,6 @@ export function appCache(options: CacheOptions | ((app: App) => CacheOptions) = 
     },
     health: (cache) => cache.health(),
   })
+  cacheProviders.add(provider)
+  return provider
 }

@@ -176,6 +176,32 @@ export class RedisTier {
     await this.#client.publish(this.#channel, JSON.stringify({ i: this.#options.instanceId, ...message }))
   }
 
+  /**
+   * One round trip and the server's eviction settings, for the preflight: connects the command
+   * connection if it is not yet, and rejects with the connection's error when Redis cannot be
+   * reached. CONFIG may be disabled (managed Redis): the settings are then undefined.
+   */
+  async inspect(): Promise<{ latency: number; policy: string | undefined; maxmemory: number | undefined; version: string | undefined }> {
+    let latency = Number.POSITIVE_INFINITY
+    try {
+      if (this.#client.status === 'wait') await this.#client.connect()
+      // The best of three round trips: the first after connecting pays for warming up.
+      for (let i = 0; i < 3; i++) {
+        const began = performance.now()
+        await this.#client.ping()
+        latency = Math.min(latency, performance.now() - began)
+      }
+    } catch (error) {
+      // ioredis reports "Connection is closed"; the connection's own error says why.
+      const cause = this.#lastError ?? (error as Error)
+      const where = (this.#options.url ?? 'redis://127.0.0.1:6379').replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@')
+      throw Object.assign(new Error(`Redis at ${where} is unreachable: ${cause.message}`, { cause }), { code: (cause as { code?: string }).code })
+    }
+    const config = async (name: string) => ((await this.#client.call('CONFIG', 'GET', name).catch(() => [])) as string[])[1]
+    const [policy, maxmemory, info] = await Promise.all([config('maxmemory-policy'), config('maxmemory'), this.#client.info('server').catch(() => '')])
+    return { latency, policy, maxmemory: maxmemory === undefined ? undefined : Number(maxmemory), version: /redis_version:([^\r\n]+)/.exec(info)?.[1] }
+  }
+
   async close(): Promise<void> {
     this.#closed = true
     await this.#subscriber.quit().catch(() => this.#subscriber.disconnect())

@@ -95,6 +95,14 @@ export const coreErrors = defineErrors('@plinth/core', {
     title: 'Disposing a scope failed',
     hint: 'Read the causes below; every other instance of the scope was still disposed.',
   },
+  PLINTH_ERR_PREFLIGHT_FAILED: {
+    title: 'The start-up preflight found a failure',
+    hint: 'Fix each failure listed (its last column says how), or run `plinth validate` for the full report; preflight.atStart: \'warn\' logs failures without refusing to start.',
+  },
+  PLINTH_ERR_PREFLIGHT_TIMEOUT: {
+    title: 'A preflight check did not finish in time',
+    hint: 'The service the check reaches hangs or is overloaded; find why, or raise the check\'s timeout (plinth validate --timeout MS).',
+  },
   PLINTH_ERR_CLI_USAGE: {
     title: 'Invalid command line',
     hint: 'Run `plinth help` for the commands and their options.',

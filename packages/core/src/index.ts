@@ -46,8 +46,28 @@ export type { BootstrapAction, BootstrapActionKind, BootstrapContext, BootstrapH
 export type { BootstrapOptions } from './bootstrap/phase.js'
 export type { ArtifactRequirement, BootstrapRequirements, DatabaseRequirement, DirectoryRequirement, FileRequirement } from './bootstrap/requirements.js'
 export { registerDatabaseDriver, type DatabaseBootstrapContext, type DatabaseBootstrapDriver } from './bootstrap/databases.js'
-// Registers `plinth bootstrap` with the other commands.
+// Registers `plinth bootstrap` and `plinth validate` with the other commands.
 import './cli/bootstrap-command.js'
+import './cli/validate-command.js'
+export {
+  PREFLIGHT_CATEGORIES,
+  PreflightChecks,
+  definePreflight,
+  preflightCheck,
+  type PreflightCategory,
+  type PreflightCheck,
+  type PreflightContext,
+  type PreflightContributor,
+  type PreflightOutcome,
+  type PreflightSetup,
+  type PreflightStatus,
+} from './preflight/check.js'
+export type { PreflightOptions, PreflightSettings } from './preflight/preflight.js'
+export type { PreflightReport, PreflightResult } from './preflight/runner.js'
+export { formatPreflight } from './preflight/report.js'
+export { externalService, type ExternalServiceOptions } from './preflight/external.js'
+export { isPlaceholder } from './preflight/environment.js'
+export type { SystemThresholds } from './preflight/system.js'
 export {
   component,
   provide,

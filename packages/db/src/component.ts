@@ -9,6 +9,7 @@ import { LazyDatabase } from './database.js'
 import { Migrations, planMigrations, type MigrationSet } from './migrations.js'
 import { resolveDatabaseSettings, type DatabaseOptionsInput } from './options.js'
 import { publishPoolMetrics } from './pool-metrics.js'
+import { databaseProviders } from './preflight.js'
 
 export interface DatabaseComponentOptions<N extends string> {
   /** The token to provide, for a second database: `token('analytics-db').of<Database>()`. Default `Database`. */
@@ -61,7 +62,7 @@ export function database<N extends string = 'database'>(
 ): Provider<Database, N, typeof deps> {
   const target = (component.token ?? Database) as Token<Database, N>
   const unpublish = new WeakMap<Database, () => void>()
-  return provide(target, {
+  const provider = provide(target, {
     deps,
     create: ({ app, log, migrations, metrics }) => {
       const db = createDatabase(options, app, log, migrations, target.name)
@@ -77,4 +78,6 @@ export function database<N extends string = 'database'>(
     eager: component.eager ?? true,
     startTimeout: component.startTimeout ?? 300_000,
   })
+  databaseProviders.add(provider)
+  return provider
 }

@@ -45,6 +45,20 @@ export interface DatabaseSettings {
 
 const now = () => performance.now()
 
+/** What inspectServer() reads of the database server, with the component's own settings. */
+export interface ServerFacts {
+  readonly version: string
+  /** Milliseconds of the round trip (connecting included on the first call). */
+  readonly roundTrip: number
+  /** The server's clock (PostgreSQL); SQLite shares the process's. */
+  readonly serverTime: Date | undefined
+  /** The server's max_connections (PostgreSQL). */
+  readonly maxConnections: number | undefined
+  readonly pool: PoolSettings
+  /** Whether start-up applies pending migrations. */
+  readonly migrate: boolean
+}
+
 /** The `Database` the database component provides. */
 export class LazyDatabase implements Database {
   readonly name: string
@@ -227,6 +241,26 @@ export class LazyDatabase implements Database {
       return { status: 'degraded', error: reason, details: { ...details, reason: `running without its database: ${reason}`, state: this.#state, pool: this.poolStats() } }
     } finally {
       clearTimeout(timer)
+    }
+  }
+
+  /**
+   * One round trip on the administrative connection, without migrating: the server's version,
+   * clock and connection limit, for the preflight. Connection failures come back as the same
+   * errors start-up reports (wrong password, unknown host, ...), secrets scrubbed.
+   */
+  async inspectServer(): Promise<ServerFacts> {
+    const began = now()
+    try {
+      if (this.dialect === 'sqlite') {
+        const { rows } = await sql<{ version: string }>`select sqlite_version() as version`.execute(this.#admin)
+        return { version: `SQLite ${rows[0]?.version ?? '?'}`, roundTrip: now() - began, serverTime: undefined, maxConnections: undefined, pool: this.#settings.pool, migrate: this.#settings.migrate }
+      }
+      const { rows } = await sql<{ now: Date; max: string; version: string }>`select now() as now, current_setting('max_connections') as max, current_setting('server_version') as version`.execute(this.#admin)
+      const row = rows[0]!
+      return { version: `PostgreSQL ${row.version}`, roundTrip: now() - began, serverTime: new Date(row.now), maxConnections: Number(row.max), pool: this.#settings.pool, migrate: this.#settings.migrate }
+    } catch (error) {
+      throw error instanceof PlinthError ? error : connectError(error, this.#settings.location.url, this.#secrets)
     }
   }
 

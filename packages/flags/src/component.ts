@@ -1,5 +1,5 @@
 import { NOOP_PROVIDER, OpenFeature, type Client, type EvaluationContext } from '@openfeature/server-sdk'
-import { Application, Health, Logger, Metrics, provide, token, type App, type HealthResult } from '@plinth/core'
+import { Application, Health, Logger, Metrics, provide, token, type AnyProvider, type App, type HealthResult } from '@plinth/core'
 import { validateFlags, type FlagDefinition } from './definition.js'
 import { FlagFile, invalidFlags } from './flag-file.js'
 import { HealthFallbacks } from './health-fallback.js'
@@ -46,6 +46,9 @@ export interface FeatureFlagsOptions<C = any> {
 
 const providers = new WeakMap<Client, { provider: PlinthFlagProvider; file: FlagFile | undefined; fallbacks: HealthFallbacks; domain: string; environment: string; reloads: (result: 'applied' | 'refused') => void }>()
 
+/** The options each featureFlags() provider was made with, for the preflight. */
+export const featureFlagOptions = new WeakMap<AnyProvider, FeatureFlagsOptions>()
+
 /**
  * Feature flags as a component: registers Plinth's OpenFeature provider (flags from the
  * configuration and a watched file, health fallbacks, the scope's subject as evaluation
@@ -61,7 +64,7 @@ const providers = new WeakMap<Client, { provider: PlinthFlagProvider; file: Flag
  * createApp({ name: 'shop', config: AppConfig, components: [featureFlags({ flags: (config) => config.flags, file: 'flags.json' })] })
  */
 export function featureFlags<C = any>(options: FeatureFlagsOptions<C> = {}) {
-  return provide(FeatureFlags, {
+  const provider = provide(FeatureFlags, {
     eager: true,
     deps: { app: Application, health: Health, metrics: Metrics, log: Logger },
     create: async ({ app, health, metrics, log }) => {
@@ -125,6 +128,8 @@ export function featureFlags<C = any>(options: FeatureFlagsOptions<C> = {}) {
       return { status: file?.error ? 'degraded' : 'up', details: { environment: state.environment, flags, ...(file ? { file } : {}) } }
     },
   })
+  featureFlagOptions.set(provider, options as FeatureFlagsOptions)
+  return provider
 }
 
 /** The evaluation context of the current scope: the environment, and the subject when one is provided there. */

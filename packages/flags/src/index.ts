@@ -13,3 +13,5 @@ export { HealthFallbacks, type FallbackState } from './health-fallback.js'
 export { PlinthFlagProvider, type PlinthFlagProviderOptions } from './provider.js'
 // The OpenFeature types users call through FeatureFlags.
 export type { Client, EvaluationContext, EvaluationDetails } from '@openfeature/server-sdk'
+// Registers the flags' preflight checks (plinth validate) on import.
+import './preflight.js'

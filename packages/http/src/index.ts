@@ -14,3 +14,5 @@ export type { HealthDetails } from './probes.js'
 export { HttpProblem, PROBLEM_JSON, problemTypes, sendProblem, toProblem, type HttpProblemInit, type InvalidField, type ProblemDetails, type ProblemOptions } from './problems.js'
 export { Routes, type RouteContribution, type RouteGroup, type RouteRegistrar } from './routes.js'
 export { HttpServer, httpServer, type HttpServerDeps, type HttpServerOptions } from './server.js'
+// Registers the server's preflight checks (plinth validate) on import.
+import './preflight.js'

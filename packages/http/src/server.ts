@@ -1,7 +1,7 @@
 import type { FastifyCorsOptions } from '@fastify/cors'
 import type { FastifyHelmetOptions } from '@fastify/helmet'
 import type { RateLimitPluginOptions } from '@fastify/rate-limit'
-import { Application, Health, listenOn, Logger, Metrics, urlOf, type App, type HealthRegistry, type MetricsRegistry } from '@plinth/core'
+import { Application, Health, listenOn, Logger, Metrics, urlOf, type AnyProvider, type App, type HealthRegistry, type MetricsRegistry } from '@plinth/core'
 import { component } from '@plinth/core'
 import { fastify as createFastify, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import { requireJsonBodies, strictBodyValidators } from './body-validation.js'
@@ -76,6 +76,9 @@ export interface HttpServerOptions {
   /** Any other Fastify server option. */
   fastify?: Omit<FastifyServerOptions, 'logger' | 'loggerInstance' | 'childLoggerFactory' | 'genReqId' | 'bodyLimit' | 'trustProxy'>
 }
+
+/** The options each httpServer() provider was made with, for the preflight checks. */
+export const httpServerOptions = new WeakMap<AnyProvider, HttpServerOptions>()
 
 export interface HttpServerDeps {
   readonly app: App
@@ -280,7 +283,7 @@ async function untilQuiet(context: RequestContext, quiet: number, atMost: number
  */
 export function httpServer<const N extends string = 'http-server'>(options: HttpServerOptions & { name?: N } = {}) {
   // The name keeps its literal type, so that createApp's compile-time check of missing providers stays on.
-  return component((options.name ?? 'http-server') as N, {
+  const provider = component((options.name ?? 'http-server') as N, {
     eager: true,
     deps: { app: Application, health: Health, metrics: Metrics, routes: Routes, log: Logger },
     create: (deps) => new HttpServer(deps, options),
@@ -291,4 +294,6 @@ export function httpServer<const N extends string = 'http-server'>(options: Http
     // The drain has its own deadline; the component's is a little later, so the drain can report.
     stopTimeout: (options.drainTimeout ?? 10_000) + 2_000,
   })
+  httpServerOptions.set(provider, options)
+  return provider
 }

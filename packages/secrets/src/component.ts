@@ -1,4 +1,4 @@
-import { Application, Logger, provide, token } from '@plinth/core'
+import { Application, Logger, provide, token, type AnyProvider } from '@plinth/core'
 import { SecretCache, type SecretsOptions } from './cache.js'
 import { adoptPreparedSecrets } from './config-references.js'
 import { secretStoreFromEnv, type StoreFromEnvOptions } from './settings.js'
@@ -22,7 +22,18 @@ export const Secrets = token('secrets').of<SecretCache>()
 export interface SecretsComponentOptions {
   readonly cache?: Omit<SecretsOptions, 'log'>
   readonly store?: Omit<StoreFromEnvOptions, 'log'>
+  /**
+   * Secrets the app cannot run without, as references (`vault:secret/data/payments#apiKey`,
+   * `env:JWT_SECRET`) or environment variable names (`JWT_SECRET`):
+   * `plinth validate` checks that each is present and none is a placeholder.
+   */
+  readonly require?: readonly string[]
+  /** The least life a Vault token that cannot be renewed may have left, in ms. Default 3 600 000. */
+  readonly minTokenTtl?: number
 }
+
+/** The options each secrets() provider was made with, for the preflight. */
+export const secretsProviders = new WeakMap<AnyProvider, { require: readonly string[]; minTokenTtl: number }>()
 
 /**
  * Provides `Secrets`: what `resolveSecretReferences` prepared for the app's environment (the
@@ -34,7 +45,7 @@ export interface SecretsComponentOptions {
  * createApp({ name: 'shop', config: AppConfig, components: [secrets(), payments] })
  */
 export function secrets(options: SecretsComponentOptions = {}) {
-  return provide(Secrets, {
+  const provider = provide(Secrets, {
     // Built at start even when nothing reads a secret at run time: /health lists what was resolved.
     eager: true,
     deps: { app: Application, log: Logger },
@@ -48,4 +59,6 @@ export function secrets(options: SecretsComponentOptions = {}) {
     health: (cache) => cache.health(),
     stop: (cache) => cache.close(),
   })
+  secretsProviders.set(provider, { require: options.require ?? [], minTokenTtl: options.minTokenTtl ?? 3_600_000 })
+  return provider
 }

@@ -16,3 +16,5 @@ export { describeLocation, isSecretReference, parseSecretReference, type SecretR
 export { secretStoreFromEnv, type StoreFromEnvOptions } from './settings.js'
 export { VaultSecrets, type VaultOptions } from './vault.js'
 export type { RenewalOptions, TokenState, VaultAuth } from './vault-token.js'
+// Registers the secrets' preflight checks (plinth validate) on import.
+import './preflight.js'

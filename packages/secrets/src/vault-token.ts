@@ -56,6 +56,16 @@ export class VaultToken {
     return 'token' in this.#auth ? 'token' : 'approle'
   }
 
+  /** When the current lease ends (ms since the epoch); undefined for a token without a TTL, or before the first login. */
+  get expiresAt(): number | undefined {
+    return this.#expiresAt
+  }
+
+  /** Whether Vault lets the current token be renewed. */
+  get renewable(): boolean {
+    return this.#renewable
+  }
+
   get state(): TokenState {
     return this.#state
   }

@@ -14,6 +14,7 @@ import type { Logger } from '../logging/logger.js'
 import type { LoggingOptions } from '../logging/logging.js'
 import type { MetricsOptions } from '../metrics/metrics.js'
 import type { ModuleDiscoveryOptions } from '../modules/discovery.js'
+import type { PreflightSettings } from '../preflight/preflight.js'
 import type { Module } from '../modules/module.js'
 
 export type { ShutdownOptions }
@@ -47,6 +48,8 @@ export interface AppOptions<C extends readonly AnyProvider[], M extends readonly
   health?: HealthOptions
   /** Options of the app's metrics registry. */
   metrics?: MetricsOptions
+  /** The production preflight: thresholds, required variables, and whether it runs at start. */
+  preflight?: PreflightSettings
 }
 
 /** An address a server announced, for the ready banner. */

@@ -5,6 +5,7 @@ import { App } from '../app/app.js'
 import { commandHelp, runCommand } from './cli.js'
 // The binary loads cli.js directly, not the index; the bootstrap command must register either way.
 import './bootstrap-command.js'
+import './validate-command.js'
 import { PlinthError, reportError } from '../errors.js'
 
 /** Where the app module is, and the project folder it is run from. */

@@ -219,5 +219,21 @@ let nextSlot = 0
 
 /** Returns a copy of a provider attributed to a module, as modules do with their components. */
 export function withModule<P extends AnyProvider>(provider: P, module: string): P {
-  return Object.freeze({ ...provider, module })
+  const copy = Object.freeze({ ...provider, module })
+  origins.set(copy as AnyProvider, origins.get(provider) ?? provider)
+  return copy
+}
+
+// The provider a module's copy was made from: packages recognise their own providers by identity.
+const origins = new WeakMap<AnyProvider, AnyProvider>()
+
+/**
+ * The provider as its package made it, before a module attributed it (`withModule` copies):
+ * what a package that keeps its providers in a WeakMap looks up.
+ *
+ * @example
+ * const mine = app.providers().filter((p) => databaseProviders.has(originalProvider(p)))
+ */
+export function originalProvider(provider: AnyProvider): AnyProvider {
+  return origins.get(provider) ?? provider
 }

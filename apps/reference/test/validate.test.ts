@@ -1,0 +1,167 @@
+/**
+ * `plinth validate` on the reference service, as an operator runs it before a rollout: against
+ * the real PostgreSQL, Redis and NATS a production-like environment passes (warnings allowed);
+ * with deliberate faults each one is reported in its category with what to do, and nothing
+ * else fails. (CORS * with credentials, a missing or placeholder secret and a hanging check
+ * are pinned in the http, secrets and core tests; the reference's configuration refuses CORS *.)
+ */
+import { spawn } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { createServer, type Server } from 'node:net'
+import { createRequire } from 'node:module'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { KeyRing } from '@plinth/auth'
+import type { PreflightReport, PreflightResult } from '@plinth/core'
+import { probeService } from '@plinth/core/testing'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startPasswordServer, type PasswordServer } from '../../../packages/db/test/helpers/password-server.js'
+import { createDatabase, postgres } from './postgres.js'
+
+const main = fileURLToPath(new URL('../src/main.ts', import.meta.url))
+const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href
+const redis = await probeService('Redis', { host: '127.0.0.1', port: 6379 })
+const nats = await probeService('NATS', { host: '127.0.0.1', port: 4222 })
+
+async function plinth(args: string[], env: Record<string, string>, cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, ['--conditions=@plinth/source', '--import', tsx, main, ...args], { cwd, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+  const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)))
+  return { code, stdout, stderr }
+}
+
+const services = postgres.available && redis.available && nats.available
+describe.skipIf(!services)(postgres.title(redis.title(nats.title('plinth validate on the reference service'))), () => {
+  let db: { url: string; drop: () => Promise<void> }
+  let dir: string
+  let signingKeys: string
+  let hanging: Server
+  let hangingPort: number
+  let passwords: PasswordServer
+  const production = () => ({
+    APP_ENV: 'production',
+    NODE_ENV: 'production',
+    DATA_DIR: dir,
+    DATABASE_URL: db.url,
+    REDIS_URL: 'redis://127.0.0.1:6379',
+    NATS_URL: 'nats://127.0.0.1:4222',
+    AUTH_SIGNING_KEYS: signingKeys,
+    PREFLIGHT_MIN_FREE_DISK_MB: '1',
+  })
+
+  beforeAll(async () => {
+    db = await createDatabase()
+    dir = await mkdtemp(join(tmpdir(), 'plinth-validate-'))
+    signingKeys = JSON.stringify(await (await KeyRing.generate({ retainFor: 60_000 })).exportPrivateJwks())
+    // A service that accepts connections and never answers.
+    hanging = createServer(() => undefined)
+    await new Promise<void>((r) => hanging.listen(0, '127.0.0.1', r))
+    hangingPort = (hanging.address() as { port: number }).port
+    passwords = await startPasswordServer()
+    const migrated = await plinth(['migrate', 'up'], { ...production(), DATABASE_MIGRATE: 'false' }, dir)
+    expect(migrated.code, migrated.stderr).toBe(0)
+  }, 120_000)
+  afterAll(async () => {
+    hanging?.close()
+    await passwords?.close()
+    await db?.drop()
+    if (dir) await rm(dir, { recursive: true, force: true })
+  })
+
+  it('a production-like environment passes: exit 0, no failure in any category', async () => {
+    const { code, stdout, stderr } = await plinth(['validate', '--env', 'production', '--json'], production(), dir)
+    const report = JSON.parse(stdout) as PreflightReport
+    const failures = report.results.filter((r) => r.status === 'fail')
+    expect(failures, stderr).toEqual([])
+    expect(code).toBe(0)
+    const categories = new Set(report.results.map((r) => r.category))
+    for (const category of ['environment', 'database', 'cache', 'security', 'performance', 'monitoring', 'external', 'system']) expect(categories).toContain(category)
+    const find = (category: string, name: string) => report.results.find((r) => r.category === category && r.name === name)
+    expect(find('database', 'connects')).toMatchObject({ status: 'pass', found: expect.stringMatching(/^PostgreSQL \d+/) })
+    expect(find('database', 'migrations applied')).toMatchObject({ status: 'pass', found: expect.stringMatching(/^\d+ applied$/) })
+    expect(find('cache', 'Redis answers')).toMatchObject({ status: 'pass' })
+    expect(find('security', 'JWT signing keys')).toMatchObject({ status: 'pass', found: '1 EdDSA key (Ed25519)' })
+  }, 120_000)
+
+  it('nine faults at once: each reported in its category with what to do, and nothing else fails', async () => {
+    const faults = {
+      // environment: a development default left in production
+      NODE_ENV: 'development',
+      // database: a refused password (the shared server trusts everyone; this one asks and refuses)
+      DATABASE_URL: `postgres://app:wrong-password@127.0.0.1:${passwords.port}/app`,
+      // cache: nothing listens on port 1
+      REDIS_URL: 'redis://127.0.0.1:1',
+      // security: no shared signing keys (removed below)
+      // monitoring: debug logs in production
+      LOG_LEVEL: 'debug',
+      // external: a provider that hangs, a registry whose name does not resolve
+      AI_PROVIDER: 'openai',
+      OPENAI_API_KEY: 'sk-test-0042',
+      OPENAI_BASE_URL: `http://127.0.0.1:${hangingPort}/v1`,
+      DISCOVERY_URL: 'http://consul.plinth-validate.invalid:8500',
+      // system: a free-disk threshold no disk meets
+      PREFLIGHT_MIN_FREE_DISK_MB: String(1024 ** 3),
+    }
+    const env: Record<string, string> = { ...production(), ...faults }
+    delete env.AUTH_SIGNING_KEYS
+    const began = performance.now()
+    const { code, stdout } = await plinth(['validate', '--env', 'production', '--json', '--timeout', '1500'], env, dir)
+    const elapsed = performance.now() - began
+    expect(code).toBe(1)
+    const report = JSON.parse(stdout) as PreflightReport
+    const bad = (r: PreflightResult) => r.status !== 'pass'
+    const expected: [string, string, 'warn' | 'fail', RegExp][] = [
+      ['environment', 'no development defaults', 'warn', /NODE_ENV=development/],
+      ['database', 'connects', 'fail', /PLINTH_ERR_DB_AUTH_FAILED.*app:\*\*\*@/],
+      // The checks that need a connection fail with the same cause.
+      ['database', 'migrations applied', 'fail', /PLINTH_ERR_DB_AUTH_FAILED/],
+      ['cache', 'Redis answers', 'fail', /ECONNREFUSED/],
+      ['security', 'JWT signing keys', 'fail', /none given/],
+      ['monitoring', 'log level', 'warn', /debug in production/],
+      ['external', 'AI provider answers', 'fail', /no answer within 1500 ms/],
+      ['external', 'service registry answers', 'fail', /consul\.plinth-validate\.invalid does not resolve/],
+      ['system', 'free disk in DATA_DIR', 'fail', /below 1073741824 MiB/],
+    ]
+    for (const [category, name, status, found] of expected) {
+      const result = report.results.find((r) => r.category === category && r.name === name)
+      expect(result, `${category}/${name}`).toMatchObject({ status, found: expect.stringMatching(found) })
+      expect(result!.fix, `${category}/${name} says what to do`).toBeTruthy()
+      expect(result!.found).not.toMatch(/\n\s+at /)
+    }
+    // Nothing else: every other warning or failure follows from one of the faults above.
+    const accounted = new Set(expected.map(([c, n]) => `${c}/${n}`))
+    const consequences = new Set([
+      'database/clock skew vs database', // cannot reach the database either
+      'system/clock skew vs database',
+      'performance/database pool size',
+      'cache/eviction policy', // cannot reach Redis either
+      'security/rate limits', // the reference service sets no trustProxy: warnings of its own
+      'security/TLS or trusted proxy',
+      'security/HSTS',
+    ])
+    const unexplained = report.results.filter(bad).filter((r) => !accounted.has(`${r.category}/${r.name}`) && !consequences.has(`${r.category}/${r.name}`))
+    expect(unexplained).toEqual([])
+    expect(report.results.find((r) => r.category === 'security' && r.name === 'CORS')).toMatchObject({ status: 'pass' })
+    // Every check ran under its deadline, concurrently: the hanging one does not hold the rest.
+    expect(elapsed).toBeLessThan(60_000)
+  }, 120_000)
+
+  it('a database whose migrations were never applied: the table names each pending one and the command that applies them', async () => {
+    const fresh = await createDatabase()
+    try {
+      const { code, stdout } = await plinth(['validate', '--env', 'production', '--only', 'database'], { ...production(), DATABASE_URL: fresh.url }, dir)
+      expect(code).toBe(1)
+      expect(stdout).toMatch(/^CATEGORY\s+CHECK\s+RESULT\s+FOUND\s+WHAT TO DO$/m)
+      expect(stdout).toMatch(/^database\s+connects\s+pass\s+PostgreSQL/m)
+      expect(stdout).toMatch(/^database\s+migrations applied\s+FAIL\s+\d+ pending: .*telemetry\/001_devices_and_readings.*run `plinth migrate up`/m)
+      expect(stdout).not.toMatch(/^cache\s/m)
+      expect(stdout).toMatch(/reference \(production\): not ready: 1 passed, 0 warnings, 1 failed/)
+    } finally {
+      await fresh.drop()
+    }
+  }, 120_000)
+})
