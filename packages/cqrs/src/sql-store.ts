@@ -14,7 +14,8 @@
  * SQLite has one writer at a time, so it needs nothing more.
  */
 import { sql, type Kysely } from 'kysely'
-import type { AppendOptions, AppendResult, EventStore, NewEvent, ReadAllOptions, ReadStreamOptions, RecordedEvent } from './contract.js'
+import { AppendListeners } from './append-listeners.js'
+import type { Appended, AppendListener, AppendOptions, AppendOrigin, AppendResult, EventStore, NewEvent, ReadAllOptions, ReadStreamOptions, RecordedEvent } from './contract.js'
 import { cqrsErrors } from './errors.js'
 import { eventTables as t } from './schema.js'
 import { checkExpected, checkName, checkStream, checkWhole, prepareAppend } from './validate.js'
@@ -82,7 +83,7 @@ function translate(error: unknown, stream: string, expected: unknown): unknown {
 export class SqlEventStore implements EventStore {
   readonly #db: Kysely<any>
   readonly #postgres: boolean
-  readonly #listeners = new Set<(result: AppendResult) => void>()
+  readonly #listeners = new AppendListeners()
 
   constructor(db: Kysely<any>, options: SqlEventStoreOptions) {
     this.#db = db
@@ -91,7 +92,7 @@ export class SqlEventStore implements EventStore {
 
   async append(stream: string, events: readonly NewEvent[], options: AppendOptions = {}): Promise<AppendResult> {
     const prepared = prepareAppend(stream, events, options)
-    let result: AppendResult
+    let result: Appended
     try {
       result = await this.#db.transaction().execute(async (trx) => {
         if (this.#postgres) await sql`select pg_advisory_xact_lock(${appendLock})`.execute(trx)
@@ -109,13 +110,16 @@ export class SqlEventStore implements EventStore {
           .execute()
         const version = current + prepared.events.length
         await trx.updateTable(t.streams).set({ version }).where('stream', '=', stream).execute()
-        return { version, position: Math.max(...inserted.map((r) => Number(r.position))) }
+        // Positions are drawn in insert order under the append lock; sorted, they pair with the events.
+        const positions = inserted.map((r) => Number(r.position)).sort((a, b) => a - b)
+        const appended = prepared.events.map((event, index) => ({ id: event.id, type: event.type, version: current + index + 1, position: positions[index]! }))
+        return { stream, version, position: positions.at(-1)!, events: appended }
       })
     } catch (error) {
       throw translate(error, stream, prepared.expected)
     }
-    for (const listener of this.#listeners) listener(result)
-    return result
+    this.#listeners.emit(result)
+    return { version: result.version, position: result.position }
   }
 
   async readStream<Data = unknown>(stream: string, options: ReadStreamOptions = {}): Promise<RecordedEvent<Data>[]> {
@@ -179,9 +183,12 @@ export class SqlEventStore implements EventStore {
     return Number(row.position)
   }
 
-  onAppended(listener: (result: AppendResult) => void): () => void {
-    this.#listeners.add(listener)
-    return () => this.#listeners.delete(listener)
+  onAppended(listener: AppendListener): () => void {
+    return this.#listeners.add(listener)
+  }
+
+  notifyAppended(appended: Appended, origin: AppendOrigin): void {
+    this.#listeners.emit(appended, origin)
   }
 
   /** The Kysely instance the store writes with, for projections that update their read model in the checkpoint's transaction. */
