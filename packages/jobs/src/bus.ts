@@ -48,7 +48,7 @@ export class BusJobEvents implements JobEventSink {
 
   /** Hands the event to this instance's listeners, then announces it; resolves once the broker has it (the jobs component logs a failure). */
   publish(event: JobEvent): Promise<void> {
-    this.#local.publish(event)
+    this.#local.deliver(event, { local: true })
     const sent = this.#tail.then(() => this.#announcements.announce(event, { key: event.id }))
     this.#tail = sent.catch(() => undefined)
     return sent.then(() => undefined)
