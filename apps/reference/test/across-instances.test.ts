@@ -9,11 +9,9 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { probeService } from '@plinth/core/testing'
 import { BullmqQueue } from '@plinth/jobs'
-import { JetStreamBroker } from '@plinth/messaging'
-import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { dropRedisKeys, nats, natsUrl, redis, redisUrl } from './brokers.js'
 import { subscribe, WsClient } from './clients.js'
 import { eventually, sample, startService, unique, type Service } from './service.js'
 
@@ -100,25 +98,15 @@ function acrossInstances(name: string, env: (prefix: string) => Record<string, s
   })
 }
 
-const redis = await probeService('Redis', { host: '127.0.0.1', port: 6379 })
 describe.skipIf(!redis.available)(redis.title('on Redis'), () => {
-  acrossInstances('one Redis', (prefix) => ({ REDIS_URL: 'redis://127.0.0.1:6379', JOBS_PREFIX: prefix }), async (prefix) => {
-    const queue = new BullmqQueue({ url: 'redis://127.0.0.1:6379', prefix })
+  acrossInstances('one Redis', (prefix) => ({ REDIS_URL: redisUrl, JOBS_PREFIX: prefix }), async (prefix) => {
+    const queue = new BullmqQueue({ url: redisUrl, prefix })
     await queue.obliterate()
     await queue.close()
-    const client = new Redis('redis://127.0.0.1:6379')
-    const keys = await client.keys(`${prefix}:*`)
-    if (keys.length > 0) await client.del(...keys)
-    await client.quit()
+    await dropRedisKeys(prefix)
   })
 })
 
-// The server, and the client packages too (loaded only for NATS): a missing one is the skip's reason.
-const nats = await probeService('NATS (server and @nats-io client)', async () => {
-  const broker = new JetStreamBroker({ url: 'nats://127.0.0.1:4222' })
-  await broker.connect()
-  await broker.close()
-})
 describe.skipIf(!nats.available)(nats.title('on NATS JetStream'), () => {
-  acrossInstances('one NATS', () => ({ NATS_URL: 'nats://127.0.0.1:4222' }))
+  acrossInstances('one NATS', () => ({ NATS_URL: natsUrl }))
 })

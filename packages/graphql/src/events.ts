@@ -4,6 +4,7 @@
  * @plinth/messaging's `BusPubSub`), so that a subscriber on instance B hears what instance A
  * published. Without a provider the events stay in the process.
  */
+import { EventEmitter } from 'node:events'
 import { optional, provide, token } from '@plinth/core'
 
 /**
@@ -28,24 +29,18 @@ const channelPrefix = 'graphql:'
 
 /** An in-process pub/sub, the default. Delivery is a microtask after publish, as a network backend's is asynchronous. */
 class LocalPubSub implements SubscriptionPubSub {
-  readonly #channels = new Map<string, Set<(payload: string) => void>>()
+  readonly #emitter = new EventEmitter().setMaxListeners(0)
 
   publish(channel: string, payload: string): Promise<void> {
-    const listeners = [...(this.#channels.get(channel) ?? [])]
-    if (listeners.length > 0) queueMicrotask(() => listeners.forEach((listener) => listener(payload)))
+    queueMicrotask(() => this.#emitter.emit(channel, payload))
     return Promise.resolve()
   }
 
   subscribe(channel: string, listener: (payload: string) => void): Promise<() => Promise<void>> {
-    let listeners = this.#channels.get(channel)
-    if (listeners === undefined) this.#channels.set(channel, (listeners = new Set()))
+    // A wrapper, so that one function subscribed twice is two subscriptions.
     const entry = (payload: string) => listener(payload)
-    listeners.add(entry)
-    return Promise.resolve(() => {
-      listeners.delete(entry)
-      if (listeners.size === 0) this.#channels.delete(channel)
-      return Promise.resolve()
-    })
+    this.#emitter.on(channel, entry)
+    return Promise.resolve(() => Promise.resolve(void this.#emitter.off(channel, entry)))
   }
 }
 
