@@ -1,4 +1,6 @@
 import { appCache } from '@plinth/cache'
+import { Sagas, eventStore } from '@plinth/cqrs'
+import { announceAppends } from '@plinth/cqrs/bus'
 import { createApp, metricsServer, type App, type LoggingOptions, type MissingProviders } from '@plinth/core'
 import { graphqlEvents, graphqlServer } from '@plinth/graphql'
 import { grpcServer } from '@plinth/grpc'
@@ -15,6 +17,7 @@ import type cluster from './modules/cluster/module.js'
 import type conversation from './modules/conversation/module.js'
 import type courses from './modules/courses/module.js'
 import type plugins from './modules/plugins/module.js'
+import type provisioning from './modules/provisioning/module.js'
 import type telemetry from './modules/telemetry/module.js'
 import type telemetryEvents from './modules/telemetry-events/module.js'
 
@@ -23,10 +26,12 @@ import type telemetryEvents from './modules/telemetry-events/module.js'
  * the event bus (memory, or Redis Streams / JetStream from REDIS_URL, NATS_URL, MESSAGING_URL),
  * the cache and application state (on Redis with REDIS_URL, in memory otherwise), background
  * jobs (on the database, or BullMQ with JOBS_URL) whose events travel on the bus, so a job's
- * progress reaches clients of every instance, and the events of GraphQL subscriptions (on the
- * bus through the pub/sub the telemetry-events module provides).
+ * progress reaches clients of every instance, the event store (on the database, or Redis Streams
+ * with EVENTS_URL) with its projections, query cache and saga runner, its appends announced on
+ * the bus so other instances' projections follow at once, and the events of GraphQL
+ * subscriptions (on the bus through the pub/sub the telemetry-events module provides).
  */
-const foundations = [appDatabase, wsBroadcast, messaging(), appCache(), ...appState(), jobsMigrations, busJobEvents(), jobs(), graphqlEvents] as const
+const foundations = [appDatabase, wsBroadcast, messaging(), appCache(), ...appState(), jobsMigrations, busJobEvents(), jobs(), ...eventStore(), announceAppends(), Sagas, graphqlEvents] as const
 
 /**
  * The servers, each on its port from the configuration (HTTP_PORT, WS_PORT, GRPC_PORT,
@@ -44,7 +49,7 @@ const servers = [
   metricsServer(),
 ] as const
 
-type Modules = [typeof telemetry, typeof conversation, typeof auth, typeof cluster, typeof plugins, typeof courses, typeof telemetryEvents]
+type Modules = [typeof telemetry, typeof conversation, typeof auth, typeof cluster, typeof plugins, typeof courses, typeof telemetryEvents, typeof provisioning]
 
 /**
  * Modules are discovered at run time from ./modules (src/ under a test runner, dist/ in

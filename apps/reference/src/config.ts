@@ -6,6 +6,7 @@ import { ClusterSettings } from './modules/cluster/settings.js'
 import { ConversationSettings } from './modules/conversation/settings.js'
 import { FlagSettings } from './modules/features/settings.js'
 import { PluginSettings } from './modules/plugins/settings.js'
+import { ProvisioningSettings } from './modules/provisioning/settings.js'
 import { TelemetrySettings } from './modules/telemetry/settings.js'
 
 // 0 asks the system for a free port: tests start the whole service with every port at 0. No
@@ -65,6 +66,7 @@ export const AppConfig = defineConfig({
     auth: AuthSettings.prefault({}),
     cluster: ClusterSettings.prefault({}),
     plugins: PluginSettings.prefault({}),
+    provisioning: ProvisioningSettings.prefault({}),
   }),
   // Only the names the automatic naming cannot derive: every other key is read from the env
   // name of its path (http.port from HTTP_PORT, databaseUrl from DATABASE_URL, dataDir from DATA_DIR).

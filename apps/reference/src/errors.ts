@@ -65,10 +65,13 @@ export function formatPath(path: readonly (string | number)[]): string {
 export class InvalidInput extends ServiceError {
   readonly issues: readonly Issue[]
 
-  /** `what` names the input in the message (`the batch`); `consequence` says what did not happen (`nothing was stored`). */
-  constructor(issues: readonly Issue[], what = 'the input', consequence?: string) {
+  /**
+   * `what` names the input in the message (`the batch`); `consequence` says what did not happen
+   * (`nothing was stored`); `status` is 422 for a well-formed request its command refused.
+   */
+  constructor(issues: readonly Issue[], what = 'the input', consequence?: string, status: 400 | 422 = 400) {
     const list = issues.map((issue) => `${formatPath(issue.path) || '(input)'}: ${issue.message}`).join('; ')
-    super(400, `${what} is invalid${consequence === undefined ? '' : ` (${consequence})`}: ${list}`, { type: 'urn:plinth:problem:validation-failed', title: 'Request validation failed' })
+    super(status, `${what} is invalid${consequence === undefined ? '' : ` (${consequence})`}: ${list}`, { type: 'urn:plinth:problem:validation-failed', title: 'Request validation failed' })
     this.issues = issues
   }
 }

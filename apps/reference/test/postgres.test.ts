@@ -8,6 +8,7 @@ import { TcpProxy } from '@plinth/core/testing'
 import { grpcClients, WsClient } from './clients.js'
 import { describeConversation } from './conversation.case.js'
 import { createDatabase, databaseUrl, postgres } from './postgres.js'
+import { describeProvisioning } from './provisioning.case.js'
 import { eventually, startService, unique } from './service.js'
 import { describeTelemetry } from './telemetry.case.js'
 
@@ -20,6 +21,7 @@ describe.skipIf(!postgres.available)(postgres.title('on PostgreSQL'), () => {
 
   describeTelemetry(() => startService({ DATABASE_URL: database.url }))
   describeConversation(() => startService({ DATABASE_URL: database.url }))
+  describeProvisioning((env) => startService({ ...env, DATABASE_URL: database.url }))
 
   it('starts with its database down, answers 503 with Retry-After, and works once the database is back, without a restart', async () => {
     const proxy = await TcpProxy.create({ host: new URL(database.url).hostname, port: Number(new URL(database.url).port || 5432) }, false)

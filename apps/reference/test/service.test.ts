@@ -46,7 +46,7 @@ describe('the reference service', () => {
     })
     // Every module in the folder is discovered (listed by id: their order follows dependencies) and ready.
     const modules = service.app.modules()
-    expect(modules.map((m) => m.id).sort()).toEqual(['auth', 'chat-session', 'cluster', 'conversation', 'courses', 'features', 'plugins', 'telemetry', 'telemetry-events'])
+    expect(modules.map((m) => m.id).sort()).toEqual(['auth', 'chat-session', 'cluster', 'conversation', 'courses', 'features', 'plugins', 'provisioning', 'telemetry', 'telemetry-events'])
     for (const m of modules) expect([m.id, m.state, m.source]).toEqual([m.id, 'ready', expect.stringMatching(new RegExp(`apps/reference/src/modules/${m.id}/module\\.ts$`))])
     expect(await readFile(join(service.dataDir, 'conversation/persona.md'), 'utf8')).toContain('companion for children')
 

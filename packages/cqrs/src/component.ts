@@ -3,10 +3,9 @@
  * Redis Streams when EVENTS_URL is a redis:// URL), its migrations, and the runner that keeps
  * every declared projection following the store while the app runs.
  */
-import { Application, component, optional, provide, type HealthResult } from '@plinth/core'
+import { Application, component, isPlinthError, optional, provide, type HealthResult } from '@plinth/core'
 import { Database, defineMigrations } from '@plinth/db'
-import type { EventStore as Store } from './contract.js'
-import { EventStore, Projections } from './tokens.js'
+import { EventStore, Projections, type EventStore as Store } from './tokens.js'
 import { QueryCacheComponent } from './query-cache.js'
 import { cqrsErrors } from './errors.js'
 import type { ProjectionDefinition } from './projection.js'
@@ -21,6 +20,20 @@ export interface EventStoreComponentOptions {
   readonly url?: string
   /** Redis key prefix. Default `plinth:{events}:`. */
   readonly prefix?: string
+}
+
+const optionalDatabases = new WeakSet<Store>()
+
+/**
+ * On an optional database (SKIP_DB_INIT) that cannot be reached, the app runs without its events
+ * for a while: degraded, not down, as the database's own check says. Other errors are thrown.
+ *
+ * @example
+ * health: async (runner) => runner.counts().then((counts) => ({ status: 'up', details: counts }), (error) => whileOptionalDown(db.optional, error))
+ */
+export function whileOptionalDown(optionalDatabase: boolean, error: unknown): HealthResult {
+  if (!(optionalDatabase && (isPlinthError(error, 'PLINTH_ERR_DB_UNAVAILABLE') || isPlinthError(error, 'PLINTH_ERR_DB_CONNECT_FAILED')))) throw error
+  return { status: 'degraded', details: { reason: `the database is unavailable: ${error.message}` } }
 }
 
 /** The migrations of the store's tables, for the app's database. */
@@ -107,14 +120,22 @@ export const ProjectionRunner = component('event-projections', {
 export function eventStore(options: EventStoreComponentOptions = {}) {
   const store = provide(EventStore, {
     deps: { app: Application, db: optional(Database) },
-    create: ({ app, db }) => storeFor(options, app.env, db),
+    create: ({ app, db }) => {
+      const instance = storeFor(options, app.env, db)
+      if (db?.optional && instance instanceof SqlEventStore) optionalDatabases.add(instance)
+      return instance
+    },
     start: async (instance) => {
       if (instance instanceof RedisEventStore) await instance.connect()
     },
     stop: (instance) => instance.close(),
     health: async (instance): Promise<HealthResult> => {
       if (instance instanceof RedisEventStore) await instance.ping()
-      return { status: 'up', details: { head: await instance.headPosition() } }
+      try {
+        return { status: 'up', details: { head: await instance.headPosition() } }
+      } catch (error) {
+        return whileOptionalDown(optionalDatabases.has(instance), error)
+      }
     },
   })
   return [store, eventStoreSchema, ProjectionRunner, QueryCacheComponent] as const

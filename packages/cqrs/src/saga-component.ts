@@ -2,8 +2,9 @@
  * The saga runner as a component: it resumes what a previous process left, follows the store for
  * event-driven sagas, and reports sagas that need attention in health and metrics.
  */
-import { Metrics, component, optional, token, type HealthResult } from '@plinth/core'
+import { Metrics, backoffDelay, component, optional, sleep, token, type HealthResult } from '@plinth/core'
 import { Database } from '@plinth/db'
+import { whileOptionalDown } from './component.js'
 import { EventStore } from './tokens.js'
 import type { SagaDefinition } from './saga.js'
 import { SagaRunner } from './saga-runner.js'
@@ -38,15 +39,38 @@ export const Sagas = component('sagas', {
       },
     })
     if (attention) attentionGauges.set(runner, (count) => attention.set(count))
+    databases.set(runner, db)
     return runner
   },
   start: async (runner) => {
-    await runner.resume()
-    await runner.listen()
+    const db = databases.get(runner)!
+    const begin = async () => {
+      await runner.resume()
+      await runner.listen()
+    }
+    try {
+      await begin()
+    } catch (error) {
+      if (!db.optional) throw error
+      whileOptionalDown(true, error) // rethrows anything but an unreachable database
+      // An optional database that is down (SKIP_DB_INIT): start anyway, resume once it answers.
+      const stopping = new AbortController()
+      background.set(runner, { stopping, done: retryUntilReachable(begin, stopping.signal) })
+    }
   },
-  stop: (runner) => runner.close(),
+  stop: async (runner) => {
+    const pending = background.get(runner)
+    pending?.stopping.abort()
+    await pending?.done
+    await runner.close()
+  },
   health: async (runner): Promise<HealthResult> => {
-    const stuck = await runner.list(['needs-attention'])
+    let stuck: Awaited<ReturnType<SagaRunner['list']>>
+    try {
+      stuck = await runner.list(['needs-attention'])
+    } catch (error) {
+      return whileOptionalDown(databases.get(runner)!.optional, error)
+    }
     attentionGauges.get(runner)?.(stuck.length)
     const subscription = runner.subscriptionStatus()
     return {
@@ -61,3 +85,17 @@ export const Sagas = component('sagas', {
 })
 
 const attentionGauges = new WeakMap<SagaRunner, (count: number) => void>()
+const databases = new WeakMap<SagaRunner, Database>()
+const background = new WeakMap<SagaRunner, { stopping: AbortController; done: Promise<void> }>()
+
+
+/** Tries `begin` with backoff (up to 5 s apart) until it succeeds or `signal` aborts (the app stops). */
+async function retryUntilReachable(begin: () => Promise<void>, signal: AbortSignal): Promise<void> {
+  const policy = { attempts: Infinity, initialDelay: 200, maxDelay: 5_000, factor: 2, jitter: true }
+  for (let attempt = 1; !signal.aborted; attempt++) {
+    const waited = await sleep(backoffDelay(policy, attempt), signal).then(() => true, () => false)
+    if (!waited) return
+    // Any failure is tried again: while the saga runner is not running, health reports the database's error.
+    if (await begin().then(() => true, () => false)) return
+  }
+}

@@ -43,6 +43,8 @@ export const eventStoreMigrations: Readonly<Record<string, Migration>> = {
         .addColumn('recorded_at', 'text', (c) => c.notNull())
         .addUniqueConstraint('plinth_events_stream_version', ['stream', 'version'])
         .execute()
+      // Each stream's version, which PostgreSQL's append upserts under its lock; on SQLite a
+      // stream's version is read from its last event instead (append-statement.ts).
       await db.schema
         .createTable(eventTables.streams)
         .ifNotExists()

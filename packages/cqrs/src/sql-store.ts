@@ -13,12 +13,13 @@
  * transaction id and filters readers by the snapshot's xmin, which needs a two-part checkpoint.)
  * SQLite has one writer at a time, so it needs nothing more.
  */
-import { sql, type Kysely } from 'kysely'
+import type { Kysely } from 'kysely'
+import { appendStatement } from './append-statement.js'
 import { AppendListeners } from './append-listeners.js'
-import type { Appended, AppendListener, AppendOptions, AppendOrigin, AppendResult, EventStore, NewEvent, ReadAllOptions, ReadStreamOptions, RecordedEvent } from './contract.js'
+import type { Appended, AppendListener, AppendOptions, AppendOrigin, AppendResult, EventStore, ExpectedVersion, NewEvent, ReadAllOptions, ReadStreamOptions, RecordedEvent } from './contract.js'
 import { cqrsErrors } from './errors.js'
 import { eventTables as t } from './schema.js'
-import { checkExpected, checkName, checkStream, checkWhole, prepareAppend } from './validate.js'
+import { checkExpected, checkName, checkStream, checkWhole, prepareAppend, type PreparedEvent } from './validate.js'
 
 export interface SqlEventStoreOptions {
   readonly dialect: 'sqlite' | 'postgres'
@@ -34,9 +35,6 @@ interface EventRow {
   metadata: string
   recorded_at: string
 }
-
-// Any constant shared by every instance of every app on the database; only appends take it.
-const appendLock = 0x706c696e // "plin"
 
 function toRecorded<Data>(row: EventRow): RecordedEvent<Data> {
   return {
@@ -92,34 +90,41 @@ export class SqlEventStore implements EventStore {
 
   async append(stream: string, events: readonly NewEvent[], options: AppendOptions = {}): Promise<AppendResult> {
     const prepared = prepareAppend(stream, events, options)
-    let result: Appended
+    let result: AppendResult | undefined
     try {
-      result = await this.#db.transaction().execute(async (trx) => {
-        if (this.#postgres) await sql`select pg_advisory_xact_lock(${appendLock})`.execute(trx)
-        // A write first: on SQLite a transaction that reads before it writes can deadlock with
-        // another writer (SQLITE_BUSY at once, no busy wait); one that writes first just waits.
-        await trx.insertInto(t.streams).values({ stream, version: 0 }).onConflict((oc) => oc.column('stream').doNothing()).execute()
-        const row = await trx.selectFrom(t.streams).select('version').where('stream', '=', stream).executeTakeFirstOrThrow()
-        const current = Number(row.version)
-        checkExpected(stream, prepared.expected, current)
-        const recordedAt = new Date().toISOString()
-        const inserted = await trx
-          .insertInto(t.events)
-          .values(prepared.events.map((event, index) => ({ event_id: event.id, stream, version: current + index + 1, type: event.type, data: event.data, metadata: event.metadata, recorded_at: recordedAt })))
-          .returning('position')
-          .execute()
-        const version = current + prepared.events.length
-        await trx.updateTable(t.streams).set({ version }).where('stream', '=', stream).execute()
-        // Positions are drawn in insert order under the append lock; sorted, they pair with the events.
-        const positions = inserted.map((r) => Number(r.position)).sort((a, b) => a - b)
-        const appended = prepared.events.map((event, index) => ({ id: event.id, type: event.type, version: current + index + 1, position: positions[index]! }))
-        return { stream, version, position: positions.at(-1)!, events: appended }
-      })
+      // One statement, so one round trip and the database's own atomicity; it writes nothing when
+      // the stream is not at the expected version. A stream created by a writer that committed
+      // after the statement's snapshot (PostgreSQL) looks absent to it, so when the version read
+      // afterwards does satisfy the expectation, the append is tried again.
+      for (let attempt = 1; result === undefined; attempt++) {
+        result = await this.#appendOnce(stream, prepared.events, prepared.expected)
+        if (result !== undefined) break
+        const actual = await this.streamVersion(stream)
+        checkExpected(stream, prepared.expected, actual)
+        if (attempt === 3) {
+          throw cqrsErrors.create('PLINTH_ERR_EVENTS_CONFLICT', `stream "${stream}" kept changing during the append (now at version ${actual}); nothing was written`, { details: { stream, expected: prepared.expected, actual } })
+        }
+      }
     } catch (error) {
       throw translate(error, stream, prepared.expected)
     }
-    this.#listeners.emit(result)
-    return { version: result.version, position: result.position }
+    // One statement under the append lock draws the positions of an append one after the other, as it does the versions.
+    const first = { version: result.version - prepared.events.length + 1, position: result.position - prepared.events.length + 1 }
+    this.#listeners.emit({ stream, ...result, events: prepared.events.map((event, index) => ({ id: event.id, type: event.type, version: first.version + index, position: first.position + index })) })
+    return result
+  }
+
+  /** The append as one statement (append-statement.ts); undefined when the stream is not at the expected version. */
+  async #appendOnce(stream: string, events: readonly PreparedEvent[], expected: ExpectedVersion): Promise<AppendResult | undefined> {
+    const { rows } = await this.#db.executeQuery(appendStatement(this.#postgres ? 'postgres' : 'sqlite', stream, events, expected, new Date().toISOString()))
+    let version = 0
+    let position = 0
+    for (const row of rows) {
+      if (row.version === null) return undefined
+      version = Math.max(version, Number(row.version))
+      position = Math.max(position, Number(row.position))
+    }
+    return rows.length === 0 ? undefined : { version, position }
   }
 
   async readStream<Data = unknown>(stream: string, options: ReadStreamOptions = {}): Promise<RecordedEvent<Data>[]> {
@@ -144,8 +149,11 @@ export class SqlEventStore implements EventStore {
 
   async streamVersion(stream: string): Promise<number> {
     checkStream(stream)
-    const row = await this.#db.selectFrom(t.streams).select('version').where('stream', '=', stream).executeTakeFirst()
-    return row === undefined ? 0 : Number(row.version)
+    // On SQLite the stream table is not kept by appends (see #appendOnce): its last event says.
+    const row = this.#postgres
+      ? await this.#db.selectFrom(t.streams).select('version').where('stream', '=', stream).executeTakeFirst()
+      : await this.#db.selectFrom(t.events).select((eb) => eb.fn.max('version').as('version')).where('stream', '=', stream).executeTakeFirst()
+    return Number(row?.version ?? 0)
   }
 
   async headPosition(): Promise<number> {

@@ -107,17 +107,18 @@ export class Subscription {
   }
 
   async #loop(): Promise<void> {
-    if (this.#position < 0) {
-      let saved = await this.#store.readCheckpoint(this.name)
-      if (saved === 0 && this.#options.from === 'end') saved = await this.#store.headPosition()
-      this.#position = saved
-    }
     const limit = this.#options.batchSize ?? 100
     let attempt = 0
     while (!this.#stopping) {
       let page: RecordedEvent[]
       this.#woken = false
       try {
+        // Read in the retried part: a store that is down at start (an optional database) is waited for.
+        if (this.#position < 0) {
+          let saved = await this.#store.readCheckpoint(this.name)
+          if (saved === 0 && this.#options.from === 'end') saved = await this.#store.headPosition()
+          this.#position = saved
+        }
         page = await this.#store.readAll({ after: this.#position, limit })
         if (page.length > 0) {
           const next = await this.#page(page, page.at(-1)!.position, this.#position)

@@ -12,8 +12,11 @@ import type { ProjectionDefinition } from './projection.js'
  * @example
  * component('devices', { deps: { events: EventStore }, create: ({ events }) => new Devices(events) })
  */
-export const EventStore = token('event-store').of<Store>()
-export type EventStore = Store
+export const EventStore = token('event-store').of<EventStore>()
+// An interface of this module (not an alias of the contract's) so that the token's type can be
+// named from the package's entry point in the declarations of the apps that use it.
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export interface EventStore extends Store {}
 
 /**
  * Projections the app runs: contribute each with `provide(Projections, { value: projection({...}) })`.
