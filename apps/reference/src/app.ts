@@ -1,11 +1,13 @@
 import { resolve } from 'node:path'
 import { appCache } from '@plinth/cache'
 import { Sagas, eventStore } from '@plinth/cqrs'
+import { announceAppends } from '@plinth/cqrs/bus'
 import { createApp, externalService, metricsServer, type App, type LoggingOptions, type MissingProviders } from '@plinth/core'
-import { graphqlServer } from '@plinth/graphql'
+import { graphqlEvents, graphqlServer } from '@plinth/graphql'
 import { grpcServer } from '@plinth/grpc'
 import { httpServer } from '@plinth/http'
 import { jobs, jobsMigrations } from '@plinth/jobs'
+import { busJobEvents } from '@plinth/jobs/bus'
 import { messaging } from '@plinth/messaging'
 import { appState } from '@plinth/state'
 import { wsBroadcast, wsServer } from '@plinth/ws'
@@ -24,10 +26,13 @@ import type telemetryEvents from './modules/telemetry-events/module.js'
  * What the modules build on: the database, the broadcaster that publishes to WebSocket topics,
  * the event bus (memory, or Redis Streams / JetStream from REDIS_URL, NATS_URL, MESSAGING_URL),
  * the cache and application state (on Redis with REDIS_URL, in memory otherwise), background
- * jobs (on the database, or BullMQ with JOBS_URL), and the event store (on the database, or
- * Redis Streams with EVENTS_URL) with its projections, query cache and saga runner.
+ * jobs (on the database, or BullMQ with JOBS_URL) whose events travel on the bus, so a job's
+ * progress reaches clients of every instance, the event store (on the database, or Redis Streams
+ * with EVENTS_URL) with its projections, query cache and saga runner, its appends announced on
+ * the bus so other instances' projections follow at once, and the events of GraphQL
+ * subscriptions (on the bus through the pub/sub the telemetry-events module provides).
  */
-const foundations = [appDatabase, wsBroadcast, messaging(), appCache(), ...appState(), jobsMigrations, jobs(), ...eventStore(), Sagas] as const
+const foundations = [appDatabase, wsBroadcast, messaging(), appCache(), ...appState(), jobsMigrations, busJobEvents(), jobs(), ...eventStore(), announceAppends(), Sagas, graphqlEvents] as const
 
 /**
  * The servers, each on its port from the configuration (HTTP_PORT, WS_PORT, GRPC_PORT,

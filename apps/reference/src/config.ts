@@ -1,4 +1,5 @@
 import { defineConfig, type ValueOf } from '@plinth/core'
+import { secretReferences } from '@plinth/secrets'
 import { z } from 'zod'
 import { AuthSettings } from './modules/auth/settings.js'
 import { ClusterSettings } from './modules/cluster/settings.js'
@@ -12,6 +13,15 @@ import { TelemetrySettings } from './modules/telemetry/settings.js'
 // default here: each server states its own (HTTP 8000, WebSocket 8765, gRPC 50051, GraphQL 8080,
 // metrics 9090) and the configuration only says where it differs.
 const port = z.coerce.number().int().min(0).max(65_535).optional()
+
+/**
+ * Variables that come from Vault whenever VAULT_ADDR is set (with VAULT_TOKEN, or VAULT_ROLE_ID
+ * and VAULT_SECRET_ID): the OpenAI-compatible provider's API key, from the field `openaiApiKey`
+ * of the KV v2 secret `reference` (write it with `vault kv put -mount=secret reference
+ * openaiApiKey=sk-...`). The variable's own value is the fallback while Vault cannot answer.
+ * Any other variable may hold a reference itself: DATABASE_URL=vault:secret/data/db#url.
+ */
+export const vaultBindings = { OPENAI_API_KEY: 'vault:secret/data/reference#openaiApiKey' }
 
 /**
  * The reference service's configuration. Every key can be set in config/<APP_ENV>.yaml, .env,
@@ -99,6 +109,9 @@ export const AppConfig = defineConfig({
     PLUGINS_TRUSTED: 'plugins.trusted',
   },
   secrets: ['databaseUrl', 'redisUrl', 'natsUrl', 'conversation.openai.apiKey', 'auth.signingKeys', 'cluster.url'],
+  // Secret references (and the Vault bindings, with VAULT_ADDR) become values wherever the
+  // configuration is loaded: at start, `plinth check` and `plinth bootstrap`.
+  sources: [secretReferences({ vault: vaultBindings })],
 })
 
 /** The validated configuration, as components receive it with `deps: { config: AppConfig }`. */

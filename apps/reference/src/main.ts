@@ -1,7 +1,6 @@
 import { run } from '@plinth/core'
 import { app } from './app.js'
-import { prepareSecrets } from './modules/features/secrets.js'
 
-// Secret references (and the Vault bindings, with VAULT_ADDR) become values before the configuration is loaded.
-await prepareSecrets(process.env)
+// Secret references in the environment are resolved by the configuration itself (a source of
+// AppConfig), so `start`, `check` and `bootstrap` all see the resolved values.
 await run(app)

@@ -7,11 +7,9 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { runCommand } from '@plinth/core'
-import { probeService } from '@plinth/core/testing'
-import { JetStreamBroker } from '@plinth/messaging'
-import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createReferenceApp } from '../src/app.js'
+import { dropRedisKeys, nats, natsUrl, redis, redisUrl } from './brokers.js'
 import { WsClient } from './clients.js'
 import { eventually, sample, startService, unique, type Service } from './service.js'
 
@@ -148,22 +146,10 @@ function twoInstances(name: string, env: () => Record<string, string>, cleanup: 
   })
 }
 
-const redis = await probeService('Redis', { host: '127.0.0.1', port: 6379 })
 describe.skipIf(!redis.available)(redis.title('on Redis Streams'), () => {
-  twoInstances('one Redis', () => ({ REDIS_URL: 'redis://127.0.0.1:6379' }), async (prefix) => {
-    const client = new Redis('redis://127.0.0.1:6379')
-    const keys = await client.keys(`${prefix}:*`)
-    if (keys.length > 0) await client.del(...keys)
-    await client.quit()
-  })
+  twoInstances('one Redis', () => ({ REDIS_URL: redisUrl }), dropRedisKeys)
 })
 
-// The server, and the client packages too (loaded only for NATS): a missing one is the skip's reason.
-const nats = await probeService('NATS (server and @nats-io client)', async () => {
-  const broker = new JetStreamBroker({ url: 'nats://127.0.0.1:4222' })
-  await broker.connect()
-  await broker.close()
-})
 describe.skipIf(!nats.available)(nats.title('on NATS JetStream'), () => {
-  twoInstances('one NATS', () => ({ NATS_URL: 'nats://127.0.0.1:4222' }))
+  twoInstances('one NATS', () => ({ NATS_URL: natsUrl }))
 })

@@ -6,7 +6,7 @@
 export { createApp } from './app/create-app.js'
 export { App, Application, type AppOptions, type AppState, type CheckReport, type Endpoint, type MissingProviders, type ShutdownOptions, type StartOptions, type StartResult } from './app/app.js'
 export { ExitCode, defineCommand, run, runCommand, serve, type Command, type CommandContext, type ServeOptions } from './cli/cli.js'
-export { CONFIG_EXIT_CODE, defineConfig, loadConfig, type ConfigDefinition, type LoadedConfig } from './config/config.js'
+export { CONFIG_EXIT_CODE, defineConfig, loadConfig, type ConfigDefinition, type ConfigSource, type ConfigSourceContext, type LoadedConfig } from './config/config.js'
 export { Container, Scope, formatProblems, type ContainerOptions } from './container/container.js'
 export { PlinthError, coreErrors, defineErrors, errorCatalogue, isPlinthError, loadedCatalogues, reportError, type ErrorCatalogue, type ErrorEntry, type PlinthErrorCode, type PlinthErrorOptions } from './errors.js'
 export { statusOf } from './errors/status.js'

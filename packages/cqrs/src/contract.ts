@@ -53,6 +53,34 @@ export interface AppendResult {
   readonly position: number
 }
 
+/** One event of an append, as announced: enough to tell who should look, without the data. */
+export interface AppendedEvent {
+  readonly id: string
+  readonly type: string
+  readonly version: number
+  readonly position: number
+}
+
+/**
+ * What one append wrote, as the store announces it to listeners: the stream, its version and
+ * the last global position after the append (as `AppendResult`), and each event's id, type,
+ * version and position.
+ */
+export interface Appended extends AppendResult {
+  readonly stream: string
+  readonly events: readonly AppendedEvent[]
+}
+
+/** Where an announced append was made: through this store (`local`), or through another instance that announced it on the event bus. */
+export interface AppendOrigin {
+  readonly local: boolean
+  /** The announcing instance's id, for an append made elsewhere. */
+  readonly instance?: string
+}
+
+/** Hears appends: made through this instance, and (with `@plinth/cqrs/bus`) through others. */
+export type AppendListener = (appended: Appended, origin: AppendOrigin) => void
+
 export interface ReadStreamOptions {
   /** First version to read (inclusive). Default 1 forwards, the last version backwards. */
   readonly from?: number
@@ -84,7 +112,12 @@ export interface EventStore {
   /** A subscription's saved position: 0 when it never saved one. */
   readCheckpoint(name: string): Promise<number>
   saveCheckpoint(name: string, position: number): Promise<void>
-  /** Calls `listener` after each append made through this instance (to wake local subscriptions early). */
-  onAppended(listener: (result: AppendResult) => void): () => void
+  /**
+   * Calls `listener` after each append made through this instance, and after each append another
+   * instance announced (`notifyAppended`): subscriptions wake on it instead of waiting to poll.
+   */
+  onAppended(listener: AppendListener): () => void
+  /** Tells this instance's listeners about an append made elsewhere (`@plinth/cqrs/bus` calls it for each announcement it receives). */
+  notifyAppended(appended: Appended, origin: AppendOrigin): void
   close(): Promise<void>
 }

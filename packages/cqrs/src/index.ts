@@ -4,7 +4,7 @@
  * subscriptions that resume from durable checkpoints, and projections whose checkpoint moves in
  * the transaction that updates their read model.
  */
-export type { AppendOptions, AppendResult, EventMetadata, ExpectedVersion, NewEvent, ReadAllOptions, ReadStreamOptions, RecordedEvent } from './contract.js'
+export type { Appended, AppendedEvent, AppendListener, AppendOptions, AppendOrigin, AppendResult, EventMetadata, ExpectedVersion, NewEvent, ReadAllOptions, ReadStreamOptions, RecordedEvent } from './contract.js'
 export { cqrsErrors } from './errors.js'
 export { eventStoreMigrations, eventTables } from './schema.js'
 export { SqlEventStore, type SqlEventStoreOptions } from './sql-store.js'

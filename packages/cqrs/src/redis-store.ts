@@ -12,7 +12,8 @@
  */
 import { redactUrl } from '@plinth/db'
 import { Redis, type RedisOptions } from 'ioredis'
-import type { AppendOptions, AppendResult, EventStore, NewEvent, ReadAllOptions, ReadStreamOptions, RecordedEvent } from './contract.js'
+import { AppendListeners } from './append-listeners.js'
+import type { Appended, AppendListener, AppendOptions, AppendOrigin, AppendResult, EventStore, NewEvent, ReadAllOptions, ReadStreamOptions, RecordedEvent } from './contract.js'
 import { cqrsErrors } from './errors.js'
 import { checkExpected, checkName, checkStream, checkWhole, prepareAppend } from './validate.js'
 
@@ -89,7 +90,7 @@ function toRecorded<Data>(entry: Entry, by: 'position' | 'version'): RecordedEve
 export class RedisEventStore implements EventStore {
   readonly #redis: Redis
   readonly #prefix: string
-  readonly #listeners = new Set<(result: AppendResult) => void>()
+  readonly #listeners = new AppendListeners()
   readonly #where: string
   #lastError: Error | undefined
 
@@ -141,7 +142,9 @@ export class RedisEventStore implements EventStore {
     }
     if (reply[0] === 'duplicate') throw cqrsErrors.create('PLINTH_ERR_EVENTS_DUPLICATE_ID', `event id "${reply[1]}" of the append to "${stream}" is already in the store`)
     const result = { version: Number(reply[1]), position: Number(reply[2]) }
-    for (const listener of this.#listeners) listener(result)
+    // The script draws the positions of one append one after the other (INCR), as it does the versions.
+    const first = { version: result.version - prepared.length + 1, position: result.position - prepared.length + 1 }
+    this.#listeners.emit({ stream, ...result, events: prepared.map((event, index) => ({ id: event.id, type: event.type, version: first.version + index, position: first.position + index })) })
     return result
   }
 
@@ -187,9 +190,12 @@ export class RedisEventStore implements EventStore {
     await this.#call(() => this.#redis.hset(`${this.#prefix}checkpoints`, name, position))
   }
 
-  onAppended(listener: (result: AppendResult) => void): () => void {
-    this.#listeners.add(listener)
-    return () => this.#listeners.delete(listener)
+  onAppended(listener: AppendListener): () => void {
+    return this.#listeners.add(listener)
+  }
+
+  notifyAppended(appended: Appended, origin: AppendOrigin): void {
+    this.#listeners.emit(appended, origin)
   }
 
   /** Round trip to Redis, for health. */

@@ -15,7 +15,8 @@
  */
 import type { Kysely } from 'kysely'
 import { appendStatement } from './append-statement.js'
-import type { AppendOptions, AppendResult, EventStore, ExpectedVersion, NewEvent, ReadAllOptions, ReadStreamOptions, RecordedEvent } from './contract.js'
+import { AppendListeners } from './append-listeners.js'
+import type { Appended, AppendListener, AppendOptions, AppendOrigin, AppendResult, EventStore, ExpectedVersion, NewEvent, ReadAllOptions, ReadStreamOptions, RecordedEvent } from './contract.js'
 import { cqrsErrors } from './errors.js'
 import { eventTables as t } from './schema.js'
 import { checkExpected, checkName, checkStream, checkWhole, prepareAppend, type PreparedEvent } from './validate.js'
@@ -80,7 +81,7 @@ function translate(error: unknown, stream: string, expected: unknown): unknown {
 export class SqlEventStore implements EventStore {
   readonly #db: Kysely<any>
   readonly #postgres: boolean
-  readonly #listeners = new Set<(result: AppendResult) => void>()
+  readonly #listeners = new AppendListeners()
 
   constructor(db: Kysely<any>, options: SqlEventStoreOptions) {
     this.#db = db
@@ -107,7 +108,9 @@ export class SqlEventStore implements EventStore {
     } catch (error) {
       throw translate(error, stream, prepared.expected)
     }
-    for (const listener of this.#listeners) listener(result)
+    // One statement under the append lock draws the positions of an append one after the other, as it does the versions.
+    const first = { version: result.version - prepared.events.length + 1, position: result.position - prepared.events.length + 1 }
+    this.#listeners.emit({ stream, ...result, events: prepared.events.map((event, index) => ({ id: event.id, type: event.type, version: first.version + index, position: first.position + index })) })
     return result
   }
 
@@ -188,9 +191,12 @@ export class SqlEventStore implements EventStore {
     return Number(row.position)
   }
 
-  onAppended(listener: (result: AppendResult) => void): () => void {
-    this.#listeners.add(listener)
-    return () => this.#listeners.delete(listener)
+  onAppended(listener: AppendListener): () => void {
+    return this.#listeners.add(listener)
+  }
+
+  notifyAppended(appended: Appended, origin: AppendOrigin): void {
+    this.#listeners.emit(appended, origin)
   }
 
   /** The Kysely instance the store writes with, for projections that update their read model in the checkpoint's transaction. */

@@ -76,6 +76,7 @@ export function withUpcasting(store: EventStore, schemas: Readonly<Record<string
     readCheckpoint: (name) => store.readCheckpoint(name),
     saveCheckpoint: (name, position) => store.saveCheckpoint(name, position),
     onAppended: (listener) => store.onAppended(listener),
+    notifyAppended: (appended, origin) => store.notifyAppended(appended, origin),
     close: () => store.close(),
   }
 }

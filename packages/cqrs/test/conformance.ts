@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { isPlinthError } from '@plinth/core'
-import type { EventStore } from '../src/index.js'
+import type { Appended, AppendOrigin, EventStore } from '../src/index.js'
 
 export interface StoreHarness {
   /** A store on a fresh, empty space (its own file, schema or key prefix). */
@@ -157,6 +157,25 @@ export function eventStoreConformance(name: string, harness: () => StoreHarness,
       off()
       await store.append('heard-1', [{ type: 'x', data: {} }])
       expect(heard).toEqual([1, 2])
+    })
+
+    it('tells listeners each appended event\'s type, version and position, and that the append was local', async () => {
+      const heard: Array<[Appended, AppendOrigin]> = []
+      const off = store.onAppended((appended, origin) => heard.push([appended, origin]))
+      const written = await store.append('heard-2', [{ type: 'a', data: {}, id: 'heard-2-a' }, { type: 'b', data: {}, id: 'heard-2-b' }])
+      off()
+      const read = await store.readStream('heard-2')
+      expect(heard).toEqual([
+        [{ stream: 'heard-2', version: 2, position: written.position, events: read.map((e) => ({ id: e.id, type: e.type, version: e.version, position: e.position })) }, { local: true }],
+      ])
+    })
+
+    it('hands an append announced by another instance to its listeners as remote', () => {
+      const heard: AppendOrigin[] = []
+      const off = store.onAppended((_appended, origin) => heard.push(origin))
+      store.notifyAppended({ stream: 'elsewhere', version: 1, position: 99, events: [{ id: 'e', type: 'x', version: 1, position: 99 }] }, { local: false, instance: 'b' })
+      off()
+      expect(heard).toEqual([{ local: false, instance: 'b' }])
     })
   })
 }

@@ -6,6 +6,7 @@
  */
 export { graphqlErrors } from './errors.js'
 export { graphqlServer } from './component.js'
+export { GraphQLEvents, GraphQLPubSub, SubscriptionEvents, graphqlEvents, type SubscriptionPubSub } from './events.js'
 export { formatError, requestErrorCodes } from './error-format.js'
 export { costLimit, depthLimit, type CostOptions } from './limits.js'
 export { prepareOperation, type OperationLimits, type OperationRequest, type PreparedOperation } from './operation.js'

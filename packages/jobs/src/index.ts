@@ -9,7 +9,7 @@ export { jobStates, type BackendHooks, type BackendWorker, type ClaimedJob, type
 export { DatabaseQueue, type DatabaseQueueOptions } from './database-queue.js'
 export { job, validateInput, type Backoff, type DefinitionOptions, type EnqueueOptions, type InputIssue, type InputOf, type JobDefinition, type JobOptions, type ResultOf } from './definition.js'
 export { jobsErrors, type JobsErrorCode } from './errors.js'
-export { JobEvents, localJobEvents, type JobEvent, type JobEventSink, type JobEventType } from './events.js'
+export { JobEvents, localJobEvents, type JobEvent, type JobEventListener, type JobEventOrigin, type JobEventSink, type JobEventType } from './events.js'
 export { JobHandlers, jobHandler, type JobContext, type JobHandler, type JobHandlerSpec } from './handler.js'
 export { JobQueue, type JobsSettings, type StatusOf } from './jobs.js'
 export { JobRepeats, repeatJob, type JobRepeat } from './repeat.js'

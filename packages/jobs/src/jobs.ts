@@ -9,7 +9,7 @@ import { jobStates } from './contract.js'
 import { resolveOptions, validateInput, type EnqueueOptions, type JobDefinition, type ResolvedJobOptions } from './definition.js'
 import { jobsErrors } from './errors.js'
 import { isoNow } from './iso.js'
-import { localJobEvents, type JobEvent, type JobEventSink } from './events.js'
+import { localJobEvents, type JobEvent, type JobEventListener, type JobEventSink } from './events.js'
 import type { JobHandler } from './handler.js'
 import { JobMetrics } from './metrics.js'
 import { missingDependencies, runJob } from './runner.js'
@@ -218,12 +218,13 @@ export class JobQueue {
   }
 
   /**
-   * Calls `listener` for each job event this instance hears; returns the function that stops it.
+   * Calls `listener` for each job event this instance hears (with a bus sink, other instances'
+   * too: `origin.local` tells them apart); returns the function that stops it.
    *
    * @example
-   * const stop = jobs.subscribe((event) => { if (event.id === id) console.log(event.type) })
+   * const stop = jobs.subscribe((event, origin) => { if (event.id === id) console.log(event.type, origin.local ? 'here' : origin.instance) })
    */
-  subscribe(listener: (event: JobEvent) => void): () => void {
+  subscribe(listener: JobEventListener): () => void {
     return this.events.subscribe(listener)
   }
 

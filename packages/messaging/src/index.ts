@@ -36,6 +36,7 @@ export { backoffDelay } from './runner.js'
 export { topic } from './topic.js'
 export { databaseDedupe, type DatabaseDedupeOptions } from './dedupe-database.js'
 export { BusPubSub, type ChannelPubSub } from './pubsub.js'
+export { Announcements, instanceGroup, originHeader, type AnnouncementOrigin } from './broadcast.js'
 
 // Registered on import, like @plinth/db's `plinth migrate`: importing @plinth/messaging is how an app gets `plinth dlq`.
 import './dlq-command.js'

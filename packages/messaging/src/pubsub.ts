@@ -4,6 +4,7 @@
  * instance B. Every instance reads one topic in a group of its own, so each gets every message.
  */
 import type { Bus } from './bus.js'
+import { instanceGroup } from './broadcast.js'
 import type { Subscription } from './contract.js'
 import { topic } from './topic.js'
 
@@ -34,7 +35,7 @@ export class BusPubSub implements ChannelPubSub {
     this.#bus = bus
     this.#topic = topic(options.topic ?? 'plinth.pubsub').of<string>()
     // A group per instance: every instance receives every broadcast.
-    this.#group = `pubsub-${bus.instanceId.replace(/[^A-Za-z0-9_-]/g, '-')}`.slice(0, 100)
+    this.#group = instanceGroup(bus, 'pubsub')
   }
 
   async publish(channel: string, payload: string): Promise<void> {

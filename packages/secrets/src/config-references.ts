@@ -1,4 +1,4 @@
-import { CONFIG_EXIT_CODE, PlinthError, isPlinthError, loadConfig, type ConfigDefinition, type Logger } from '@plinth/core'
+import { CONFIG_EXIT_CODE, PlinthError, isPlinthError, loadConfig, type ConfigDefinition, type ConfigSource, type Logger } from '@plinth/core'
 import { isSecretReference, parseSecretReference, type SecretRequest } from './reference.js'
 import { SecretCache, type SecretsOptions } from './cache.js'
 import { secretStoreFromEnv, type StoreFromEnvOptions } from './settings.js'
@@ -59,10 +59,14 @@ interface Adoptable extends PreparedSecrets {
 // resolved (startTestApp copies it), so it is recognised by the values written into it.
 const prepared = new Set<Adoptable>()
 
+/** The latest resolution not yet adopted whose values this environment holds. */
+function preparedFor(env: NodeJS.ProcessEnv): Adoptable | undefined {
+  return [...prepared].reverse().find((p) => !p.secrets.closed && p.written.size > 0 && [...p.written].every(([variable, value]) => env[variable] === value))
+}
+
 /** What resolveSecretReferences left for this environment, for the secrets component to adopt (once). */
 export function adoptPreparedSecrets(env: NodeJS.ProcessEnv): Adoptable | undefined {
-  const candidates = [...prepared].reverse()
-  const found = candidates.find((p) => !p.secrets.closed && p.written.size > 0 && [...p.written].every(([variable, value]) => env[variable] === value))
+  const found = preparedFor(env)
   if (found) prepared.delete(found)
   return found
 }
@@ -145,7 +149,8 @@ export async function resolveSecretReferences(config: ConfigDefinition<unknown> 
   if (config) {
     let loaded
     try {
-      loaded = await loadConfig(config, { env, ...(options.cwd ? { cwd: options.cwd } : {}), ...(options.argv ? { argv: options.argv } : {}) })
+      // Without the configuration's own sources: this may be one of them.
+      loaded = await loadConfig(config, { env, sources: false, ...(options.cwd ? { cwd: options.cwd } : {}), ...(options.argv ? { argv: options.argv } : {}) })
     } catch (error) {
       await release()
       throw scrubbed(error, values)
@@ -182,6 +187,31 @@ export async function resolveSecretReferences(config: ConfigDefinition<unknown> 
   }
   if (result.written.size > 0) prepared.add(result)
   return result
+}
+
+/**
+ * Secret references as a source of the configuration: `resolveSecretReferences` run wherever
+ * the configuration is loaded (start, `plinth check`, `plinth bootstrap`), so that
+ * `vault:secret/data/app#key` in the environment is resolved, and checked, without a call in
+ * main.ts. Problems reject the load with `PLINTH_ERR_INVALID_CONFIG` (exit 78).
+ *
+ * @example
+ * export const AppConfig = defineConfig({
+ *   schema,
+ *   sources: [secretReferences({ vault: { OPENAI_API_KEY: 'vault:secret/data/app#openaiApiKey' } })],
+ * })
+ */
+export function secretReferences(options: Omit<ResolveReferencesOptions, 'env' | 'cwd' | 'argv'> = {}): ConfigSource {
+  return {
+    name: 'secret references',
+    resolve: async ({ env, cwd, argv, config }) => {
+      // Resolved already (by a call before the app loads its configuration): the secrets component adopts that one.
+      if (!Object.values(env).some(isSecretReference) && preparedFor(env) !== undefined) return
+      const resolved = await resolveSecretReferences(config, { ...options, env, cwd, argv })
+      // Nothing to keep watching: close the cache made for it, so nothing runs on in the background.
+      if (resolved.bindings.length === 0) await resolved.secrets.close()
+    },
+  }
 }
 
 function describe(error: unknown): string {

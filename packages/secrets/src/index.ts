@@ -8,7 +8,7 @@
 export { SecretCache, type SecretChange, type SecretSourceReport, type SecretsOptions } from './cache.js'
 export { ChainSecrets, isPassingFailure } from './chain.js'
 export { Secrets, secrets, type SecretsComponentOptions } from './component.js'
-export { resolveSecretReferences, type PreparedSecrets, type ResolveReferencesOptions, type SecretBinding } from './config-references.js'
+export { resolveSecretReferences, secretReferences, type PreparedSecrets, type ResolveReferencesOptions, type SecretBinding } from './config-references.js'
 export type { SecretStore, SecretValue } from './contract.js'
 export { EnvSecrets } from './env.js'
 export { secretsErrors } from './errors.js'

@@ -5,7 +5,7 @@ import { component, createApp, defineConfig, Health, isPlinthError } from '@plin
 import { startTestApp } from '@plinth/core/testing'
 import { afterEach, describe, expect, it } from 'vitest'
 import { z } from 'zod'
-import { resolveSecretReferences, secrets, Secrets } from '../src/index.js'
+import { resolveSecretReferences, secretReferences, secrets, Secrets } from '../src/index.js'
 import { startTestVault, type TestVault } from './vault-server.js'
 
 const cleanup: Array<() => Promise<unknown>> = []
@@ -149,5 +149,36 @@ describe('resolveSecretReferences', () => {
   it('refuses VAULT_ADDR without a way to log in', async () => {
     const text = await problemsOf(resolveSecretReferences(AppConfig, { env: { VAULT_ADDR: 'http://127.0.0.1:1', OPENAI_API_KEY: 'vault:secret/data/app#k' } }))
     expect(text).toContain('PLINTH_ERR_SECRETS_SETTINGS: VAULT_ADDR is set (http://127.0.0.1:1) but no way to log in is')
+  })
+})
+
+describe('secretReferences, a source of the configuration', () => {
+  const WithSource = defineConfig({
+    schema: z.object({ ai: z.object({ apiKey: z.string().min(1) }), region: z.string().default('eu') }),
+    env: { OPENAI_API_KEY: 'ai.apiKey' },
+    sources: [secretReferences()],
+  })
+
+  it('resolves references wherever the configuration is loaded: `check` and start, with no call before them', async () => {
+    const vault = await vaultWithApp()
+    const env = { VAULT_ADDR: vault.addr, VAULT_TOKEN: vault.rootToken, OPENAI_API_KEY: 'vault:secret/data/app#openaiApiKey' }
+    const seen = component('seen', { eager: true, deps: { config: WithSource, secrets: Secrets }, create: ({ config, secrets }) => ({ key: config.ai.apiKey, secrets }) })
+    const app = createApp({ name: 'refs', config: WithSource, components: [secrets(), seen], logging: { level: 'silent' } })
+    const checked = await app.check({ env: { ...env } })
+    expect(checked.problems).toEqual([])
+    await using t = await startTestApp(app, { env })
+    expect(t.get(seen).key).toBe('sk-from-vault-1234')
+    // The secrets component adopted what the source resolved: its health names the variable and where it came from.
+    const health = JSON.stringify(t.get(seen).secrets.health())
+    expect(health).toContain('OPENAI_API_KEY')
+    expect(health).toContain('vault')
+    expect(health).not.toContain('sk-from-vault-1234')
+  })
+
+  it('fails `check` with every bad reference, as invalid configuration', async () => {
+    const vault = await vaultWithApp()
+    const app = createApp({ name: 'refs', config: WithSource, logging: { level: 'silent' } })
+    const text = await problemsOf(app.check({ env: { VAULT_ADDR: vault.addr, VAULT_TOKEN: vault.rootToken, OPENAI_API_KEY: 'vault:secret/data/nowhere#openaiApiKey' } }))
+    expect(text).toContain('OPENAI_API_KEY = "vault:secret/data/nowhere#openaiApiKey"')
   })
 })

@@ -21,6 +21,32 @@ export interface ConfigOptions<S extends StandardSchemaV1> {
   secrets?: string[]
   /** The lowest-precedence values. Their key paths also get env vars and typed conversion. */
   defaults?: object
+  /**
+   * Asynchronous sources, run in order before the values are read, wherever the configuration is
+   * loaded (start, `plinth check`, `plinth bootstrap`, `loadConfig`): each may write resolved
+   * values into the environment, e.g. turn `vault:secret/data/app#key` into the secret.
+   */
+  sources?: readonly ConfigSource[]
+}
+
+/** What a configuration source is given: the environment it may write to, and where the configuration is read from. */
+export interface ConfigSourceContext {
+  readonly env: NodeJS.ProcessEnv
+  readonly cwd: string
+  readonly argv: readonly string[]
+  /** The configuration being loaded; load it again with `{ sources: false }` to check what the source did. */
+  readonly config: ConfigDefinition<unknown>
+}
+
+/**
+ * An asynchronous configuration source (a secret store, a remote configuration service). It
+ * reports its problems by rejecting, all at once, with `PLINTH_ERR_INVALID_CONFIG`, as the
+ * loader does; any other rejection is wrapped in one naming the source.
+ */
+export interface ConfigSource {
+  /** For errors: `vault references`. */
+  readonly name: string
+  resolve(context: ConfigSourceContext): Promise<void>
 }
 
 /** A configuration: its schema, sources and secrets, and the token its value is provided under. */
@@ -29,6 +55,7 @@ export interface ConfigDefinition<T> extends Token<T, 'config'> {
   readonly env: Readonly<Record<string, string>>
   readonly secrets: readonly string[]
   readonly defaults: Readonly<Plain>
+  readonly sources: readonly ConfigSource[]
 }
 
 export interface LoadConfigOptions {
@@ -40,6 +67,8 @@ export interface LoadConfigOptions {
   argv?: readonly string[]
   /** Overrides APP_ENV from the environment and `.env`. */
   appEnv?: string
+  /** Runs the configuration's asynchronous sources first. Default true; a source that loads the configuration itself passes false. */
+  sources?: boolean
 }
 
 /** One configuration problem, as listed in the error and in `details.issues`. */
@@ -103,7 +132,7 @@ const schemaKinds = new WeakMap<ConfigDefinition<unknown>, Map<string, ValueKind
  * component('server', { deps: { config: AppConfig }, create: ({ config }) => new Server(config.http) })
  */
 export function defineConfig<S extends StandardSchemaV1>(options: ConfigOptions<S>): ConfigDefinition<StandardSchemaV1.InferOutput<S>> {
-  const { schema, env = {}, secrets = [], defaults = {} } = options
+  const { schema, env = {}, secrets = [], defaults = {}, sources = [] } = options
   if (typeof schema?.['~standard']?.validate !== 'function') {
     throw new TypeError('defineConfig({ schema }) needs a Standard Schema validator (zod 4, valibot, arktype, ...)')
   }
@@ -117,6 +146,7 @@ export function defineConfig<S extends StandardSchemaV1>(options: ConfigOptions<
     env: { ...env },
     secrets: [...secrets],
     defaults: structuredClone(defaults) as Plain,
+    sources: [...sources],
   }
 }
 
@@ -141,6 +171,7 @@ export function defineConfig<S extends StandardSchemaV1>(options: ConfigOptions<
 export async function loadConfig<T>(def: ConfigDefinition<T>, options: LoadConfigOptions = {}): Promise<LoadedConfig<T>> {
   const cwd = options.cwd ?? process.cwd()
   const env = options.env ?? process.env
+  if (options.sources !== false) await runSources(def, { env, cwd, argv: options.argv ?? [], config: def })
   const dotenv = await readDotEnv(cwd)
   const appEnv = resolveAppEnv(options.appEnv, env.APP_ENV, dotenv?.values.APP_ENV)
   const file = await readConfigFile(cwd, appEnv)
@@ -224,6 +255,21 @@ export async function loadConfig<T>(def: ConfigDefinition<T>, options: LoadConfi
     redacted: () => redactValue(value, def.secrets),
     dotenv: { ...dotenv?.values },
     secretValues: [...new Set([...secretValuesOf(merged, def), ...(isPlainObject(value) ? secretValuesOf(value, def) : [])])],
+  }
+}
+
+async function runSources(def: ConfigDefinition<unknown>, context: ConfigSourceContext): Promise<void> {
+  for (const source of def.sources ?? []) {
+    try {
+      await source.resolve(context)
+    } catch (error) {
+      if (error instanceof PlinthError && error.code === 'PLINTH_ERR_INVALID_CONFIG') throw error
+      throw new PlinthError('PLINTH_ERR_INVALID_CONFIG', `the configuration source "${source.name}" of the configuration declared at ${def.site.toString()} failed: ${(error as Error)?.message ?? String(error)}`, {
+        hint: 'Fix what the source reports (or make it reachable), then start again; `plinth check` runs the same sources.',
+        cause: error,
+        details: { source: source.name, exitCode: CONFIG_EXIT_CODE },
+      })
+    }
   }
 }
 

@@ -1,5 +1,6 @@
 import { Logger, component, provide } from '@plinth/core'
 import { BusPubSub, MessageBus, topic, type Subscription } from '@plinth/messaging'
+import { GraphQLPubSub } from '@plinth/graphql'
 import { WsPubSub } from '@plinth/ws'
 import { telemetry } from '../telemetry/components.js'
 import { ReadingInput } from '../telemetry/model.js'
@@ -46,4 +47,13 @@ export const wsOverBus = provide(WsPubSub, {
   deps: { bus: MessageBus },
   create: ({ bus }) => new BusPubSub(bus, { topic: 'reference.ws' }),
   stop: (pubsub, { signal }) => (pubsub as BusPubSub).close(signal),
+})
+
+/**
+ * GraphQL subscriptions across instances: their events ride the same pub/sub on the bus (on
+ * channels of their own), so a GraphQL subscriber of instance B hears a reading stored on A.
+ */
+export const graphqlOverBus = provide(GraphQLPubSub, {
+  deps: { pubsub: WsPubSub },
+  create: ({ pubsub }) => pubsub,
 })

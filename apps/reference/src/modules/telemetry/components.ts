@@ -1,6 +1,7 @@
 import { AppCache } from '@plinth/cache'
 import { Logger, Metrics, component } from '@plinth/core'
 import { Database } from '@plinth/db'
+import { GraphQLEvents } from '@plinth/graphql'
 import { WsBroadcast } from '@plinth/ws'
 import { AppConfig } from '../../config.js'
 import { defaultRules } from './default-rules.js'
@@ -17,8 +18,8 @@ export const telemetryStore = component('telemetry-store', {
 
 /** New readings, live: WebSocket topics and GraphQL subscriptions. */
 export const readingFeed = component('telemetry-feed', {
-  deps: { ws: WsBroadcast, log: Logger },
-  create: ({ ws, log }) => new ReadingFeed(ws, log),
+  deps: { ws: WsBroadcast, graphql: GraphQLEvents, log: Logger },
+  create: ({ ws, graphql, log }) => new ReadingFeed(ws, graphql, log),
 })
 
 /** The telemetry service every protocol calls. */
