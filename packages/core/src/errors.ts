@@ -103,6 +103,14 @@ export const coreErrors = defineErrors('@plinth/core', {
     title: 'No application to load',
     hint: 'Pass the module that exports your app (`plinth check ./dist/app.js`), or set "plinth": { "app": "./dist/app.js" } in package.json.',
   },
+  PLINTH_ERR_APP_LOAD_FAILED: {
+    title: 'The app module threw while loading',
+    hint: 'Fix the line named: importing the app must only declare things; move work into components (their create or start hooks).',
+  },
+  PLINTH_ERR_IMPORT_CYCLE: {
+    title: 'Files import each other in a circle',
+    hint: 'Declare the dependency lazily, `deps: () => ({ ... })`, so it is read when the graph is built rather than when the file loads; or declare the tokens in a file of their own that imports none of the files in the circle.',
+  },
   PLINTH_ERR_LOG_FILE: {
     title: 'The log file could not be opened',
     hint: 'Install pino-roll (`npm install pino-roll`) and make the log directory writable; until then log lines go to standard output.',

@@ -5,6 +5,10 @@ import { PlinthError, isPlinthError } from '../errors.js'
 import { renderGraph, type GraphFormat } from '../container/render-graph.js'
 import { handleProcessSignals } from '../lifecycle/shutdown.js'
 import { recordTrace } from '../lifecycle/trace.js'
+import { watchLoading } from '../modules/load-failure.js'
+
+// The app's own files load after this one: a failure among them is reported as Plinth's (see watchLoading).
+const stopWatchingLoading = watchLoading()
 
 /** Exit codes: sysexits' EX_CONFIG for invalid configuration, as systemd and operators expect. */
 export const ExitCode = { ok: 0, failure: 1, usage: 2, config: 78, forced: 130 } as const
@@ -222,6 +226,7 @@ export async function runCommand(app: App, argv: string[], io: Partial<Pick<Comm
  * await run(app)
  */
 export async function run(app: App, argv: string[] = process.argv.slice(2)): Promise<void> {
+  stopWatchingLoading()
   const code = await runCommand(app, argv)
   process.exitCode = code
 }
