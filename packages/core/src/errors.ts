@@ -148,7 +148,7 @@ export const coreErrors = defineErrors('@plinth/core', {
   },
   PLINTH_ERR_MODULE_IMPORT_FAILED: {
     title: 'A module could not be imported',
-    hint: 'Read the cause below: the module file threw while loading. Importing a module must have no side effects; move work into components or init.',
+    hint: 'Fix the line named, where the module file threw while loading: importing a module must have no side effects; move work into components or init.',
   },
   PLINTH_ERR_MODULE_DEPENDENCY: {
     title: 'A module dependency is missing, excluded, incompatible or circular',

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { ways } from './broken-apps.js'
+import { plinth, runApp, ways } from './broken-apps.js'
 
 describe.each(ways)('a broken app through %s', (_, launch) => {
   it('files that import each other in a circle get the circle of files and the lazy form as the fix', async () => {
@@ -19,5 +19,44 @@ describe.each(ways)('a broken app through %s', (_, launch) => {
     expect(stderr).toContain('"ledger" depends on "orders" as deps.orders (src/ledger.ts:5), which closes it')
     expect(stderr).toContain('orders declared at src/orders.ts:4')
     expect(stderr).toMatch(/fix: Break the cycle/)
+  })
+
+  it('a file that throws while the app loads is reported with what it threw and its file:line', async () => {
+    const { code, stderr } = await launch('throws-on-import')
+    expect(code).toBe(1)
+    expect(stderr).toContain('PLINTH_ERR_APP_LOAD_FAILED')
+    expect(stderr).toContain('src/mailer.ts:4 threw Error: SMTP_HOST is not set')
+    expect(stderr).not.toContain('TypeScript')
+  })
+})
+
+describe('modules left out', () => {
+  it('plinth check fails on excluded modules, naming each with its reason and the line that threw, without a TypeScript hint', async () => {
+    const { code, stdout, stderr } = await plinth('excluded-modules', 'check')
+    expect(code).toBe(1)
+    expect(stdout).not.toContain('graph valid')
+    expect(stderr).toContain('2 problems:')
+    expect(stderr).toContain('[PLINTH_ERR_MODULE_IMPORT_FAILED] module "mailer" (src/modules/mailer/module.ts) is excluded: could not be loaded: src/modules/mailer/module.ts:4 threw Error: SMTP_HOST is not set')
+    expect(stderr).toContain('[PLINTH_ERR_MODULE_DEPENDENCY] module "reports" (src/modules/reports/module.ts) is excluded: needs "mailer" ^1.0.0, which was excluded')
+    expect(stderr).toMatch(/fix: Fix the line named/)
+    expect(stderr).not.toContain('TypeScript')
+  })
+
+  it.each([
+    ['plinth start', () => plinth('excluded-modules', 'start')],
+    ['run(app)', () => runApp('excluded-modules', 'start')],
+  ])('the ready line of %s names the modules excluded and why', async (_, launch) => {
+    const { stdout } = await launch()
+    const ready = stdout.split('\n').find((line) => line.includes('ready in'))
+    expect(ready).toContain('modules excluded: mailer (could not be loaded: src/modules/mailer/module.ts:4 threw Error: SMTP_HOST is not set), reports (needs')
+  })
+})
+
+describe('a valid app', () => {
+  it('plinth check prints no warning about Plinth\'s own components', async () => {
+    const { code, stdout, stderr } = await plinth('throws-on-import', 'check', [], { SMTP_HOST: 'localhost' })
+    expect(stderr).toBe('')
+    expect(code).toBe(0)
+    expect(stdout).toContain('graph valid')
   })
 })

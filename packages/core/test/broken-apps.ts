@@ -3,7 +3,7 @@
  * src/app.ts` (the binary, on the built package), and `node --import tsx src/main.ts <command>`,
  * an entry point that calls `run(app)`. Each app imports `@plinth/core` as users do.
  */
-import { execFile } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { createRequire } from 'node:module'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 
@@ -20,12 +20,24 @@ export const fixtureDir = (app: string): string => fileURLToPath(new URL(`./fixt
 
 function spawnIn(app: string, args: string[], env: Record<string, string>): Promise<Outcome> {
   return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      args,
-      { cwd: fixtureDir(app), env: { PATH: process.env.PATH, APP_ENV: 'development', LOG_LEVEL: 'warn', ...env }, timeout: 30_000 },
-      (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr }),
-    )
+    const child = spawn(process.execPath, args, {
+      cwd: fixtureDir(app),
+      env: { PATH: process.env.PATH, APP_ENV: 'development', LOG_LEVEL: 'warn', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let stdout = ''
+    let stderr = ''
+    // A service that did start is stopped as an operator would, so that its shutdown is part of what it printed.
+    const stopOnceReady = () => {
+      if (stdout.includes('ready in') || stderr.includes('ready in')) child.kill('SIGTERM')
+    }
+    child.stdout.on('data', (chunk: Buffer) => ((stdout += chunk.toString()), stopOnceReady()))
+    child.stderr.on('data', (chunk: Buffer) => ((stderr += chunk.toString()), stopOnceReady()))
+    const deadline = setTimeout(() => child.kill('SIGKILL'), 30_000)
+    child.on('close', (code) => {
+      clearTimeout(deadline)
+      resolve({ code, stdout, stderr })
+    })
   })
 }
 

@@ -70,7 +70,7 @@ defineCommand('check', {
       const result = await app.check({ argv: args })
       for (const warning of result.warnings) err(`warning: ${warning}`)
       if (result.problems.length > 0) {
-        err(`${result.problems.length} problem${result.problems.length === 1 ? '' : 's'} in the dependency graph:\n${formatProblems(result.problems)}`)
+        err(`${result.problems.length} problem${result.problems.length === 1 ? '' : 's'}:\n${formatProblems(result.problems)}`)
         return ExitCode.failure
       }
       out(`ok: configuration valid${result.config ? ` (${result.config.appEnv})` : ''}; ${result.components} providers, graph valid`)

@@ -114,7 +114,8 @@ export function captiveProblems(order: readonly Node[], scopes: readonly string[
  * if (problems.length > 0) console.error(formatProblems(problems)) // 1. [PLINTH_ERR_MISSING_PROVIDER] "users" ...
  */
 export function formatProblems(problems: readonly GraphProblem[]): string {
-  return problems.map((p, i) => `${i + 1}. [${p.code}] ${p.message}\n   fix: ${errorCatalogue[p.code].hint}`).join('\n')
+  const hints: Readonly<Record<string, { hint: string } | undefined>> = errorCatalogue
+  return problems.map((p, i) => `${i + 1}. [${p.code}] ${p.message}${hints[p.code] ? `\n   fix: ${hints[p.code]!.hint}` : ''}`).join('\n')
 }
 
 /** Throws one error listing every graph problem, when there are any. */

@@ -47,9 +47,10 @@ export function logEvents(events: EventStream<LifecycleEvent>, log: Logger): () 
         const path = event.criticalPath.map((s) => `${s.component} (${ms(s.duration)})`).join(' -> ')
         const degraded = event.degraded.length > 0 ? `; degraded: ${event.degraded.join(', ')}` : ''
         const endpoints = event.endpoints.length > 0 ? `; ${event.endpoints.map((e) => `${e.name} ${e.url}`).join(', ')}` : ''
-        log.info(
-          { bootMs: Math.round(event.duration * 10) / 10, criticalPath: event.criticalPath, degraded: event.degraded, endpoints: event.endpoints },
-          `ready in ${ms(event.duration)}${endpoints}; critical path: ${path || '(nothing to start)'}${degraded}`,
+        const excluded = event.excludedModules.length > 0 ? `; modules excluded: ${event.excludedModules.map((m) => `${m.id} (${m.reason})`).join(', ')}` : ''
+        log[excluded ? 'warn' : 'info'](
+          { bootMs: Math.round(event.duration * 10) / 10, criticalPath: event.criticalPath, degraded: event.degraded, endpoints: event.endpoints, excludedModules: event.excludedModules },
+          `ready in ${ms(event.duration)}${endpoints}; critical path: ${path || '(nothing to start)'}${degraded}${excluded}`,
         )
         return
       }
