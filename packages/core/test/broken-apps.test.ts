@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { plinth, runApp, ways } from './broken-apps.js'
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { fixtureDir, plinth, runApp, ways } from './broken-apps.js'
 
 describe.each(ways)('a broken app through %s', (_, launch) => {
   it('files that import each other in a circle get the circle of files and the lazy form as the fix', async () => {
@@ -27,6 +29,34 @@ describe.each(ways)('a broken app through %s', (_, launch) => {
     expect(stderr).toContain('PLINTH_ERR_APP_LOAD_FAILED')
     expect(stderr).toContain('src/mailer.ts:4 threw Error: SMTP_HOST is not set')
     expect(stderr).not.toContain('TypeScript')
+  })
+})
+
+describe.each(ways)('graph mistakes through %s', (_, launch) => {
+  it('every problem says what, where (the TypeScript line) and what to do, and nothing is written to disk', async () => {
+    const { code, stderr } = await launch('graph-mistakes')
+    expect(code).toBe(1)
+    expect(stderr).toContain('3 problems')
+    // A duplicate names both lists it is in.
+    expect(stderr).toContain('[PLINTH_ERR_DUPLICATE_PROVIDER] "mailer" (declared at src/mailer.ts:3) is listed twice: in the app\'s components and in module "billing"')
+    // "Did you mean" keeps the misspelt token's declaration: the line to fix.
+    expect(stderr).toContain('"reports" (src/reports.ts:4) depends on "databse" (as deps.db), which nothing provides; did you mean "database" (src/database.ts:4)? ("databse" is declared at src/tokens.ts:8)')
+    // An undefined dependency is matched to the provided token it resembles.
+    expect(stderr).toContain('"audit" (src/reports.ts:11): deps.database is not a token, optional(token) or accessor(token); got undefined (is the import circular, or the name misspelt?); did you mean "database"?')
+    expect(stderr.match(/^ {3}fix: /gm)).toHaveLength(3)
+    expect(stderr).not.toMatch(/dist\/|\.js:\d/)
+    expect(existsSync(join(fixtureDir('graph-mistakes'), 'data'))).toBe(false)
+  })
+})
+
+describe.each(ways)('missing configuration through %s', (_, launch) => {
+  it('a key is named by its full path and the env var that sets it, exit 78, and nothing is written to disk', async () => {
+    const { code, stderr } = await launch('missing-config')
+    expect(code).toBe(78)
+    expect(stderr).toContain('declared at src/app.ts:4')
+    expect(stderr).toContain('  - database.url (missing; set DATABASE_URL): ')
+    expect(stderr).toContain('  - http (missing): ')
+    expect(existsSync(join(fixtureDir('missing-config'), 'data'))).toBe(false)
   })
 })
 

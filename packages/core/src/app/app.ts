@@ -348,8 +348,6 @@ export class App {
       // only reads declarations, so nothing of theirs is built or run before the bootstrap is done.
       await this.#phase('modules', () => this.#modules.register(cwd))
       this.#throwIfInterrupted()
-      await this.#prepare(options, false)
-      this.#throwIfInterrupted()
       const providers = [...this.providers(), ...this.#kernelProviders()]
       const container = await this.#phase('validate', () => {
         const containerOptions = { overrides: options.overrides ?? [], contextual: this.#contextual() }
@@ -361,6 +359,9 @@ export class App {
           throw error
         }
       })
+      // The graph is valid before the bootstrap phase writes anything: a broken app leaves the disk as it was, as check does.
+      await this.#prepare(options, false)
+      this.#throwIfInterrupted()
       this.#container = container
       this.#lifecycle = new Lifecycle(container, this.events, (name, module) => componentLogger(this.logger, name, module), this.#options.lifecycle)
       const lifecycle = this.#lifecycle
