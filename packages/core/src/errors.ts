@@ -73,7 +73,7 @@ export const coreErrors = defineErrors('@plinth/core', {
   },
   PLINTH_ERR_BOOT_FAILED: {
     title: 'The application failed to start',
-    hint: 'Each failure is listed below; everything that had started was stopped again.',
+    hint: 'Fix each failure listed (its cause, and the line that threw); what had started was stopped again, and what waited on a failed component never started.',
   },
   PLINTH_ERR_STOP_FAILED: {
     title: 'A component failed to stop',

@@ -90,3 +90,29 @@ describe('a valid app', () => {
     expect(stdout).toContain('graph valid')
   })
 })
+
+describe.each([
+  ['plinth start', (app: string) => plinth(app, 'start')],
+  ['run(app)', (app: string) => runApp(app, 'start')],
+] as const)('failures at start and stop through %s', (_, launch) => {
+  it('a start that throws names the line that threw, what was rolled back and what never started', async () => {
+    const { code, stderr } = await launch('start-failure')
+    expect(code).toBe(1)
+    expect(stderr).toContain('"payments" (src/app.ts:4) failed to start: cannot reach https://payments.invalid (thrown at src/app.ts:9)')
+    expect(stderr).toContain('rolled back (started, then stopped again): cache')
+    expect(stderr).toContain('never started: checkout (waits on payments)')
+  })
+
+  it('a start timeout names the deadline and where it was set', async () => {
+    const { code, stderr } = await launch('start-timeout')
+    expect(code).toBe(1)
+    expect(stderr).toContain('"search" (src/app.ts:3) did not start within 300 ms (its own startTimeout, set at src/app.ts:3)')
+  })
+
+  it('a stop past its deadline is reported on stderr with its file:line and what was still waiting on it', async () => {
+    const { code, stderr } = await launch('stop-timeout')
+    expect(code).toBe(1)
+    expect(stderr).toContain('PLINTH_ERR_STOP_TIMEOUT: "queue" (src/app.ts:4) did not stop within 300 ms (its own stopTimeout, set at src/app.ts:4); still waiting on it to stop: db')
+    expect(stderr).toContain('hint: ')
+  })
+})

@@ -22,14 +22,17 @@ function spawnIn(app: string, args: string[], env: Record<string, string>): Prom
   return new Promise((resolve) => {
     const child = spawn(process.execPath, args, {
       cwd: fixtureDir(app),
-      env: { PATH: process.env.PATH, APP_ENV: 'development', LOG_LEVEL: 'warn', ...env },
+      env: { PATH: process.env.PATH, APP_ENV: 'development', LOG_LEVEL: 'info', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     let stdout = ''
     let stderr = ''
     // A service that did start is stopped as an operator would, so that its shutdown is part of what it printed.
+    let stopped = false
     const stopOnceReady = () => {
-      if (stdout.includes('ready in') || stderr.includes('ready in')) child.kill('SIGTERM')
+      if (stopped || !(stdout.includes('ready in') || stderr.includes('ready in'))) return
+      stopped = true
+      child.kill('SIGTERM')
     }
     child.stdout.on('data', (chunk: Buffer) => ((stdout += chunk.toString()), stopOnceReady()))
     child.stderr.on('data', (chunk: Buffer) => ((stderr += chunk.toString()), stopOnceReady()))

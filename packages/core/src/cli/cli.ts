@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util'
 import type { App } from '../app/app.js'
 import { formatProblems } from '../container/container.js'
-import { PlinthError, isPlinthError } from '../errors.js'
+import { PlinthError, isPlinthError, reportError } from '../errors.js'
 import { renderGraph, type GraphFormat } from '../container/render-graph.js'
 import { handleProcessSignals } from '../lifecycle/shutdown.js'
 import { recordTrace } from '../lifecycle/trace.js'
@@ -154,6 +154,8 @@ export async function serve(app: App, options: ServeOptions = {}): Promise<numbe
       stopping = true
       app.stop(reason).then(
         (result) => {
+          // Each component that failed or overran its stop deadline, as a start failure is reported: what, where, what to do.
+          for (const failure of result.failures) err(reportError(failure.error))
           if (result.unfinished.length > 0) {
             err(new PlinthError('PLINTH_ERR_SHUTDOWN_TIMEOUT', `shutdown deadline passed; did not stop: ${result.unfinished.join(', ')}`).describe())
           }
