@@ -16,6 +16,7 @@ const root = new URL('..', import.meta.url).pathname
 
 /** Every code of every package, sorted. A code leaves this list only by a decision to break its users. */
 const PINNED_CODES = [
+  'PLINTH_ERR_APP_LOAD_FAILED',
   'PLINTH_ERR_APP_NOT_FOUND',
   'PLINTH_ERR_ARTIFACT_CHECKSUM',
   'PLINTH_ERR_ARTIFACT_FETCH',
@@ -86,6 +87,7 @@ const PINNED_CODES = [
   'PLINTH_ERR_HTTP_CORS_CREDENTIALS',
   'PLINTH_ERR_HTTP_DRAIN_CUT',
   'PLINTH_ERR_HTTP_NOT_STARTED',
+  'PLINTH_ERR_IMPORT_CYCLE',
   'PLINTH_ERR_INVALID_BOOTSTRAP',
   'PLINTH_ERR_INVALID_CONFIG',
   'PLINTH_ERR_INVALID_GRAPH',

@@ -73,7 +73,7 @@ export const coreErrors = defineErrors('@plinth/core', {
   },
   PLINTH_ERR_BOOT_FAILED: {
     title: 'The application failed to start',
-    hint: 'The message says what failed (one line per component) or what interrupted start-up; everything that had started was stopped again.',
+    hint: 'Fix each failure listed (its cause, and the line that threw); what had started was stopped again, and what waited on a failed component never started.',
   },
   PLINTH_ERR_STOP_FAILED: {
     title: 'A component failed to stop',
@@ -110,6 +110,14 @@ export const coreErrors = defineErrors('@plinth/core', {
   PLINTH_ERR_APP_NOT_FOUND: {
     title: 'No application to load',
     hint: 'Run plinth inside your project with "plinth": { "app": "./dist/app.js" } in its package.json (any folder below it works too), or name the module that exports the app: `plinth check --app ./dist/app.js`.',
+  },
+  PLINTH_ERR_APP_LOAD_FAILED: {
+    title: 'The app module threw while loading',
+    hint: 'Fix the line named: importing the app must only declare things; move work into components (their create or start hooks).',
+  },
+  PLINTH_ERR_IMPORT_CYCLE: {
+    title: 'Files import each other in a circle',
+    hint: 'Declare the dependency lazily, `deps: () => ({ ... })`, so it is read when the graph is built rather than when the file loads; or declare the tokens in a file of their own that imports none of the files in the circle.',
   },
   PLINTH_ERR_LOG_FILE: {
     title: 'The log file could not be opened',
@@ -148,7 +156,7 @@ export const coreErrors = defineErrors('@plinth/core', {
   },
   PLINTH_ERR_MODULE_IMPORT_FAILED: {
     title: 'A module could not be imported',
-    hint: 'Read the cause below: the module file threw while loading. Importing a module must have no side effects; move work into components or init.',
+    hint: 'Fix the line named, where the module file threw while loading: importing a module must have no side effects; move work into components or init.',
   },
   PLINTH_ERR_MODULE_DEPENDENCY: {
     title: 'A module dependency is missing, excluded, incompatible or circular',

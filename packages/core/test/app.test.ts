@@ -66,7 +66,7 @@ describe('an app', () => {
   it('records the boot timeline as typed events', async () => {
     const a = component('a', { eager: true, create: () => 1 })
     await using t = await startTestApp(createApp({ name: 'timeline', components: [a], logging: silent }))
-    // Phases: modules, bootstrap, validate, start. The bootstrap's own events are pinned in bootstrap.test.ts.
+    // Phases: modules, validate, bootstrap, start (the graph is valid before the bootstrap writes anything). The bootstrap's own events are pinned in bootstrap.test.ts.
     expect(t.spy.types().filter((type) => !type.startsWith('bootstrap-'))).toEqual([
       'phase-started',
       'phase-completed',
@@ -81,6 +81,8 @@ describe('an app', () => {
       'ready',
     ])
     expect(t.app.timeline().at(-1)?.type).toBe('ready')
+    const phases = t.app.timeline().flatMap((e) => (e.type === 'phase-started' ? [e.phase] : []))
+    expect(phases).toEqual(['modules', 'validate', 'bootstrap', 'start'])
   })
 
   it('refuses to start twice', async () => {

@@ -94,9 +94,10 @@ describe('the bootstrap phase', () => {
     expect(done).toContain('create directory data/logs')
     expect(done).toContain('create file data/config/search.yaml')
     expect(done).toContain('copy artifact data/search/synonyms.txt')
-    // The bootstrap runs after registration and before any component is built.
+    // The bootstrap runs once the graph is valid, and before any component is built.
     const phases = spy.of('phase-started').map((e) => e.phase)
-    expect(phases.indexOf('bootstrap')).toBeLessThan(phases.indexOf('validate'))
+    expect(phases.indexOf('validate')).toBeLessThan(phases.indexOf('bootstrap'))
+    expect(phases.indexOf('bootstrap')).toBeLessThan(phases.indexOf('start'))
   })
 
   it('does nothing on a warm boot, and says so', async () => {

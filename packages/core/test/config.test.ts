@@ -212,8 +212,18 @@ describe('validation', () => {
 
   it('names a key nobody set as missing', async () => {
     const error = await configError(loadConfig(Strict, { cwd: await project(), env: { DATABASE_URL: 'postgres://db/app', DEBUG: 'false' } }))
-    expect(error.details.issues).toEqual([{ path: 'database.password', source: 'missing', received: undefined, message: expect.stringMatching(/expected string/) }])
-    expect(error.message).toContain('  - database.password (missing): ')
+    expect(error.details.issues).toEqual([{ path: 'database.password', source: 'missing', received: undefined, message: expect.stringMatching(/expected string/), env: 'DATABASE_PASSWORD' }])
+    expect(error.message).toContain('  - database.password (missing; set DATABASE_PASSWORD): ')
+  })
+
+  it('names the keys inside a section nobody set, each with the env var that sets it', async () => {
+    const Sections = defineConfig({ schema: z.object({ database: z.object({ url: z.string(), pool: z.number().default(5) }), http: z.object({ port: z.number().default(8000) }) }) })
+    const error = await configError(loadConfig(Sections, { cwd: await project(), env: {} }))
+    expect(error.details.issues).toMatchObject([
+      { path: 'database.url', source: 'missing', env: 'DATABASE_URL' },
+      { path: 'http', source: 'missing', message: expect.stringMatching(/every key inside has a default/) },
+    ])
+    expect(error.message).toContain('  - database.url (missing; set DATABASE_URL): ')
   })
 
   it('keeps secret values out of the error message, even where the validator quotes them', async () => {

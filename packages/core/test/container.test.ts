@@ -65,6 +65,44 @@ describe('providers', () => {
   })
 })
 
+describe('deps as a function', () => {
+  it('is read when the graph is built, so a token declared after the component still resolves', async () => {
+    let read = 0
+    // `later` does not exist yet when `report` is declared, as with files that import each other in a circle.
+    const report = component('lazy-report', {
+      deps: () => {
+        read++
+        return { clock: later, maybe: optional(token('absent').of<number>()) }
+      },
+      create: ({ clock, maybe }) => ({ at: clock.now(), maybe }),
+    })
+    const later = provide(Clock, { value: { now: () => 42 } })
+    expect(read).toBe(0)
+    const container = new Container([later, report])
+    expect(await container.resolve(report)).toEqual({ at: 42, maybe: undefined })
+    new Container([later, report])
+    expect(read).toBe(1)
+  })
+
+  it('takes part in validation like the map form: a missing token, an undefined entry with its nearest token, a throw', () => {
+    const Database = token('database').of<object>()
+    const missing = component('lazy-missing', { deps: () => ({ clock: Clock }), create: () => 1 })
+    const undefinedEntry = component('lazy-undefined', { deps: () => ({ database: undefined as unknown as typeof Database }), create: () => 1 })
+    const throwing = component('lazy-throwing', {
+      deps: (): { clock: typeof Clock } => {
+        throw new Error('not yet')
+      },
+      create: () => 1,
+    })
+    const error = problemsOf(() => new Container([provide(Database, { value: {} }), missing, undefinedEntry, throwing]))
+    expect(error.message).toContain('"lazy-missing" (packages/core/test/container.test.ts:')
+    expect(error.message).toContain('depends on "clock" (as deps.clock), which nothing provides')
+    expect(error.message).toContain('deps.database is not a token, optional(token) or accessor(token); got undefined (is the import circular, or the name misspelt?); did you mean "database"?')
+    expect(error.message).toContain('"lazy-throwing" (packages/core/test/container.test.ts:')
+    expect(error.message).toContain('its deps() threw Error: not yet')
+  })
+})
+
 describe('declaration order', () => {
   it('builds dependencies first however the providers are listed, and finds a cycle declared last', () => {
     const built: string[] = []
@@ -217,8 +255,10 @@ describe('graph validation, before anything is built', () => {
     const problems = error.details.problems as Array<{ code: string; message: string; site: string }>
     expect(problems.map((p) => p.code).sort()).toEqual(['PLINTH_ERR_DUPLICATE_PROVIDER', 'PLINTH_ERR_MISSING_PROVIDER', 'PLINTH_ERR_MISSING_PROVIDER'])
     expect(error.message).toContain('"repo" (packages/core/test/container.test.ts:')
-    expect(error.message).toContain('did you mean "database"?')
-    expect(error.message).toMatch(/"clock" is provided twice: at packages\/core\/test\/container\.test\.ts:\d+ and at packages\/core\/test\/container\.test\.ts:\d+/)
+    // The suggestion names where the right token is provided, and the misspelt token's declaration stays: that is the line to fix.
+    expect(error.message).toMatch(/did you mean "database" \(packages\/core\/test\/container\.test\.ts:\d+\)\?/)
+    expect(error.message).toMatch(/"databse" is declared at packages\/core\/test\/container\.test\.ts:\d+/)
+    expect(error.message).toMatch(/"clock" is provided twice: at packages\/core\/test\/container\.test\.ts:(\d+) and at packages\/core\/test\/container\.test\.ts:(?!\1)\d+/)
     for (const p of problems) expect(p.site).toMatch(/container\.test\.ts:\d+$/)
   })
 

@@ -200,7 +200,7 @@ describe('docs/container.md examples', () => {
   })
 
   it.each([
-    ['missing-provider.ts', ['PLINTH_ERR_MISSING_PROVIDER', 'did you mean "database"?']],
+    ['missing-provider.ts', ['PLINTH_ERR_MISSING_PROVIDER', 'did you mean "database" (', 'missing-provider.ts:10)? ("databse" is declared at ']],
     ['captive-dependency.ts', ['PLINTH_ERR_CAPTIVE_DEPENDENCY', 'home-page (singleton) -> greeting (transient) -> current-user (scoped:request)']],
     ['duplicate-provider.ts', ['PLINTH_ERR_DUPLICATE_PROVIDER', '"mailer" is provided twice']],
     ['duplicate-token-name.ts', ['PLINTH_ERR_DUPLICATE_TOKEN_NAME', 'two different tokens are named "clock"']],

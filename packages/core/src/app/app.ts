@@ -1,9 +1,9 @@
 import { loadConfig, type LoadedConfig } from '../config/config.js'
 import { scrub } from '../config/secrets.js'
 import { Container, assertValidGraph } from '../container/container.js'
-import { PlinthError, describe } from '../errors.js'
+import { PlinthError, describe, type PlinthErrorCode } from '../errors.js'
 import { EventStream, type AppState, type LifecycleEvent, type Phase } from '../lifecycle/events.js'
-import type { Node } from '../container/graph.js'
+import type { GraphProblem, Node } from '../container/graph.js'
 import { Logger as LoggerToken } from './kernel-tokens.js'
 import { Lifecycle, type ComponentStatus, type StopReport } from '../lifecycle/lifecycle.js'
 import type { Logger } from '../logging/logger.js'
@@ -376,25 +376,37 @@ export class App {
     await preflightAtStart(mode, this.#preflight(this.#config, undefined, this.#env, cwd, {}), componentLogger(this.logger, 'preflight'), this.name)
   }
 
-  /** Loads configuration and validates the graph; starts nothing and writes nothing. */
+  /**
+   * Loads configuration and validates the graph; starts nothing and writes nothing. A module
+   * left out (it could not be read, or needs one that was) is a problem too, with its reason.
+   */
   async check(options: StartOptions = {}): Promise<CheckReport> {
     this.#env = options.env ?? process.env
     const config = this.#options.config ? await loadConfig(this.#options.config, options) : undefined
     this.#config = config
     const { excluded } = await this.#register(options.cwd ?? process.cwd())
-    const providers = [...this.providers(), ...this.#kernelProviders()]
-    const problems = this.#modules.explain(Container.validate(providers, { overrides: options.overrides ?? [], contextual: this.#contextual() }))
+    const kernel = new Set<AnyProvider>(this.#kernelProviders())
+    const providers = [...this.providers(), ...kernel]
+    const problems: GraphProblem[] = excluded.map((x) => ({
+      code: x.error.code as PlinthErrorCode,
+      message: `module "${x.id}" (${x.source}) is excluded: ${x.reason}`,
+      token: x.id,
+      module: x.id,
+      site: x.source,
+    }))
+    problems.push(...this.#modules.explain(Container.validate(providers, { overrides: options.overrides ?? [], contextual: this.#contextual() })))
     const warnings: string[] = []
     if (problems.length === 0) {
       const container = new Container(providers, { overrides: options.overrides ?? [], contextual: this.#contextual() })
       const booted = new Set(new Lifecycle(container, this.events, () => this.logger).bootSet())
       for (const node of container.graph.nodes) {
+        // Warnings speak of the user's code: the kernel's own components (health, metrics) start when something asks for them.
+        if (kernel.has(node.reg as AnyProvider)) continue
         if (node.lifetime === 'singleton' && (node.reg.start || node.reg.stop) && !booted.has(node)) {
           warnings.push(`"${node.name}" (${node.reg.site}) has lifecycle hooks but no eager component needs it, so it never starts; mark it eager: true or depend on it`)
         }
       }
     }
-    warnings.unshift(...excluded.map((x) => `module "${x.id}" (${x.source}) is excluded: ${x.reason}`))
     return { config, problems, warnings, components: providers.length }
   }
 
@@ -440,10 +452,6 @@ export class App {
       // only reads declarations, so nothing of theirs is built or run before the bootstrap is done.
       await this.#phase('modules', () => this.#modules.register(cwd))
       this.#throwIfInterrupted()
-      await this.#prepare(options, false)
-      this.#throwIfInterrupted()
-      await this.#startupPreflight(cwd)
-      this.#throwIfInterrupted()
       const providers = [...this.providers(), ...this.#kernelProviders()]
       const container = await this.#phase('validate', () => {
         const containerOptions = { overrides: options.overrides ?? [], contextual: this.#contextual() }
@@ -455,6 +463,11 @@ export class App {
           throw error
         }
       })
+      // The graph is valid before the bootstrap phase writes anything: a broken app leaves the disk as it was, as check does.
+      await this.#prepare(options, false)
+      this.#throwIfInterrupted()
+      await this.#startupPreflight(cwd)
+      this.#throwIfInterrupted()
       this.#container = container
       this.#lifecycle = new Lifecycle(container, this.events, (name, module) => componentLogger(this.logger, name, module), this.#options.lifecycle)
       const lifecycle = this.#lifecycle
@@ -471,7 +484,8 @@ export class App {
       const duration = now() - this.#startedAt
       const modulesDegraded = this.#modules.statuses().some((m) => m.state === 'degraded' || m.state === 'excluded')
       this.#state = result.degraded.length > 0 || modulesDegraded ? 'degraded' : 'ready'
-      this.events.emit({ type: 'ready', duration, criticalPath: result.criticalPath, degraded: result.degraded, endpoints: this.endpoints(), at: now() })
+      const excludedModules = this.#modules.resolution().excluded.map((x) => ({ id: x.id, reason: x.reason }))
+      this.events.emit({ type: 'ready', duration, criticalPath: result.criticalPath, degraded: result.degraded, endpoints: this.endpoints(), excludedModules, at: now() })
       return { ...result, duration }
     } catch (error) {
       this.#state = 'failed'

@@ -94,7 +94,12 @@ export type MissingProviders<C extends readonly AnyProvider[], M extends readonl
   ProvidedNames<ProvidersOf<C, M>> | KernelTokenName | (K extends ConfigDefinition<any> ? K['name'] : never)
 >
 
-/** Turns a missing provider into a compile error that names it. */
+/**
+ * Turns missing providers into a compile error that names each. The names are rebuilt as a
+ * template literal so that the error prints the union itself (`"clock" | "mailer"`): the union
+ * as computed carries the alias `MissingProviders<...>`, which TypeScript prints instead of its
+ * members once there are two or more.
+ */
 export type CheckProviders<C extends readonly AnyProvider[], M extends readonly Module[], K = undefined> = [MissingProviders<C, M, K>] extends [never]
   ? unknown
-  : { readonly 'missing providers': MissingProviders<C, M, K> }
+  : { readonly 'missing providers': `${MissingProviders<C, M, K> & string}` }

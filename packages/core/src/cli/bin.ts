@@ -30,6 +30,8 @@ export function findProject(from: string): { dir: string; app: string } | undefi
     if (dirname(dir) === dir) return undefined
   }
 }
+import { showPath } from '../container/site.js'
+import { loadFailure } from '../modules/load-failure.js'
 
 /**
  * Finds the app module: `--app PATH` on the command line, else "plinth": { "app": PATH } in the
@@ -58,7 +60,14 @@ async function importApp(path: string): Promise<App> {
     if (!tsx?.register) throw new PlinthError('PLINTH_ERR_APP_NOT_FOUND', `${path} is TypeScript; install tsx, or point plinth at the compiled JavaScript`)
     tsx.register()
   }
-  const loaded = (await import(pathToFileURL(path).href)) as { default?: unknown; app?: unknown }
+  // Stacks of a compiled app then name its TypeScript lines (through its .js.map files), never dist/*.js.
+  process.setSourceMapsEnabled(true)
+  let loaded: { default?: unknown; app?: unknown }
+  try {
+    loaded = (await import(pathToFileURL(path).href)) as typeof loaded
+  } catch (error) {
+    throw loadFailure(error, 'PLINTH_ERR_APP_LOAD_FAILED', `the app module ${showPath(path)}`)
+  }
   const app = loaded.app ?? loaded.default
   if (!(app instanceof App)) throw new PlinthError('PLINTH_ERR_APP_NOT_FOUND', `${path} exports no app: export const app = createApp({...}) (or export it as default)`)
   return app

@@ -1,10 +1,14 @@
 import { parseArgs } from 'node:util'
 import type { App } from '../app/app.js'
 import { formatProblems } from '../container/container.js'
-import { PlinthError, isPlinthError } from '../errors.js'
+import { PlinthError, isPlinthError, reportError } from '../errors.js'
 import { renderGraph, type GraphFormat } from '../container/render-graph.js'
 import { handleProcessSignals } from '../lifecycle/shutdown.js'
 import { recordTrace } from '../lifecycle/trace.js'
+import { watchLoading } from '../modules/load-failure.js'
+
+// The app's own files load after this one: a failure among them is reported as Plinth's (see watchLoading).
+const stopWatchingLoading = watchLoading()
 
 /** Exit codes: sysexits' EX_CONFIG for invalid configuration, as systemd and operators expect. */
 export const ExitCode = { ok: 0, failure: 1, usage: 2, config: 78, forced: 130 } as const
@@ -66,7 +70,7 @@ defineCommand('check', {
       const result = await app.check({ argv: args })
       for (const warning of result.warnings) err(`warning: ${warning}`)
       if (result.problems.length > 0) {
-        err(`${result.problems.length} problem${result.problems.length === 1 ? '' : 's'} in the dependency graph:\n${formatProblems(result.problems)}`)
+        err(`${result.problems.length} problem${result.problems.length === 1 ? '' : 's'}:\n${formatProblems(result.problems)}`)
         return ExitCode.failure
       }
       out(`ok: configuration valid${result.config ? ` (${result.config.appEnv})` : ''}; ${result.components} providers, graph valid`)
@@ -150,6 +154,8 @@ export async function serve(app: App, options: ServeOptions = {}): Promise<numbe
       stopping = true
       app.stop(reason).then(
         (result) => {
+          // Each component that failed or overran its stop deadline, as a start failure is reported: what, where, what to do.
+          for (const failure of result.failures) err(reportError(failure.error))
           if (result.unfinished.length > 0) {
             err(new PlinthError('PLINTH_ERR_SHUTDOWN_TIMEOUT', `shutdown deadline passed; did not stop: ${result.unfinished.join(', ')}`).describe())
           }
@@ -238,6 +244,7 @@ export async function runCommand(app: App, argv: string[], io: Partial<Pick<Comm
  * await run(app)
  */
 export async function run(app: App, argv: string[] = process.argv.slice(2)): Promise<void> {
+  stopWatchingLoading()
   const code = await runCommand(app, argv)
   process.exitCode = code
 }

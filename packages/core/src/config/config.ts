@@ -1,5 +1,5 @@
 import type { StandardSchemaV1 } from '@standard-schema/spec'
-import { convert, formatPath, getPath, isPlainObject, isSafePath, kindOf, leaves, schemaLeaves, setPath, type Plain, type ValueKind } from './keys.js'
+import { convert, envName, formatPath, getPath, isPlainObject, isSafePath, kindOf, leaves, schemaLeaves, setPath, type Plain, type ValueKind } from './keys.js'
 import { isSecret, maskUrls, pinoRedactPaths, REDACTED, redactValue, scrub, secretsInUrls } from './secrets.js'
 import { envBindings, parseFlags, readConfigFile, readDotEnv } from './sources.js'
 import { PlinthError } from '../errors.js'
@@ -81,6 +81,8 @@ export interface ConfigIssue {
   readonly received: unknown
   /** What was expected, in the validator's words. */
   readonly message: string
+  /** For a missing key, the environment variable that would set it (`DATABASE_URL`). */
+  readonly env?: string
 }
 
 export interface LoadedConfig<T> {
@@ -227,17 +229,35 @@ export async function loadConfig<T>(def: ConfigDefinition<T>, options: LoadConfi
   }
   // Every secret leaf, however short: a validator's message quotes the value it rejected.
   const secretValues = [...leaves(merged).flatMap(([path, value]) => (isSecret(def.secrets, path) ? [value] : [])), ...secretValuesOf(merged, def)]
-  for (const issue of result.issues ?? []) {
+  const issueOf = (issue: StandardSchemaV1.Issue, values: unknown): ConfigIssue => {
     const { text, keys } = formatPath(issue.path)
-    if (failedPaths.has(text)) continue
-    const received = getPath(merged, keys)
-    issues.push({
+    const received = getPath(values, keys)
+    return {
       path: text,
       source: sourceOf(sources, keys),
       // An issue on an object (a refinement of `database`) would otherwise print the secrets inside it.
       received: received !== undefined && isSecret(def.secrets, text) ? REDACTED : redactValue(received, def.secrets, keys.length === 0 ? '' : text),
       message: scrub(issue.message, secretValues),
-    })
+    }
+  }
+  const found = (result.issues ?? []).map((issue) => issueOf(issue, merged)).filter((issue) => !failedPaths.has(issue.path))
+  // A whole section missing (`database`) is reported by the keys inside it that have no value
+  // (`database.url`), each with the env var that sets it: that is what an operator has to set.
+  const absent = found.filter((issue) => issue.received === undefined && issue.source === 'missing' && [...kinds.keys()].some((key) => key.startsWith(`${issue.path}.`)))
+  if (absent.length > 0) {
+    const filled = structuredClone(merged)
+    for (const issue of absent) setPath(filled, issue.path, {})
+    const deeper = ((await def.schema['~standard'].validate(filled)).issues ?? []).map((issue) => issueOf(issue, filled))
+    for (const issue of absent) {
+      const inside = deeper.filter((d) => d.path.startsWith(`${issue.path}.`))
+      const section = { ...issue, message: `${issue.message}; every key inside has a default, so give the object a default in the schema (.default({}))` }
+      found.splice(found.indexOf(issue), 1, ...(inside.length > 0 ? inside : [section]))
+    }
+  }
+  const names = new Map([...bindings].map(([name, path]) => [path, name]))
+  for (const issue of found) {
+    const settable = issue.received === undefined && issue.source === 'missing' && !absent.some((a) => a.path === issue.path)
+    issues.push(settable ? { ...issue, env: names.get(issue.path) ?? envName(issue.path) } : issue)
   }
   if (issues.length > 0 || result.issues) throw invalidConfig(issues, appEnv, files, def)
 
@@ -344,7 +364,7 @@ function invalidConfig(issues: ConfigIssue[], appEnv: AppEnv, files: string[], d
   if (issues.length === 0) issues.push({ path: '(root)', source: 'missing', received: undefined, message: 'the schema rejected the configuration without naming an issue' })
   const lines = issues.map((issue) => {
     const value = issue.received === undefined ? '' : ` = ${show(issue.received)}`
-    return `  - ${issue.path}${value} (${issue.source}): ${issue.message}`
+    return `  - ${issue.path}${value} (${issue.source}${issue.env ? `; set ${issue.env}` : ''}): ${issue.message}`
   })
   const count = issues.length === 1 ? '1 problem' : `${issues.length} problems`
   return new PlinthError('PLINTH_ERR_INVALID_CONFIG', `configuration for APP_ENV=${appEnv} (declared at ${def.site.toString()}) has ${count}:\n${lines.join('\n')}`, {

@@ -2,14 +2,17 @@
  * What can be wrong with a graph beyond a missing provider or a cycle: an invalid declaration,
  * and a captive dependency (an instance holding one that dies before it).
  */
-import { PlinthError } from '../errors.js'
+import { PlinthError, errorCatalogue } from '../errors.js'
+import { closest } from './edit-distance.js'
 import { constructionTargets } from './graph-order.js'
 import { where, type GraphProblem, type Node } from './graph-types.js'
+import { dependencyEntries } from './provider.js'
 import { isDependency } from './token.js'
 
 const LIFETIMES = new Set<string>(['singleton', 'transient', 'scoped'])
 
-export function declarationProblems(node: Node): GraphProblem[] {
+/** Checks one provider's declaration; `provided` (every provided token's name) is matched against a dependency left undefined. */
+export function declarationProblems(node: Node, provided: readonly string[]): GraphProblem[] {
   const { reg } = node
   const found: string[] = []
   if (reg.lifetime !== 'singleton') {
@@ -21,9 +24,16 @@ export function declarationProblems(node: Node): GraphProblem[] {
   if (!LIFETIMES.has(reg.lifetime)) {
     found.push(`lifetime must be "singleton", "transient" or "scoped"; got ${JSON.stringify(reg.lifetime)}`)
   }
-  for (const [key, dep] of reg.depEntries ?? Object.entries(reg.deps ?? {})) {
+  let entries: readonly (readonly [string, unknown])[] = []
+  try {
+    entries = dependencyEntries(reg)
+  } catch (error) {
+    found.push(`its deps() threw ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`)
+  }
+  for (const [key, dep] of entries) {
     if (!isDependency(dep)) {
-      found.push(`deps.${key} is not a token, optional(token) or accessor(token); got ${describeValue(dep)}`)
+      const like = dep === undefined ? resembling(key, provided) : undefined
+      found.push(`deps.${key} is not a token, optional(token) or accessor(token); got ${describeValue(dep)}${like ? `; did you mean "${like}"?` : ''}`)
     }
   }
   if (found.length === 0) return []
@@ -34,6 +44,16 @@ export function declarationProblems(node: Node): GraphProblem[] {
     module: reg.module,
     site: String(reg.site),
   }))
+}
+
+/** The provided token a dependency key most resembles: its own name, a near spelling, or one containing the other. */
+function resembling(key: string, provided: readonly string[]): string | undefined {
+  const lower = key.toLowerCase()
+  return (
+    provided.find((name) => name.toLowerCase() === lower) ??
+    closest(key, provided) ??
+    provided.find((name) => name.toLowerCase().includes(lower) || lower.includes(name.toLowerCase()))
+  )
 }
 
 function describeValue(value: unknown): string {
@@ -94,7 +114,8 @@ export function captiveProblems(order: readonly Node[], scopes: readonly string[
  * if (problems.length > 0) console.error(formatProblems(problems)) // 1. [PLINTH_ERR_MISSING_PROVIDER] "users" ...
  */
 export function formatProblems(problems: readonly GraphProblem[]): string {
-  return problems.map((p, i) => `${i + 1}. [${p.code}] ${p.message}`).join('\n')
+  const hints: Readonly<Record<string, { hint: string } | undefined>> = errorCatalogue
+  return problems.map((p, i) => `${i + 1}. [${p.code}] ${p.message}${hints[p.code] ? `\n   fix: ${hints[p.code]!.hint}` : ''}`).join('\n')
 }
 
 /** Throws one error listing every graph problem, when there are any. */

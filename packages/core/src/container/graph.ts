@@ -8,7 +8,7 @@ import { closest } from './edit-distance.js'
 import { sortByDependencies } from './graph-order.js'
 import { where, type ContextualFactory, type Edge, type EdgeKind, type Graph, type GraphProblem, type Node } from './graph-types.js'
 import { captiveProblems, declarationProblems } from './graph-validation.js'
-import type { AnyProvider, Registration } from './provider.js'
+import { dependencyEntries, type AnyProvider, type Registration } from './provider.js'
 import type { Site } from './site.js'
 import { anySharedName, isDependency, sharedName, type AnyToken, type Dependency } from './token.js'
 export type { ContextualFactory, Edge, EdgeKind, Graph, GraphProblem, Node } from './graph-types.js'
@@ -40,6 +40,7 @@ export function buildGraph(
   const multi = new Map<symbol, Node[]>()
   const names = new TokenNames(problems, contextual)
   let scoped = false
+  let unchecked: Node[] | undefined
 
   for (const reg of registrations) {
     const provides = reg.provides
@@ -52,9 +53,12 @@ export function buildGraph(
     } else {
       const existing = single.get(provides.id)
       if (existing !== undefined) {
+        const sameDeclaration = String(existing.reg.site) === String(reg.site)
         problems.push({
           code: 'PLINTH_ERR_DUPLICATE_PROVIDER',
-          message: `"${node.name}" is provided twice: at ${where(existing)} and at ${where(node)}`,
+          message: sameDeclaration
+            ? `"${node.name}" (declared at ${String(reg.site)}) is listed twice: in ${listing(existing)} and in ${listing(node)}`
+            : `"${node.name}" is provided twice: at ${where(existing)} and at ${where(node)}`,
           token: node.name,
           module: reg.module,
           site: String(reg.site),
@@ -64,15 +68,17 @@ export function buildGraph(
       single.set(provides.id, node)
     }
     scoped ||= reg.lifetime === 'scoped'
-    if (reg.lifetime !== 'singleton' || reg.depEntries === undefined || !reg.depsValid) problems.push(...declarationProblems(node))
+    if (reg.lifetime !== 'singleton' || reg.depEntries === undefined || !reg.depsValid) (unchecked ??= []).push(node)
     nodes.push(node)
   }
 
   let providedNames: string[] | undefined // only to suggest a name for a missing provider
+  // Checked once every provider is known, so that a dependency left undefined can be matched to one.
+  if (unchecked) for (const node of unchecked) problems.push(...declarationProblems(node, (providedNames ??= [...new Set(nodes.map((n) => n.name))])))
   // Whether every node comes after what it is built from: the registration order is then a build order.
   let sorted = true
   for (const node of nodes) {
-    const entries = node.reg.depEntries ?? Object.entries(node.reg.deps)
+    const entries = safeEntries(node.reg)
     const checked = node.reg.depsValid === true && node.reg.depEntries !== undefined
     let direct = node.lifetime === 'singleton'
     if (entries.length === 0) {
@@ -98,7 +104,9 @@ export function buildGraph(
           code: 'PLINTH_ERR_MISSING_PROVIDER',
           message:
             `"${node.name}" (${where(node)}) depends on "${edge.token.name}" (as deps.${key}), which nothing provides` +
-            (suggestion ? `; did you mean "${suggestion}"?` : ` (token declared at ${edge.token.site})`),
+            // The misspelt token's own declaration is the line to fix, so it is named either way.
+            (suggestion ? `; did you mean "${suggestion}" (${where(nodes.find((n) => n.name === suggestion)!)})?` : '') +
+            ` ("${edge.token.name}" is declared at ${edge.token.site})`,
           token: edge.token.name,
           module: node.reg.module,
           site: String(node.reg.site),
@@ -111,18 +119,34 @@ export function buildGraph(
   const { order, cycles } = sorted ? { order: nodes, cycles: [] } : sortByDependencies(nodes)
   for (const cycle of cycles) {
     const path = [...cycle, cycle[0]!].map((n) => n.name).join(' -> ')
+    // The edge back to the first member closes the circle: its declaration is one place to break it.
+    const last = cycle[cycle.length - 1]!
+    const closing = last.edges.find((edge) => edge.targets.includes(cycle[0]!))
+    const closes = closing ? `; "${last.name}" depends on "${cycle[0]!.name}" as deps.${closing.key} (${where(last)}), which closes it` : ''
     problems.push({
       code: 'PLINTH_ERR_CYCLE',
-      message: `dependency cycle: ${path}\n${cycle.map((n) => `    ${n.name} declared at ${where(n)}`).join('\n')}`,
-      token: cycle[0]!.name,
-      module: cycle[0]!.reg.module,
-      site: String(cycle[0]!.reg.site),
+      message: `dependency cycle: ${path}${closes}\n${cycle.map((n) => `    ${n.name} declared at ${where(n)}`).join('\n')}`,
+      token: last.name,
+      module: last.reg.module,
+      site: String(last.reg.site),
     })
   }
   // Only a scoped instance can be held captive.
   if (scoped) problems.push(...captiveProblems(order, scopes))
   return { graph: { nodes, single, multi, contextual: contextual.size === 0 ? NO_CONTEXTUAL : new Map(contextual), order }, problems }
 }
+
+/** The provider's dependency entries; none when its deps() threw (declarationProblems reports it). */
+function safeEntries(reg: Registration): readonly (readonly [string, unknown])[] {
+  try {
+    return dependencyEntries(reg)
+  } catch {
+    return []
+  }
+}
+
+/** Which list a provider was listed in, for one listed twice: the app's own components, or a module's. */
+const listing = (node: Node): string => (node.reg.module ? `module "${node.reg.module}"` : "the app's components")
 
 const NO_CONTEXTUAL: ReadonlyMap<symbol, ContextualFactory> = new Map()
 

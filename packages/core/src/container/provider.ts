@@ -69,17 +69,27 @@ export interface ProviderOptions<T> {
   dispose?(instance: T): void | Promise<void>
 }
 
+/**
+ * A provider's dependencies: the map itself, or a function returning it, read only when the graph
+ * is built. The function form is for files that import each other in a circle, where a token
+ * imported from the circle is not yet initialised while the file loads: `deps: () => ({ orders })`.
+ */
+export type Deps<D extends DependencyMap> = D | (() => D)
+
 export type FactorySpec<T, D extends DependencyMap> = ProviderOptions<T> &
   (
     | { value: T; deps?: never; create?: never; class?: never }
-    | { deps?: D; create: (deps: ResolvedDeps<D>) => T | Promise<T>; value?: never; class?: never }
-    | { deps?: D; class: new (deps: ResolvedDeps<D>) => T; value?: never; create?: never }
+    | { deps?: Deps<D>; create: (deps: ResolvedDeps<D>) => T | Promise<T>; value?: never; class?: never }
+    | { deps?: Deps<D>; class: new (deps: ResolvedDeps<D>) => T; value?: never; create?: never }
   )
 
 /** The fields every provider has, whatever it provides. */
 export interface Registration<T = unknown, D extends DependencyMap = DependencyMap> extends ProviderOptions<T> {
   readonly provides: Token<T, string> | MultiToken<T, string>
+  /** The dependency map; empty until the graph is built when declared as a function (see `lazyDeps`). */
   readonly deps: D
+  /** The function form of deps, `deps: () => ({ ... })`, called when the graph is built. */
+  readonly lazyDeps?: () => D
   readonly lifetime: Lifetime
   readonly scope: string
   /** Builds the instance from its resolved dependencies. */
@@ -131,15 +141,19 @@ function build<T, D extends DependencyMap>(provides: Token<T> | MultiToken<T>, s
   } else {
     throw new TypeError(`provider "${provides.name}" at ${site} needs one of value, create or class`)
   }
-  const depEntries = Object.entries(spec.deps ?? {})
+  // The function form is read when the graph is built (see dependencyEntries), not now: its tokens may not exist yet.
+  const lazyDeps = typeof spec.deps === 'function' ? spec.deps : undefined
+  const deps = (lazyDeps ? {} : (spec.deps ?? {})) as D
+  const depEntries = lazyDeps ? undefined : Object.entries(deps)
   // Every field, always, in one order: all registrations then share one shape, and the
   // container's reads of them stay monomorphic however differently providers are declared.
   return {
     provides,
-    deps: (spec.deps ?? {}) as D,
+    deps,
+    lazyDeps,
     depEntries,
-    depsValid: depEntries.every(([, dep]) => isDependency(dep)),
-    assemble: assemblerFor(depEntries.map(([key]) => key)),
+    depsValid: depEntries?.every(([, dep]) => isDependency(dep)),
+    assemble: depEntries && assemblerFor(depEntries.map(([key]) => key)),
     construct,
     lifetime,
     scope: spec.scope ?? 'request',
@@ -212,6 +226,25 @@ export function component<const N extends string, T, const D extends DependencyM
   const self: Token<T, N> = { kind: 'token', id: Symbol(name), name, site }
   const registration = build(self, spec, site)
   return Object.freeze({ kind: 'token', id: self.id, slot: nextSlot++, name, ...registration, provides: self })
+}
+
+const lazyEntries = new WeakMap<() => DependencyMap, readonly (readonly [string, unknown])[]>()
+
+/**
+ * A provider's dependencies as [key, dependency] pairs. The function form is called here, once,
+ * when a graph is first built; what it throws is rethrown for the graph to report.
+ */
+export function dependencyEntries(reg: Registration): readonly (readonly [string, unknown])[] {
+  if (reg.depEntries !== undefined) return reg.depEntries
+  if (reg.lazyDeps === undefined) return Object.entries(reg.deps)
+  let entries = lazyEntries.get(reg.lazyDeps)
+  if (entries === undefined) {
+    const deps: unknown = reg.lazyDeps()
+    if (typeof deps !== 'object' || deps === null) throw new TypeError(`deps() must return an object of dependencies; got ${deps === null ? 'null' : typeof deps}`)
+    entries = Object.entries(deps)
+    lazyEntries.set(reg.lazyDeps, entries)
+  }
+  return entries
 }
 
 /** Components' slots: a container finds a component's node by array index instead of a Map lookup. */

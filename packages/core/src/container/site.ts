@@ -40,11 +40,58 @@ export function captureSite(skip: (...args: never[]) => unknown): Site {
 }
 
 function format(stack: string | undefined): string {
-  const frame = stack?.split('\n')[1] ?? ''
-  const match = /\(?((?:file:\/\/)?[^()\s]+):(\d+):\d+\)?\s*$/.exec(frame)
-  if (!match) return '<unknown>'
-  let file = match[1] ?? ''
-  if (file.startsWith('file://')) file = fileURLToPath(file)
+  const frame = parseFrame(stack?.split('\n')[1] ?? '')
+  return frame ? showFrame(frame) : '<unknown>'
+}
+
+/** Plinth core's own files (built and source), whose frames are never the user's line. */
+const OWN = ['dist', 'src'].map((dir) => fileURLToPath(new URL(`../../${dir}/`, import.meta.url)))
+
+const FRAME = /\(?((?:file:\/\/)?[^()\s]+):(\d+):\d+\)?\s*$/
+
+/** A place in a file: the absolute path and the line. */
+export interface Frame {
+  readonly file: string
+  readonly line: number
+}
+
+function parseFrame(frame: string): Frame | undefined {
+  const match = FRAME.exec(frame)
+  if (!match) return undefined
+  const file = match[1] ?? ''
+  return { file: file.startsWith('file://') ? fileURLToPath(file) : file, line: Number(match[2]) }
+}
+
+/** A file path as reports print it: relative to the working directory when inside it. */
+export function showPath(file: string): string {
   const rel = relative(process.cwd(), file)
-  return `${rel.startsWith('..') ? file : rel}:${match[2]}`
+  return rel.startsWith('..') ? file : rel
+}
+
+const showFrame = (frame: Frame): string => `${showPath(frame.file)}:${frame.line}`
+
+/**
+ * Where an error was thrown in the user's code: the first frame of its stack outside Node's
+ * internals, dependencies and Plinth's own files. Stacks are source-mapped when source maps are
+ * on (tsx, or `plinth`, which turns them on), so this names the TypeScript file.
+ */
+export function userFrame(error: unknown): Frame | undefined {
+  const stack = error instanceof Error ? error.stack : undefined
+  for (const line of stack?.split('\n').slice(1) ?? []) {
+    if (!line.trimStart().startsWith('at ') || line.includes('node:') || line.includes('node_modules') || OWN.some((dir) => line.includes(dir))) continue
+    const frame = parseFrame(line)
+    if (frame) return frame
+  }
+  return undefined
+}
+
+/**
+ * {@link userFrame} as "file:line", for messages.
+ *
+ * @example
+ * try { await import('./mailer.js') } catch (error) { console.error(thrownAt(error)) } // src/mailer.ts:4
+ */
+export function thrownAt(error: unknown): string | undefined {
+  const frame = userFrame(error)
+  return frame ? showFrame(frame) : undefined
 }

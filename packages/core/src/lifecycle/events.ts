@@ -30,7 +30,15 @@ export type LifecycleEvent =
   | ({ type: 'component-degraded'; reason: string; error: unknown } & Of & At)
   | ({ type: 'rolling-back'; failures: readonly { component: string; error: unknown }[] } & At)
   | ({ type: 'rolled-back'; duration: number } & At)
-  | ({ type: 'ready'; duration: number; criticalPath: readonly CriticalStep[]; degraded: readonly string[]; endpoints: readonly { name: string; url: string }[] } & At)
+  | ({
+      type: 'ready'
+      duration: number
+      criticalPath: readonly CriticalStep[]
+      degraded: readonly string[]
+      endpoints: readonly { name: string; url: string }[]
+      /** Modules left out of this start, each with why: the app runs without them. */
+      excludedModules: readonly { id: string; reason: string }[]
+    } & At)
   | ({ type: 'shutdown-requested'; reason: string } & At)
   | ({ type: 'component-stopping' } & Of & At)
   | ({ type: 'component-stopped'; duration: number } & Of & At)

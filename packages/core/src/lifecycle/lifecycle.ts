@@ -6,7 +6,7 @@ import { postOrder, type Node } from '../container/graph.js'
 import type { Logger } from '../logging/logger.js'
 import { withDeadline } from './deadline.js'
 import { compile, Op, type Program } from '../container/plan.js'
-import type { Site } from '../container/site.js'
+import { thrownAt, type Site } from '../container/site.js'
 import { backoffDelay, resolveRetry, sleep } from './retry.js'
 
 export type ComponentState = 'pending' | 'starting' | 'started' | 'degraded' | 'failed' | 'stopping' | 'stopped'
@@ -81,6 +81,15 @@ export class Lifecycle {
     this.#events = events
     this.#log = log
     this.#options = { startTimeout: options.startTimeout ?? 30_000, stopTimeout: options.stopTimeout ?? 10_000 }
+    this.#given = options
+  }
+
+  readonly #given: LifecycleOptions
+
+  /** Where a component's deadline was set, for the timeout's message: its own option, the app's lifecycle option, or the default. */
+  #deadlineSource(node: Node, which: 'startTimeout' | 'stopTimeout'): string {
+    if (node.reg[which] !== undefined) return `its own ${which}, set at ${node.reg.site}`
+    return this.#given[which] !== undefined ? `the app's lifecycle.${which}` : `the default lifecycle.${which}; set the component's ${which} or the app's lifecycle.${which}`
   }
 
   /**
@@ -186,6 +195,9 @@ export class Lifecycle {
     })
 
     if (failures.length > 0 || abort.signal.aborted) {
+      // Taken before the rollback stops them: the report says what was undone and what never ran.
+      const rolledBack = nodes.filter((n) => this.#status.get(n)?.state === 'started').map((n) => n.name)
+      const neverStarted = nodes.filter((n) => this.#status.get(n)?.state === 'pending')
       const rollbackBegan = now()
       this.#events.emit({ type: 'rolling-back', failures, at: rollbackBegan })
       const report = await this.stop(Number.POSITIVE_INFINITY)
@@ -196,6 +208,8 @@ export class Lifecycle {
       }
       const lines = failures.map((f) => `  - ${f.component}: ${describe(f.error)}`)
       for (const f of report.failures) lines.push(`  - while rolling back, ${f.component} failed to stop: ${describe(f.error)}`)
+      lines.push(`  rolled back (started, then stopped again): ${rolledBack.join(', ') || '(nothing had started)'}`)
+      if (neverStarted.length > 0) lines.push(`  never started: ${neverStarted.map((n) => this.#waitedOn(n)).join(', ')}`)
       throw new PlinthError(
         'PLINTH_ERR_BOOT_FAILED',
         `start-up failed (${failures.length} component${failures.length === 1 ? '' : 's'}); everything that had started was stopped again:\n${lines.join('\n')}`,
@@ -206,6 +220,22 @@ export class Lifecycle {
     const duration = now() - began
     const criticalPath = this.#criticalPath(nodes, unblockedBy)
     return { duration, criticalPath, degraded }
+  }
+
+  /** What stops only after `node` (its dependencies, still running) and so was kept waiting by it. */
+  #waitingToStop(node: Node): string {
+    const waiting = singletonDeps(node)
+      .map((d) => d.node)
+      .filter((dep) => this.#status.get(dep)?.state === 'started')
+    return waiting.length > 0 ? `; still waiting on it to stop: ${waiting.map((d) => d.name).join(', ')}` : ''
+  }
+
+  /** A component that never started, with what it was waiting on that did not start: `api (waits on payments)`. */
+  #waitedOn(node: Node): string {
+    const blocking = singletonDeps(node)
+      .map((d) => d.node)
+      .filter((dep) => this.#status.get(dep)?.state !== 'started' && this.#status.get(dep)?.state !== 'stopped')
+    return blocking.length > 0 ? `${node.name} (waits on ${blocking.map((d) => d.name).join(', ')})` : node.name
   }
 
   async #startOne(node: Node, bootSignal: AbortSignal): Promise<void> {
@@ -228,7 +258,7 @@ export class Lifecycle {
         await withDeadline(
           timeout,
           bootSignal,
-          () => new PlinthError('PLINTH_ERR_START_TIMEOUT', `"${node.name}" (${reg.site}) did not start within ${timeout} ms`),
+          () => new PlinthError('PLINTH_ERR_START_TIMEOUT', `"${node.name}" (${reg.site}) did not start within ${timeout} ms (${this.#deadlineSource(node, 'startTimeout')})`),
           async (signal) => {
             const createBegan = now()
             const instance = node.state === 'built' ? node.instance : await this.#container.buildSingleton(node)
@@ -336,14 +366,16 @@ export class Lifecycle {
         await withDeadline(
           timeout,
           undefined,
-          () => new PlinthError('PLINTH_ERR_STOP_TIMEOUT', `"${node.name}" (${node.reg.site}) did not stop within ${timeout} ms`),
+          () => new PlinthError('PLINTH_ERR_STOP_TIMEOUT', `"${node.name}" (${node.reg.site}) did not stop within ${timeout} ms (${this.#deadlineSource(node, 'stopTimeout')})${this.#waitingToStop(node)}`),
           (signal) => reg.stop!(status.instance, { signal, log }),
         )
       }
       status.state = 'stopped'
       this.#events.emit({ type: 'component-stopped', component: node.name, module: node.reg.module, duration: now() - began, at: now() })
     } catch (raw) {
-      const error = raw instanceof PlinthError ? raw : new PlinthError('PLINTH_ERR_STOP_FAILED', `"${node.name}" (${node.reg.site}) failed to stop: ${describe(raw)}`, { cause: raw })
+      const at = thrownAt(raw)
+      const error =
+        raw instanceof PlinthError ? raw : new PlinthError('PLINTH_ERR_STOP_FAILED', `"${node.name}" (${node.reg.site}) failed to stop: ${describe(raw)}${at ? ` (thrown at ${at})` : ''}`, { cause: raw })
       status.state = 'stopped'
       status.error = error
       failures.push({ component: node.name, error })
@@ -404,7 +436,8 @@ function usedLazily(node: Node, started: Set<Node>): Node[] {
 
 function wrapStartError(node: Node, error: unknown): unknown {
   if (error instanceof PlinthError) return error
-  return new PlinthError('PLINTH_ERR_START_FAILED', `"${node.name}" (${node.reg.module ? `module "${node.reg.module}", ` : ''}${node.reg.site}) failed to start: ${describe(error)}`, {
+  const at = thrownAt(error)
+  return new PlinthError('PLINTH_ERR_START_FAILED', `"${node.name}" (${node.reg.module ? `module "${node.reg.module}", ` : ''}${node.reg.site}) failed to start: ${describe(error)}${at ? ` (thrown at ${at})` : ''}`, {
     cause: error,
   })
 }

@@ -17,9 +17,10 @@ export interface LogEventsOptions {
 function readyMessage(event: Extract<LifecycleEvent, { type: 'ready' }>, reasons: ReadonlyMap<string, string>, banner: boolean): string {
   const path = event.criticalPath.map((s) => `${s.component} (${ms(s.duration)})`).join(' -> ') || '(nothing to start)'
   const degraded = event.degraded.map((name) => (reasons.has(name) ? `${name} (${reasons.get(name)})` : name))
+  const excluded = event.excludedModules.map((m) => `${m.id} (${m.reason})`)
   if (!banner) {
     const endpoints = event.endpoints.length > 0 ? `; ${event.endpoints.map((e) => `${e.name} ${e.url}`).join(', ')}` : ''
-    return `ready in ${ms(event.duration)}${endpoints}; critical path: ${path}${degraded.length > 0 ? `; degraded: ${degraded.join(', ')}` : ''}`
+    return `ready in ${ms(event.duration)}${endpoints}; critical path: ${path}${degraded.length > 0 ? `; degraded: ${degraded.join(', ')}` : ''}${excluded.length > 0 ? `; modules excluded: ${excluded.join(', ')}` : ''}`
   }
   const width = Math.max(0, ...event.endpoints.map((e) => e.name.length))
   return [
@@ -27,6 +28,7 @@ function readyMessage(event: Extract<LifecycleEvent, { type: 'ready' }>, reasons
     ...event.endpoints.map((e) => `  ${e.name.padEnd(width)}  ${e.url}`),
     `  critical path: ${path}`,
     ...degraded.map((d) => `  degraded: ${d}`),
+    ...excluded.map((m) => `  module excluded: ${m}`),
   ].join('\n')
 }
 
@@ -75,9 +77,11 @@ export function logEvents(events: EventStream<LifecycleEvent>, log: Logger, opti
         log.info({ duration: event.duration }, `rolled back in ${ms(event.duration)}`)
         return
       case 'ready': {
-        const level = log.isLevelEnabled('info') || log.level === 'silent' ? 'info' : (log.level as 'warn' | 'error' | 'fatal')
+        const excluded = event.excludedModules.length > 0
+        // A warning when modules were left out, so that it shows wherever warnings are looked for.
+        const level = excluded ? 'warn' : log.isLevelEnabled('info') || log.level === 'silent' ? 'info' : (log.level as 'warn' | 'error' | 'fatal')
         // In a banner the fields would repeat the message; log files keep them, for tools.
-        const fields = options.banner ? {} : { bootMs: Math.round(event.duration * 10) / 10, criticalPath: event.criticalPath, degraded: event.degraded, endpoints: event.endpoints }
+        const fields = options.banner ? {} : { bootMs: Math.round(event.duration * 10) / 10, criticalPath: event.criticalPath, degraded: event.degraded, endpoints: event.endpoints, excludedModules: event.excludedModules }
         log[level](fields, readyMessage(event, reasons, options.banner ?? false))
         reasons.clear()
         return

@@ -6,10 +6,11 @@
  */
 import { existsSync } from 'node:fs'
 import { readdir, readFile } from 'node:fs/promises'
-import { extname, join, relative, resolve } from 'node:path'
+import { join, relative, resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import type { FieldProblem } from '../bootstrap/requirements.js'
 import { PlinthError, describe } from '../errors.js'
+import { loadFailure } from './load-failure.js'
 import { checkModule, invalidModule, type CheckedModule } from './validation.js'
 
 export interface ModuleDiscoveryOptions {
@@ -92,13 +93,8 @@ async function readModuleFolder(folder: string, name: string, files: readonly st
       const loaded = (await import(pathToFileURL(main).href)) as Record<string, unknown>
       exported = loaded.default ?? (manifest ? { components: loaded.components, init: loaded.init } : undefined)
     } catch (error) {
-      const typescript = ['.ts', '.mts'].includes(extname(main)) ? ' (TypeScript module files load under tsx or a test runner; run the compiled JavaScript otherwise)' : ''
-      return {
-        id,
-        source: show(main),
-        required: requiredById,
-        error: new PlinthError('PLINTH_ERR_MODULE_IMPORT_FAILED', `module "${id}" (${show(main)}) failed to import${typescript}: ${describe(error)}`, { cause: error }),
-      }
+      // What the file itself threw, and where; a TypeScript hint only when TypeScript was what failed to load.
+      return { id, source: show(main), required: requiredById, error: loadFailure(error, 'PLINTH_ERR_MODULE_IMPORT_FAILED', `module "${id}" (${show(main)})`) }
     }
   }
   const source = show(main ?? manifestPath)

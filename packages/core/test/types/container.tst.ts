@@ -34,6 +34,21 @@ describe('dependencies', () => {
     expect<ValueOf<typeof signup>>().type.toBe<number>()
   })
 
+  test('deps given as a function are typed like the map itself', () => {
+    const users = component('users', { create: (): { count: () => number } => ({ count: () => 3 }) })
+    const signup = component('signup', {
+      deps: () => ({ users, clock: Clock, maybe: optional(Clock) }),
+      create: (deps) => {
+        expect(deps.users).type.toBe<{ count: () => number }>()
+        expect(deps.clock).type.toBe<Clock>()
+        expect(deps.maybe).type.toBe<Clock | undefined>()
+        return deps.users.count()
+      },
+    })
+    expect<ValueOf<typeof signup>>().type.toBe<number>()
+    expect(component).type.not.toBeCallableWith('bad', { deps: () => ({ clock: 3 }), create: () => 1 })
+  })
+
   test('a value of the wrong type is refused', () => {
     expect(provide).type.not.toBeCallableWith(Clock, { value: { later: () => 1 } })
   })
@@ -49,6 +64,18 @@ describe('createApp', () => {
     const report = component('report', { deps: { clock: Clock }, create: ({ clock }) => clock.now() })
     expect(createApp).type.not.toBeCallableWith({ name: 'missing', components: [report] })
     expect(createApp({ name: 'missing', components: [report] })).type.toRaiseError(`'missing providers': "clock"`)
+  })
+
+  test('every missing provider is named in the compile error, not only the first', () => {
+    const Mailer = token('mailer').of<{ send(): void }>()
+    const report = component('report', { deps: { clock: Clock, mailer: Mailer, checks: Checks }, create: () => 1 })
+    expect(createApp({ name: 'missing', components: [report] })).type.toRaiseError(`'missing providers': "clock" | "mailer"`)
+  })
+
+  test('a dependency declared as a function counts for the missing-provider check', () => {
+    const report = component('report', { deps: () => ({ clock: Clock }), create: ({ clock }) => clock.now() })
+    expect(createApp({ name: 'missing', components: [report] })).type.toRaiseError(`'missing providers': "clock"`)
+    expect(createApp).type.toBeCallableWith({ name: 'ok', components: [clock, report] })
   })
 
   test('an optional dependency need not be provided', () => {
