@@ -153,7 +153,12 @@ describe.skipIf(!services)(postgres.title(redis.title(nats.title('plinth validat
   it('a database whose migrations were never applied: the table names each pending one and the command that applies them', async () => {
     const fresh = await createDatabase()
     try {
-      const { code, stdout } = await plinth(['validate', '--env', 'production', '--only', 'database'], { ...production(), DATABASE_URL: fresh.url }, dir)
+      // Start-up applies pending migrations by default: a warning (apply them before the rollout).
+      const automatic = await plinth(['validate', '--env', 'production', '--only', 'database'], { ...production(), DATABASE_URL: fresh.url }, dir)
+      expect(automatic.code).toBe(0)
+      expect(automatic.stdout).toMatch(/^database\s+migrations applied\s+WARN\s+\d+ pending \(.*telemetry\/001_devices_and_readings.*\); start-up applies them/m)
+      // With automatic migrations off, the service would start on a schema that is not there.
+      const { code, stdout } = await plinth(['validate', '--env', 'production', '--only', 'database'], { ...production(), DATABASE_URL: fresh.url, DATABASE_MIGRATE: 'false' }, dir)
       expect(code).toBe(1)
       expect(stdout).toMatch(/^CATEGORY\s+CHECK\s+RESULT\s+FOUND\s+WHAT TO DO$/m)
       expect(stdout).toMatch(/^database\s+connects\s+pass\s+PostgreSQL/m)

@@ -92,7 +92,7 @@ describe('an app', () => {
 })
 
 describe('what is still running at a second signal', () => {
-  it('names the components whose stop is running, once each, without the kernel or contributions', async () => {
+  it('names the components not yet stopped, those stopping first, once each, without the kernel or contributions', async () => {
     const Parts = token('parts').many<string>()
     let release!: () => void
     const held = new Promise<void>((resolve) => (release = resolve))
@@ -103,7 +103,7 @@ describe('what is still running at a second signal', () => {
     await app.start()
     const stopping = app.stop('SIGTERM')
     await new Promise((resolve) => setTimeout(resolve, 20))
-    expect(app.stillRunning()).toEqual(['server'])
+    expect(app.stillRunning()).toEqual(['server', 'db'])
     release()
     await stopping
     expect(app.stillRunning()).toEqual([])

@@ -196,7 +196,7 @@ describe('the ready line', () => {
     logEvents(events, pino({ level: 'info' }, stream), { banner: true })
     events.emit({ type: 'component-degraded', component: 'cache', reason: 'connect ECONNREFUSED 127.0.0.1:6379', error: new Error('x'), at: 0 })
     const endpoints = [{ name: 'http', url: 'http://127.0.0.1:8000' }, { name: 'websocket', url: 'ws://127.0.0.1:8765' }]
-    events.emit({ type: 'ready', duration: 412.34, criticalPath: [{ component: 'db', duration: 12 }, { component: 'http', duration: 30 }], degraded: ['cache'], endpoints, at: 1 })
+    events.emit({ type: 'ready', duration: 412.34, criticalPath: [{ component: 'db', duration: 12 }, { component: 'http', duration: 30 }], degraded: ['cache'], endpoints, excludedModules: [], at: 1 })
     const ready = parsed().find((r) => String(r.msg).startsWith('ready in'))!
     expect(ready.msg).toBe(
       [

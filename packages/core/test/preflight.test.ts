@@ -104,14 +104,18 @@ describe('app.preflight()', () => {
   })
 
   it('monitoring: debug logs and pretty lines in production, and a credential printed in clear', async () => {
-    const Config = defineConfig({ schema: z.object({ upstream: z.string(), password: z.string() }), env: { UPSTREAM: 'upstream', DB_PASSWORD: 'password' } })
+    const Config = defineConfig({ schema: z.object({ upstream: z.string(), password: z.string(), greeting: z.string() }), env: { UPSTREAM: 'upstream', DB_PASSWORD: 'password', GREETING: 'greeting' } })
     const app = createApp({ name: 'pf', config: Config, logging: { level: 'debug', pretty: true } })
-    const report = await app.preflight({ env: { APP_ENV: 'production', UPSTREAM: 'https://svc:hunter22@api.example.com', DB_PASSWORD: 'x' }, only: 'monitoring' })
+    const jwt = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1c2VyIn0.c2lnbmF0dXJlLXZhbHVl'
+    const report = await app.preflight({ env: { APP_ENV: 'production', UPSTREAM: 'https://svc:hunter22@api.example.com', DB_PASSWORD: 'x', GREETING: jwt }, only: 'monitoring' })
     expect(row(report, 'monitoring', 'log level')).toMatchObject({ status: 'warn', found: 'debug in production' })
     expect(row(report, 'monitoring', 'JSON logs')).toMatchObject({ status: 'fail' })
-    // password is redacted by its name; the URL's credential is not.
-    expect(row(report, 'monitoring', 'no secret in printed config')).toMatchObject({ status: 'fail', found: expect.stringContaining('upstream') })
-    expect(row(report, 'monitoring', 'no secret in printed config')!.found).not.toContain('password')
+    // password is redacted by its name and the URL's credential by its place; a token under a
+    // name that does not say so is printed in clear.
+    const leak = row(report, 'monitoring', 'no secret in printed config')!
+    expect(leak).toMatchObject({ status: 'fail', found: expect.stringContaining('greeting') })
+    expect(leak.found).not.toContain('password')
+    expect(leak.found).not.toContain('upstream')
   })
 
   it('system: free disk below the threshold fails with the fix; the other system checks report what they find', async () => {

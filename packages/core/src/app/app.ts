@@ -537,12 +537,15 @@ export class App {
   }
 
   /**
-   * Names of the components whose stop hook is running now, once each, for the second-signal
-   * report. Parts with nothing to stop (the app, its configuration, contributions such as
-   * routes) and components still waiting for their turn are not listed.
+   * Names of the components with something to stop that have not stopped yet, once each, for the
+   * second-signal report: those whose stop hook is running first, then those still waiting for
+   * their turn (during the drain delay, everything). Parts with nothing to stop (the app, its
+   * configuration, contributions such as routes) are not listed.
    */
   stillRunning(): string[] {
-    return [...new Set(this.components().filter((c) => c.state === 'stopping' && c.node.reg.stop !== undefined).map((c) => c.name))]
+    const live = this.components().filter((c) => c.node.reg.stop !== undefined && (c.state === 'stopping' || c.state === 'started' || c.state === 'degraded'))
+    const order = (c: ComponentStatus) => (c.state === 'stopping' ? 0 : 1)
+    return [...new Set(live.sort((a, b) => order(a) - order(b)).map((c) => c.name))]
   }
 }
 
