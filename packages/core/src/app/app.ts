@@ -1,24 +1,27 @@
 import { loadConfig, type LoadedConfig } from '../config/config.js'
 import { scrub } from '../config/secrets.js'
-import { Container, assertValidGraph } from '../container/container.js'
-import { PlinthError, describe, type PlinthErrorCode } from '../errors.js'
+import { Container } from '../container/container.js'
+import { PlinthError } from '../errors.js'
 import { EventStream, type AppState, type LifecycleEvent, type Phase } from '../lifecycle/events.js'
-import type { GraphProblem, Node } from '../container/graph.js'
+import type { Node } from '../container/graph.js'
 import { Logger as LoggerToken } from './kernel-tokens.js'
 import { Lifecycle, type ComponentStatus, type StopReport } from '../lifecycle/lifecycle.js'
 import type { Logger } from '../logging/logger.js'
 import { componentLogger, createLogger, type LoggingOptions } from '../logging/logging.js'
 import { logEvents } from '../logging/log-events.js'
+import { appLoggerOptions, isLogger } from './app-logging.js'
 import { bootstrapFailed, type BootstrapReport } from '../bootstrap/bootstrap.js'
 import { bootstrapModules, resolveDataDir } from '../bootstrap/phase.js'
 import type { ModuleResolution } from '../modules/resolution.js'
 import type { Module } from '../modules/module.js'
 import { ModuleRegistry, type ModuleStatus } from '../modules/registry.js'
-import { originalProvider, provide, type AnyProvider } from '../container/provider.js'
+import { provide, type AnyProvider } from '../container/provider.js'
 import { drainAndStop, shutdownSettings } from '../lifecycle/shutdown.js'
 import { observabilityProviders } from '../health/observability.js'
-import { token, type Token } from '../container/token.js'
-import { runPreflight, type PreflightOptions } from '../preflight/preflight.js'
+import { token } from '../container/token.js'
+import type { PreflightOptions } from '../preflight/preflight.js'
+import { appPreflight, preflightConfig } from './app-preflight.js'
+import { checkGraph, initModules, runPhase, validatedContainer } from './phases.js'
 import { preflightAtStart } from '../preflight/at-start.js'
 import type { PreflightReport } from '../preflight/runner.js'
 
@@ -183,40 +186,14 @@ export class App {
   }
 
   #createLogger(config: LoadedConfig<unknown> | undefined): Logger {
-    const options = this.#options.logging
-    if (isLogger(options)) return options
-    const appEnv = config?.appEnv ?? this.#env.APP_ENV ?? 'development'
-    const { level: defaultLevel, ...overrides } = this.#logging ?? {}
-    const stream = overrides.stderr ? process.stderr : process.stdout
-    const settings: LoggingOptions = {
-      name: this.name,
-      // LOG_LEVEL from the environment, else from .env (read with the configuration).
-      level: this.#env.LOG_LEVEL ?? config?.dotenv?.LOG_LEVEL ?? defaultLevel ?? 'info',
-      // Readable lines at a development terminal; JSON in production and wherever output is not a terminal.
-      pretty: appEnv === 'development' && Boolean(stream.isTTY),
-      ...(typeof options === 'function' ? (config ? options(config.value) : {}) : options),
-      ...overrides,
-    }
-    this.#pretty = Boolean(settings.pretty) && !settings.destination && !settings.file
-    // The configuration's secrets stay redacted whatever paths the options add.
-    return createLogger({
-      ...settings,
-      redact: [...(config?.redactionPaths ?? []), ...(settings.redact ?? [])],
-      secrets: [...(config?.secretValues ?? []), ...(settings.secrets ?? [])],
-    })
+    if (isLogger(this.#options.logging)) return this.#options.logging
+    const options = appLoggerOptions(this.name, this.#options.logging, this.#logging, this.#env, config)
+    this.#pretty = Boolean(options.pretty) && !options.destination && !options.file
+    return createLogger(options)
   }
 
-  async #phase<T>(phase: Phase, run: () => Promise<T> | T): Promise<T> {
-    const began = now()
-    this.events.emit({ type: 'phase-started', phase, at: began })
-    try {
-      const result = await run()
-      this.events.emit({ type: 'phase-completed', phase, duration: now() - began, at: now() })
-      return result
-    } catch (error) {
-      this.events.emit({ type: 'phase-failed', phase, duration: now() - began, error, at: now() })
-      throw error
-    }
+  #phase<T>(phase: Phase, run: () => Promise<T> | T): Promise<T> {
+    return runPhase(this.events, phase, run)
   }
 
   /**
@@ -278,29 +255,9 @@ export class App {
     })
   }
 
-  /** Phase 2: module inits, once components have started; a required module's failure rolls back the start. */
-  async #initModules(lifecycle: Lifecycle, container: Container, dataDir: string): Promise<void> {
-    try {
-      await this.#modules.initialise({
-        resolve: <T>(token: Token<T>) => container.resolve<Token<T>>(token),
-        log: (module) => componentLogger(this.logger, 'init', module),
-        dataDir,
-      })
-    } catch (error) {
-      const began = now()
-      this.events.emit({ type: 'rolling-back', failures: [{ component: 'module init', error }], at: began })
-      await lifecycle.stop(Number.POSITIVE_INFINITY)
-      this.events.emit({ type: 'rolled-back', duration: now() - began, at: now() })
-      throw error
-    }
-  }
-
   /** The validated graph and the components start would boot, without building anything. */
   inspect(options: Pick<StartOptions, 'overrides'> = {}): { graph: import('../container/graph.js').Graph; bootSet: Node[] } {
-    const container = new Container([...this.providers(), ...this.#kernelProviders()], {
-      overrides: options.overrides ?? [],
-      contextual: this.#contextual(),
-    })
+    const container = new Container([...this.providers(), ...this.#kernelProviders()], { overrides: options.overrides ?? [], contextual: this.#contextual() })
     return { graph: container.graph, bootSet: new Lifecycle(container, this.events, () => this.logger).bootSet() }
   }
 
@@ -320,15 +277,7 @@ export class App {
     const base = options.env ?? (running ? this.#env : process.env)
     const env = options.appEnv ? { ...base, APP_ENV: options.appEnv } : base
     const cwd = options.cwd ?? process.cwd()
-    let config: LoadedConfig<unknown> | undefined = running ? this.#config : undefined
-    let configProblem: string | undefined
-    if (!running && this.#options.config) {
-      try {
-        config = await loadConfig(this.#options.config, { ...options, env })
-      } catch (error) {
-        configProblem = describe(error)
-      }
-    }
+    const { config, problem: configProblem } = running ? { config: this.#config } : await preflightConfig(this.#options.config, { ...options, env })
     if (!running) {
       // Components built for the run read the environment and configuration through the app.
       this.#env = env
@@ -342,38 +291,8 @@ export class App {
   }
 
   #preflight(config: LoadedConfig<unknown> | undefined, configProblem: string | undefined, env: NodeJS.ProcessEnv, cwd: string, options: PreflightOptions): Promise<PreflightReport> {
-    const appEnv = config?.appEnv ?? env.APP_ENV ?? 'development'
-    const given = this.#options.logging
-    const logging = isLogger(given) ? undefined : typeof given === 'function' ? (config ? given(config.value) : undefined) : given
-    let dataDir: string
-    try {
-      dataDir = resolveDataDir(this.#options.bootstrap ?? {}, config?.value, env, cwd)
-    } catch {
-      dataDir = cwd
-    }
-    return runPreflight(
-      {
-        // Contributors recognise their packages' providers as made, not as a module's copy of them.
-        setup: { appName: this.name, appEnv, production: appEnv === 'production', env, config: config?.value, providers: this.providers().map(originalProvider) },
-        dataDir,
-        kernelProviders: this.#kernelProviders(),
-        contextual: this.#contextual(),
-        core: {
-          logging: { level: logging?.level ?? env.LOG_LEVEL ?? 'info', pretty: logging?.pretty ?? false },
-          printedConfig: config?.redacted(),
-          configProblem,
-        },
-        settings: this.#options.preflight ?? {},
-      },
-      options,
-    )
-  }
-
-  /** The start-up preflight (preflight.atStart): off by default. */
-  async #startupPreflight(cwd: string): Promise<void> {
-    const mode = this.#options.preflight?.atStart ?? 'off'
-    if (mode === 'off') return
-    await preflightAtStart(mode, this.#preflight(this.#config, undefined, this.#env, cwd, {}), componentLogger(this.logger, 'preflight'), this.name)
+    const subject = { name: this.name, options: this.#options, providers: this.providers(), kernelProviders: this.#kernelProviders(), contextual: this.#contextual() }
+    return appPreflight(subject, config, configProblem, env, cwd, options)
   }
 
   /**
@@ -384,29 +303,11 @@ export class App {
     this.#env = options.env ?? process.env
     const config = this.#options.config ? await loadConfig(this.#options.config, options) : undefined
     this.#config = config
-    const { excluded } = await this.#register(options.cwd ?? process.cwd())
+    await this.#register(options.cwd ?? process.cwd())
     const kernel = new Set<AnyProvider>(this.#kernelProviders())
     const providers = [...this.providers(), ...kernel]
-    const problems: GraphProblem[] = excluded.map((x) => ({
-      code: x.error.code as PlinthErrorCode,
-      message: `module "${x.id}" (${x.source}) is excluded: ${x.reason}`,
-      token: x.id,
-      module: x.id,
-      site: x.source,
-    }))
-    problems.push(...this.#modules.explain(Container.validate(providers, { overrides: options.overrides ?? [], contextual: this.#contextual() })))
-    const warnings: string[] = []
-    if (problems.length === 0) {
-      const container = new Container(providers, { overrides: options.overrides ?? [], contextual: this.#contextual() })
-      const booted = new Set(new Lifecycle(container, this.events, () => this.logger).bootSet())
-      for (const node of container.graph.nodes) {
-        // Warnings speak of the user's code: the kernel's own components (health, metrics) start when something asks for them.
-        if (kernel.has(node.reg as AnyProvider)) continue
-        if (node.lifetime === 'singleton' && (node.reg.start || node.reg.stop) && !booted.has(node)) {
-          warnings.push(`"${node.name}" (${node.reg.site}) has lifecycle hooks but no eager component needs it, so it never starts; mark it eager: true or depend on it`)
-        }
-      }
-    }
+    const containerOptions = { overrides: options.overrides ?? [], contextual: this.#contextual() }
+    const { problems, warnings } = checkGraph(providers, kernel, containerOptions, this.#modules, (container) => new Lifecycle(container, this.events, () => this.logger).bootSet())
     return { config, problems, warnings, components: providers.length }
   }
 
@@ -453,20 +354,13 @@ export class App {
       await this.#phase('modules', () => this.#modules.register(cwd))
       this.#throwIfInterrupted()
       const providers = [...this.providers(), ...this.#kernelProviders()]
-      const container = await this.#phase('validate', () => {
-        const containerOptions = { overrides: options.overrides ?? [], contextual: this.#contextual() }
-        // new Container validates the graph; only an invalid one is built again, to explain its problems by module.
-        try {
-          return new Container(providers, containerOptions)
-        } catch (error) {
-          if (error instanceof PlinthError && error.code === 'PLINTH_ERR_INVALID_GRAPH') assertValidGraph(this.#modules.explain(Container.validate(providers, containerOptions)))
-          throw error
-        }
-      })
+      const containerOptions = { overrides: options.overrides ?? [], contextual: this.#contextual() }
+      const container = await this.#phase('validate', () => validatedContainer(providers, containerOptions, this.#modules))
       // The graph is valid before the bootstrap phase writes anything: a broken app leaves the disk as it was, as check does.
       await this.#prepare(options, false)
       this.#throwIfInterrupted()
-      await this.#startupPreflight(cwd)
+      const atStart = this.#options.preflight?.atStart ?? 'off' // the start-up preflight, off by default
+      if (atStart !== 'off') await preflightAtStart(atStart, this.#preflight(this.#config, undefined, this.#env, cwd, {}), componentLogger(this.logger, 'preflight'), this.name)
       this.#throwIfInterrupted()
       this.#container = container
       this.#lifecycle = new Lifecycle(container, this.events, (name, module) => componentLogger(this.logger, name, module), this.#options.lifecycle)
@@ -474,7 +368,7 @@ export class App {
       const dataDir = resolveDataDir(this.#options.bootstrap ?? {}, this.#config?.value, this.#env, cwd)
       const result = await this.#phase('start', async () => {
         const started = await lifecycle.start()
-        await this.#initModules(lifecycle, container, dataDir)
+        await initModules(this.#modules, lifecycle, container, { dataDir, logger: this.logger, events: this.events })
         if (this.#interrupted) {
           await lifecycle.stop(Number.POSITIVE_INFINITY)
           this.#throwIfInterrupted()
@@ -551,8 +445,3 @@ export class App {
 
 /** The running application itself: its state, events and configuration (for servers and probes). */
 export const Application = token('app').of<App>()
-
-
-function isLogger(value: AppOptions<readonly AnyProvider[], readonly Module[]>['logging']): value is Logger {
-  return typeof (value as { child?: unknown } | undefined)?.child === 'function'
-}

@@ -1,4 +1,4 @@
-import { parseArgs } from 'node:util'
+import { parseArgs, type ParseArgsConfig } from 'node:util'
 import type { App } from '../app/app.js'
 import { formatProblems } from '../container/container.js'
 import { PlinthError, isPlinthError, reportError } from '../errors.js'
@@ -41,7 +41,7 @@ export function defineCommand(name: string, command: Command): void {
 }
 
 /** Splits `--trace FILE` style options the command knows from the rest, which go to the configuration. */
-function split(args: string[], known: Record<string, { type: 'string' | 'boolean' }>) {
+export function split<const T extends NonNullable<ParseArgsConfig['options']>>(args: string[], known: T): { values: ReturnType<typeof parseArgs<{ options: T; strict: false; allowPositionals: true }>>['values']; rest: string[] } {
   const { values, tokens } = parseArgs({ args, options: known, strict: false, tokens: true, allowPositionals: true })
   const rest: string[] = []
   for (const token of tokens) {

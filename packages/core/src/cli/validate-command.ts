@@ -4,8 +4,7 @@
  * prints one table, or with `--json` one document for CI. Exit 0 when nothing fails (with
  * `--strict`, when nothing warns either), 1 otherwise.
  */
-import { parseArgs } from 'node:util'
-import { ExitCode, defineCommand } from './cli.js'
+import { ExitCode, defineCommand, split } from './cli.js'
 import { reportError } from '../errors.js'
 import { knownCategories } from '../preflight/preflight.js'
 import { formatPreflight } from '../preflight/report.js'
@@ -17,14 +16,7 @@ defineCommand('validate', {
   usage,
   async run({ app, args, out, err }) {
     const known = { env: { type: 'string' }, json: { type: 'boolean' }, only: { type: 'string', multiple: true }, strict: { type: 'boolean' }, timeout: { type: 'string' } } as const
-    const { values, tokens } = parseArgs({ args, options: known, strict: false, tokens: true, allowPositionals: true })
-    const argv: string[] = []
-    for (const token of tokens) {
-      if (token.kind === 'option' && token.name in known) continue
-      if (token.kind === 'option') argv.push(token.rawName + (token.inlineValue && token.value !== undefined ? `=${token.value}` : ''))
-      if (token.kind === 'option' && !token.inlineValue && token.value !== undefined) argv.push(token.value)
-      if (token.kind === 'positional') argv.push(token.value)
-    }
+    const { values, rest: argv } = split(args, known)
     const timeout = values.timeout === undefined ? undefined : Number(values.timeout)
     if (timeout !== undefined && !(Number.isInteger(timeout) && timeout > 0)) {
       err(`--timeout must be a whole number of milliseconds above 0; got "${String(values.timeout)}"\nusage: ${usage}`)
