@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os'
 import { defineConfig } from 'vitest/config'
 
 // Tests run against the TypeScript sources of every workspace package (the `@plinth/source`
@@ -10,6 +11,9 @@ export default defineConfig({
     testTimeout: 20_000,
     hookTimeout: 20_000,
     pool: 'forks',
+    // Most test files wait on sockets, child processes and real servers rather than on the CPU;
+    // Vitest's default of one worker per core but one would run them one at a time on two cores.
+    maxWorkers: Math.max(3, availableParallelism()),
     // Log lines stay with their test and are printed only when it fails (test/setup/quiet-logs.ts).
     setupFiles: ['test/setup/quiet-logs.ts'],
     silent: 'passed-only',
