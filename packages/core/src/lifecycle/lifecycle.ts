@@ -206,7 +206,9 @@ export class Lifecycle {
       if (failures.length === 0) {
         throw new PlinthError('PLINTH_ERR_BOOT_FAILED', `start-up interrupted (${describe(abort.signal.reason)}); everything that had started was stopped again`)
       }
-      const lines = failures.map((f) => `  - ${f.component}: ${describe(f.error)}`)
+      // A failure of Plinth's own making (a deadline) carries its own fix; a thrown error's is the boot hint's.
+      const fix = (error: unknown) => (error instanceof PlinthError && error.code !== 'PLINTH_ERR_START_FAILED' ? [`    fix: ${error.hint}`] : [])
+      const lines = failures.flatMap((f) => [`  - ${f.component}: ${describe(f.error)}`, ...fix(f.error)])
       for (const f of report.failures) lines.push(`  - while rolling back, ${f.component} failed to stop: ${describe(f.error)}`)
       lines.push(`  rolled back (started, then stopped again): ${rolledBack.join(', ') || '(nothing had started)'}`)
       if (neverStarted.length > 0) lines.push(`  never started: ${neverStarted.map((n) => this.#waitedOn(n)).join(', ')}`)
