@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import ts from 'typescript'
-import { fixtureDir, plinthOn, type Outcome } from './broken-apps.js'
+import { fixtureDir, nodeOn, plinthOn, type Outcome } from './broken-apps.js'
 
 /**
  * A broken app as most users deploy it: compiled by tsc with source maps into dist/, and run
@@ -29,30 +29,33 @@ function compile(): void {
 /** The report's lines: what plinth printed itself, without the JSON log lines of the app's logger. */
 const report = (outcome: Outcome) => outcome.stderr.split('\n').filter((line) => !line.startsWith('{')).join('\n')
 
-let runs: Record<'config' | 'start' | 'graph' | 'load', Outcome>
+let runs: Record<'config' | 'start' | 'graph' | 'load' | 'runConfig' | 'runStart', Outcome>
 
 beforeAll(async () => {
   compile()
-  // The four runs are independent processes: run them side by side.
-  const [config, start, graph, load] = await Promise.all([
+  // The runs are independent processes: run them side by side.
+  const [config, start, graph, load, runConfig, runStart] = await Promise.all([
     plinthOn('compiled', 'dist/app.js', 'check'),
     plinthOn('compiled', 'dist/app.js', 'start', [], { PAYMENTS_URL: 'https://payments.invalid' }),
     plinthOn('compiled', 'dist/graph.js', 'check'),
     plinthOn('compiled', 'dist/notifier.js', 'check'),
+    // `node dist/main.js`: Node's own source maps are off, so Plinth reads the .js.map files itself.
+    nodeOn('compiled', 'dist/main.js', 'start'),
+    nodeOn('compiled', 'dist/main.js', 'start', { PAYMENTS_URL: 'https://payments.invalid' }),
   ])
-  runs = { config, start, graph, load }
+  runs = { config, start, graph, load, runConfig, runStart }
 }, 120_000)
 
 describe('a broken app compiled to dist/ with source maps, through plinth --app dist/...js', () => {
-  it('a configuration error is declared at the TypeScript file', () => {
-    expect(runs.config.code).toBe(78)
-    expect(report(runs.config)).toContain('(declared at src/app.ts:4) has 1 problem')
-    expect(report(runs.config)).toContain('  - payments.url')
+  it.each(['config', 'runConfig'] as const)('a configuration error is declared at the TypeScript file (%s)', (run) => {
+    expect(runs[run].code).toBe(78)
+    expect(report(runs[run])).toContain('(declared at src/app.ts:4) has 1 problem')
+    expect(report(runs[run])).toContain('  - payments.url (missing; set PAYMENTS_URL)')
   })
 
-  it('a start that throws names the TypeScript lines of the component and of the throw', () => {
-    expect(runs.start.code).toBe(1)
-    expect(report(runs.start)).toContain('"payments" (src/app.ts:8) failed to start: cannot reach https://payments.invalid (thrown at src/app.ts:14)')
+  it.each(['start', 'runStart'] as const)('a start that throws names the TypeScript lines of the component and of the throw (%s)', (run) => {
+    expect(runs[run].code).toBe(1)
+    expect(report(runs[run])).toContain('"payments" (src/app.ts:8) failed to start: cannot reach https://payments.invalid (thrown at src/app.ts:14)')
   })
 
   it('graph problems name the TypeScript lines of declarations, lists and suggestions', () => {

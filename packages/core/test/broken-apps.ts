@@ -59,6 +59,11 @@ export function runApp(app: string, command: string, args: string[] = [], env: R
   return spawnIn(app, ['--import', tsx, 'src/main.ts', command, ...args], env)
 }
 
+/** `node <entry> <command>` in the app's folder: a compiled entry point calling `run(app)`, as `npm start` runs it in production. */
+export function nodeOn(app: string, entry: string, command: string, env: Record<string, string> = {}): Promise<Outcome> {
+  return spawnIn(app, [entry, command], env)
+}
+
 /** Each way a user meets a report: `plinth check`, `plinth start` and `run(app)` with start. */
 export const ways = [
   ['plinth check', (app: string, env?: Record<string, string>) => plinth(app, 'check', [], env)],

@@ -76,7 +76,10 @@ export class Lifecycle {
     events: EventStream<LifecycleEvent>,
     log: (component: string, module: string | undefined) => Logger,
     options: LifecycleOptions = {},
+    /** Where the options were given (the app's createApp call), named in a timeout's message. */
+    optionsSite?: string,
   ) {
+    this.#optionsSite = optionsSite
     this.#container = container
     this.#events = events
     this.#log = log
@@ -85,11 +88,13 @@ export class Lifecycle {
   }
 
   readonly #given: LifecycleOptions
+  readonly #optionsSite: string | undefined
 
   /** Where a component's deadline was set, for the timeout's message: its own option, the app's lifecycle option, or the default. */
   #deadlineSource(node: Node, which: 'startTimeout' | 'stopTimeout'): string {
     if (node.reg[which] !== undefined) return `its own ${which}, set at ${node.reg.site}`
-    return this.#given[which] !== undefined ? `the app's lifecycle.${which}` : `the default lifecycle.${which}; set the component's ${which} or the app's lifecycle.${which}`
+    if (this.#given[which] !== undefined) return `the app's lifecycle.${which}${this.#optionsSite ? `, set at ${this.#optionsSite}` : ''}`
+    return `the default lifecycle.${which}; set the component's ${which} or the app's lifecycle.${which}`
   }
 
   /**
