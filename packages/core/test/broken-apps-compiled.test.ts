@@ -29,21 +29,22 @@ function compile(): void {
 /** The report's lines: what plinth printed itself, without the JSON log lines of the app's logger. */
 const report = (outcome: Outcome) => outcome.stderr.split('\n').filter((line) => !line.startsWith('{')).join('\n')
 
-let runs: Record<'config' | 'start' | 'graph' | 'load' | 'runConfig' | 'runStart', Outcome>
+let runs: Record<'config' | 'start' | 'graph' | 'load' | 'cycle' | 'runConfig' | 'runStart', Outcome>
 
 beforeAll(async () => {
   compile()
   // The runs are independent processes: run them side by side.
-  const [config, start, graph, load, runConfig, runStart] = await Promise.all([
+  const [config, start, graph, load, cycle, runConfig, runStart] = await Promise.all([
     plinthOn('compiled', 'dist/app.js', 'check'),
     plinthOn('compiled', 'dist/app.js', 'start', [], { PAYMENTS_URL: 'https://payments.invalid' }),
     plinthOn('compiled', 'dist/graph.js', 'check'),
     plinthOn('compiled', 'dist/notifier.js', 'check'),
+    plinthOn('compiled', 'dist/cycle.js', 'check'),
     // `node dist/main.js`: Node's own source maps are off, so Plinth reads the .js.map files itself.
     nodeOn('compiled', 'dist/main.js', 'start'),
     nodeOn('compiled', 'dist/main.js', 'start', { PAYMENTS_URL: 'https://payments.invalid' }),
   ])
-  runs = { config, start, graph, load, runConfig, runStart }
+  runs = { config, start, graph, load, cycle, runConfig, runStart }
 }, 120_000)
 
 describe('a broken app compiled to dist/ with source maps, through plinth --app dist/...js', () => {
@@ -73,10 +74,16 @@ describe('a broken app compiled to dist/ with source maps, through plinth --app 
     expect(report(runs.load)).toContain('src/smtp.ts:4 threw Error: SMTP_HOST is not set')
   })
 
+  it('files that import each other in a circle are named by their TypeScript paths and lines', () => {
+    expect(runs.cycle.code).toBe(1)
+    expect(report(runs.cycle)).toContain('src/cycle/ledger.ts:10 reads "orders" before src/cycle/orders.ts has finished loading')
+    expect(report(runs.cycle)).toContain('src/cycle/orders.ts -> src/cycle/payments.ts -> src/cycle/ledger.ts -> src/cycle/orders.ts')
+  })
+
   it('no report names a compiled file', () => {
     for (const outcome of Object.values(runs)) {
-      expect(report(outcome)).toMatch(/src\/\w+\.ts:\d+/)
-      expect(report(outcome)).not.toMatch(/\.js:\d|dist\/(?!app\.js|graph\.js|notifier\.js)/)
+      expect(report(outcome)).toMatch(/src\/[\w/]+\.ts:\d+/)
+      expect(report(outcome)).not.toMatch(/\.js:\d|dist\/(?!app\.js|graph\.js|notifier\.js|cycle\.js)/)
     }
   })
 })
