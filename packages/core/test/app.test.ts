@@ -55,6 +55,13 @@ describe('an app', () => {
     expect(app.state).toBe('failed')
   })
 
+  it('a start past the app\'s lifecycle.startTimeout names that option and the createApp line that set it', async () => {
+    const hang = component('hang', { eager: true, create: () => ({}), start: (_, { signal }) => new Promise<void>((_resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason as Error))) })
+    const line = Number(new Error().stack!.split('\n')[1]!.match(/:(\d+):\d+\)?$/)![1]) + 1
+    const app = createApp({ name: 'slow', components: [hang], lifecycle: { startTimeout: 30 }, logging: silent })
+    await expect(startTestApp(app)).rejects.toThrow(`"hang" (packages/core/test/app.test.ts:${line - 2}) did not start within 30 ms (the app's lifecycle.startTimeout, set at packages/core/test/app.test.ts:${line})`)
+  })
+
   it('lets a test replace a provider with an override', async () => {
     const Clock = token('clock').of<() => number>()
     const stamp = component('stamp', { eager: true, deps: { now: Clock }, create: ({ now }) => now() })

@@ -76,7 +76,6 @@ export class Lifecycle {
     events: EventStream<LifecycleEvent>,
     log: (component: string, module: string | undefined) => Logger,
     options: LifecycleOptions = {},
-    /** Where the options were given (the app's createApp call), named in a timeout's message. */
     optionsSite?: string,
   ) {
     this.#optionsSite = optionsSite
@@ -90,7 +89,7 @@ export class Lifecycle {
   readonly #given: LifecycleOptions
   readonly #optionsSite: string | undefined
 
-  /** Where a component's deadline was set, for the timeout's message: its own option, the app's lifecycle option, or the default. */
+  /** Where a component's deadline was set, for the timeout's message: its own option, the app's lifecycle option (at optionsSite, the createApp call), or the default. */
   #deadlineSource(node: Node, which: 'startTimeout' | 'stopTimeout'): string {
     if (node.reg[which] !== undefined) return `its own ${which}, set at ${node.reg.site}`
     if (this.#given[which] !== undefined) return `the app's lifecycle.${which}${this.#optionsSite ? `, set at ${this.#optionsSite}` : ''}`
