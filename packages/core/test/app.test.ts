@@ -48,9 +48,10 @@ describe('an app', () => {
   it('fails start-up with one error when a required component fails, having stopped the rest', async () => {
     const stopped: string[] = []
     const db = component('db', { create: () => ({}), stop: () => void stopped.push('db') })
-    const api = component('api', { eager: true, deps: { db }, create: () => ({}), start: () => { throw new Error('port in use') } })
-    const app = createApp({ name: 'failing', components: [db, api], logging: silent })
-    await expect(startTestApp(app)).rejects.toThrow(/start-up failed \(1 component\)[\s\S]*api: PLINTH_ERR_START_FAILED[\s\S]*port in use/)
+    const settings = component('settings', { create: () => ({}) }) // built, but with no hook there is nothing to roll back
+    const api = component('api', { eager: true, deps: { db, settings }, create: () => ({}), start: () => { throw new Error('port in use') } })
+    const app = createApp({ name: 'failing', components: [db, settings, api], logging: silent })
+    await expect(startTestApp(app)).rejects.toThrow(/start-up failed \(1 component\)[\s\S]*api: PLINTH_ERR_START_FAILED[\s\S]*port in use[\s\S]*rolled back \(started, then stopped again\): db$/)
     expect(stopped).toEqual(['db'])
     expect(app.state).toBe('failed')
   })

@@ -199,8 +199,8 @@ export class Lifecycle {
     })
 
     if (failures.length > 0 || abort.signal.aborted) {
-      // Taken before the rollback stops them: the report says what was undone and what never ran.
-      const rolledBack = nodes.filter((n) => this.#status.get(n)?.state === 'started').map((n) => n.name)
+      // Taken before the rollback stops them: the report says what was undone (what has a hook to undo: not the config value) and what never ran.
+      const rolledBack = nodes.filter((n) => this.#status.get(n)?.state === 'started' && (n.reg.start ?? n.reg.stop) !== undefined).map((n) => n.name)
       const neverStarted = nodes.filter((n) => this.#status.get(n)?.state === 'pending')
       const rollbackBegan = now()
       this.#events.emit({ type: 'rolling-back', failures, at: rollbackBegan })
