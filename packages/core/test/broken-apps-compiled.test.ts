@@ -1,4 +1,4 @@
-import { beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import ts from 'typescript'
@@ -10,10 +10,12 @@ import { fixtureDir, nodeOn, plinthOn, type Outcome } from './broken-apps.js'
  * source the user edits (src/*.ts), never the compiled dist/*.js.
  */
 const dir = fixtureDir('compiled')
+/** This run's own output folder inside dist/, so that two runs of this file at once do not share one. */
+const out = `dist/run-${process.pid}`
 
-/** Compiles the fixture as `tsc -p tsconfig.json` does (type errors and all: the app is broken on purpose). */
+/** Compiles the fixture as `tsc -p tsconfig.json` does (type errors and all: the app is broken on purpose), into `out`. */
 function compile(): void {
-  rmSync(join(dir, 'dist'), { recursive: true, force: true })
+  rmSync(join(dir, out), { recursive: true, force: true })
   const host = {
     ...ts.sys,
     onUnRecoverableConfigFileDiagnostic: (d: ts.Diagnostic) => {
@@ -22,7 +24,7 @@ function compile(): void {
   }
   const parsed = ts.getParsedCommandLineOfConfigFile(join(dir, 'tsconfig.json'), {}, host)
   if (!parsed) throw new Error(`cannot read ${join(dir, 'tsconfig.json')}`)
-  const { emitSkipped } = ts.createProgram(parsed.fileNames, parsed.options).emit()
+  const { emitSkipped } = ts.createProgram(parsed.fileNames, { ...parsed.options, outDir: join(dir, out) }).emit()
   if (emitSkipped) throw new Error('tsc emitted nothing for the compiled fixture')
 }
 
@@ -35,17 +37,19 @@ beforeAll(async () => {
   compile()
   // The runs are independent processes: run them side by side.
   const [config, start, graph, load, cycle, runConfig, runStart] = await Promise.all([
-    plinthOn('compiled', 'dist/app.js', 'check'),
-    plinthOn('compiled', 'dist/app.js', 'start', [], { PAYMENTS_URL: 'https://payments.invalid' }),
-    plinthOn('compiled', 'dist/graph.js', 'check'),
-    plinthOn('compiled', 'dist/notifier.js', 'check'),
-    plinthOn('compiled', 'dist/cycle.js', 'check'),
+    plinthOn('compiled', `${out}/app.js`, 'check'),
+    plinthOn('compiled', `${out}/app.js`, 'start', [], { PAYMENTS_URL: 'https://payments.invalid' }),
+    plinthOn('compiled', `${out}/graph.js`, 'check'),
+    plinthOn('compiled', `${out}/notifier.js`, 'check'),
+    plinthOn('compiled', `${out}/cycle.js`, 'check'),
     // `node dist/main.js`: Node's own source maps are off, so Plinth reads the .js.map files itself.
-    nodeOn('compiled', 'dist/main.js', 'start'),
-    nodeOn('compiled', 'dist/main.js', 'start', { PAYMENTS_URL: 'https://payments.invalid' }),
+    nodeOn('compiled', `${out}/main.js`, 'start'),
+    nodeOn('compiled', `${out}/main.js`, 'start', { PAYMENTS_URL: 'https://payments.invalid' }),
   ])
   runs = { config, start, graph, load, cycle, runConfig, runStart }
 }, 120_000)
+
+afterAll(() => rmSync(join(dir, out), { recursive: true, force: true }))
 
 describe('a broken app compiled to dist/ with source maps, through plinth --app dist/...js', () => {
   it.each(['config', 'runConfig'] as const)('a configuration error is declared at the TypeScript file (%s)', (run) => {
@@ -83,7 +87,7 @@ describe('a broken app compiled to dist/ with source maps, through plinth --app 
   it('no report names a compiled file', () => {
     for (const outcome of Object.values(runs)) {
       expect(report(outcome)).toMatch(/src\/[\w/]+\.ts:\d+/)
-      expect(report(outcome)).not.toMatch(/\.js:\d|dist\/(?!app\.js|graph\.js|notifier\.js|cycle\.js)/)
+      expect(report(outcome)).not.toMatch(/\.js:\d|dist\/(?!run-\d+\/(?:app|graph|notifier|cycle)\.js\b)/)
     }
   })
 })
