@@ -48,11 +48,19 @@ describe('an app', () => {
   it('fails start-up with one error when a required component fails, having stopped the rest', async () => {
     const stopped: string[] = []
     const db = component('db', { create: () => ({}), stop: () => void stopped.push('db') })
-    const api = component('api', { eager: true, deps: { db }, create: () => ({}), start: () => { throw new Error('port in use') } })
-    const app = createApp({ name: 'failing', components: [db, api], logging: silent })
-    await expect(startTestApp(app)).rejects.toThrow(/start-up failed \(1 component\)[\s\S]*api: PLINTH_ERR_START_FAILED[\s\S]*port in use/)
+    const settings = component('settings', { create: () => ({}) }) // built, but with no hook there is nothing to roll back
+    const api = component('api', { eager: true, deps: { db, settings }, create: () => ({}), start: () => { throw new Error('port in use') } })
+    const app = createApp({ name: 'failing', components: [db, settings, api], logging: silent })
+    await expect(startTestApp(app)).rejects.toThrow(/start-up failed \(1 component\)[\s\S]*api: PLINTH_ERR_START_FAILED[\s\S]*port in use[\s\S]*rolled back \(started, then stopped again\): db$/)
     expect(stopped).toEqual(['db'])
     expect(app.state).toBe('failed')
+  })
+
+  it('a start past the app\'s lifecycle.startTimeout names that option and the createApp line that set it', async () => {
+    const hang = component('hang', { eager: true, create: () => ({}), start: (_, { signal }) => new Promise<void>((_resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason as Error))) })
+    const line = Number(new Error().stack!.split('\n')[1]!.match(/:(\d+):\d+\)?$/)![1]) + 1
+    const app = createApp({ name: 'slow', components: [hang], lifecycle: { startTimeout: 30 }, logging: silent })
+    await expect(startTestApp(app)).rejects.toThrow(`"hang" (packages/core/test/app.test.ts:${line - 2}) did not start within 30 ms (the app's lifecycle.startTimeout, set at packages/core/test/app.test.ts:${line})`)
   })
 
   it('lets a test replace a provider with an override', async () => {

@@ -38,11 +38,11 @@ describe.each(ways)('graph mistakes through %s', (_, launch) => {
     expect(code).toBe(1)
     expect(stderr).toContain('3 problems')
     // A duplicate names both lists it is in.
-    expect(stderr).toContain('[PLINTH_ERR_DUPLICATE_PROVIDER] "mailer" (declared at src/mailer.ts:3) is listed twice: in the app\'s components and in module "billing"')
+    expect(stderr).toContain('[PLINTH_ERR_DUPLICATE_PROVIDER] "mailer" (declared at src/mailer.ts:3) is listed twice: in the app\'s components (src/app.ts:7) and in module "billing" (src/billing.ts:4)')
     // "Did you mean" keeps the misspelt token's declaration: the line to fix.
     expect(stderr).toContain('"reports" (src/reports.ts:4) depends on "databse" (as deps.db), which nothing provides; did you mean "database" (src/database.ts:4)? ("databse" is declared at src/tokens.ts:8)')
     // An undefined dependency is matched to the provided token it resembles.
-    expect(stderr).toContain('"audit" (src/reports.ts:11): deps.database is not a token, optional(token) or accessor(token); got undefined (is the import circular, or the name misspelt?); did you mean "database"?')
+    expect(stderr).toContain('"audit" (src/reports.ts:11): deps.database is not a token, optional(token) or accessor(token); got undefined (is the import circular, or the name misspelt?); did you mean "database" (src/database.ts:4)?')
     expect(stderr.match(/^ {3}fix: /gm)).toHaveLength(3)
     expect(stderr).not.toMatch(/dist\/|\.js:\d/)
     expect(existsSync(join(fixtureDir('graph-mistakes'), 'data'))).toBe(false)
@@ -107,12 +107,16 @@ describe.each([
     const { code, stderr } = await launch('start-timeout')
     expect(code).toBe(1)
     expect(stderr).toContain('"search" (src/app.ts:3) did not start within 300 ms (its own startTimeout, set at src/app.ts:3)')
+    expect(stderr).toContain('\n    fix: Raise the component\'s startTimeout, or find why its start hangs')
   })
 
   it('a stop past its deadline is reported on stderr with its file:line and what was still waiting on it', async () => {
-    const { code, stderr } = await launch('stop-timeout')
+    const { code, stdout, stderr } = await launch('stop-timeout')
     expect(code).toBe(1)
     expect(stderr).toContain('PLINTH_ERR_STOP_TIMEOUT: "queue" (src/app.ts:4) did not stop within 300 ms (its own stopTimeout, set at src/app.ts:4); still waiting on it to stop: db')
     expect(stderr).toContain('hint: ')
+    // The shutdown's last line does not read as a clean stop.
+    const last = `${stdout}${stderr}`.split('\n').filter((line) => line.includes('stopped in')).at(-1)
+    expect(last).toMatch(/stopped in [\d.]+ ms; failed to stop: queue \(see above\)/)
   })
 })

@@ -46,12 +46,22 @@ function spawnIn(app: string, args: string[], env: Record<string, string>): Prom
 
 /** `plinth <command> --app src/app.ts` in the app's folder. */
 export function plinth(app: string, command: string, args: string[] = [], env: Record<string, string> = {}): Promise<Outcome> {
-  return spawnIn(app, [bin, command, '--app', 'src/app.ts', ...args], env)
+  return plinthOn(app, 'src/app.ts', command, args, env)
+}
+
+/** `plinth <command> --app <entry>` in the app's folder: a compiled app's `dist/app.js`, say. */
+export function plinthOn(app: string, entry: string, command: string, args: string[] = [], env: Record<string, string> = {}): Promise<Outcome> {
+  return spawnIn(app, [bin, command, '--app', entry, ...args], env)
 }
 
 /** The app's own entry point, `await run(app)` in src/main.ts, run with `command`. */
 export function runApp(app: string, command: string, args: string[] = [], env: Record<string, string> = {}): Promise<Outcome> {
   return spawnIn(app, ['--import', tsx, 'src/main.ts', command, ...args], env)
+}
+
+/** `node <entry> <command>` in the app's folder: a compiled entry point calling `run(app)`, as `npm start` runs it in production. */
+export function nodeOn(app: string, entry: string, command: string, env: Record<string, string> = {}): Promise<Outcome> {
+  return spawnIn(app, [entry, command], env)
 }
 
 /** Each way a user meets a report: `plinth check`, `plinth start` and `run(app)` with start. */

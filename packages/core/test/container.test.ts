@@ -94,10 +94,11 @@ describe('deps as a function', () => {
       },
       create: () => 1,
     })
-    const error = problemsOf(() => new Container([provide(Database, { value: {} }), missing, undefinedEntry, throwing]))
+    const database = provide(Database, { value: {} })
+    const error = problemsOf(() => new Container([database, missing, undefinedEntry, throwing]))
     expect(error.message).toContain('"lazy-missing" (packages/core/test/container.test.ts:')
     expect(error.message).toContain('depends on "clock" (as deps.clock), which nothing provides')
-    expect(error.message).toContain('deps.database is not a token, optional(token) or accessor(token); got undefined (is the import circular, or the name misspelt?); did you mean "database"?')
+    expect(error.message).toContain(`deps.database is not a token, optional(token) or accessor(token); got undefined (is the import circular, or the name misspelt?); did you mean "database" (${String(database.site)})?`)
     expect(error.message).toContain('"lazy-throwing" (packages/core/test/container.test.ts:')
     expect(error.message).toContain('its deps() threw Error: not yet')
   })

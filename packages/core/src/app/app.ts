@@ -1,6 +1,6 @@
 import { loadConfig, type LoadedConfig } from '../config/config.js'
 import { scrub } from '../config/secrets.js'
-import { Container } from '../container/container.js'
+import { Container, type ContainerOptions } from '../container/container.js'
 import { PlinthError } from '../errors.js'
 import { EventStream, type AppState, type LifecycleEvent, type Phase } from '../lifecycle/events.js'
 import type { Node } from '../container/graph.js'
@@ -67,12 +67,12 @@ export class App {
   /** Whether the logger writes pretty lines to a terminal, where the ready line is a banner. */
   #pretty = false
 
-  constructor(options: AppOptions<readonly AnyProvider[], readonly Module[]>) {
+  constructor(options: AppOptions<readonly AnyProvider[], readonly Module[]>, site?: AnyProvider['site']) {
     this.name = options.name
     this.version = options.version ?? '0.0.0'
     this.#options = options
     const discover = options.discoverModules
-    this.#modules = new ModuleRegistry(options.modules ?? [], typeof discover === 'string' || discover instanceof URL ? { dir: discover } : discover, this.events)
+    this.#modules = new ModuleRegistry(options.modules ?? [], typeof discover === 'string' || discover instanceof URL ? { dir: discover } : discover, this.events, site)
     this.events.subscribe((event) => this.#timeline.push(event))
   }
 
@@ -171,6 +171,10 @@ export class App {
     return new Map([[LoggerToken.id, (requester: Node) => (requester ? componentLogger(this.logger, requester.name, requester.reg.module) : this.logger)]])
   }
 
+  #containerOptions(options: Pick<StartOptions, 'overrides'>): ContainerOptions {
+    return { overrides: options.overrides ?? [], contextual: this.#contextual(), listedAt: (module) => this.#modules.listedAt(module) }
+  }
+
   /**
    * Changes how the app logs from now on (the logger is made again at the next use): the `plinth`
    * commands other than start send their logs to standard error at `warn`, so that what they
@@ -257,7 +261,7 @@ export class App {
 
   /** The validated graph and the components start would boot, without building anything. */
   inspect(options: Pick<StartOptions, 'overrides'> = {}): { graph: import('../container/graph.js').Graph; bootSet: Node[] } {
-    const container = new Container([...this.providers(), ...this.#kernelProviders()], { overrides: options.overrides ?? [], contextual: this.#contextual() })
+    const container = new Container([...this.providers(), ...this.#kernelProviders()], this.#containerOptions(options))
     return { graph: container.graph, bootSet: new Lifecycle(container, this.events, () => this.logger).bootSet() }
   }
 
@@ -306,8 +310,7 @@ export class App {
     await this.#register(options.cwd ?? process.cwd())
     const kernel = new Set<AnyProvider>(this.#kernelProviders())
     const providers = [...this.providers(), ...kernel]
-    const containerOptions = { overrides: options.overrides ?? [], contextual: this.#contextual() }
-    const { problems, warnings } = checkGraph(providers, kernel, containerOptions, this.#modules, (container) => new Lifecycle(container, this.events, () => this.logger).bootSet())
+    const { problems, warnings } = checkGraph(providers, kernel, this.#containerOptions(options), this.#modules, (container) => new Lifecycle(container, this.events, () => this.logger).bootSet())
     return { config, problems, warnings, components: providers.length }
   }
 
@@ -354,8 +357,7 @@ export class App {
       await this.#phase('modules', () => this.#modules.register(cwd))
       this.#throwIfInterrupted()
       const providers = [...this.providers(), ...this.#kernelProviders()]
-      const containerOptions = { overrides: options.overrides ?? [], contextual: this.#contextual() }
-      const container = await this.#phase('validate', () => validatedContainer(providers, containerOptions, this.#modules))
+      const container = await this.#phase('validate', () => validatedContainer(providers, this.#containerOptions(options), this.#modules))
       // The graph is valid before the bootstrap phase writes anything: a broken app leaves the disk as it was, as check does.
       await this.#prepare(options, false)
       this.#throwIfInterrupted()
@@ -363,7 +365,7 @@ export class App {
       if (atStart !== 'off') await preflightAtStart(atStart, this.#preflight(this.#config, undefined, this.#env, cwd, {}), componentLogger(this.logger, 'preflight'), this.name)
       this.#throwIfInterrupted()
       this.#container = container
-      this.#lifecycle = new Lifecycle(container, this.events, (name, module) => componentLogger(this.logger, name, module), this.#options.lifecycle)
+      this.#lifecycle = new Lifecycle(container, this.events, (name, module) => componentLogger(this.logger, name, module), this.#options.lifecycle, this.#modules.listedAt(undefined))
       const lifecycle = this.#lifecycle
       const dataDir = resolveDataDir(this.#options.bootstrap ?? {}, this.#config?.value, this.#env, cwd)
       const result = await this.#phase('start', async () => {

@@ -1,5 +1,6 @@
 import type { ConfigDefinition } from '../config/config.js'
 import type { AnyProvider } from '../container/provider.js'
+import { captureSite } from '../container/site.js'
 import type { Module } from '../modules/module.js'
 import { App } from './app.js'
 import type { AppOptions, CheckProviders } from './options.js'
@@ -21,5 +22,5 @@ export function createApp<
   const M extends readonly Module[] = [],
   K extends ConfigDefinition<any> | undefined = undefined,
 >(options: AppOptions<C, M> & { config?: K } & CheckProviders<C, M, K>): App {
-  return new App(options)
+  return new App(options, captureSite(createApp))
 }

@@ -17,6 +17,8 @@ export interface ContainerOptions {
   contextual?: ReadonlyMap<symbol, ContextualFactory>
   /** Scope names from the longest-lived to the shortest, for captive checks. Default ['session', 'request']. */
   scopes?: readonly string[]
+  /** Where the list holding a provider was written ("src/app.ts:7"): the app's own (module undefined) or a module's. Names both lists of a duplicate. */
+  listedAt?: (module: string | undefined) => string | undefined
 }
 
 /**
@@ -39,7 +41,7 @@ export class Container implements AsyncDisposable {
   #walks = 0
 
   constructor(providers: readonly AnyProvider[], options: ContainerOptions = {}) {
-    const { graph, problems } = buildGraph(providers, options.overrides, options.contextual, options.scopes)
+    const { graph, problems } = buildGraph(providers, options.overrides, options.contextual, options.scopes, options.listedAt)
     assertValidGraph(problems)
     this.graph = graph
     for (const node of graph.nodes) {
@@ -53,7 +55,7 @@ export class Container implements AsyncDisposable {
 
   /** Every problem of a set of providers, without building a container. */
   static validate(providers: readonly AnyProvider[], options: ContainerOptions = {}): GraphProblem[] {
-    return buildGraph(providers, options.overrides, options.contextual, options.scopes).problems
+    return buildGraph(providers, options.overrides, options.contextual, options.scopes, options.listedAt).problems
   }
 
   /**

@@ -11,8 +11,11 @@ import { isDependency } from './token.js'
 
 const LIFETIMES = new Set<string>(['singleton', 'transient', 'scoped'])
 
-/** Checks one provider's declaration; `provided` (every provided token's name) is matched against a dependency left undefined. */
-export function declarationProblems(node: Node, provided: readonly string[]): GraphProblem[] {
+/**
+ * Checks one provider's declaration; `provided` (every provided token's name) is matched against
+ * a dependency left undefined, and the match is named with its provider's declaration (`providerOf`).
+ */
+export function declarationProblems(node: Node, provided: readonly string[], providerOf: (name: string) => Node): GraphProblem[] {
   const { reg } = node
   const found: string[] = []
   if (reg.lifetime !== 'singleton') {
@@ -33,7 +36,7 @@ export function declarationProblems(node: Node, provided: readonly string[]): Gr
   for (const [key, dep] of entries) {
     if (!isDependency(dep)) {
       const like = dep === undefined ? resembling(key, provided) : undefined
-      found.push(`deps.${key} is not a token, optional(token) or accessor(token); got ${describeValue(dep)}${like ? `; did you mean "${like}"?` : ''}`)
+      found.push(`deps.${key} is not a token, optional(token) or accessor(token); got ${describeValue(dep)}${like ? `; did you mean "${like}" (${where(providerOf(like))})?` : ''}`)
     }
   }
   if (found.length === 0) return []

@@ -27,6 +27,7 @@ export function buildGraph(
   overrides: readonly AnyProvider[] = [],
   contextual: ReadonlyMap<symbol, ContextualFactory> = NO_CONTEXTUAL,
   scopes: readonly string[] = DEFAULT_SCOPES,
+  listedAt: (module: string | undefined) => string | undefined = () => undefined,
 ): { graph: Graph; problems: GraphProblem[] } {
   const problems: GraphProblem[] = []
   let registrations: readonly AnyProvider[] = providers
@@ -57,7 +58,7 @@ export function buildGraph(
         problems.push({
           code: 'PLINTH_ERR_DUPLICATE_PROVIDER',
           message: sameDeclaration
-            ? `"${node.name}" (declared at ${String(reg.site)}) is listed twice: in ${listing(existing)} and in ${listing(node)}`
+            ? `"${node.name}" (declared at ${String(reg.site)}) is listed twice: in ${listing(existing, listedAt)} and in ${listing(node, listedAt)}`
             : `"${node.name}" is provided twice: at ${where(existing)} and at ${where(node)}`,
           token: node.name,
           module: reg.module,
@@ -73,8 +74,9 @@ export function buildGraph(
   }
 
   let providedNames: string[] | undefined // only to suggest a name for a missing provider
+  const providerOf = (name: string) => nodes.find((n) => n.name === name)!
   // Checked once every provider is known, so that a dependency left undefined can be matched to one.
-  if (unchecked) for (const node of unchecked) problems.push(...declarationProblems(node, (providedNames ??= [...new Set(nodes.map((n) => n.name))])))
+  if (unchecked) for (const node of unchecked) problems.push(...declarationProblems(node, (providedNames ??= [...new Set(nodes.map((n) => n.name))]), providerOf))
   // Whether every node comes after what it is built from: the registration order is then a build order.
   let sorted = true
   for (const node of nodes) {
@@ -105,7 +107,7 @@ export function buildGraph(
           message:
             `"${node.name}" (${where(node)}) depends on "${edge.token.name}" (as deps.${key}), which nothing provides` +
             // The misspelt token's own declaration is the line to fix, so it is named either way.
-            (suggestion ? `; did you mean "${suggestion}" (${where(nodes.find((n) => n.name === suggestion)!)})?` : '') +
+            (suggestion ? `; did you mean "${suggestion}" (${where(providerOf(suggestion))})?` : '') +
             ` ("${edge.token.name}" is declared at ${edge.token.site})`,
           token: edge.token.name,
           module: node.reg.module,
@@ -146,7 +148,10 @@ function safeEntries(reg: Registration): readonly (readonly [string, unknown])[]
 }
 
 /** Which list a provider was listed in, for one listed twice: the app's own components, or a module's. */
-const listing = (node: Node): string => (node.reg.module ? `module "${node.reg.module}"` : "the app's components")
+const listing = (node: Node, listedAt: (module: string | undefined) => string | undefined): string => {
+  const site = listedAt(node.reg.module)
+  return `${node.reg.module ? `module "${node.reg.module}"` : "the app's components"}${site ? ` (${site})` : ''}`
+}
 
 const NO_CONTEXTUAL: ReadonlyMap<symbol, ContextualFactory> = new Map()
 

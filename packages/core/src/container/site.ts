@@ -1,4 +1,6 @@
-import { relative } from 'node:path'
+import { readFileSync } from 'node:fs'
+import { SourceMap } from 'node:module'
+import { dirname, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 /**
@@ -47,7 +49,7 @@ function format(stack: string | undefined): string {
 /** Plinth core's own files (built and source), whose frames are never the user's line. */
 const OWN = ['dist', 'src'].map((dir) => fileURLToPath(new URL(`../../${dir}/`, import.meta.url)))
 
-const FRAME = /\(?((?:file:\/\/)?[^()\s]+):(\d+):\d+\)?\s*$/
+const FRAME = /\(?((?:file:\/\/)?[^()\s]+):(\d+):(\d+)\)?\s*$/
 
 /** A place in a file: the absolute path and the line. */
 export interface Frame {
@@ -59,7 +61,42 @@ function parseFrame(frame: string): Frame | undefined {
   const match = FRAME.exec(frame)
   if (!match) return undefined
   const file = match[1] ?? ''
-  return { file: file.startsWith('file://') ? fileURLToPath(file) : file, line: Number(match[2]) }
+  return original(file.startsWith('file://') ? fileURLToPath(file) : file, Number(match[2]), Number(match[3]))
+}
+
+/**
+ * A compiled file's place, mapped to the source the user wrote through the file's source map
+ * (`dist/app.js.map`, as tsc writes it with `sourceMap`). Node maps stacks itself when source
+ * maps are on (`plinth`, tsx, `--enable-source-maps`); an app started as `node dist/main.js`
+ * has them off, so its sites are mapped here, and only when printed.
+ */
+function original(file: string, line: number, column: number): Frame {
+  if (!/\.[cm]?js$/.test(file) || file.includes('node_modules')) return { file, line }
+  const map = sourceMapOf(file)
+  const entry = map?.findEntry(line - 1, column - 1)
+  if (!map || !entry || !('originalSource' in entry) || !entry.originalSource) return { file, line }
+  const source = entry.originalSource
+  const mapDir = dirname(map.file)
+  return { file: source.startsWith('file://') ? fileURLToPath(source) : resolve(mapDir, map.payload.sourceRoot || '', source), line: entry.originalLine + 1 }
+}
+
+const maps = new Map<string, (SourceMap & { file: string }) | undefined>()
+
+/** The source map a compiled file names in its `//# sourceMappingURL=` comment, when it has one beside it. */
+function sourceMapOf(file: string): (SourceMap & { file: string }) | undefined {
+  if (maps.has(file)) return maps.get(file)
+  let map: (SourceMap & { file: string }) | undefined
+  try {
+    const url = /\/\/# sourceMappingURL=(\S+)\s*$/.exec(readFileSync(file, 'utf8'))?.[1]
+    if (url && !url.startsWith('data:')) {
+      const mapFile = url.startsWith('file://') ? fileURLToPath(url) : resolve(dirname(file), url)
+      map = Object.assign(new SourceMap(JSON.parse(readFileSync(mapFile, 'utf8')) as ConstructorParameters<typeof SourceMap>[0]), { file: mapFile })
+    }
+  } catch {
+    map = undefined // no map, or one that cannot be read: the compiled line is the best there is
+  }
+  maps.set(file, map)
+  return map
 }
 
 /** A file path as reports print it: relative to the working directory when inside it. */

@@ -76,7 +76,9 @@ export class Lifecycle {
     events: EventStream<LifecycleEvent>,
     log: (component: string, module: string | undefined) => Logger,
     options: LifecycleOptions = {},
+    optionsSite?: string,
   ) {
+    this.#optionsSite = optionsSite
     this.#container = container
     this.#events = events
     this.#log = log
@@ -85,11 +87,13 @@ export class Lifecycle {
   }
 
   readonly #given: LifecycleOptions
+  readonly #optionsSite: string | undefined
 
-  /** Where a component's deadline was set, for the timeout's message: its own option, the app's lifecycle option, or the default. */
+  /** Where a component's deadline was set, for the timeout's message: its own option, the app's lifecycle option (at optionsSite, the createApp call), or the default. */
   #deadlineSource(node: Node, which: 'startTimeout' | 'stopTimeout'): string {
     if (node.reg[which] !== undefined) return `its own ${which}, set at ${node.reg.site}`
-    return this.#given[which] !== undefined ? `the app's lifecycle.${which}` : `the default lifecycle.${which}; set the component's ${which} or the app's lifecycle.${which}`
+    if (this.#given[which] !== undefined) return `the app's lifecycle.${which}${this.#optionsSite ? `, set at ${this.#optionsSite}` : ''}`
+    return `the default lifecycle.${which}; set the component's ${which} or the app's lifecycle.${which}`
   }
 
   /**
@@ -195,8 +199,8 @@ export class Lifecycle {
     })
 
     if (failures.length > 0 || abort.signal.aborted) {
-      // Taken before the rollback stops them: the report says what was undone and what never ran.
-      const rolledBack = nodes.filter((n) => this.#status.get(n)?.state === 'started').map((n) => n.name)
+      // Taken before the rollback stops them: the report says what was undone (what has a hook to undo: not the config value) and what never ran.
+      const rolledBack = nodes.filter((n) => this.#status.get(n)?.state === 'started' && (n.reg.start ?? n.reg.stop) !== undefined).map((n) => n.name)
       const neverStarted = nodes.filter((n) => this.#status.get(n)?.state === 'pending')
       const rollbackBegan = now()
       this.#events.emit({ type: 'rolling-back', failures, at: rollbackBegan })
@@ -206,7 +210,9 @@ export class Lifecycle {
       if (failures.length === 0) {
         throw new PlinthError('PLINTH_ERR_BOOT_FAILED', `start-up interrupted (${describe(abort.signal.reason)}); everything that had started was stopped again`)
       }
-      const lines = failures.map((f) => `  - ${f.component}: ${describe(f.error)}`)
+      // A failure of Plinth's own making (a deadline) carries its own fix; a thrown error's is the boot hint's.
+      const fix = (error: unknown) => (error instanceof PlinthError && error.code !== 'PLINTH_ERR_START_FAILED' ? [`    fix: ${error.hint}`] : [])
+      const lines = failures.flatMap((f) => [`  - ${f.component}: ${describe(f.error)}`, ...fix(f.error)])
       for (const f of report.failures) lines.push(`  - while rolling back, ${f.component} failed to stop: ${describe(f.error)}`)
       lines.push(`  rolled back (started, then stopped again): ${rolledBack.join(', ') || '(nothing had started)'}`)
       if (neverStarted.length > 0) lines.push(`  never started: ${neverStarted.map((n) => this.#waitedOn(n)).join(', ')}`)

@@ -39,6 +39,8 @@ function readyMessage(event: Extract<LifecycleEvent, { type: 'ready' }>, reasons
  */
 export function logEvents(events: EventStream<LifecycleEvent>, log: Logger, options: LogEventsOptions = {}): () => void {
   const reasons = new Map<string, string>()
+  // Components whose stop failed or passed its deadline: the last line of a shutdown names them, rather than reading as a clean stop.
+  const unclean = new Set<string>()
   return events.subscribe((event) => {
     switch (event.type) {
       case 'phase-started':
@@ -87,16 +89,19 @@ export function logEvents(events: EventStream<LifecycleEvent>, log: Logger, opti
         return
       }
       case 'shutdown-requested':
+        unclean.clear()
         log.info({ reason: event.reason }, `shutting down (${event.reason})`)
         return
       case 'component-stopped':
         log.debug({ component: event.component, duration: event.duration }, `${event.component} stopped in ${ms(event.duration)}`)
         return
       case 'component-stop-failed':
+        unclean.add(event.component)
         log.error({ component: event.component, err: event.error }, `${event.component} failed to stop: ${describe(event.error)}`)
         return
       case 'stopped':
         if (event.unfinished.length > 0) log.error({ unfinished: event.unfinished }, `shutdown deadline passed; still stopping: ${event.unfinished.join(', ')}`)
+        else if (unclean.size > 0) log.error({ duration: event.duration, failed: [...unclean] }, `stopped in ${ms(event.duration)}; failed to stop: ${[...unclean].join(', ')} (see above)`)
         else log.info({ duration: event.duration }, `stopped in ${ms(event.duration)}`)
         return
       case 'module-registered':

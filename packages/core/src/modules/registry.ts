@@ -16,6 +16,7 @@ import { checkModule, invalidModule, type CheckedModule } from './validation.js'
 import type { Module } from './module.js'
 import { withModule, type AnyProvider } from '../container/provider.js'
 import type { Token } from '../container/token.js'
+import type { Site } from '../container/site.js'
 
 export type ModuleState = 'registered' | 'excluded' | 'initialising' | 'ready' | 'degraded'
 
@@ -50,8 +51,12 @@ export class ModuleRegistry {
   /** Token name -> the excluded module whose component provides it, to explain a missing provider. */
   #excludedTokens = new Map<string, ModuleStatus>()
 
-  constructor(explicit: readonly Module[], discovery: ModuleDiscoveryOptions | undefined, events: EventStream<LifecycleEvent>) {
+  readonly #site: Site | undefined
+
+  /** `site`: the app's createApp call, where the app's own components are listed. */
+  constructor(explicit: readonly Module[], discovery: ModuleDiscoveryOptions | undefined, events: EventStream<LifecycleEvent>, site?: Site) {
     this.#explicit = explicit
+    this.#site = site
     this.#discovery = discovery
     this.#events = events
   }
@@ -64,6 +69,16 @@ export class ModuleRegistry {
   /** The modules registered by the last `register()`, in dependency order. */
   registered(): readonly CheckedModule[] {
     return this.#resolution?.registered ?? []
+  }
+
+  /**
+   * Where the list holding a provider was written, to name both lists of a duplicate: the app's
+   * createApp call for its own components, a module's defineModule call (or manifest) for its.
+   */
+  listedAt(id: string | undefined): string | undefined {
+    if (id === undefined) return this.#site && String(this.#site)
+    const module = (this.#resolution?.registered.map((c) => c.module) ?? this.#explicit).find((m) => m?.id === id)
+    return module?.site === undefined ? undefined : String(module.site)
   }
 
   /** Each module's providers, attributed to it: the registered ones, or the listed ones before registration. */
