@@ -88,7 +88,7 @@ export class LazyDatabase implements Database {
     this.#log = log
     this.#secrets = location.dialect === 'postgres' ? location.secrets : []
     const engine = createEngine(location, { pool: settings.pool, attemptTimeout: settings.attemptTimeout, applicationName: settings.applicationName, queryTimeout: settings.queryTimeout }, log)
-    this.#driver = new SharedDriver(engine, location.dialect === 'sqlite' ? 1 : settings.pool.max)
+    this.#driver = new SharedDriver(engine, location.dialect === 'sqlite' ? 1 : settings.pool.max, settings.queryTimeout)
     this.kysely = new Kysely({
       dialect: this.#driver.dialect({
         isReady: () => this.#ready,
