@@ -60,12 +60,14 @@ export class SharedDriver {
    * behind queries a hung server never answers, or for a connection it never accepts, a request
    * gets the database's unavailable error within its budget instead of queueing deadline after
    * deadline. A connection handed over after the wait gave up goes straight back to the pool.
-   * With an idle connection (the usual case) no timer is armed.
+   * With an idle connection for every caller waiting (the usual case) no timer is armed.
    */
   acquire(): Promise<DatabaseConnection> {
+    // Read before asking: an idle connection for every caller waiting (this one included) means no wait.
+    const free = this.#engine.idleConnections() >= this.waiting
     const pending = this.#inner.acquireConnection()
     const limit = this.#acquireTimeout
-    if (limit <= 0 || this.#engine.idleConnections() > 0) return pending
+    if (limit <= 0 || free) return pending
     return new Promise((resolve, reject) => {
       let late = false
       const timer = setTimeout(() => {
