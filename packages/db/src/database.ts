@@ -88,7 +88,7 @@ export class LazyDatabase implements Database {
     this.#log = log
     this.#secrets = location.dialect === 'postgres' ? location.secrets : []
     const engine = createEngine(location, { pool: settings.pool, attemptTimeout: settings.attemptTimeout, applicationName: settings.applicationName, queryTimeout: settings.queryTimeout }, log)
-    this.#driver = new SharedDriver(engine, location.dialect === 'sqlite' ? 1 : settings.pool.max)
+    this.#driver = new SharedDriver(engine, location.dialect === 'sqlite' ? 1 : settings.pool.max, settings.queryTimeout)
     this.kysely = new Kysely({
       dialect: this.#driver.dialect({
         isReady: () => this.#ready,
@@ -140,8 +140,14 @@ export class LazyDatabase implements Database {
    */
   async start(signal?: AbortSignal): Promise<void> {
     if (!this.#settings.optional) return this.connect(signal)
+    // Without automatic migrations, one attempt is awaited: a reachable database whose schema is
+    // behind fails the start naming the pending migrations, instead of whatever first reads a table.
+    if (!this.#settings.migrate) {
+      await this.#attemptOnce().catch((error: unknown) => {
+        if (dbErrors.is(error, 'PLINTH_ERR_MIGRATIONS_PENDING')) throw error
+      })
+    }
     this.connectInBackground()
-    return Promise.resolve()
   }
 
   /**
@@ -290,12 +296,13 @@ export class LazyDatabase implements Database {
       try {
         await this.#probe()
         if (this.#settings.migrate) await this.migrator.up()
+        else await this.#noPendingMigrations()
         if ((this.#state as DatabaseState) === 'closed') return
         this.#state = 'ready'
         this.#lastError = undefined
         this.#ready = true
       } catch (error) {
-        if ((this.#state as DatabaseState) !== 'closed') this.#state = error instanceof PlinthError && error.code === 'PLINTH_ERR_MIGRATION_FAILED' ? 'failed' : 'unavailable'
+        if ((this.#state as DatabaseState) !== 'closed') this.#state = dbErrors.is(error, 'PLINTH_ERR_MIGRATION_FAILED') || dbErrors.is(error, 'PLINTH_ERR_MIGRATIONS_PENDING') ? 'failed' : 'unavailable'
         this.#remember(error instanceof PlinthError ? error : connectError(error, this.#settings.location.url, this.#secrets))
         throw error
       }
@@ -303,6 +310,19 @@ export class LazyDatabase implements Database {
       this.#attempt = undefined
     })
     return this.#attempt
+  }
+
+  /** With automatic migration off: fails, naming them, the database and the fix, when declared migrations are not applied. */
+  async #noPendingMigrations(): Promise<void> {
+    if (this.migrator.plan.length === 0) return
+    const pending = (await this.migrator.status()).filter((m) => m.state === 'pending').map((m) => `${m.module}/${m.name}`)
+    if (pending.length === 0) return
+    throw dbErrors.create(
+      'PLINTH_ERR_MIGRATIONS_PENDING',
+      `${pending.length} migration${pending.length === 1 ? '' : 's'} pending on database ${this.url}, not applied because automatic migration is off (DATABASE_MIGRATE=false): ${pending.join(', ')}. ` +
+        'Run `plinth migrate up`, or unset DATABASE_MIGRATE so that the service applies them at start',
+      { details: { url: this.url, pending } },
+    )
   }
 
   async #probe(): Promise<void> {

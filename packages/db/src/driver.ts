@@ -39,6 +39,7 @@ export class SharedDriver {
   readonly #engine: Engine
   readonly #inner: Driver
   readonly #max: number
+  readonly #acquireTimeout: number
   #init: Promise<void> | undefined
   #initialised = false
   #destroy: Promise<void> | undefined
@@ -46,10 +47,45 @@ export class SharedDriver {
   waiting = 0
   gateWaiting = 0
 
-  constructor(engine: Engine, max: number) {
+  /** `acquireTimeout`: how long a query waits for a connection over a network (the query deadline; 0: no limit). */
+  constructor(engine: Engine, max: number, acquireTimeout = 0) {
     this.#engine = engine
     this.#inner = engine.dialect.createDriver()
     this.#max = max
+    this.#acquireTimeout = engine.guardsConnections ? acquireTimeout : 0
+  }
+
+  /**
+   * A connection from the engine's pool, waiting at most the query deadline when none is idle:
+   * behind queries a hung server never answers, or for a connection it never accepts, a request
+   * gets the database's unavailable error within its budget instead of queueing deadline after
+   * deadline. A connection handed over after the wait gave up goes straight back to the pool.
+   * With an idle connection for every caller waiting (the usual case) no timer is armed.
+   */
+  acquire(): Promise<DatabaseConnection> {
+    // Read before asking: an idle connection for every caller waiting (this one included) means no wait.
+    const free = this.#engine.idleConnections() >= this.waiting
+    const pending = this.#inner.acquireConnection()
+    const limit = this.#acquireTimeout
+    if (limit <= 0 || free) return pending
+    return new Promise((resolve, reject) => {
+      let late = false
+      const timer = setTimeout(() => {
+        late = true
+        reject(new Error(`the database did not answer within ${limit} ms: no connection became free`))
+      }, limit)
+      pending.then(
+        (connection) => {
+          clearTimeout(timer)
+          if (late) void this.#inner.releaseConnection(connection).catch(() => undefined)
+          else resolve(connection)
+        },
+        (error: Error) => {
+          clearTimeout(timer)
+          reject(error)
+        },
+      )
+    })
   }
 
   get inner(): Driver {
@@ -163,7 +199,7 @@ class CountingDriver implements Driver {
 
   #acquire(): Promise<DatabaseConnection> {
     this.#shared.waiting++
-    return this.#inner.acquireConnection().then(this.#acquired, this.#notAcquired)
+    return this.#shared.acquire().then(this.#acquired, this.#notAcquired)
   }
 
   // Made once, not per query: the hot path allocates no closures.

@@ -48,6 +48,8 @@ export interface Engine {
   readonly guardsConnections: boolean
   /** Connections open now: pg's pool size, 1 for an open SQLite file, 0 before first use. */
   openConnections(initialised: boolean): number
+  /** Open connections no one is using now (pg's idle clients): a checkout that needs no wait. */
+  idleConnections(): number
 }
 
 /**
@@ -78,7 +80,7 @@ export function createEngine(location: DatabaseLocation, settings: EngineSetting
       },
     })
     // One connection, open from the first query until the driver is destroyed.
-    return { dialect, guardsConnections: false, openConnections: (initialised) => (initialised ? 1 : 0) }
+    return { dialect, guardsConnections: false, openConnections: (initialised) => (initialised ? 1 : 0), idleConnections: () => 0 }
   }
 
   let pool: Pool | undefined
@@ -124,5 +126,5 @@ export function createEngine(location: DatabaseLocation, settings: EngineSetting
       return pool
     },
   })
-  return { dialect, guardsConnections: true, openConnections: (initialised) => (initialised ? (pool?.totalCount ?? 0) : 0) }
+  return { dialect, guardsConnections: true, openConnections: (initialised) => (initialised ? (pool?.totalCount ?? 0) : 0), idleConnections: () => pool?.idleCount ?? 0 }
 }

@@ -46,6 +46,10 @@ export const dbErrors = defineErrors('@plinth/db', {
     title: 'Another instance held the migration lock too long',
     hint: 'Another instance is still migrating (the holder is named); wait for it, or raise migrationLockTimeout for long migrations.',
   },
+  PLINTH_ERR_MIGRATIONS_PENDING: {
+    title: 'Migrations are pending and automatic migration is off',
+    hint: 'Apply the migrations listed with `plinth migrate up` (from one instance, before starting), or unset DATABASE_MIGRATE (or set it to true) so that the service applies them at start.',
+  },
   PLINTH_ERR_MIGRATION_INVALID: {
     title: 'Invalid migrations',
     hint: 'Correct the migration declarations listed: unique names per module, an up() function, and a down() for those you revert.',

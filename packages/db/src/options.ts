@@ -44,7 +44,8 @@ export interface DatabaseOptions {
   /**
    * Deadline of one query on PostgreSQL (statement_timeout, and a client-side deadline just
    * after it for a server that stopped answering), so that a request fails with
-   * PLINTH_ERR_DB_UNAVAILABLE (503) within its budget instead of hanging. Applies to
+   * PLINTH_ERR_DB_UNAVAILABLE (503) within its budget instead of hanging. It also bounds the wait
+   * for a connection when none is free, so queries queued behind hung ones fail in time. Applies to
    * migrations too: raise it for long ones. 0 for none. Default: env DATABASE_QUERY_TIMEOUT, else 10 000 ms.
    */
   queryTimeout?: number

@@ -100,4 +100,32 @@ describe.skipIf(!postgres.available)(postgres.title('losing PostgreSQL'), () => 
       await hole.close()
     }
   }, 20_000)
+
+  it('fails queries queued behind a server that stopped answering within their deadline, more queries than connections', async () => {
+    const proxy = await TcpProxy.create({ host: '127.0.0.1', port: 5432 })
+    const url = new URL(db.url)
+    url.port = String(proxy.port)
+    const queryTimeout = 300
+    await using t = await startTestApp(createApp({ name: 'queue', components: [database({ url: url.toString(), pool: { max: 2 }, queryTimeout, attemptTimeout: 1_000 })], logging: { level: 'silent' } }))
+    const kysely = t.get(Database).kysely
+    await Promise.all([1, 2].map(() => sql`select 1`.execute(kysely)))
+    proxy.blackhole()
+    try {
+      // Eight queries for two connections: without a deadline on the wait for a connection, the
+      // last ones would wait for every hung query before them and every new connection that is never accepted.
+      const outcomes = await Promise.all(
+        Array.from({ length: 8 }, async () => {
+          const began = performance.now()
+          const error = await sql`select 1`.execute(kysely).then(() => 'answered', (e: unknown) => e)
+          return { error, ms: performance.now() - began }
+        }),
+      )
+      for (const { error } of outcomes) expect(isPlinthError(error, 'PLINTH_ERR_DB_UNAVAILABLE'), String(error)).toBe(true)
+      // The budget: the wait for a connection and the query each within the deadline plus the client's 500 ms margin.
+      expect(Math.max(...outcomes.map((o) => o.ms))).toBeLessThan(2 * (queryTimeout + 500))
+    } finally {
+      proxy.restore()
+      await proxy.close()
+    }
+  }, 20_000)
 })

@@ -94,6 +94,7 @@ describe.each<{ env: string; settings: Record<string, string> }>([
     }
     const workers = Promise.all(Array.from({ length: 16 }, worker))
     await new Promise((resolve) => setTimeout(resolve, 500))
+    const signalledAt = performance.now()
     service.child.kill('SIGTERM')
     await Promise.all([workers, watcher])
     const code = await service.exited
@@ -107,7 +108,9 @@ describe.each<{ env: string; settings: Record<string, string> }>([
     console.log(`keep-alive shutdown (${settings.APP_ENV}):`, JSON.stringify(figures))
     expect(figures).toMatchObject({ failed: 0, codes: [] })
     expect(served.unanswered, service.output()).toBe(0)
-    expect(outcomes.length).toBeGreaterThan(100)
+    // Load-independent: there was load on both sides of the signal, however fast the machine was.
+    expect(outcomes.filter((o) => o.sentAt < signalledAt).length, 'no load before the signal').toBeGreaterThan(0)
+    expect(afterFall.length, 'no request answered after readiness fell').toBeGreaterThan(0)
     expect(afterFall.every((o) => o.ok && o.connection === 'close')).toBe(true)
     expect(code, service.output()).toBe(0)
   }, 40_000)
@@ -118,8 +121,11 @@ describe('a service process under steady load', () => {
     const service = launch()
     const base = await service.listening
     const deadline = performance.now() + 15_000
+    // Every answer the client read, probes included: the server must have read and written exactly these.
+    let answeredProbes = 0
     for (;;) {
       const probe = await hit(`${base}/health/ready`, false)
+      if (probe.ok) answeredProbes++
       if (probe.ok && probe.status === 200) break
       if (performance.now() > deadline) throw new Error(`never ready:\n${service.output()}`)
       await new Promise((resolve) => setTimeout(resolve, 20))
@@ -132,6 +138,7 @@ describe('a service process under steady load', () => {
     const watcher = (async () => {
       while (performance.now() < deadline) {
         const probe = await hit(`${base}/health/ready`, false)
+        if (probe.ok) answeredProbes++
         if (!probe.ok || probe.status === 503) {
           readinessFellAt = probe.at
           stopSendingAt = probe.at + 250
@@ -160,11 +167,15 @@ describe('a service process under steady load', () => {
     agent.destroy()
 
     const failed = outcomes.filter((o) => !o.ok || o.status !== 200)
-    expect(counts(service.output())).toMatchObject({ unanswered: 0 })
+    const served = counts(service.output())
+    console.log('steady load across SIGTERM:', JSON.stringify({ sent: outcomes.length, read: served.read, written: served.written, failed: failed.length }))
+    // Load-independent: whatever the machine's speed, the server wrote a response for every
+    // request it read, and read exactly the requests the client got answers to (none lost on either side).
+    expect(served).toMatchObject({ unanswered: 0, read: outcomes.filter((o) => o.ok).length + answeredProbes + (slowOutcome.ok ? 1 : 0) })
     const resets = outcomes.filter((o) => !o.ok && /ECONNRESET|socket hang up|EPIPE/.test(o.code))
     const servedWhileNotReady = outcomes.filter((o) => o.ok && o.at > readinessFellAt)
     expect({ failed: failed.length, resets: resets.length, firstFailure: failed[0] }).toEqual({ failed: 0, resets: 0, firstFailure: undefined })
-    expect(outcomes.length).toBeGreaterThan(200)
+    expect(outcomes.filter((o) => o.sentAt < signalledAt).length, 'no load before the signal').toBeGreaterThan(0)
     expect(readinessFellAt).toBeGreaterThan(signalledAt)
     expect(servedWhileNotReady.length).toBeGreaterThan(0)
     expect(servedWhileNotReady.every((o) => o.ok && o.connection === 'close')).toBe(true)
