@@ -202,6 +202,8 @@ export class Cache {
    * key share one factory run per instance, and with Redis one across instances. A factory
    * returning undefined caches "not found" for `negativeTtl`. When the factory fails (or takes
    * longer than `timeout`) and an expired value is still within its grace, that value is served.
+   * A hit is as cheap as `get`'s; on a hot path, `peek(key) ?? await getOrSet(key, factory)`
+   * skips the promise and the await of a fresh hit.
    *
    * @example
    * const device = await cache.getOrSet(`device:${id}`, () => devices.find(id), { ttl: 10_000, grace: 60_000 })

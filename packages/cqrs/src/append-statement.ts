@@ -15,6 +15,21 @@ import type { PreparedEvent } from './validate.js'
 // Any constant shared by every instance of every app on the database; only appends take it.
 const appendLock = 0x706c696e // "plin"
 
+/**
+ * The text of a statement that node-postgres prepares once per connection under `name`: the
+ * driver hands the query's text to the client as it is, and the client takes an object with a
+ * `text` and a `name` as a named statement, so later appends of the same shape skip the server's
+ * parse and plan of the CTE. The name must stand for one text only: it is built from everything
+ * the text depends on. (A pooler between the app and PostgreSQL must carry named statements:
+ * PgBouncer does in transaction mode from 1.21 with max_prepared_statements set.)
+ */
+function named(name: string, text: string): string {
+  // A plain object (not a String wrapper, whose every character the client would copy as a property).
+  return { text, name, toString: () => text } as unknown as string
+}
+
+const namedUpTo = 32
+
 /** Whether an append may create the stream: only when it expects nothing to be there. */
 const mayCreate = (expected: ExpectedVersion) => expected === 'any' || expected === 'no-stream' || expected === 0
 
@@ -56,7 +71,10 @@ e as (
   returning position
 )
 select (select version from s) as version, (select max(position) from e) as position`
-  return CompiledQuery.raw(text, params)
+  // A statement per shape and connection stays on the server: only the common sizes are named.
+  if (events.length > namedUpTo) return CompiledQuery.raw(text, params)
+  const shape = `${events.length}_${expected === 'any' ? 'any' : expected === 'stream-exists' ? 'exists' : 'at'}_${mayCreate(expected) ? 'c' : 'n'}`
+  return CompiledQuery.raw(named(`plinth_append_${shape}`, text), params)
 }
 
 /**

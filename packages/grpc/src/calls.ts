@@ -2,7 +2,8 @@ import { once, type EventEmitter } from 'node:events'
 import type { sendUnaryData, ServerDuplexStream, ServerReadableStream, ServerUnaryCall, ServerWritableStream, UntypedServiceImplementation } from '@grpc/grpc-js'
 import type { ServiceDefinition } from '@grpc/proto-loader'
 import { status } from '@grpc/grpc-js'
-import type { Container, Logger } from '@plinth/core'
+import { randomUUID } from 'node:crypto'
+import { callerCorrelation, withCorrelation, type Container, type Logger } from '@plinth/core'
 import type { GrpcContext, GrpcImplementation, GrpcMethod, GrpcServiceRegistration } from './services.js'
 import { toGrpcStatus } from './status-mapping.js'
 
@@ -89,15 +90,23 @@ async function inScope<R>(
     sendMetadata: (metadata) => call.sendMetadata(metadata),
   }
   const scope = container.createScope('request')
+  // The call is the cause of what its method publishes, as an HTTP request is.
+  const callId = callerCorrelation(textValues(call.metadata.get('x-request-id'))) ?? randomUUID()
+  const correlationId = callerCorrelation(textValues(call.metadata.get('x-correlation-id'))) ?? callId
   try {
-    return await scope.run(async () => {
+    return await withCorrelation(correlationId, () => scope.run(async () => {
       const implementation = await container.resolve(registration.implementation)
       return body(methodOf(implementation, names, registration.service), context)
-    })
+    }), callId)
   } finally {
     call.off('cancelled', onCancel)
     await scope.dispose()
   }
+}
+
+/** The text values of a metadata key (binary ones, `-bin` keys, are not ids). */
+function textValues(values: ReadonlyArray<string | Buffer>): string[] {
+  return values.filter((value): value is string => typeof value === 'string')
 }
 
 function methodOf(implementation: GrpcImplementation, names: string[], service: string): GrpcMethod {

@@ -1,4 +1,4 @@
-import type { ClientReadableStream, ServiceError } from '@grpc/grpc-js'
+import { Metadata, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js'
 import { grpcHealthClient, grpcTestClient } from '@plinth/grpc/testing'
 import { fileURLToPath } from 'node:url'
 
@@ -10,13 +10,16 @@ export function clients(url: string) {
   const greeter = grpcTestClient(greeterProto, 'greet.v1.Greeter', url)
   const health = grpcHealthClient(url)
   const reflection = grpcTestClient(reflectionProto, 'grpc.reflection.v1.ServerReflection', url)
-  const unary = (client: Record<string, (...args: any[]) => any>, method: string, request: unknown): Promise<any> =>
-    new Promise((resolve, reject) => client[method]!(request, { deadline: Date.now() + 5_000 }, (error: ServiceError | null, response: unknown) => (error ? reject(error) : resolve(response))))
+  const unary = (client: Record<string, (...args: any[]) => any>, method: string, request: unknown, headers: Record<string, string> = {}): Promise<any> => {
+    const metadata = new Metadata()
+    for (const [key, value] of Object.entries(headers)) metadata.set(key, value)
+    return new Promise((resolve, reject) => client[method]!(request, metadata, { deadline: Date.now() + 5_000 }, (error: ServiceError | null, response: unknown) => (error ? reject(error) : resolve(response))))
+  }
   return {
     greeter,
     health,
     reflection,
-    call: (method: string, request: unknown) => unary(greeter, method, request),
+    call: (method: string, request: unknown, metadata?: Record<string, string>) => unary(greeter, method, request, metadata),
     check: (service: string) => unary(health, 'Check', { service }),
     watch: (service: string) => watch(health.Watch!({ service }) as ClientReadableStream<{ status: string }>),
     close: () => [greeter, health, reflection].forEach((client) => client.close()),

@@ -1,6 +1,6 @@
 import { createServer } from 'node:net'
 import { status } from '@grpc/grpc-js'
-import { HealthChecks, PlinthError, component, createApp, provide, type AnyProvider } from '@plinth/core'
+import { HealthChecks, PlinthError, component, currentCausation, createApp, provide, type AnyProvider } from '@plinth/core'
 import { startTestApp } from '@plinth/core/testing'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { grpcServer, grpcService, type GrpcImplementation, type GrpcServerOptions } from '../src/index.js'
@@ -27,7 +27,12 @@ const GreeterImpl = component('greeter-impl', {
   create: (): GrpcImplementation => {
     const instance = ++instances
     return {
-      SayHello: ({ name }: { name: string }) => ({ message: `hello, ${name}`, instance }),
+      SayHello: async ({ name }: { name: string }) => {
+        // "causation": what a publish in the method would carry, after an await as in real methods.
+        if (name !== 'causation') return { message: `hello, ${name}`, instance }
+        await new Promise((resolve) => setTimeout(resolve, 1))
+        return { message: JSON.stringify(currentCausation() ?? null), instance }
+      },
       async *CountTo({ to }: { to: number }) {
         for (let n = 1; n <= to; n++) yield { n }
       },
@@ -73,6 +78,16 @@ describe('the gRPC server', () => {
     const second = await call('SayHello', { name: 'Bob' })
     expect(first.message).toBe('hello, Ada')
     expect(second.instance).not.toBe(first.instance)
+  })
+
+  it("runs each call with the caller's correlation id, else the call's own id, and the call as the cause", async () => {
+    const { call } = await start()
+    const causation = async (metadata?: Record<string, string>) => JSON.parse((await call('SayHello', { name: 'causation' }, metadata)).message as string) as { correlationId: string; causationId: string }
+    expect(await causation({ 'x-correlation-id': 'checkout-19', 'x-request-id': 'req-7' })).toEqual({ correlationId: 'checkout-19', causationId: 'req-7' })
+    expect(await causation({ 'x-correlation-id': 'not plain; at all', 'x-request-id': 'req-8' })).toEqual({ correlationId: 'req-8', causationId: 'req-8' })
+    const own = await causation()
+    expect(own.correlationId).toMatch(/^[0-9a-f-]{36}$/)
+    expect(own.causationId).toBe(own.correlationId)
   })
 
   it('streams responses, requests, and both', async () => {

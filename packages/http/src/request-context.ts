@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { createServer, ServerResponse, type IncomingMessage, type ServerOptions } from 'node:http'
 import type { Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
-import type { BoundHistogram, Container, HistogramSeries, Logger, MetricsRegistry, Scope } from '@plinth/core'
+import { callerCorrelation, withCorrelation, type BoundHistogram, type Container, type HistogramSeries, type Logger, type MetricsRegistry, type Scope } from '@plinth/core'
 import { AccessLog, type AccessShape } from './access-log.js'
 import { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerFactory } from 'fastify'
 import { requestLogger } from './request-logger.js'
@@ -56,6 +56,8 @@ export interface RequestContextOptions {
   readonly log: Logger
   readonly metrics: MetricsRegistry | undefined
   readonly requestIdHeader: string
+  /** The caller's correlation header (lower case); undefined: handlers run without a causal context. */
+  readonly correlationHeader?: string | undefined
   readonly accessLog: boolean
   /** The level of access lines for routes that do not set their own. Default 'info'. */
   readonly accessLevel?: 'info' | 'debug'
@@ -213,7 +215,7 @@ export class RequestContext extends LogController {
     this.#offCollect = metrics?.beforeCollect(() => this.#reportActive(metrics))
   }
 
-  /** Tracks the server's connections and opens the request scope around handlers, when something lives in it. */
+  /** Tracks the server's connections and runs handlers in the request's causal context and its scope (when something lives in it). */
   install(http: FastifyInstance): void {
     const track = (socket: TrackedSocket) => {
       this.#lastArrival = performance.now()
@@ -224,15 +226,22 @@ export class RequestContext extends LogController {
     http.server.on('secureConnection', track)
     http.decorateRequest('scope', undefined)
     // From preHandler on, after body parsing (whose stream events carry no async context), the
-    // rest of the chain and the handler run inside the request scope.
-    if (this.#options.scoped ?? true) {
-      const container = this.#options.container
-      http.addHook('preHandler', (request, _reply, done) => {
-        const scope = container().createScope('request')
-        request.scope = scope
-        scope.run(done)
-      })
+    // rest of the chain and the handler run inside the request's causal context and scope.
+    const scoped = this.#options.scoped ?? true
+    const header = this.#options.correlationHeader
+    if (!scoped && header === undefined) return
+    const container = this.#options.container
+    const openScope = (request: FastifyRequest, done: () => void) => {
+      const scope = container().createScope('request')
+      request.scope = scope
+      scope.run(done)
     }
+    // One hook for both: one step fewer in every request's chain.
+    http.addHook('preHandler', (request, _reply, done) => {
+      if (header === undefined) return openScope(request, done)
+      const requestId = String(request.id)
+      withCorrelation(callerCorrelation(request.headers[header]) ?? requestId, scoped ? () => openScope(request, done) : done, requestId)
+    })
   }
 
   /** Whether responses close their connections: the server is draining. */

@@ -59,6 +59,13 @@ export interface HttpServerOptions {
   accessLog?: boolean | 'info' | 'debug'
   /** The request id header, honoured when safe and always returned. Default `x-request-id`. */
   requestIdHeader?: string
+  /**
+   * Each handler runs with the request as the cause of what it publishes (messages, events):
+   * their correlation id is the caller's correlation header when it is one short plain value,
+   * else the request id; their causation id is the request id. `{ header }` names the header
+   * (default `x-correlation-id`); false leaves handlers without a causal context. Default true.
+   */
+  correlation?: boolean | { header?: string }
   /** Fastify's trustProxy: whose X-Forwarded-For to believe (for client addresses and rate limits). */
   trustProxy?: FastifyServerOptions['trustProxy']
   /** Keep-alive timeout of idle connections, in milliseconds. Default 72 000 (above common load balancers' 60 s). */
@@ -204,6 +211,7 @@ export class HttpServer {
       log,
       metrics,
       requestIdHeader,
+      correlationHeader: options.correlation === false ? undefined : ((options.correlation === true ? undefined : options.correlation?.header) ?? 'x-correlation-id').toLowerCase(),
       accessLog: (options.accessLog ?? true) !== false,
       accessLevel: typeof options.accessLog === 'string' ? options.accessLog : appEnv === 'development' ? 'debug' : 'info',
       headers: headers?.always,

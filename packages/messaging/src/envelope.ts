@@ -2,43 +2,13 @@
  * The envelope around every payload (ids, timestamp, correlation, headers), how it is written on
  * the wire, and the causal context that publishes inside a handler or request inherit.
  */
-import { AsyncLocalStorage } from 'node:async_hooks'
 import { randomBytes } from 'node:crypto'
+import { currentCausation, withCorrelation } from '@plinth/core'
 import type { Headers, Message, PublishOptions } from './contract.js'
-
-/** What a publish made inside a handler (or a request) inherits. */
-export interface CausalContext {
-  readonly correlationId: string
-  /** The id of the message or request that is being handled. */
-  readonly causationId: string
-}
-
-const causal = new AsyncLocalStorage<CausalContext>()
-
-/**
- * Runs `fn` with a correlation id (a request id, say): every message published inside it, and
- * every message those cause, carries it. Message handlers run in such a context already.
- *
- * @example
- * app.post('/readings', (request) => withCorrelation(request.id, () => bus.publish(Reading, request.body)))
- */
-export function withCorrelation<R>(correlationId: string, fn: () => R, causationId: string = correlationId): R {
-  return causal.run({ correlationId, causationId }, fn)
-}
-
-/**
- * The correlation and causation ids a publish here would carry, if any.
- *
- * @example
- * const ids = currentCausation() // { correlationId, causationId } inside a handler
- */
-export function currentCausation(): CausalContext | undefined {
-  return causal.getStore()
-}
 
 /** Runs a handler with the message as the cause of whatever it publishes. */
 export function runAsCause<R>(message: Message, fn: () => R): R {
-  return causal.run({ correlationId: message.correlationId, causationId: message.id }, fn)
+  return withCorrelation(message.correlationId, fn, message.id)
 }
 
 interface WireEnvelope {
@@ -79,7 +49,7 @@ class EncodedMessage {
 
 /** A new message's envelope, ready for the wire. */
 export function encodeEnvelope(payload: unknown, options: PublishOptions | undefined, id: string = nextMessageId()): { readonly id: string; readonly body: string; readonly envelope: object } {
-  const context = causal.getStore()
+  const context = currentCausation()
   const envelope: WireEnvelope = {
     i: id,
     t: Date.now(),

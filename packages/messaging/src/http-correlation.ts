@@ -3,7 +3,7 @@
  * correlation and causation ids, so that what the handler publishes carries them. Typed loosely
  * (as @plinth/state's session plugin is) so that the bus does not depend on the HTTP server.
  */
-import { withCorrelation } from './envelope.js'
+import { callerCorrelation, withCorrelation } from '@plinth/core'
 
 interface CorrelatedRequest {
   readonly id: string | number
@@ -16,15 +16,12 @@ interface HookHost {
 /** A Fastify plugin, typed loosely so that it registers on any Fastify instance. */
 export type CorrelationPlugin = ((instance: any, options: unknown, done: (error?: Error) => void) => void) & Record<symbol, unknown>
 
-/** A caller's correlation id is kept when it is short and plain, so that it cannot forge log lines or headers. */
-const safeId = /^[\w.:@/+=-]{1,128}$/
-
 /**
  * Makes each HTTP request the cause of the messages its handler publishes: their correlation id
  * is the caller's correlation header (`x-correlation-id` by default) when it is present and
- * plain, else the request id (which @plinth/http takes from `x-request-id` when the caller sent
- * one); their causation id is the request id. Register it where the routes are (at the root
- * for every route).
+ * plain, else the request id; their causation id is the request id. A Plinth HTTP server does
+ * this for every route already (its `correlation` option); register this plugin on a Fastify
+ * instance of your own, or where the server's correlation is turned off, where the routes are.
  *
  * @example
  * register: async (http) => {
@@ -38,10 +35,8 @@ export function correlateRequests(options: { header?: string } = {}): Correlatio
     // preHandler, as @plinth/http opens its request scope: from there on, the rest of the chain
     // and the handler run in the async context (body parsing's stream events carry none).
     http.addHook('preHandler', (request, _reply, next) => {
-      const incoming = request.headers[header]
-      const value = Array.isArray(incoming) ? incoming[0] : incoming
       const requestId = String(request.id)
-      withCorrelation(value !== undefined && safeId.test(value) ? value : requestId, next, requestId)
+      withCorrelation(callerCorrelation(request.headers[header]) ?? requestId, next, requestId)
     })
     done()
   }) as CorrelationPlugin

@@ -20,6 +20,12 @@ export class WsConnection {
   /** Unique across instances (a random UUID). */
   readonly id = randomUUID()
   readonly remoteAddress: string | undefined
+  /**
+   * The correlation id of what the connection's messages set off (messages published by their
+   * handlers): the `x-correlation-id` header of the upgrade request when it is plain, else the
+   * connection's id. Each message is the cause: `<connection id>:<message id>`.
+   */
+  readonly correlationId: string
   /** Topics this connection has joined. */
   readonly topics = new Set<string>()
   /** Free-form state for handlers (the authenticated user, preferences, ...). */
@@ -35,8 +41,9 @@ export class WsConnection {
   readonly #bucket: TokenBucket | undefined
 
   /** @internal */
-  constructor(socket: WebSocket, remoteAddress: string | undefined, scope: Scope, rateLimit: RateLimit | false) {
+  constructor(socket: WebSocket, remoteAddress: string | undefined, scope: Scope, rateLimit: RateLimit | false, correlationId?: string) {
     this.#socket = socket
+    this.correlationId = correlationId ?? this.id
     this.remoteAddress = remoteAddress
     this.scope = scope
     this.signal = this.#closed.signal

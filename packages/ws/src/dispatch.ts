@@ -1,4 +1,4 @@
-import { PlinthError, type Container, type Logger } from '@plinth/core'
+import { PlinthError, withCorrelation, type Container, type Logger } from '@plinth/core'
 import type { WsConnection } from './connection.js'
 import { toWireError } from './error-mapping.js'
 import { describeIssues, type WsContext, type WsHandler } from './handlers.js'
@@ -102,8 +102,10 @@ export class Dispatcher {
       resolve: (token) => container.resolve(token),
       broadcast: (topic, payload) => this.#topics.broadcast(topic, payload),
     }
-    // Each message gets a request scope nested in its connection's scope.
-    const result: unknown = await connection.scope.run(() => container.runInScope('request', () => handler.handle(data, context)))
+    // Each message gets a request scope nested in its connection's scope, and is the cause of
+    // what its handler publishes.
+    const cause = message.id === undefined ? connection.id : `${connection.id}:${message.id}`
+    const result: unknown = await withCorrelation(connection.correlationId, () => connection.scope.run(() => container.runInScope('request', () => handler.handle(data, context))), cause)
     if (message.id !== undefined) connection.send({ type: 'result', id: message.id, data: result ?? null })
   }
 

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http'
 import type { Duplex } from 'node:stream'
-import { bindNetServer, listenOn, urlOf, type App, type Logger, type MetricsRegistry } from '@plinth/core'
+import { bindNetServer, callerCorrelation, listenOn, urlOf, type App, type Logger, type MetricsRegistry } from '@plinth/core'
 import { WebSocketServer, type WebSocket } from 'ws'
 import { WsConnection } from './connection.js'
 import { Dispatcher, type TopicGuard } from './dispatch.js'
@@ -158,7 +158,7 @@ export class WsServer {
   #accept(socket: WebSocket, req: IncomingMessage): void {
     const { app, metrics, log } = this.#deps
     const dispatcher = this.#dispatcher!
-    const connection = new WsConnection(socket, req.socket.remoteAddress, app.container.createScope('connection'), this.#options.rateLimit ?? { messages: 100, interval: 1_000 })
+    const connection = new WsConnection(socket, req.socket.remoteAddress, app.container.createScope('connection'), this.#options.rateLimit ?? { messages: 100, interval: 1_000 }, callerCorrelation(req.headers['x-correlation-id']))
     this.#connections.set(socket, connection)
     metrics.app.activeConnections.inc(labels)
     socket.on('pong', () => (connection.alive = true))

@@ -1,5 +1,5 @@
 import { createServer } from 'node:net'
-import { Health, Metrics, component, createApp, provide, type AnyProvider } from '@plinth/core'
+import { Health, Metrics, component, createApp, currentCausation, provide, type AnyProvider } from '@plinth/core'
 import { startTestApp } from '@plinth/core/testing'
 import { afterEach, describe, expect, it } from 'vitest'
 import { z } from 'zod'
@@ -30,6 +30,15 @@ const handlers: AnyProvider[] = [
         const first = await ctx.resolve(perMessage)
         const second = await ctx.resolve(perMessage)
         return { same: first === second, n: first.n }
+      },
+    }),
+  }),
+  provide(WsHandlers, {
+    value: wsHandler('causation', {
+      // What a publish in the handler would carry, after an await as in real handlers.
+      handle: async () => {
+        await new Promise((resolve) => setTimeout(resolve, 1))
+        return currentCausation() ?? null
       },
     }),
   }),
@@ -72,6 +81,17 @@ async function startServer(options: WsServerOptions = {}, extra: AnyProvider[] =
 }
 
 describe('the WebSocket server', () => {
+  it("runs each message's handler with the upgrade's correlation id, else the connection's, and the message as the cause", async () => {
+    const { connect } = await startServer()
+    const correlated = await connect({ headers: { 'x-correlation-id': 'checkout-19' } })
+    const first = await correlated.request('causation', undefined, 'm-1')
+    expect(first.data).toEqual({ correlationId: 'checkout-19', causationId: expect.stringMatching(/^[0-9a-f-]{36}:m-1$/) })
+    const plain = await connect({ headers: { 'x-correlation-id': 'not plain; at all' } })
+    const second = (await plain.request('causation', undefined, 7)).data as { correlationId: string; causationId: string }
+    expect(second.causationId).toBe(`${second.correlationId}:7`)
+    expect(second.correlationId).toMatch(/^[0-9a-f-]{36}$/)
+  })
+
   it('answers a typed message with its result, validated by the handler schema', async () => {
     const { connect } = await startServer()
     const client = await connect()
