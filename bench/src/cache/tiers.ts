@@ -138,6 +138,8 @@ async function memoryRows(): Promise<void> {
     'plinth',
   )
   const factory = () => ({ never: 'called on a hit' })
+  const lruFetch = new LRUCache<string, object>({ max: 10_000, fetchMethod: () => factory() })
+  for (let i = 0; i < KEYS; i++) lruFetch.set(keys[i]!, valueOf(i))
   const lruOrSet: Contender = {
     name: 'lru-cache (direct, sync)',
     run(n) {
@@ -169,6 +171,8 @@ async function memoryRows(): Promise<void> {
       // The synchronous fast path of a hot caller: a fresh memory hit without a promise, the
       // factory (and its single flight) only behind a miss.
       { name: 'plinth peek ?? getOrSet', async run(n) { for (let i = 0; i < n; i++) { const key = keys[i % KEYS]!; touch(plinth.peek(key) ?? (await plinth.getOrSet(key, factory))) } } },
+      // lru-cache's own get-or-compute: fetch() with a fetchMethod, as a caller of lru-cache writes it.
+      { name: 'lru-cache fetch (direct)', async run(n) { for (let i = 0; i < n; i++) touch(await lruFetch.fetch(keys[i % KEYS]!)) } },
       { name: 'bentocache (serialize: default)', async run(n) { for (let i = 0; i < n; i++) touch(await bento.getOrSet({ key: keys[i % KEYS]!, factory })) } },
       { name: 'bentocache (serialize: false)', async run(n) { for (let i = 0; i < n; i++) touch(await bentoRaw.getOrSet({ key: keys[i % KEYS]!, factory })) } },
       { name: 'cache-manager (wrap)', async run(n) { for (let i = 0; i < n; i++) touch(await manager.wrap(keys[i % KEYS]!, factory)) } },
