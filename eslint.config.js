@@ -1,8 +1,14 @@
+import { existsSync } from 'node:fs'
 import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
 
+// The bench has dependencies of its own (the peers it measures Plinth against), installed only
+// by `npm run bench` (bench/setup.mjs): its sources are linted, against bench/tsconfig.json, once
+// they are installed, and left out before.
+const benchInstalled = existsSync(`${import.meta.dirname}/bench/node_modules`)
+
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', '**/*.tst.ts', '**/fixtures/**', 'coverage/**'] },
+  { ignores: ['**/dist/**', '**/node_modules/**', '**/*.tst.ts', '**/fixtures/**', 'coverage/**', ...(benchInstalled ? [] : ['bench/src/**'])] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -24,6 +30,7 @@ export default tseslint.config(
       '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allow: [{ name: 'Site', from: 'file' }] }],
     },
   },
+  { files: ['bench/src/**/*.ts'], languageOptions: { parserOptions: { project: ['./bench/tsconfig.json'], tsconfigRootDir: import.meta.dirname } } },
   {
     files: ['**/test/**/*.ts'],
     rules: {
@@ -33,5 +40,6 @@ export default tseslint.config(
     },
   },
   { files: ['**/bin/*.js'], languageOptions: { globals: { process: 'readonly' } } },
+  { files: ['bench/setup.mjs'], languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly' } } },
   { files: ['**/*.js', '**/*.mjs'], ...tseslint.configs.disableTypeChecked },
 )

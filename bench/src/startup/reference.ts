@@ -60,6 +60,9 @@ function timeToReady(entry: Entry): Promise<Timing> {
  * it moves less than the wall clock. Target: the reference service within 1.5x of bare Fastify.
  *
  *   npx tsc -b bench apps/reference && node bench/dist/startup/reference.js
+ *
+ * BENCH_ROUNDS sets the number of rounds; BENCH_REFERENCE_ALSO=<another checkout>/apps/reference/dist/main.js
+ * times a second build of the service in the same run (before and after a change).
  */
 export async function referenceStartupRow(rounds = 11): Promise<string> {
   const dataDir = mkdtempSync(join(tmpdir(), 'plinth-bench-reference-'))
@@ -72,6 +75,10 @@ export async function referenceStartupRow(rounds = 11): Promise<string> {
       env: { ...process.env, ...ports, APP_ENV: 'production', DATA_DIR: dataDir, DATABASE_MIGRATE: 'true' },
     },
   }
+  // Another build of the service beside this one, in the same run (a checkout of an earlier
+  // commit, built): BENCH_REFERENCE_ALSO=/path/to/apps/reference/dist/main.js.
+  const also = process.env.BENCH_REFERENCE_ALSO
+  if (also) entries['the same, the build in BENCH_REFERENCE_ALSO'] = { ...entries['reference service: 4 servers + metrics, production']!, script: also }
   const names = Object.keys(entries)
   try {
     for (const name of names) await timeToReady(entries[name]!)

@@ -10,12 +10,18 @@
  * version check, the positions and both entries happen atomically, so positions have no gaps and
  * a reader can never see an event before one with a lower position.
  */
+import { createRequire } from 'node:module'
 import { redactUrl } from '@plinth/db'
-import { Redis, type RedisOptions } from 'ioredis'
+import type * as IORedis from 'ioredis'
+import type { Redis, RedisOptions } from 'ioredis'
 import { AppendListeners } from './append-listeners.js'
 import type { Appended, AppendListener, AppendOptions, AppendOrigin, AppendResult, EventStore, NewEvent, ReadAllOptions, ReadStreamOptions, RecordedEvent } from './contract.js'
 import { cqrsErrors } from './errors.js'
 import { checkExpected, checkName, checkStream, checkWhole, prepareAppend } from './validate.js'
+
+// ioredis is loaded when the first store is made, not at import: an app whose event store is on
+// the database does not pay for loading it at start. It is CommonJS: a synchronous require.
+const ioredis = () => createRequire(import.meta.url)('ioredis') as typeof IORedis
 
 const appendScript = `
 local current = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
@@ -98,6 +104,7 @@ export class RedisEventStore implements EventStore {
     // Commands fail at once while disconnected instead of queueing without bound: an append
     // either reaches Redis or says it did not.
     const settings: RedisOptions = { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true }
+    const { Redis } = ioredis()
     this.#redis = typeof options.connection === 'string' ? new Redis(options.connection, settings) : new Redis({ ...settings, ...options.connection })
     // Reported through the calls that fail, with the connection's own reason rather than ioredis' "stream isn't writeable".
     this.#redis.on('error', (error: Error) => (this.#lastError = error))

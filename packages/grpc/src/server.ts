@@ -1,8 +1,6 @@
 import { Server, ServerCredentials, setLogger, type ChannelOptions } from '@grpc/grpc-js'
-import { load, type Options as LoaderOptions, type PackageDefinition, type ServiceDefinition } from '@grpc/proto-loader'
-import { ReflectionService } from '@grpc/reflection'
+import type { Options as LoaderOptions, PackageDefinition, ServiceDefinition } from '@grpc/proto-loader'
 import { PlinthError, listenOn, type App, type HealthRegistry, type ListenAddress, type Logger } from '@plinth/core'
-import { protoPath as healthProtoPath } from 'grpc-health-check'
 import { bindService, type CallTracker } from './calls.js'
 import { GrpcHealthService } from './health-service.js'
 import type { GrpcServiceRegistration } from './services.js'
@@ -85,22 +83,30 @@ export class GrpcServer {
     const { app, services, health, log } = this.#deps
     quietGrpcLogs(log)
     const server = new Server(this.#options.channelOptions)
-    const packages: PackageDefinition[] = []
     const seen = new Set<string>()
     for (const registration of services) {
       if (seen.has(registration.service)) {
         throw new PlinthError('PLINTH_ERR_DUPLICATE_HANDLER', `the gRPC service ${registration.service} is registered twice`, { details: { service: registration.service } })
       }
       seen.add(registration.service)
-      const { pkg, definition } = await loadService(registration)
+    }
+    // proto-loader (with protobufjs) and reflection load here, not at import, so an app pays for
+    // them while its other components start; the services' protos and the health proto are
+    // read and parsed side by side.
+    const reflection = (this.#options.reflection ?? true) ? import('@grpc/reflection') : undefined
+    const [{ load }, { protoPath: healthProtoPath }] = await Promise.all([import('@grpc/proto-loader'), import('grpc-health-check')])
+    const [loaded, healthPkg] = await Promise.all([Promise.all(services.map((registration) => loadService(load, registration))), load(healthProtoPath, defaultLoaderOptions)])
+    const packages: PackageDefinition[] = []
+    for (const [i, { pkg, definition }] of loaded.entries()) {
+      const registration = services[i]!
       packages.push(pkg)
       server.addService(definition, bindService(definition, registration, app.container, log, this.#inFlight))
     }
-    const healthPkg = await load(healthProtoPath, defaultLoaderOptions)
     this.#healthService = new GrpcHealthService(app, health, services, log)
     server.addService(healthPkg['grpc.health.v1.Health'] as ServiceDefinition, this.#healthService.handlers())
-    if (this.#options.reflection ?? true) {
+    if (reflection) {
       // Reflection covers the services and the health service (a merged package definition).
+      const { ReflectionService } = await reflection
       new ReflectionService(Object.assign({}, ...packages, healthPkg) as PackageDefinition).addToServer(server)
     }
     const credentials = this.#options.credentials ?? ServerCredentials.createInsecure()
@@ -144,7 +150,9 @@ export class GrpcServer {
   }
 }
 
-async function loadService(registration: GrpcServiceRegistration): Promise<{ pkg: PackageDefinition; definition: ServiceDefinition }> {
+type Load = typeof import('@grpc/proto-loader').load
+
+async function loadService(load: Load, registration: GrpcServiceRegistration): Promise<{ pkg: PackageDefinition; definition: ServiceDefinition }> {
   let pkg: PackageDefinition
   try {
     pkg = await load([...registration.proto], { ...defaultLoaderOptions, ...registration.loader })

@@ -3,7 +3,7 @@
  * line, and how much memory the process tree holds (read by the host from /proc, not asked of
  * the plugin, which could lie).
  */
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
@@ -32,6 +32,31 @@ export function availableIsolation(user?: { uid: number; gid: number }): Isolati
   if (process.platform !== 'linux') return (probed = 'process')
   const result = spawnSync('unshare', [...unshareArgs, 'true'], { stdio: 'ignore', timeout: 5_000, ...(user ?? {}) })
   return (probed = result.status === 0 ? 'namespaces' : 'process')
+}
+
+/** Exit status of a short command run without blocking the event loop; null when it could not run or timed out. */
+function statusOf(command: string, args: string[], user?: { uid: number; gid: number }): Promise<number | null> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { stdio: 'ignore', timeout: 5_000, ...(user ?? {}) })
+    child.once('error', () => resolve(null))
+    child.once('exit', (code) => resolve(code))
+  })
+}
+
+/**
+ * Probes what {@link availableIsolation} and {@link launchPlan} need (namespaces, `setpriv`)
+ * without blocking: both probes run as child processes side by side while the rest of the app
+ * starts, and their answers are kept, so the synchronous calls that follow ask nothing again.
+ *
+ * @example
+ * const isolation = await probeIsolation()
+ */
+export async function probeIsolation(user?: { uid: number; gid: number }): Promise<Isolation> {
+  if (process.platform !== 'linux') return availableIsolation(user)
+  const [unshare, priv] = await Promise.all([probed === undefined ? statusOf('unshare', [...unshareArgs, 'true'], user) : undefined, setpriv === undefined ? statusOf('setpriv', ['--pdeathsig', 'KILL', 'true']) : undefined])
+  if (probed === undefined) probed = unshare === 0 ? 'namespaces' : 'process'
+  if (setpriv === undefined) setpriv = priv === 0
+  return probed
 }
 
 export interface LaunchPlan {

@@ -14,7 +14,7 @@ import { pluginErrors } from './errors.js'
 import type { PluginEvent } from './events.js'
 import { defaultLimits, plinthVersion, type HostLimits, type PluginHostOptions, type PluginState, type PluginStatus } from './host-options.js'
 import { InProcessPlugin } from './in-process.js'
-import { availableIsolation, type Isolation } from './isolation.js'
+import { availableIsolation, probeIsolation, type Isolation } from './isolation.js'
 import { isSandboxed } from './permissions.js'
 import { resolvePlugins, type ResolvedPlugin } from './resolution.js'
 import type { PluginRunner } from './runner.js'
@@ -72,7 +72,9 @@ export class PluginHost {
 
   /** Discovers, resolves, loads and activates every plugin; failures are reported, never thrown. */
   async start(): Promise<void> {
-    const candidates = await discoverPlugins(this.#options)
+    // The isolation probes (child processes) run beside discovery instead of blocking the event
+    // loop, and so the rest of the app's start, when the first sandboxed plugin loads.
+    const [candidates] = await Promise.all([discoverPlugins(this.#options), this.#options.isolation === undefined ? probeIsolation(this.#user()) : undefined])
     const { ordered, excluded } = resolvePlugins(candidates, { plinthVersion: this.#options.plinthVersion ?? plinthVersion(), trusted: this.#options.trusted ?? [] })
     for (const x of excluded) {
       this.#entries.set(x.id, { ...blank(), plugin: { folder: '', file: x.file, manifest: { id: x.id, version: '', level: 'read-only' } as never }, state: 'excluded', reason: x.reason })

@@ -1,5 +1,5 @@
 import { defineModule } from '@plinth/core'
-import { plugins } from './components.js'
+import { pluginHost, plugins } from './components.js'
 import { pluginRoutes } from './rest.js'
 
 /**
@@ -11,5 +11,5 @@ import { pluginRoutes } from './rest.js'
 export default defineModule({
   id: 'plugins',
   version: '1.0.0',
-  components: [plugins, pluginRoutes],
+  components: [pluginHost, plugins, pluginRoutes],
 })

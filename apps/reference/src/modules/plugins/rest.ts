@@ -1,7 +1,7 @@
 import { provide } from '@plinth/core'
 import { Routes } from '@plinth/http'
 import { pluginErrors } from '@plinth/plugins'
-import { plugins } from './components.js'
+import { pluginHost } from './components.js'
 import { responses } from '../../openapi.js'
 
 type ById = { Params: { id: string } }
@@ -15,7 +15,7 @@ const call = { type: 'object', properties: { id: { type: 'string' }, handler: { 
  * status (403 refused, 404 unknown, 502 the plugin threw, 503 not active, 504 too slow).
  */
 export const pluginRoutes = provide(Routes, {
-  deps: { host: plugins },
+  deps: { host: pluginHost },
   create: ({ host }) => ({
     prefix: '/api/v1/plugins',
     register: (http) => {
