@@ -11,10 +11,11 @@ import type * as BullMQ from 'bullmq'
 import type { Job, JobsOptions, JobType, Queue, Worker } from 'bullmq'
 import type * as IORedis from 'ioredis'
 import type { Redis } from 'ioredis'
-import type { BackendHooks, BackendWorker, ClaimedJob, JobBackend, JobFailure, JobProgress, JobState, JobStatus, ListQuery, NewJob, QueueStats, RunJob, RunOutcome } from './contract.js'
+import type { BackendHooks, BackendWorker, ClaimedJob, JobBackend, JobFailure, JobProgress, JobState, JobStatus, ListQuery, NewJob, QueueInspection, QueueStats, RunJob, RunOutcome } from './contract.js'
 import { jobStates } from './contract.js'
 import type { Backoff } from './definition.js'
 import { jobsErrors } from './errors.js'
+import { inspectBullmqQueue } from './inspection.js'
 import { isoAt, isoNow } from './iso.js'
 
 export interface BullmqQueueOptions {
@@ -385,6 +386,11 @@ export class BullmqQueue implements JobBackend {
     }
     depth.cancelled = await this.#redis.hlen(this.#key('cancelled'))
     return { depth, oldestWaitingAge: oldest === undefined ? 0 : Math.max(0, Date.now() - oldest) }
+  }
+
+  async inspect(names: readonly string[]): Promise<QueueInspection> {
+    const all = async () => [...new Set([...names, ...(await this.#names())])]
+    return inspectBullmqQueue(this.#redis, (name) => this.#queue(name), (name, id) => `${this.#options.prefix}:${name}:${id}:lock`, this.#options.leaseDuration, names, all)
   }
 
   async close(): Promise<void> {
