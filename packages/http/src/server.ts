@@ -2,7 +2,7 @@ import type { FastifyCorsOptions } from '@fastify/cors'
 import type { FastifyHelmetOptions } from '@fastify/helmet'
 import type { RateLimitPluginOptions } from '@fastify/rate-limit'
 import { Application, Health, listenOn, Logger, Metrics, urlOf, type AnyProvider, type App, type HealthRegistry, type MetricsRegistry } from '@plinth/core'
-import { component } from '@plinth/core'
+import { component, servesMetrics } from '@plinth/core'
 import { fastify as createFastify, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import { requireJsonBodies, strictBodyValidators } from './body-validation.js'
 import { apiSecurityHeaders, registerDocs, registerSecurity, securityHeaders, type DocsOptions } from './plugins.js'
@@ -295,5 +295,6 @@ export function httpServer<const N extends string = 'http-server'>(options: Http
     stopTimeout: (options.drainTimeout ?? 10_000) + 2_000,
   })
   httpServerOptions.set(provider, options)
-  return provider
+  if (!options.metrics) return provider
+  return servesMetrics(provider, `GET ${typeof options.metrics === 'object' ? (options.metrics.path ?? '/metrics') : '/metrics'} on ${options.name ?? 'the HTTP server'}`)
 }

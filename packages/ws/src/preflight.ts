@@ -49,8 +49,9 @@ function serverCheck(target: Token<unknown>): PreflightCheck {
   return {
     category: 'websocket',
     name: 'server reachable',
-    run: async ({ resolve, signal }): Promise<PreflightOutcome> => {
-      const { host, port, path, source } = ((await resolve(target)) as WsServer).address()
+    run: async (context): Promise<PreflightOutcome> => {
+      const { signal } = context
+      const { host, port, path, source } = ((await context.resolve(target)) as WsServer).address()
       if (port === 0) return { status: 'pass', found: `port 0 (from ${source}): a free port is picked at start` }
       const url = `ws://${bracketed(reachable(host))}:${port}${path}`
       const answer = await handshake(url, signal)
@@ -74,9 +75,9 @@ function pubsubCheck(): PreflightCheck {
   return {
     category: 'websocket',
     name: 'pub/sub across instances',
-    run: async ({ resolve, signal, onCleanup }): Promise<PreflightOutcome> => {
-      const pubsub: PubSub = await resolve(WsPubSub)
-      if (pubsub.connectForCheck) onCleanup(await pubsub.connectForCheck(signal))
+    run: async (context): Promise<PreflightOutcome> => {
+      const pubsub: PubSub = await context.resolve(WsPubSub)
+      if (pubsub.connectForCheck) context.onCleanup(await pubsub.connectForCheck(context.signal))
       // A channel of the run's own: no client of a running instance listens on it.
       const channel = `plinth:ws:preflight:${randomUUID()}`
       const probe = randomUUID()
@@ -84,7 +85,7 @@ function pubsubCheck(): PreflightCheck {
       const received = new Promise<void>((done) => (arrived = done))
       const began = performance.now()
       const off = await pubsub.subscribe(channel, (payload) => payload === probe && arrived())
-      onCleanup(off)
+      context.onCleanup(off)
       await pubsub.publish(channel, probe)
       await received
       return { status: 'pass', found: `a probe published on ${pubsub.constructor.name} came back in ${Math.round(performance.now() - began)} ms` }

@@ -5,6 +5,7 @@ import { urlOf } from '../server/listen-address.js'
 import { bindNetServer, listenOn } from '../server/listener.js'
 import type { MetricsRegistry } from './metrics.js'
 import { component } from '../container/provider.js'
+import { servesMetrics } from './endpoints.js'
 
 export interface MetricsServerOptions {
   /** Default: config `metrics.port`, else METRICS_PORT, else 9090. 0 picks a free port. */
@@ -94,7 +95,7 @@ export class MetricsServer {
  * // curl http://127.0.0.1:9090/metrics
  */
 export function metricsServer(options: MetricsServerOptions = {}) {
-  return component('metrics-server', {
+  const provider = component('metrics-server', {
     eager: true,
     deps: { app: Application, metrics: Metrics, health: Health },
     create: ({ app, metrics }) => new MetricsServer(app, metrics, options),
@@ -104,4 +105,5 @@ export function metricsServer(options: MetricsServerOptions = {}) {
     stop: (server, { signal }) => server.close(signal),
     health: (server) => (server.url ? { status: 'up', details: { url: server.url } } : 'down'),
   })
+  return servesMetrics(provider, `GET ${options.path ?? '/metrics'} on the metrics server (${options.port === undefined ? 'METRICS_PORT, default 9090' : `port ${options.port}`})`)
 }

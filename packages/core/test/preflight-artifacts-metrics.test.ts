@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { createApp, defineModule, type PreflightReport } from '../src/index.js'
+import { createApp, defineModule, metricsServer, type PreflightReport } from '../src/index.js'
 
 const model = Buffer.alloc(64 * 1024, 'weights-')
 const modelSha = createHash('sha256').update(model).digest('hex')
@@ -65,5 +65,12 @@ describe('the artifacts preflight check', () => {
   it('passes with nothing declared', async () => {
     const report = await createApp({ name: 'svc', logging: { level: 'silent' } }).preflight({ env: { APP_ENV: 'production' }, only: 'artifacts' })
     expect(row(report)).toMatchObject({ status: 'pass', found: 'no artifact declared' })
+  })
+})
+
+describe('the metrics endpoint check', () => {
+  it('recognises metricsServer() and scrapes the registry it serves', async () => {
+    const report = await createApp({ name: 'svc', logging: { level: 'silent' }, components: [metricsServer({ port: 9464 })] }).preflight({ env: { APP_ENV: 'production' }, only: 'monitoring' })
+    expect(report.results.find((r) => r.name === 'metrics endpoint')).toMatchObject({ status: 'pass', found: expect.stringMatching(/^GET \/metrics on the metrics server \(port 9464\): scraped [1-9]\d* samples$/) })
   })
 })
