@@ -42,6 +42,19 @@ describe('providers', () => {
     expect(built).toBe(0)
   })
 
+  it('a second resolve while an async singleton is being built gets the same instance, or the same failure', async () => {
+    const slow = component('slow', { create: async () => ({ built: true }) })
+    const c = new Container([slow])
+    const [first, second] = await Promise.all([c.resolve(slow.provides), c.resolve(slow.provides)])
+    expect(second).toEqual({ built: true })
+    expect(second).toBe(first)
+    const broken = component('broken', { create: async (): Promise<number> => Promise.reject(new Error('no route to host')) })
+    const d = new Container([broken])
+    const results = await Promise.allSettled([d.resolve(broken.provides), d.resolve(broken.provides)])
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected'])
+    expect(String((results[1] as PromiseRejectedResult).reason)).toContain('no route to host')
+  })
+
   it('refuses a synchronous get of an async factory, naming it, and resolves it asynchronously', async () => {
     const slow = component('slow', { create: async () => 7 })
     const user = component('user', { deps: { slow }, create: ({ slow }) => slow * 2 })

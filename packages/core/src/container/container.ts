@@ -239,7 +239,8 @@ export class Container implements AsyncDisposable {
     if (node.state === 'built') return node.instance
     if (node.state === 'failed') throw node.error
     if (node.pending) {
-      if (async) return node.pending
+      // The pending build settles the node; the instance (or the failure) is on it afterwards.
+      if (async) return node.pending.then(() => (node.state === 'failed' ? Promise.reject(node.error as Error) : node.instance))
       throw new PlinthError('PLINTH_ERR_ASYNC_PROVIDER', `"${node.name}" (${node.reg.site}) is still being built asynchronously; await container.resolve() it`)
     }
     const order = unbuiltSingletons(++this.#walks, (node) => this.#program(node), node)
