@@ -86,6 +86,12 @@ const publicId = (job: Job) => `${job.name}@${job.id!}`
  * @example
  * const backend = new BullmqQueue({ url: 'redis://127.0.0.1:6379', prefix: 'shop' }) // what jobs() builds for JOBS_URL=redis://...
  */
+/** Quits a connection that is up; one that is not (Redis unreachable, retrying) is dropped, since QUIT would wait for it. */
+async function end(redis: Redis | undefined): Promise<void> {
+  if (redis?.status === 'ready') await redis.quit().catch(() => undefined)
+  else redis?.disconnect()
+}
+
 export class BullmqQueue implements JobBackend {
   readonly kind = 'bullmq' as const
   readonly #options: Required<Omit<BullmqQueueOptions, 'url'>> & { url: string }
@@ -390,15 +396,18 @@ export class BullmqQueue implements JobBackend {
 
   async inspect(names: readonly string[]): Promise<QueueInspection> {
     const all = async () => [...new Set([...names, ...(await this.#names())])]
-    return inspectBullmqQueue(this.#redis, (name) => this.#queue(name), (name, id) => `${this.#options.prefix}:${name}:${id}:lock`, this.#options.leaseDuration, names, all)
+    try {
+      return await inspectBullmqQueue(this.#redis, (name) => this.#queue(name), (name, id) => `${this.#options.prefix}:${name}:${id}:lock`, this.#options.leaseDuration, names, all)
+    } catch (error) {
+      throw jobsErrors.create('PLINTH_ERR_JOBS_UNAVAILABLE', `Redis at ${this.#options.url.replace(/:[^:@/]*@/, ':***@')} does not answer: ${error instanceof Error ? error.message : String(error)}`, { cause: error })
+    }
   }
 
   async close(): Promise<void> {
     await Promise.all([...this.#workers].map((worker) => worker.close()))
     await Promise.all([...this.#queues.values()].map((queue) => queue.close()))
     this.#queues.clear()
-    await this.#subscriber?.quit().catch(() => undefined)
-    await this.#connection?.quit().catch(() => undefined)
+    await Promise.all([this.#subscriber, this.#connection].map(end))
     this.#subscriber = undefined
     this.#connection = undefined
   }

@@ -44,8 +44,10 @@ export async function inspectDatabaseQueue(db: Database, k: Kysely<JobTables>, l
 function reachable(redis: Redis): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const failed = (error: Error) => reject(error)
-    // ioredis retries for ever (workers need maxRetriesPerRequest: null): its first error is the answer.
+    // ioredis retries for ever (workers need maxRetriesPerRequest: null): its first error is the
+    // answer, and the retries after it are not news (nor printed as unhandled).
     redis.once('error', failed)
+    redis.on('error', () => undefined)
     redis.ping().then(
       () => {
         redis.off('error', failed)

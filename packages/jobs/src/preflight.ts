@@ -27,6 +27,16 @@ function checksFor(target: Token<unknown>): PreflightCheck[] {
     queue?.backend.kind === 'database'
       ? 'make the database reachable and apply its migrations (jobsMigrations among them): see the database checks'
       : 'start Redis, or correct JOBS_URL (else REDIS_URL): host, port, password'
+  // The checks that read the queue fail with the queue's own cause and fix when it cannot be read.
+  const guarded =
+    (run: (context: PreflightContext) => Promise<PreflightOutcome>) =>
+    async (context: PreflightContext): Promise<PreflightOutcome> => {
+      try {
+        return await run(context)
+      } catch (error) {
+        return { status: 'fail', found: `the queue cannot be read: ${error instanceof Error ? error.message : String(error)}`, fix: unreachable(await queueOf(context).catch(() => undefined)) }
+      }
+    }
   return [
     {
       category: 'jobs',
@@ -44,7 +54,7 @@ function checksFor(target: Token<unknown>): PreflightCheck[] {
     {
       category: 'jobs',
       name: 'workers in the group',
-      run: async (context): Promise<PreflightOutcome> => {
+      run: guarded(async (context): Promise<PreflightOutcome> => {
         const { queue, inspection } = await inspect(context)
         const here = new Set(queue.workerNames)
         const live = (name: string) => inspection.workers[name] ?? 0
@@ -58,12 +68,12 @@ function checksFor(target: Token<unknown>): PreflightCheck[] {
         // The database queue cannot see an idle worker: no trace is not proof of none.
         if (!inspection.countsIdleWorkers) return { status: 'warn', found: `no worker seen for ${orphans.join(', ')} (this instance runs none; the database queue records only workers holding a job)`, fix }
         return { status: 'fail', found: `no worker for ${orphans.join(', ')}: jobs of ${orphans.length === 1 ? 'this name' : 'these names'} wait for ever`, fix }
-      },
+      }),
     },
     {
       category: 'jobs',
       name: 'no job stuck past its lease',
-      run: async (context): Promise<PreflightOutcome> => {
+      run: guarded(async (context): Promise<PreflightOutcome> => {
         const { inspection } = await inspect(context)
         const { stuck } = inspection
         if (stuck.length === 0) return { status: 'pass', found: 'no active job past its lease' }
@@ -74,7 +84,7 @@ function checksFor(target: Token<unknown>): PreflightCheck[] {
           found: `${stuck.length} active job${stuck.length === 1 ? '' : 's'} past ${stuck.length === 1 ? 'its' : 'their'} lease, run by nothing: ${listed.join(', ')}${stuck.length > 5 ? ', ...' : ''}`,
           fix: `start a worker for ${names.join(', ')}: it puts jobs whose worker died back in the queue (or fails them past their attempts); then find in the lost worker's logs why it stopped`,
         }
-      },
+      }),
     },
   ]
 }

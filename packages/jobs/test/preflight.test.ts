@@ -19,10 +19,12 @@ const run = (options: JobsOptions, extra: unknown[] = []) =>
 
 describe('the jobs preflight without a queue to reach', () => {
   it('an unreachable Redis fails "queue reachable" with the refused connection within the deadline, and the checks that need it fail too', async () => {
-    const report = await run({ url: 'redis://127.0.0.1:1' })
-    expect(row(report, 'queue reachable')).toMatchObject({ status: 'fail', found: expect.stringContaining('ECONNREFUSED'), fix: expect.stringContaining('JOBS_URL') })
-    expect(row(report, 'workers in the group')).toMatchObject({ status: 'fail' })
-    expect(row(report, 'no job stuck past its lease')).toMatchObject({ status: 'fail' })
+    const report = await run({ url: 'redis://:hunter2@127.0.0.1:1' })
+    expect(row(report, 'queue reachable')).toMatchObject({ status: 'fail', found: expect.stringMatching(/^Redis at redis:\/\/:\*\*\*@127\.0\.0\.1:1 does not answer: .*ECONNREFUSED/), fix: expect.stringContaining('JOBS_URL') })
+    for (const name of ['workers in the group', 'no job stuck past its lease']) {
+      expect(row(report, name)).toMatchObject({ status: 'fail', found: expect.stringContaining('the queue cannot be read'), fix: expect.stringContaining('JOBS_URL') })
+    }
+    expect(JSON.stringify(report)).not.toContain('hunter2')
     for (const result of report.results) expect(result.found).not.toMatch(/\n\s+at /)
   })
 })
