@@ -1,6 +1,7 @@
 import { createServer as createHttpServer } from 'node:http'
 import { createServer, type Server, type Socket } from 'node:net'
 import { createApp, provide, type AnyProvider, type PreflightReport } from '@plinth/core'
+import { freePort } from '@plinth/core/testing'
 import { afterEach, describe, expect, it } from 'vitest'
 import { MemoryPubSub, WsPubSub, wsServer, type PubSub } from '../src/index.js'
 
@@ -21,13 +22,6 @@ async function listening(server: Server | ReturnType<typeof createHttpServer>): 
   return (server.address() as { port: number }).port
 }
 
-async function freePort(): Promise<number> {
-  const probe = createServer()
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve))
-  const { port } = probe.address() as { port: number }
-  await new Promise((resolve) => probe.close(resolve))
-  return port
-}
 
 describe('the WebSocket preflight: server reachable', () => {
   it('before a rollout: nothing listens yet and the address is free for the server', async () => {

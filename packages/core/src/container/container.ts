@@ -246,6 +246,11 @@ export class Container implements AsyncDisposable {
     const order = unbuiltSingletons(++this.#walks, (node) => this.#program(node), node)
     for (let i = 0; i < order.length; i++) {
       const current = order[i]!
+      // A dependency another resolve is still building: wait for it rather than build what needs it without it.
+      if (current.pending) {
+        if (!async) throw new PlinthError('PLINTH_ERR_ASYNC_PROVIDER', `"${current.name}" (${current.reg.site}) is still being built asynchronously; await container.resolve() it`)
+        return this.#finishAsync(order, i, current.pending, node)
+      }
       if (current.state !== 'unbuilt') continue
       const result = this.#buildOne(current, async)
       if (isThenable(result)) return this.#finishAsync(order, i, result, node)
