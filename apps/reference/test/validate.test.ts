@@ -70,6 +70,7 @@ describe.skipIf(!services)(postgres.title(redis.title(nats.title('plinth validat
   let plainHttp: ReturnType<typeof createHttpServer>
   let passwords: PasswordServer
   let wsPort: number
+  let metricsPort: number
   // Queues of this run's own on the shared Redis: other runs' jobs are not this service's.
   const jobsPrefix = `validate-${process.pid}-${Date.now().toString(36)}`
   const faultsPrefix = `${jobsPrefix}-faults`
@@ -84,6 +85,7 @@ describe.skipIf(!services)(postgres.title(redis.title(nats.title('plinth validat
     PREFLIGHT_MIN_FREE_DISK_MB: '1',
     JOBS_PREFIX: jobsPrefix,
     WS_PORT: String(wsPort),
+    METRICS_PORT: String(metricsPort),
   })
 
   beforeAll(async () => {
@@ -98,6 +100,7 @@ describe.skipIf(!services)(postgres.title(redis.title(nats.title('plinth validat
     await new Promise<void>((r) => plainHttp.listen(0, '127.0.0.1', r))
     passwords = await startPasswordServer()
     wsPort = await freePort()
+    metricsPort = await freePort()
     const migrated = await plinth(['migrate', 'up'], { ...production(), DATABASE_MIGRATE: 'false' }, dir)
     expect(migrated.code, migrated.stderr).toBe(0)
     // The artifacts (the published gRPC schemas), as a deployment's bootstrap puts them in DATA_DIR.
@@ -139,7 +142,7 @@ describe.skipIf(!services)(postgres.title(redis.title(nats.title('plinth validat
     expect(find('artifacts', 'present, checksums verify')).toMatchObject({ status: 'pass', found: '2 artifacts in place, checksums verified' })
   }, 120_000)
 
-  it('fourteen faults at once: each reported in its category with what to do, and nothing else fails', async () => {
+  it('fifteen faults at once: each reported in its category with what to do, and nothing else fails', async () => {
     // jobs: a job whose worker died mid-run (its lock expired ten minutes ago), on a queue of its own
     const stuckId = await stuckJob(faultsPrefix)
     // artifacts: a published schema changed in place in DATA_DIR (same size, other content)
@@ -169,6 +172,8 @@ describe.skipIf(!services)(postgres.title(redis.title(nats.title('plinth validat
       JOBS_WORKERS: 'false',
       // websocket: WS_PORT is held by an HTTP server that does not upgrade
       WS_PORT: String((plainHttp.address() as { port: number }).port),
+      // monitoring: METRICS_PORT is where that HTTP server answers, with no metrics
+      METRICS_PORT: String((plainHttp.address() as { port: number }).port),
       // messaging: a broker that refuses connections, its password in the URL
       MESSAGING_URL: 'nats://app:bus-secret@127.0.0.1:1',
     }
@@ -194,6 +199,7 @@ describe.skipIf(!services)(postgres.title(redis.title(nats.title('plinth validat
       ['jobs', 'workers in the group', 'fail', /^no worker for .*course\.generate.*wait for ever$/],
       ['websocket', 'server reachable', 'fail', /^ws:\/\/127\.0\.0\.1:\d+\/ answered HTTP 200 instead of upgrading to WebSocket$/],
       ['external', 'message broker reachable', 'fail', /nats:\/\/app:\*\*\*@127\.0\.0\.1:1.*(ECONNREFUSED|connection refused)/],
+      ['monitoring', 'metrics endpoint', 'fail', /^GET \/metrics on the metrics server .*answered 200 with no Prometheus exposition$/],
       ['artifacts', 'present, checksums verify', 'fail', /schemas\/plinth\/telemetry\/v1\/devices\.proto .*has sha256 [0-9a-f]{64}; [0-9a-f]{64} expected/],
       ['jobs', 'no job stuck past its lease', 'fail', new RegExp(`^1 active job past its lease, run by nothing: course\\.generate@${stuckId} active 10 min$`)],
     ]

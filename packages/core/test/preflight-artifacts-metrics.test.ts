@@ -1,9 +1,11 @@
+import { createServer as createHttpServer } from 'node:http'
 import { createHash } from 'node:crypto'
 import { mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createApp, defineModule, metricsServer, type PreflightReport } from '../src/index.js'
+import { freePort } from '../src/testing.js'
 
 const model = Buffer.alloc(64 * 1024, 'weights-')
 const modelSha = createHash('sha256').update(model).digest('hex')
@@ -71,6 +73,30 @@ describe('the artifacts preflight check', () => {
 describe('the metrics endpoint check', () => {
   it('recognises metricsServer() and scrapes the registry it serves', async () => {
     const report = await createApp({ name: 'svc', logging: { level: 'silent' }, components: [metricsServer({ port: 9464 })] }).preflight({ env: { APP_ENV: 'production' }, only: 'monitoring' })
-    expect(report.results.find((r) => r.name === 'metrics endpoint')).toMatchObject({ status: 'pass', found: expect.stringMatching(/^GET \/metrics on the metrics server \(port 9464\): scraped [1-9]\d* samples$/) })
+    expect(report.results.find((r) => r.name === 'metrics endpoint')).toMatchObject({ status: 'pass', found: expect.stringMatching(/^GET \/metrics on the metrics server \(port 9464\) \(nothing listens on http:\/\/127\.0\.0\.1:9464\/metrics yet\): scraped [1-9]\d* samples$/) })
+  })
+
+  it('scrapes a running instance over HTTP where the endpoint is declared', async () => {
+    const port = await freePort()
+    const running = createApp({ name: 'svc', logging: { level: 'silent' }, components: [metricsServer({ port })] })
+    await running.start()
+    try {
+      const report = await createApp({ name: 'svc', logging: { level: 'silent' }, components: [metricsServer()] }).preflight({ env: { APP_ENV: 'production', METRICS_PORT: String(port) }, only: 'monitoring' })
+      expect(report.results.find((r) => r.name === 'metrics endpoint')).toMatchObject({ status: 'pass', found: expect.stringMatching(new RegExp(`^GET /metrics on the metrics server \\(METRICS_PORT, default 9090\\): scraped [1-9]\\d* samples from http://127\\.0\\.0\\.1:${port}/metrics \\(a running instance\\)$`)) })
+    } finally {
+      await running.stop()
+    }
+  })
+
+  it('something else answering where the metrics are declared fails with what it answered', async () => {
+    const other = createHttpServer((_req, res) => res.writeHead(404).end('not here'))
+    await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve))
+    const { port } = other.address() as { port: number }
+    try {
+      const report = await createApp({ name: 'svc', logging: { level: 'silent' }, components: [metricsServer()] }).preflight({ env: { APP_ENV: 'production', METRICS_PORT: String(port) }, only: 'monitoring' })
+      expect(report.results.find((r) => r.name === 'metrics endpoint')).toMatchObject({ status: 'fail', found: expect.stringContaining(`http://127.0.0.1:${port}/metrics answered 404`), fix: expect.stringContaining('METRICS_PORT') })
+    } finally {
+      other.close()
+    }
   })
 })

@@ -80,18 +80,18 @@ const bullIdOf = (id: string) => id.slice(id.lastIndexOf('@') + 1)
 /** The id this package shows for a BullMQ job: its queue's name, `@`, BullMQ's id (its counter, unless fixed). */
 const publicId = (job: Job) => `${job.name}@${job.id!}`
 
-/**
- * Jobs on Redis through BullMQ.
- *
- * @example
- * const backend = new BullmqQueue({ url: 'redis://127.0.0.1:6379', prefix: 'shop' }) // what jobs() builds for JOBS_URL=redis://...
- */
 /** Quits a connection that is up; one that is not (Redis unreachable, retrying) is dropped, since QUIT would wait for it. */
 async function end(redis: Redis | undefined): Promise<void> {
   if (redis?.status === 'ready') await redis.quit().catch(() => undefined)
   else redis?.disconnect()
 }
 
+/**
+ * Jobs on Redis through BullMQ.
+ *
+ * @example
+ * const backend = new BullmqQueue({ url: 'redis://127.0.0.1:6379', prefix: 'shop' }) // what jobs() builds for JOBS_URL=redis://...
+ */
 export class BullmqQueue implements JobBackend {
   readonly kind = 'bullmq' as const
   readonly #options: Required<Omit<BullmqQueueOptions, 'url'>> & { url: string }

@@ -6,8 +6,8 @@
 import type { AnyProvider } from '../container/provider.js'
 import type { PreflightCheck, PreflightOutcome } from './check.js'
 import { Metrics } from '../app/kernel-tokens.js'
-import { describe } from '../errors.js'
 import { metricsEndpointOf } from '../metrics/endpoints.js'
+import { scrapeEndpoints } from './metrics-scrape.js'
 
 /** What core's checks read of the app, besides the context every check gets. */
 export interface CoreCheckSettings {
@@ -131,14 +131,7 @@ export function monitoringChecks(settings: CoreCheckSettings): PreflightCheck[] 
         if (served.length === 0) {
           return { status: context.production ? 'warn' : 'pass', found: 'nothing serves the metrics', fix: 'add metricsServer() to the components, or httpServer({ metrics: true }) for GET /metrics on the HTTP server, so that Prometheus can scrape them' }
         }
-        // A scrape as the endpoint answers it: the registry rendered with every collector read.
-        try {
-          const { body } = await (await context.resolve(Metrics)).render()
-          const samples = body.split('\n').filter((line) => line !== '' && !line.startsWith('#')).length
-          return pass(`${served.join('; ')}: scraped ${samples} samples`)
-        } catch (error) {
-          return { status: 'fail', found: `${served.join('; ')}: rendering the metrics failed: ${describe(error)}`, fix: 'a collector throws while read: fix the gauge or collect callback named in the message' }
-        }
+        return scrapeEndpoints(served, context, () => context.resolve(Metrics))
       },
     },
     {
