@@ -13,6 +13,7 @@ import { appState } from '@plinth/state'
 import { wsBroadcast, wsServer } from '@plinth/ws'
 import { AppConfig, type Settings } from './config.js'
 import { appDatabase, appDatabaseRequirement } from './database.js'
+import { schemaArtifacts } from './schemas.js'
 import type auth from './modules/auth/module.js'
 import type cluster from './modules/cluster/module.js'
 import type conversation from './modules/conversation/module.js'
@@ -104,7 +105,7 @@ export function createReferenceApp(options: { logging?: LoggingOptions } = {}): 
     config: AppConfig,
     components: [...foundations, ...servers, ...externalServices],
     discoverModules: new URL('./modules/', import.meta.url),
-    bootstrap: { dataDir: (config: Settings) => config.dataDir, requirements: { databases: [appDatabaseRequirement] } },
+    bootstrap: { dataDir: (config: Settings) => config.dataDir, requirements: { databases: [appDatabaseRequirement], artifacts: schemaArtifacts() } },
     logging: options.logging ?? logging,
   })
 }

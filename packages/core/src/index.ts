@@ -35,6 +35,7 @@ export { bindNetServer, listenOn, type ListenerSpec } from './server/listener.js
 export type { Exposition, MetricsOptions, MetricsRegistry } from './metrics/metrics.js'
 export type { BoundHistogram, HistogramSeries } from './metrics/histogram.js'
 export { MetricsServer, metricsServer, type MetricsServerOptions } from './metrics/server.js'
+export { metricsEndpointOf, servesMetrics } from './metrics/endpoints.js'
 export { instrumentHealth } from './health/observability.js'
 export type { ComponentState, ComponentStatus, LifecycleOptions, StopReport } from './lifecycle/lifecycle.js'
 export { componentLogger, createLogger, type LoggingOptions } from './logging/logging.js'

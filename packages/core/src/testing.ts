@@ -70,4 +70,5 @@ export async function startTestApp(app: App, options: StartOptions = {}): Promis
 
 export { EventSpy }
 export { TcpProxy } from './testing/proxy.js'
+export { freePort } from './testing/ports.js'
 export { probeService, type ProbeServiceOptions, type ServiceAvailability } from './testing/services.js'

@@ -42,6 +42,36 @@ describe('providers', () => {
     expect(built).toBe(0)
   })
 
+  it('a second resolve while an async singleton is being built gets the same instance, or the same failure', async () => {
+    const slow = component('slow', { create: async () => ({ built: true }) })
+    const c = new Container([slow])
+    const [first, second] = await Promise.all([c.resolve(slow.provides), c.resolve(slow.provides)])
+    expect(second).toEqual({ built: true })
+    expect(second).toBe(first)
+    const broken = component('broken', { create: async (): Promise<number> => Promise.reject(new Error('no route to host')) })
+    const d = new Container([broken])
+    const results = await Promise.allSettled([d.resolve(broken.provides), d.resolve(broken.provides)])
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected'])
+    expect(String((results[1] as PromiseRejectedResult).reason)).toContain('no route to host')
+  })
+
+  it('a resolve of what depends on an async singleton another resolve is still building waits for it, and builds with it', async () => {
+    const bus = component('bus', { create: async () => ({ connected: true }) })
+    const pubsub = component('pubsub', { deps: { bus }, create: ({ bus }) => ({ over: bus }) })
+    const c = new Container([bus, pubsub])
+    const [built, dependent] = await Promise.all([c.resolve(bus.provides), c.resolve(pubsub.provides)])
+    expect(dependent.over).toBe(built)
+    // The same race when the singleton fails: the dependent fails naming it, with its cause.
+    const down = component('down', { create: async (): Promise<number> => Promise.reject(new Error('connection refused')) })
+    const user = component('user', { deps: { down }, create: ({ down }) => down + 1 })
+    const d = new Container([down, user])
+    const results = await Promise.allSettled([d.resolve(down.provides), d.resolve(user.provides)])
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected'])
+    const reason = (results[1] as PromiseRejectedResult).reason as Error & { code: string }
+    expect(reason.code).toBe('PLINTH_ERR_DEPENDENCY_FAILED')
+    expect(String((reason.cause as Error | undefined)?.message)).toContain('connection refused')
+  })
+
   it('refuses a synchronous get of an async factory, naming it, and resolves it asynchronously', async () => {
     const slow = component('slow', { create: async () => 7 })
     const user = component('user', { deps: { slow }, create: ({ slow }) => slow * 2 })

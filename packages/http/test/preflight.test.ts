@@ -41,3 +41,19 @@ describe('the HTTP preflight', () => {
     expect(report.results.filter((r) => r.category === 'security').every((r) => r.status === 'pass')).toBe(true)
   })
 })
+
+describe('the monitoring check of metrics served on the HTTP server', () => {
+  const metricsRow = (components: Parameters<typeof createApp>[0]['components']) =>
+    createApp({ name: 'api', logging: silent, components }).preflight({ env: { APP_ENV: 'production' }, only: 'monitoring' }).then((report) => row(report, 'monitoring', 'metrics endpoint'))
+
+  it('GET /metrics on the HTTP server counts as the endpoint, and the registry is scraped', async () => {
+    expect(await metricsRow([httpServer({ listen: false, metrics: { path: '/internal/metrics' } })])).toMatchObject({
+      status: 'pass',
+      found: expect.stringMatching(/^GET \/internal\/metrics on the HTTP server: scraped [1-9]\d* samples$/),
+    })
+  })
+
+  it('an HTTP server without metrics, and no metrics server, warns in production with the two ways to expose them', async () => {
+    expect(await metricsRow([httpServer({ listen: false })])).toMatchObject({ status: 'warn', found: 'nothing serves the metrics', fix: expect.stringContaining('httpServer({ metrics: true })') })
+  })
+})

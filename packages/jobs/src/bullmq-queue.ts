@@ -11,10 +11,11 @@ import type * as BullMQ from 'bullmq'
 import type { Job, JobsOptions, JobType, Queue, Worker } from 'bullmq'
 import type * as IORedis from 'ioredis'
 import type { Redis } from 'ioredis'
-import type { BackendHooks, BackendWorker, ClaimedJob, JobBackend, JobFailure, JobProgress, JobState, JobStatus, ListQuery, NewJob, QueueStats, RunJob, RunOutcome } from './contract.js'
+import type { BackendHooks, BackendWorker, ClaimedJob, JobBackend, JobFailure, JobProgress, JobState, JobStatus, ListQuery, NewJob, QueueInspection, QueueStats, RunJob, RunOutcome } from './contract.js'
 import { jobStates } from './contract.js'
 import type { Backoff } from './definition.js'
 import { jobsErrors } from './errors.js'
+import { inspectBullmqQueue } from './inspection.js'
 import { isoAt, isoNow } from './iso.js'
 
 export interface BullmqQueueOptions {
@@ -78,6 +79,12 @@ function nameOf(id: string): string | undefined {
 const bullIdOf = (id: string) => id.slice(id.lastIndexOf('@') + 1)
 /** The id this package shows for a BullMQ job: its queue's name, `@`, BullMQ's id (its counter, unless fixed). */
 const publicId = (job: Job) => `${job.name}@${job.id!}`
+
+/** Quits a connection that is up; one that is not (Redis unreachable, retrying) is dropped, since QUIT would wait for it. */
+async function end(redis: Redis | undefined): Promise<void> {
+  if (redis?.status === 'ready') await redis.quit().catch(() => undefined)
+  else redis?.disconnect()
+}
 
 /**
  * Jobs on Redis through BullMQ.
@@ -387,12 +394,20 @@ export class BullmqQueue implements JobBackend {
     return { depth, oldestWaitingAge: oldest === undefined ? 0 : Math.max(0, Date.now() - oldest) }
   }
 
+  async inspect(names: readonly string[]): Promise<QueueInspection> {
+    const all = async () => [...new Set([...names, ...(await this.#names())])]
+    try {
+      return await inspectBullmqQueue(this.#redis, (name) => this.#queue(name), (name, id) => `${this.#options.prefix}:${name}:${id}:lock`, this.#options.leaseDuration, names, all)
+    } catch (error) {
+      throw jobsErrors.create('PLINTH_ERR_JOBS_UNAVAILABLE', `Redis at ${this.#options.url.replace(/:[^:@/]*@/, ':***@')} does not answer: ${error instanceof Error ? error.message : String(error)}`, { cause: error })
+    }
+  }
+
   async close(): Promise<void> {
     await Promise.all([...this.#workers].map((worker) => worker.close()))
     await Promise.all([...this.#queues.values()].map((queue) => queue.close()))
     this.#queues.clear()
-    await this.#subscriber?.quit().catch(() => undefined)
-    await this.#connection?.quit().catch(() => undefined)
+    await Promise.all([this.#subscriber, this.#connection].map(end))
     this.#subscriber = undefined
     this.#connection = undefined
   }

@@ -5,7 +5,7 @@
  * repeating jobs, reports health (queue reachable, oldest waiting job's age) and metrics, and at
  * shutdown stops taking jobs, lets active runs finish and hands the rest back.
  */
-import { Application, Logger, Metrics, optional, provide, token, type Provider } from '@plinth/core'
+import { Application, Logger, Metrics, optional, provide, token, type AnyProvider, type Provider } from '@plinth/core'
 import { Database } from '@plinth/db'
 import { BullmqQueue } from './bullmq-queue.js'
 import type { JobBackend } from './contract.js'
@@ -59,6 +59,9 @@ export function backendKind(url: string | undefined): 'database' | 'bullmq' {
   throw jobsErrors.create('PLINTH_ERR_JOBS_INVALID_URL', `JOBS_URL ${JSON.stringify(url.replace(/:[^:@/]*@/, ':***@'))} is neither redis://, rediss:// nor "database"`)
 }
 
+/** The providers jobs() made, so that the preflight finds them. */
+export const jobsProviders = new WeakSet<AnyProvider>()
+
 const deps = {
   app: Application,
   log: Logger,
@@ -80,7 +83,7 @@ const deps = {
  * })
  */
 export function jobs(options: JobsOptions = {}): Provider<JobQueue, 'jobs', typeof deps> {
-  return provide(Jobs, {
+  const provider = provide(Jobs, {
     deps,
     create: ({ app, log, handlers, repeats, metrics, events, db }) => {
       const env = app.env
@@ -105,7 +108,10 @@ export function jobs(options: JobsOptions = {}): Provider<JobQueue, 'jobs', type
         backend,
         handlers,
         definitions: [...(options.definitions ?? []), ...repeats.map((r) => r.definition)],
-        container: app.container,
+        // Read when the queue starts: a preflight builds the queue without starting the app, and no container exists then.
+        get container() {
+          return app.container
+        },
         log: log.child({ component: 'jobs' }),
         ...(events ? { events } : {}),
         ...(metrics ? { metrics } : {}),
@@ -130,4 +136,6 @@ export function jobs(options: JobsOptions = {}): Provider<JobQueue, 'jobs', type
     eager: true,
     stopTimeout: options.stopTimeout ?? 10_000,
   })
+  jobsProviders.add(provider)
+  return provider
 }

@@ -129,6 +129,29 @@ export interface QueueStats {
   readonly oldestWaitingAge: number
 }
 
+/** An active job whose lease ran out and that no worker took back: nothing is running it, and nothing will. */
+export interface StuckJob {
+  readonly id: string
+  readonly name: string
+  /** Milliseconds since its run started. */
+  readonly activeFor: number
+  /** The worker that held it, when the backend records it. */
+  readonly worker?: string
+}
+
+/** What `plinth validate` reads of a queue: live workers as the backend records them, and stuck jobs. */
+export interface QueueInspection {
+  /**
+   * Workers connected now, per job name, where the backend can tell: BullMQ lists every worker's
+   * connection; the database queue records only the workers holding a job (an idle one leaves
+   * no trace), so a name without a count there means "not known", not "none".
+   */
+  readonly workers: Readonly<Record<string, number>>
+  /** Whether `workers` counts idle workers too. */
+  readonly countsIdleWorkers: boolean
+  readonly stuck: readonly StuckJob[]
+}
+
 /** A queue backend: where jobs are stored and how workers take them. */
 export interface JobBackend {
   readonly kind: 'database' | 'bullmq'
@@ -145,6 +168,8 @@ export interface JobBackend {
   /** Starts taking jobs of `name`, at most `concurrency` at once. */
   work(name: string, concurrency: number, run: RunJob): BackendWorker
   stats(): Promise<QueueStats>
+  /** Live workers of these job names and stuck jobs, without opening the queue for work; throws when the queue cannot be reached. */
+  inspect(names: readonly string[]): Promise<QueueInspection>
   /** Closes connections; workers must be stopped first. */
   close(): Promise<void>
 }

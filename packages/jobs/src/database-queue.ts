@@ -9,10 +9,11 @@
 import { hostname } from 'node:os'
 import type { Database } from '@plinth/db'
 import { sql, type ExpressionBuilder, type Kysely } from 'kysely'
-import type { BackendHooks, BackendWorker, ClaimedJob, JobBackend, JobFailure, JobState, JobStatus, ListQuery, NewJob, QueueStats, Recorded, RunJob, RunOutcome } from './contract.js'
+import type { BackendHooks, BackendWorker, ClaimedJob, JobBackend, JobFailure, JobState, JobStatus, ListQuery, NewJob, QueueInspection, QueueStats, Recorded, RunJob, RunOutcome } from './contract.js'
 import { jobStates } from './contract.js'
 import { backoffFor, type Backoff } from './definition.js'
 import { jobsErrors } from './errors.js'
+import { inspectDatabaseQueue } from './inspection.js'
 import { isoAt } from './iso.js'
 import { newJobId } from './ids.js'
 import { JOBS_TABLE, type JobRow, type JobTables } from './schema.js'
@@ -215,6 +216,10 @@ export class DatabaseQueue implements JobBackend {
     for (const { state, count } of counts) depth[state as JobState] = Number(count)
     const since = oldest?.oldest === null || oldest?.oldest === undefined ? undefined : Number(oldest.oldest)
     return { depth, oldestWaitingAge: since === undefined ? 0 : Math.max(0, now - since) }
+  }
+
+  inspect(names: readonly string[]): Promise<QueueInspection> {
+    return inspectDatabaseQueue(this.#db, this.#k, this.#lease, names)
   }
 
   work(name: string, concurrency: number, run: RunJob): BackendWorker {

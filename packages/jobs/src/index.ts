@@ -5,7 +5,7 @@
  */
 export { BullmqQueue, type BullmqQueueOptions } from './bullmq-queue.js'
 export { Jobs, backendKind, jobs, type JobsOptions } from './component.js'
-export { jobStates, type BackendHooks, type BackendWorker, type ClaimedJob, type JobBackend, type JobFailure, type JobProgress, type JobState, type JobStatus, type ListQuery, type NewJob, type QueueStats, type Recorded, type RunJob, type RunOutcome } from './contract.js'
+export { jobStates, type BackendHooks, type BackendWorker, type ClaimedJob, type JobBackend, type JobFailure, type JobProgress, type JobState, type JobStatus, type ListQuery, type NewJob, type QueueInspection, type QueueStats, type Recorded, type StuckJob, type RunJob, type RunOutcome } from './contract.js'
 export { DatabaseQueue, type DatabaseQueueOptions } from './database-queue.js'
 export { job, validateInput, type Backoff, type DefinitionOptions, type EnqueueOptions, type InputIssue, type InputOf, type JobDefinition, type JobOptions, type ResultOf } from './definition.js'
 export { jobsErrors, type JobsErrorCode } from './errors.js'
@@ -16,3 +16,6 @@ export { JobRepeats, repeatJob, type JobRepeat } from './repeat.js'
 export { checkCron, type CronOptions } from './schedule.js'
 export { JOBS_TABLE, jobsMigrations, type JobRow, type JobTables } from './schema.js'
 export { jobEtag, pollingAnswer, type PollingAnswer } from './polling.js'
+
+// Registers the jobs' preflight checks (plinth validate) on import.
+import './preflight.js'

@@ -212,6 +212,16 @@ export class JobQueue {
     }
   }
 
+  /** The job names this instance runs a worker for once started: none when `work` is false. */
+  get workerNames(): string[] {
+    return this.#settings.work === false ? [] : [...this.#handlers.keys()]
+  }
+
+  /** Every job name this instance knows: those it handles and those it only enqueues. */
+  get knownNames(): string[] {
+    return [...this.#known.keys()]
+  }
+
   /** Queue depth per state and the oldest waiting job's age. */
   stats(): Promise<QueueStats> {
     return this.backend.stats()

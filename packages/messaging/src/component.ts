@@ -5,7 +5,7 @@
  * a shutdown that drains handlers under the stop deadline.
  */
 import { hostname } from 'node:os'
-import { Application, Logger, Metrics, optional, provide, token, type App, type Container, type Provider } from '@plinth/core'
+import { Application, Logger, Metrics, optional, provide, token, type AnyProvider, type App, type Container, type Provider } from '@plinth/core'
 import { Bus } from './bus.js'
 import type { Broker } from './contract.js'
 import type { DedupeStore } from './dedupe.js'
@@ -107,8 +107,8 @@ function containerOf(app: App): Container | undefined {
  * // in a module: deps: { bus: MessageBus }, then bus.publish(Reading, reading)
  */
 export function messaging(options: MessagingOptions = {}): Provider<Bus, 'message-bus', typeof deps> {
-  const sources = new WeakMap<Bus, string>()
-  return provide(MessageBus, {
+  const sources = busSources
+  const provider = provide(MessageBus, {
     deps,
     create: ({ app, log, metrics }) => {
       const choice = chooseBroker(app.env, options.url)
@@ -148,4 +148,12 @@ export function messaging(options: MessagingOptions = {}): Provider<Bus, 'messag
     startTimeout: options.startTimeout ?? 30_000,
     stopTimeout: options.stopTimeout ?? 10_000,
   })
+  messagingProviders.add(provider)
+  return provider
 }
+
+/** The providers messaging() made, so that the preflight finds them. */
+export const messagingProviders = new WeakSet<AnyProvider>()
+
+/** Where each bus's broker URL came from (`env MESSAGING_URL`, `option`, ...), for messages. */
+export const busSources = new WeakMap<Bus, string>()

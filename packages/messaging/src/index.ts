@@ -41,3 +41,5 @@ export { Announcements, instanceGroup, originHeader, type AnnouncementOrigin } f
 
 // Registered on import, like @plinth/db's `plinth migrate`: importing @plinth/messaging is how an app gets `plinth dlq`.
 import './dlq-command.js'
+// Registers the bus's preflight check (plinth validate) on import.
+import './preflight.js'

@@ -5,6 +5,7 @@
  */
 import type { Bus } from './bus.js'
 import { instanceGroup } from './broadcast.js'
+import { connectForCheck } from './check-connection.js'
 import type { Subscription } from './contract.js'
 import { topic } from './topic.js'
 
@@ -72,6 +73,19 @@ export class BusPubSub implements ChannelPubSub {
       } catch (error) {
         process.emitWarning(`a pub/sub listener on "${channel}" threw: ${String(error)}`, 'PlinthWarning')
       }
+    }
+  }
+
+  /**
+   * For `plinth validate`, where no component is started: connects the bus (once per run) so a
+   * probe can travel, and returns what stops listening and disconnects it again.
+   */
+  async connectForCheck(signal: AbortSignal): Promise<() => Promise<void>> {
+    signal.throwIfAborted()
+    await connectForCheck(this.#bus)
+    return async () => {
+      await this.close()
+      await this.#bus.stop()
     }
   }
 

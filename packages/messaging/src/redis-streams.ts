@@ -102,8 +102,11 @@ export class RedisBroker implements Broker {
     // Concurrent commands (publishes, acks) share one round trip.
     const redis = this.#connection('command', { enableAutoPipelining: true })
     redis.defineCommand('plinthDeadLetter', { numberOfKeys: 2, lua: deadLetterScript })
-    // Errors surface through the commands that meet them; without a listener ioredis would print each reconnect failure.
-    redis.on('error', () => {})
+    // Errors surface through the commands that meet them; without a listener ioredis would print
+    // each reconnect failure. The last one is kept: a failed first connection rejects with only
+    // "Connection is closed", and the cause (refused, wrong password) is what the caller needs.
+    let cause: Error | undefined
+    redis.on('error', (error: Error) => (cause = error))
     const abort = () => redis.disconnect()
     signal?.addEventListener('abort', abort, { once: true })
     // Kept even when the first connection fails: ioredis goes on reconnecting, so a bus started
@@ -111,6 +114,8 @@ export class RedisBroker implements Broker {
     this.#redis = redis
     try {
       await redis.connect()
+    } catch (error) {
+      throw cause ?? error
     } finally {
       signal?.removeEventListener('abort', abort)
     }

@@ -1,4 +1,4 @@
-import { Application, Logger, Metrics, component, optional, provide, token, type App } from '@plinth/core'
+import { Application, Logger, Metrics, component, optional, provide, token, type AnyProvider, type App } from '@plinth/core'
 import { WsHandlers } from './handlers.js'
 import { MemoryPubSub, WsPubSub, type PubSub } from './pubsub.js'
 import { WsServer, channelPrefix, type WsServerOptions } from './server.js'
@@ -32,7 +32,7 @@ const busOf = (app: App, pubsub: PubSub | undefined): PubSub => {
  * })
  */
 export function wsServer(options: WsServerOptions = {}) {
-  return component('ws-server', {
+  const provider = component('ws-server', {
     eager: true,
     deps: { app: Application, handlers: WsHandlers, pubsub: optional(WsPubSub), metrics: Metrics, log: Logger },
     create: ({ app, handlers, pubsub, metrics, log }) => new WsServer({ app, handlers, pubsub: busOf(app, pubsub), metrics, log }, options),
@@ -42,7 +42,12 @@ export function wsServer(options: WsServerOptions = {}) {
     stop: (server, { signal }) => server.close(signal),
     health: (server) => (server.listening ? { status: 'up', details: { connections: server.size, url: server.url } } : 'down'),
   })
+  wsServerProviders.add(provider)
+  return provider
 }
+
+/** The providers wsServer() made, so that the preflight finds them. */
+export const wsServerProviders = new WeakSet<AnyProvider>()
 
 /**
  * Lets any component publish to WebSocket topics: `deps: { ws: WsBroadcast }`.

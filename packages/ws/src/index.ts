@@ -13,3 +13,6 @@ export { wireErrorCodes, type ClientMessage, type ServerMessage, type TopicReque
 export { MemoryPubSub, WsPubSub, type PubSub } from './pubsub.js'
 export type { RateLimit } from './rate-limit.js'
 export { WsServer, channelPrefix, type WsServerDeps, type WsServerOptions } from './server.js'
+
+// Registers the WebSocket server's preflight checks (plinth validate) on import.
+import './preflight.js'

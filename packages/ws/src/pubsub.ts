@@ -14,6 +14,12 @@ export interface PubSub {
   publish(channel: string, payload: string): Promise<void>
   /** Listens on a channel until the returned function is called. */
   subscribe(channel: string, listener: (payload: string) => void): Promise<() => Promise<void>>
+  /**
+   * For `plinth validate`, where no component is started: connects what the backend rides on
+   * (a bus its own component starts in a running app) and returns what closes it again. A
+   * backend usable as soon as it is built leaves it out.
+   */
+  connectForCheck?(signal: AbortSignal): Promise<() => Promise<void>>
 }
 
 /**

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http'
 import type { Duplex } from 'node:stream'
-import { bindNetServer, callerCorrelation, listenOn, urlOf, type App, type Logger, type MetricsRegistry } from '@plinth/core'
+import { bindNetServer, callerCorrelation, listenAddress, listenOn, urlOf, type App, type ListenAddress, type Logger, type MetricsRegistry } from '@plinth/core'
 import { WebSocketServer, type WebSocket } from 'ws'
 import { WsConnection } from './connection.js'
 import { Dispatcher, type TopicGuard } from './dispatch.js'
@@ -43,6 +43,7 @@ export interface WsServerDeps {
 export const channelPrefix = 'plinth:ws:'
 
 const labels = { server_type: 'websocket' } as const
+const addressDefaults = { key: 'ws', env: 'WS_PORT', port: 8765 } as const
 
 /**
  * The WebSocket server: accepts connections, dispatches JSON messages to the registered
@@ -78,6 +79,11 @@ export class WsServer {
     return this.#url
   }
 
+  /** Where it listens, or will once started: its options, then the app's configuration (`ws.port`), then WS_PORT, then 8765. */
+  address(): ListenAddress & { readonly path: string } {
+    return { ...listenAddress(this.#deps.app, addressDefaults, this.#options), path: this.#options.path ?? '/' }
+  }
+
   /** Listening and not shutting down. */
   get listening(): boolean {
     return this.#http?.listening === true && !this.#closing
@@ -108,7 +114,7 @@ export class WsServer {
     })
     http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.#upgrade(wss, req, socket, head))
     wss.on('connection', (socket: WebSocket, req: IncomingMessage) => this.#accept(socket, req))
-    const { bound } = await listenOn(app, { server: 'WebSocket', key: 'ws', env: 'WS_PORT', port: 8765 }, this.#options, (address) => bindNetServer(http, address))
+    const { bound } = await listenOn(app, { server: 'WebSocket', ...addressDefaults }, this.#options, (address) => bindNetServer(http, address))
     this.#http = http
     this.#wss = wss
     this.#url = urlOf(bound, this.#options.path ?? '').replace(/^http:/, 'ws:')

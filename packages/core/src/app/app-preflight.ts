@@ -2,7 +2,8 @@ import { loadConfig, type ConfigDefinition, type LoadedConfig } from '../config/
 import { describe } from '../errors.js'
 import type { Node } from '../container/graph.js'
 import { originalProvider, type AnyProvider } from '../container/provider.js'
-import { resolveDataDir } from '../bootstrap/phase.js'
+import { requirementSets, resolveDataDir } from '../bootstrap/phase.js'
+import type { CheckedModule } from '../modules/validation.js'
 import { runPreflight, type PreflightOptions } from '../preflight/preflight.js'
 import type { PreflightReport } from '../preflight/runner.js'
 import { givenLogging } from './app-logging.js'
@@ -16,6 +17,8 @@ export interface PreflightSubject {
   readonly providers: AnyProvider[]
   readonly kernelProviders: AnyProvider[]
   readonly contextual: Map<symbol, (requester: Node) => unknown>
+  /** The registered modules, whose bootstrap artifacts are checked. */
+  readonly modules: readonly CheckedModule[]
 }
 
 /** Runs an app's preflight against the configuration (or the problem loading it) and environment given. */
@@ -41,6 +44,7 @@ export function appPreflight(app: PreflightSubject, config: LoadedConfig<unknown
         configProblem,
       },
       settings: app.options.preflight ?? {},
+      artifacts: { requirements: () => requirementSets(app.options.bootstrap ?? {}, app.modules, cwd), cwd },
     },
     options,
   )

@@ -295,7 +295,7 @@ export class App {
   }
 
   #preflight(config: LoadedConfig<unknown> | undefined, configProblem: string | undefined, env: NodeJS.ProcessEnv, cwd: string, options: PreflightOptions): Promise<PreflightReport> {
-    const subject = { name: this.name, options: this.#options, providers: this.providers(), kernelProviders: this.#kernelProviders(), contextual: this.#contextual() }
+    const subject = { name: this.name, options: this.#options, providers: this.providers(), kernelProviders: this.#kernelProviders(), contextual: this.#contextual(), modules: this.#modules.registered() }
     return appPreflight(subject, config, configProblem, env, cwd, options)
   }
 

@@ -35,13 +35,15 @@ export function safeUrl(source: string): string {
   }
 }
 
-async function hashFile(path: string, signal: AbortSignal): Promise<string> {
+/** The sha256 of a file, streamed. */
+export async function hashFile(path: string, signal: AbortSignal): Promise<string> {
   const hash = createHash('sha256')
   for await (const chunk of createReadStream(path, { signal })) hash.update(chunk as Buffer)
   return hash.digest('hex')
 }
 
-function verifiedIndex(dataDir: string) {
+/** The index of artifacts verified by hashing (size and mtime at that time), read and written under the data directory. */
+export function verifiedIndex(dataDir: string) {
   const file = join(dataDir, '.plinth', 'verified.json')
   let entries: Verified | undefined
   let dirty = false

@@ -64,7 +64,7 @@ function builtinHandlers(options: BootstrapOptions = {}): BootstrapHandler[] {
 }
 
 /** The app's own requirements and each registered module's, in dependency order. */
-function requirementSets(options: BootstrapOptions, modules: readonly CheckedModule[], cwd: string): RequirementSet[] {
+export function requirementSets(options: BootstrapOptions, modules: readonly CheckedModule[], cwd: string): RequirementSet[] {
   const problems: FieldProblem[] = []
   const own = checkRequirements(options.requirements, 'bootstrap.requirements', false, problems)
   if (problems.length > 0) {

@@ -241,12 +241,18 @@ export class Container implements AsyncDisposable {
     if (node.state === 'built') return node.instance
     if (node.state === 'failed') throw node.error
     if (node.pending) {
-      if (async) return node.pending
+      // The pending build settles the node; the instance (or the failure) is on it afterwards.
+      if (async) return node.pending.then(() => (node.state === 'failed' ? Promise.reject(node.error as Error) : node.instance))
       throw new PlinthError('PLINTH_ERR_ASYNC_PROVIDER', `"${node.name}" (${node.reg.site}) is still being built asynchronously; await container.resolve() it`)
     }
     const order = unbuiltSingletons(++this.#walks, (node) => this.#program(node), node)
     for (let i = 0; i < order.length; i++) {
       const current = order[i]!
+      // A dependency another resolve is still building: wait for it rather than build what needs it without it.
+      if (current.pending) {
+        if (!async) throw new PlinthError('PLINTH_ERR_ASYNC_PROVIDER', `"${current.name}" (${current.reg.site}) is still being built asynchronously; await container.resolve() it`)
+        return this.#finishAsync(order, i, current.pending, node)
+      }
       if (current.state !== 'unbuilt') continue
       const result = this.#buildOne(current, async)
       if (isThenable(result)) return this.#finishAsync(order, i, result, node)

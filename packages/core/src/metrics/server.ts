@@ -1,10 +1,13 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import { Application, type App } from '../app/app.js'
 import { Health, Metrics } from '../app/kernel-tokens.js'
-import { urlOf } from '../server/listen-address.js'
+import { listenAddress, urlOf } from '../server/listen-address.js'
 import { bindNetServer, listenOn } from '../server/listener.js'
 import type { MetricsRegistry } from './metrics.js'
 import { component } from '../container/provider.js'
+import { servesMetrics } from './endpoints.js'
+
+const addressDefaults = { key: 'metrics', env: 'METRICS_PORT', port: 9090 } as const
 
 export interface MetricsServerOptions {
   /** Default: config `metrics.port`, else METRICS_PORT, else 9090. 0 picks a free port. */
@@ -46,7 +49,7 @@ export class MetricsServer {
     const { createServer } = await import('node:http')
     const server = createServer((req, res) => void this.#handle(req, res))
     server.keepAliveTimeout = 65_000
-    const { bound } = await listenOn(this.#app, { server: 'metrics', key: 'metrics', env: 'METRICS_PORT', port: 9090 }, this.#options, (address) => bindNetServer(server, address))
+    const { bound } = await listenOn(this.#app, { server: 'metrics', ...addressDefaults }, this.#options, (address) => bindNetServer(server, address))
     this.#server = server
     this.#url = urlOf(bound, this.#options.path ?? '/metrics')
     this.#app.announce('metrics', this.#url)
@@ -94,7 +97,7 @@ export class MetricsServer {
  * // curl http://127.0.0.1:9090/metrics
  */
 export function metricsServer(options: MetricsServerOptions = {}) {
-  return component('metrics-server', {
+  const provider = component('metrics-server', {
     eager: true,
     deps: { app: Application, metrics: Metrics, health: Health },
     create: ({ app, metrics }) => new MetricsServer(app, metrics, options),
@@ -104,4 +107,6 @@ export function metricsServer(options: MetricsServerOptions = {}) {
     stop: (server, { signal }) => server.close(signal),
     health: (server) => (server.url ? { status: 'up', details: { url: server.url } } : 'down'),
   })
+  const where = `GET ${options.path ?? '/metrics'} on the metrics server (${options.port === undefined ? 'METRICS_PORT, default 9090' : `port ${options.port}`})`
+  return servesMetrics(provider, where, ({ env, config }) => ({ ...listenAddress({ config: { value: config }, env }, addressDefaults, options), path: options.path ?? '/metrics' }))
 }

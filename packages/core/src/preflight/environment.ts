@@ -5,6 +5,9 @@
  */
 import type { AnyProvider } from '../container/provider.js'
 import type { PreflightCheck, PreflightOutcome } from './check.js'
+import { Metrics } from '../app/kernel-tokens.js'
+import { metricsEndpointOf } from '../metrics/endpoints.js'
+import { scrapeEndpoints } from './metrics-scrape.js'
 
 /** What core's checks read of the app, besides the context every check gets. */
 export interface CoreCheckSettings {
@@ -123,10 +126,12 @@ export function monitoringChecks(settings: CoreCheckSettings): PreflightCheck[] 
     {
       category: 'monitoring',
       name: 'metrics endpoint',
-      run: ({ production }) => {
-        const served = settings.providers.some((p) => p.provides.name === 'metrics-server')
-        if (served) return pass('metrics server component present')
-        return { status: production ? 'warn' : 'pass', found: 'no metrics server component', fix: 'add metricsServer() to the components so that Prometheus can scrape /metrics' }
+      run: async (context) => {
+        const served = settings.providers.map(metricsEndpointOf).filter((where) => where !== undefined)
+        if (served.length === 0) {
+          return { status: context.production ? 'warn' : 'pass', found: 'nothing serves the metrics', fix: 'add metricsServer() to the components, or httpServer({ metrics: true }) for GET /metrics on the HTTP server, so that Prometheus can scrape them' }
+        }
+        return scrapeEndpoints(served, context, () => context.resolve(Metrics))
       },
     },
     {

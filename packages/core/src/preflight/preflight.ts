@@ -7,6 +7,7 @@ import { Container, type ContainerOptions } from '../container/container.js'
 import { originalProvider, provide, type AnyProvider, type Registration } from '../container/provider.js'
 import { token, type AnyToken, type ValueOf } from '../container/token.js'
 import { declaredCheck, PreflightChecks, preflightContributors, PREFLIGHT_CATEGORIES, type PreflightCheck, type PreflightSetup } from './check.js'
+import { artifactChecks, type ArtifactCheckSettings } from './artifacts.js'
 import { environmentChecks, monitoringChecks, type CoreCheckSettings } from './environment.js'
 import { failureOf, runChecks, type PreflightReport } from './runner.js'
 import { systemChecks, type SystemThresholds } from './system.js'
@@ -52,6 +53,8 @@ export interface PreflightInput {
   readonly contextual: ContainerOptions['contextual']
   readonly core: Omit<CoreCheckSettings, 'providers' | 'environments' | 'requiredEnv'>
   readonly settings: PreflightSettings
+  /** The bootstrap artifacts of the app and its modules, for the artifacts check. */
+  readonly artifacts?: ArtifactCheckSettings
 }
 
 const standardEnvironments = ['development', 'test', 'staging', 'production']
@@ -116,7 +119,7 @@ export async function runPreflight(input: PreflightInput, options: PreflightOpti
     environments: input.settings.environments ?? standardEnvironments,
     requiredEnv: input.settings.requiredEnv ?? [],
   }
-  checks.push(...environmentChecks(core), ...monitoringChecks(core), ...systemChecks(input.settings))
+  checks.push(...environmentChecks(core), ...monitoringChecks(core), ...systemChecks(input.settings), ...(input.artifacts ? artifactChecks(input.artifacts) : []))
   const selected = only ? checks.filter((check) => only.has(check.category)) : checks
 
   const cleanups: (() => unknown)[] = []
