@@ -131,7 +131,8 @@ describe.skipIf(!services)(postgres.title(redis.title(nats.title('plinth validat
     const find = (category: string, name: string) => report.results.find((r) => r.category === category && r.name === name)
     expect(find('database', 'connects')).toMatchObject({ status: 'pass', found: expect.stringMatching(/^PostgreSQL \d+/) })
     expect(find('database', 'migrations applied')).toMatchObject({ status: 'pass', found: expect.stringMatching(/^\d+ applied$/) })
-    expect(find('cache', 'Redis answers')).toMatchObject({ status: 'pass' })
+    // A PING slower than 20 ms is a warning, which a busy test machine can earn: not a failure.
+    expect(find('cache', 'Redis answers')).toMatchObject({ status: expect.stringMatching(/^(pass|warn)$/), found: expect.stringMatching(/^Redis [\d.]+ answered PING in/) })
     expect(find('security', 'JWT signing keys')).toMatchObject({ status: 'pass', found: '1 EdDSA key (Ed25519)' })
     expect(find('jobs', 'queue reachable')).toMatchObject({ status: 'pass', found: expect.stringMatching(/^BullMQ on Redis answered/) })
     expect(find('jobs', 'workers in the group')).toMatchObject({ status: 'pass', found: expect.stringMatching(/^this instance runs workers for \d+ job names?/) })
