@@ -10,8 +10,7 @@ import fastifyJwt from '@fastify/jwt'
 import { Auth, AuthGuard, Guard, MemoryAuthStore, auth, createAuthentication, type Authentication } from '@plinth/auth'
 import { createApp, provide } from '@plinth/core'
 import { Routes, httpServer } from '@plinth/http'
-import { fastify } from 'fastify'
-import { pino } from 'pino'
+import { fastify, pino } from '../plinth-deps.js'
 
 export interface Running {
   readonly url: string

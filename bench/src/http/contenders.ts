@@ -4,8 +4,8 @@ import { httpServer, Routes } from '@plinth/http'
 import { Controller, Get, Module } from '@nestjs/common'
 import { NestFactory } from '@nestjs/core'
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify'
-import { fastify, type FastifyInstance } from 'fastify'
-import { pino } from 'pino'
+import type { FastifyInstance } from 'fastify'
+import { fastify, pino } from '../plinth-deps.js'
 
 /** A server under test: where it listens and how to stop it. */
 export interface Running {
