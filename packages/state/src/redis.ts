@@ -6,6 +6,7 @@
  * field TTL) is kept in a sorted set that each instance sweeps, the ZREM deciding which
  * instance announces an expiry.
  */
+import { randomUUID } from 'node:crypto'
 import { createRequire } from 'node:module'
 import type * as IORedis from 'ioredis'
 import type { Redis } from 'ioredis'
@@ -108,6 +109,8 @@ export class RedisStateStore implements StateStore {
   readonly #expiries: string
   readonly #channel: string
   readonly #watchers = new Watchers()
+  /** Watches waiting for their barrier message to come back, by its id. */
+  readonly #synced = new Map<string, () => void>()
   readonly #sweepInterval: number
   #sweeper: NodeJS.Timeout | undefined
 
@@ -123,7 +126,8 @@ export class RedisStateStore implements StateStore {
     for (const connection of [this.#client, this.#subscriber]) connection.on('error', () => undefined)
     this.#subscriber.on('message', (channel: string, text: string) => {
       if (channel !== this.#channel) return
-      const message = JSON.parse(text) as { b: string; f: string; t: StateChange['type']; v?: string }
+      const message = JSON.parse(text) as { b: string; f: string; t: StateChange['type']; v?: string; s?: string }
+      if (message.s !== undefined) return this.#synced.get(message.s)?.()
       this.#watchers.emit({ bucket: message.b, field: message.f, type: message.t, value: message.v })
     })
   }
@@ -183,12 +187,27 @@ export class RedisStateStore implements StateStore {
     return (await this.#write(bucket, field, 'cas', expected, next, ttl)) === 1
   }
 
-  watch(bucket: string, field: string | undefined, listener: StateListener): Promise<() => Promise<void>> {
+  async watch(bucket: string, field: string | undefined, listener: StateListener): Promise<() => Promise<void>> {
+    // A watcher hears changes made after it was added, not the announcements of earlier writes
+    // still on their way: Redis delivers one connection's publishes in order, so once a barrier
+    // published now comes back, every earlier write of this instance has been delivered.
+    if (this.#subscriber.status === 'ready' && this.#client.status === 'ready') {
+      const id = randomUUID()
+      const back = new Promise<void>((resolve) => this.#synced.set(id, resolve))
+      const timeout = setTimeout(() => this.#synced.get(id)?.(), 1_000)
+      try {
+        await this.#client.publish(this.#channel, JSON.stringify({ s: id }))
+        await back
+      } finally {
+        clearTimeout(timeout)
+        this.#synced.delete(id)
+      }
+    }
     const off = this.#watchers.add(bucket, field, listener)
-    return Promise.resolve(() => {
+    return () => {
       off()
       return Promise.resolve()
-    })
+    }
   }
 
   async close(): Promise<void> {
