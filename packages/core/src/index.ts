@@ -29,7 +29,7 @@ export {
   type HealthReport,
   type ProbeResult,
 } from './health/health.js'
-export { listenAddress, listenFailure, urlOf, type AddressDefaults, type ListenAddress, type ListeningApp } from './server/listen-address.js'
+export { dialHost, listenAddress, listenFailure, urlOf, type AddressDefaults, type ListenAddress, type ListeningApp } from './server/listen-address.js'
 export { bindNetServer, listenOn, type ListenerSpec } from './server/listener.js'
 // Types only: prom-client loads when the Metrics token is first resolved, not with @plinth/core.
 export type { Exposition, MetricsOptions, MetricsRegistry } from './metrics/metrics.js'

@@ -6,15 +6,12 @@
  */
 import { randomUUID } from 'node:crypto'
 import { createServer } from 'node:net'
-import { definePreflight, type PreflightCheck, type PreflightOutcome, type Token } from '@plinth/core'
+import { definePreflight, dialHost, type PreflightCheck, type PreflightOutcome, type Token } from '@plinth/core'
 import { WebSocket } from 'ws'
 import { wsServerProviders } from './component.js'
 import { WsPubSub, type PubSub } from './pubsub.js'
 import type { WsServer } from './server.js'
 
-/** A wildcard address is reached on the loopback of the same family. */
-const reachable = (host: string) => (host === '0.0.0.0' || host === '' ? '127.0.0.1' : host === '::' ? '::1' : host)
-const bracketed = (host: string) => (host.includes(':') ? `[${host}]` : host)
 
 type Handshake = { kind: 'open' } | { kind: 'http'; status: number } | { kind: 'error'; code: string; message: string }
 
@@ -53,7 +50,7 @@ function serverCheck(target: Token<unknown>): PreflightCheck {
       const { signal } = context
       const { host, port, path, source } = ((await context.resolve(target)) as WsServer).address()
       if (port === 0) return { status: 'pass', found: `port 0 (from ${source}): a free port is picked at start` }
-      const url = `ws://${bracketed(reachable(host))}:${port}${path}`
+      const url = `ws://${dialHost(host)}:${port}${path}`
       const answer = await handshake(url, signal)
       if (answer.kind === 'open') return { status: 'pass', found: `${url} answered the WebSocket handshake (a running instance)` }
       if (answer.kind === 'http') {

@@ -6,17 +6,17 @@
 import type { MetricsEndpoint } from '../metrics/endpoints.js'
 import type { MetricsRegistry } from '../metrics/metrics.js'
 import { describe } from '../errors.js'
+import { dialHost } from '../server/listen-address.js'
 import type { PreflightContext, PreflightOutcome } from './check.js'
 
 const samplesIn = (body: string) => body.split('\n').filter((line) => line !== '' && !line.startsWith('#')).length
-const loopback = (host: string) => (host === '0.0.0.0' || host === '' ? '127.0.0.1' : host === '::' ? '[::1]' : host.includes(':') ? `[${host}]` : host)
 
 type Scrape = { kind: 'scraped'; url: string; samples: number } | { kind: 'absent'; url: string } | { kind: 'failed'; url: string; found: string }
 
 async function scrape(endpoint: MetricsEndpoint, context: PreflightContext): Promise<Scrape | undefined> {
   const address = endpoint.address?.({ env: context.env, config: context.config })
   if (!address || address.port === 0) return undefined
-  const url = `http://${loopback(address.host)}:${address.port}${address.path}`
+  const url = `http://${dialHost(address.host)}:${address.port}${address.path}`
   let response: Response
   try {
     response = await fetch(url, { signal: context.signal })

@@ -69,6 +69,19 @@ export function urlOf(address: AddressInfo | string | null, path = ''): string {
 }
 
 /**
+ * The host a client on this machine dials to reach a server listening on `host`: a wildcard
+ * (`0.0.0.0`, `::`, empty) is reached on the loopback of its family; IPv6 is bracketed for a URL.
+ *
+ * @example
+ * `ws://${dialHost('0.0.0.0')}:8080/` // 'ws://127.0.0.1:8080/'
+ * dialHost('::') // '[::1]'
+ */
+export function dialHost(host: string): string {
+  const reached = host === '0.0.0.0' || host === '' ? '127.0.0.1' : host === '::' ? '::1' : host
+  return reached.includes(':') ? `[${reached}]` : reached
+}
+
+/**
  * A listen failure that names the address, where the port came from, and what to do.
  *
  * @example
