@@ -111,6 +111,14 @@ export const coreErrors = defineErrors('@plinth/core', {
     title: 'No application to load',
     hint: 'Run plinth inside your project with "plinth": { "app": "./dist/app.js" } in its package.json (any folder below it works too), or name the module that exports the app: `plinth check --app ./dist/app.js`.',
   },
+  PLINTH_ERR_BUILD_TOOL_MISSING: {
+    title: 'plinth build needs esbuild',
+    hint: 'Install it beside Plinth: `npm install --save-dev esbuild`; then run `npx plinth build` again.',
+  },
+  PLINTH_ERR_BUILD_FAILED: {
+    title: 'The app could not be bundled',
+    hint: 'Read esbuild\'s errors above (file:line); a package that cannot be bundled can be left to load from node_modules: `plinth build --external NAME`.',
+  },
   PLINTH_ERR_APP_LOAD_FAILED: {
     title: 'The app module threw while loading',
     hint: 'Fix the line named: importing the app must only declare things; move work into components (their create or start hooks).',

@@ -1,4 +1,4 @@
-import { createRequire } from 'node:module'
+import ajvCompiler from '@fastify/ajv-compiler'
 import type { FastifyInstance, FastifyServerOptions, preValidationHookHandler } from 'fastify'
 import { HttpProblem } from './problems.js'
 
@@ -8,10 +8,10 @@ type ValidatorCompiler = (route: RouteDefinition) => Validate
 type AjvServerOptions = { customOptions?: Record<string, unknown>; plugins?: unknown[]; onCreate?: unknown }
 type BuildValidator = (externalSchemas: Record<string, unknown>, options?: AjvServerOptions) => ValidatorCompiler
 
-// Fastify's own Ajv compiler (its dependency, resolved from where fastify is): the same Ajv,
-// formats and defaults Fastify would use, built twice with different coercion.
-const fastifyRequire = createRequire(createRequire(import.meta.url).resolve('fastify'))
-const { AjvCompiler } = fastifyRequire('@fastify/ajv-compiler') as { AjvCompiler: () => BuildValidator }
+// Fastify's own Ajv compiler (the version range fastify depends on): the same Ajv, formats and
+// defaults Fastify would use, built twice with different coercion. A static import, so that a
+// bundle (`plinth build`) holds it rather than loading it from node_modules.
+const { AjvCompiler } = ajvCompiler as unknown as { AjvCompiler: () => BuildValidator }
 
 /**
  * Fastify's validator builder with two Ajv instances: query strings, path parameters and

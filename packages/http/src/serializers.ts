@@ -1,4 +1,4 @@
-import { createRequire } from 'node:module'
+import serializerCompiler from '@fastify/fast-json-stringify-compiler'
 import type { FastifyServerOptions } from 'fastify'
 
 type RouteSerializerDefinition = { readonly schema: unknown }
@@ -6,10 +6,9 @@ type Serialize = (data: unknown) => string
 type SerializerCompiler = (route: RouteSerializerDefinition) => Serialize
 type BuildSerializer = (externalSchemas: unknown, options?: unknown) => SerializerCompiler
 
-// Fastify's own serializer builder (its dependency, resolved from where fastify is): the same
-// fast-json-stringify and options Fastify would use.
-const fastifyRequire = createRequire(createRequire(import.meta.url).resolve('fastify'))
-const { SerializerSelector } = fastifyRequire('@fastify/fast-json-stringify-compiler') as { SerializerSelector: () => BuildSerializer }
+// Fastify's own serializer builder (the version range fastify depends on): the same
+// fast-json-stringify and options Fastify would use; imported statically, as Ajv's compiler is.
+const { SerializerSelector } = serializerCompiler as unknown as { SerializerSelector: () => BuildSerializer }
 
 /**
  * Fastify's response serializer builder, building one serializer per schema object rather than

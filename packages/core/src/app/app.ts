@@ -14,6 +14,7 @@ import { bootstrapFailed, type BootstrapReport } from '../bootstrap/bootstrap.js
 import { bootstrapModules, resolveDataDir } from '../bootstrap/phase.js'
 import type { ModuleResolution } from '../modules/resolution.js'
 import type { Module } from '../modules/module.js'
+import type { ModuleDiscoveryOptions } from '../modules/discovery.js'
 import { ModuleRegistry, type ModuleStatus } from '../modules/registry.js'
 import { provide, type AnyProvider } from '../container/provider.js'
 import { drainAndStop, shutdownSettings } from '../lifecycle/shutdown.js'
@@ -74,6 +75,11 @@ export class App {
     const discover = options.discoverModules
     this.#modules = new ModuleRegistry(options.modules ?? [], typeof discover === 'string' || discover instanceof URL ? { dir: discover } : discover, this.events, site)
     this.events.subscribe((event) => this.#timeline.push(event))
+  }
+
+  /** Where the app discovers modules, if it does (`plinth build` compiles them into the bundle). */
+  get moduleDiscovery(): ModuleDiscoveryOptions | undefined {
+    return this.#modules.discovery
   }
 
   get state(): AppState {
@@ -365,7 +371,7 @@ export class App {
       if (atStart !== 'off') await preflightAtStart(atStart, this.#preflight(this.#config, undefined, this.#env, cwd, {}), componentLogger(this.logger, 'preflight'), this.name)
       this.#throwIfInterrupted()
       this.#container = container
-      this.#lifecycle = new Lifecycle(container, this.events, (name, module) => componentLogger(this.logger, name, module), this.#options.lifecycle, this.#modules.listedAt(undefined))
+      this.#lifecycle = new Lifecycle(container, this.events, (name, module) => componentLogger(this.logger, name, module), this.#options.lifecycle, () => this.#modules.listedAt(undefined))
       const lifecycle = this.#lifecycle
       const dataDir = resolveDataDir(this.#options.bootstrap ?? {}, this.#config?.value, this.#env, cwd)
       const result = await this.#phase('start', async () => {

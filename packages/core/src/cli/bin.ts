@@ -6,6 +6,7 @@ import { commandHelp, runCommand } from './cli.js'
 // The binary loads cli.js directly, not the index; the bootstrap command must register either way.
 import './bootstrap-command.js'
 import './validate-command.js'
+import './build-command.js'
 import { PlinthError, reportError } from '../errors.js'
 
 /** Where the app module is, and the project folder it is run from. */
@@ -102,7 +103,7 @@ export async function runCli(argv: string[]): Promise<number> {
     }
     const located = locateApp(argv)
     if (located.project) process.chdir(located.project)
-    return await runCommand(await importApp(located.path), located.rest)
+    return await runCommand(await importApp(located.path), located.rest, { appModule: located.path })
   } catch (error) {
     process.stderr.write(`${reportError(error)}\n`)
     return 1

@@ -19,6 +19,8 @@ export interface CommandContext {
   readonly args: string[]
   readonly out: (text: string) => void
   readonly err: (text: string) => void
+  /** The file the app was loaded from, when the \`plinth\` binary loaded it (\`plinth build\` compiles from it). */
+  readonly appModule?: string
 }
 
 export interface Command {
@@ -206,7 +208,7 @@ export function commandHelp(): string {
  * import { app } from '../app/app.js'
  * process.exitCode = await runCommand(app, process.argv.slice(2))
  */
-export async function runCommand(app: App, argv: string[], io: Partial<Pick<CommandContext, 'out' | 'err'>> = {}): Promise<number> {
+export async function runCommand(app: App, argv: string[], io: Partial<Pick<CommandContext, 'out' | 'err' | 'appModule'>> = {}): Promise<number> {
   const out = io.out ?? ((text: string) => process.stdout.write(`${text}\n`))
   const err = io.err ?? ((text: string) => process.stderr.write(`${text}\n`))
   const [first, ...rest] = argv
@@ -230,7 +232,7 @@ export async function runCommand(app: App, argv: string[], io: Partial<Pick<Comm
   // A command other than start prints for people on standard output: its logs go to standard
   // error, warnings and worse unless LOG_LEVEL asks for more.
   if (name !== 'start') app.useLogging({ stderr: true, level: 'warn' })
-  return command.run({ app, args, out, err })
+  return command.run({ app, args, out, err, ...(io.appModule === undefined ? {} : { appModule: io.appModule }) })
 }
 
 /**

@@ -10,6 +10,7 @@ import { join, relative, resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import type { FieldProblem } from '../bootstrap/requirements.js'
 import { PlinthError, describe } from '../errors.js'
+import { bundledModule } from './bundled.js'
 import { loadFailure } from './load-failure.js'
 import { checkModule, invalidModule, type CheckedModule } from './validation.js'
 
@@ -63,6 +64,29 @@ export async function discoverModules(options: ModuleDiscoveryOptions, cwd = pro
   return out
 }
 
+/**
+ * The module files discovery would import from a folder, in its order: each sub-folder's
+ * manifest `main`, else the first of `files` present. `plinth build` compiles these into the
+ * bundle; folders that name no file (a manifest alone) have nothing to compile.
+ *
+ * @example
+ * const files = await moduleFiles({ dir: new URL('./modules/', import.meta.url) })
+ */
+export async function moduleFiles(options: ModuleDiscoveryOptions, cwd = process.cwd()): Promise<string[]> {
+  const dir = options.dir instanceof URL ? fileURLToPath(options.dir) : resolve(cwd, options.dir)
+  const entries = await readdir(dir, { withFileTypes: true }).catch((error: unknown) => {
+    throw new PlinthError('PLINTH_ERR_MODULE_DISCOVERY', `cannot read the modules folder ${dir}: ${describe(error)}`, { cause: error })
+  })
+  const out: string[] = []
+  for (const entry of entries.filter((e) => e.isDirectory() && !e.name.startsWith('.') && !e.name.startsWith('_')).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    const folder = join(dir, entry.name)
+    const manifest = await readManifest(join(folder, 'module.json'), join(folder, 'module.json')).catch(() => undefined)
+    const main = manifest && 'value' in manifest && typeof manifest.value.main === 'string' ? resolve(folder, manifest.value.main) : (options.files ?? defaultFiles).map((f) => join(folder, f)).find((f) => existsSync(f))
+    if (main && existsSync(main)) out.push(main)
+  }
+  return out
+}
+
 async function readModuleFolder(folder: string, name: string, files: readonly string[], required: Set<string>, cwd: string): Promise<ModuleCandidate | undefined> {
   const show = (path: string) => relative(cwd, path) || path
   const manifestPath = join(folder, 'module.json')
@@ -84,13 +108,14 @@ async function readModuleFolder(folder: string, name: string, files: readonly st
   const requiredById = manifest?.required === true || required.has(id) || required.has(name)
 
   let exported: unknown = {}
+  const inBundle = main === undefined ? undefined : bundledModule(main)
   if (main) {
-    if (!existsSync(main)) {
+    if (!inBundle && !existsSync(main)) {
       const error = invalidModule(show(manifestPath), id, [{ field: 'main', message: `names ${show(main)}, which does not exist (is the module built?)` }])
       return { id, source: show(manifestPath), required: requiredById, error }
     }
     try {
-      const loaded = (await import(pathToFileURL(main).href)) as Record<string, unknown>
+      const loaded = inBundle ?? ((await import(pathToFileURL(main).href)) as Record<string, unknown>)
       exported = loaded.default ?? (manifest ? { components: loaded.components, init: loaded.init } : undefined)
     } catch (error) {
       // What the file itself threw, and where; a TypeScript hint only when TypeScript was what failed to load.

@@ -10,8 +10,10 @@ const require = createRequire(import.meta.url)
  * @example
  * const semver = lazyRequire<typeof import('semver')>('semver')
  * semver().satisfies('1.2.0', '^1.0.0')
+ *
+ * `plinth build` gives each call a `load` that requires the package from inside the bundle.
  */
-export function lazyRequire<T>(id: string): () => T {
+export function lazyRequire<T>(id: string, load: () => unknown = () => require(id)): () => T {
   let loaded: T | undefined
-  return () => (loaded ??= require(id) as T)
+  return () => (loaded ??= load() as T)
 }

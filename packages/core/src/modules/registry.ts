@@ -61,6 +61,11 @@ export class ModuleRegistry {
     this.#events = events
   }
 
+  /** Where modules are discovered, when they are. */
+  get discovery(): ModuleDiscoveryOptions | undefined {
+    return this.#discovery
+  }
+
   /** The outcome of the last `register()`: nothing registered or excluded before the first. */
   resolution(): ModuleResolution {
     return this.#resolution ?? { registered: [], excluded: [] }
