@@ -13,8 +13,8 @@
  */
 import { existsSync, readFileSync } from 'node:fs'
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
-import { dirname, join, relative, resolve } from 'node:path'
-import { isBuiltin } from 'node:module'
+import { dirname, join, relative, resolve, sep } from 'node:path'
+import { createRequire, isBuiltin } from 'node:module'
 import { pathToFileURL } from 'node:url'
 import type { App } from '../app/app.js'
 import { PlinthError, describe } from '../errors.js'
@@ -73,6 +73,21 @@ function isNative(dir: string): boolean {
     return nativeMarkers.some((marker) => pkg.dependencies?.[marker] !== undefined)
   } catch {
     return false
+  }
+}
+
+/**
+ * The file a bare import names, as a path from the bundle's folder (`../node_modules/pino/pino.js`):
+ * a bundle written elsewhere than the project still finds the packages it leaves outside. The
+ * specifier itself when it cannot be resolved here, so that the service says which at run time.
+ */
+function installedAt(spec: string, from: string, outDir: string): string {
+  try {
+    const file = createRequire(join(from, 'plinth-build.js')).resolve(spec)
+    const path = relative(outDir, file).split(sep).join('/')
+    return path.startsWith('.') ? path : `./${path}`
+  } catch {
+    return spec
   }
 }
 
@@ -175,6 +190,11 @@ export async function buildApp(app: App, options: BuildOptions): Promise<BuildRe
             // import('an-external') becomes a require() of it: the code cache cannot hold an import().
             build.onResolve({ filter: /.*/, namespace: 'plinth-external' }, (args) => ({ path: args.path, external: true }))
             build.onLoad({ filter: /.*/, namespace: 'plinth-external' }, (args) => ({ contents: `module.exports = require(${JSON.stringify(args.path)})`, loader: 'js' }))
+            // A package left outside loads from where it was found at build time, by a path relative to the bundle.
+            const leaveOut = (spec: string, from: string, kind: string) => {
+              const path = installedAt(spec, from, outDir)
+              return kind === 'dynamic-import' ? { path, namespace: 'plinth-external' } : { path, external: true }
+            }
             build.onResolve({ filter: /^[^./]/ }, (args) => (args.kind === 'dynamic-import' && isBuiltin(args.path) ? { path: args.path, namespace: 'plinth-external' } : undefined))
             build.onResolve({ filter: /\.node$/ }, (args) => ({ path: resolve(args.resolveDir, args.path), external: true }))
             build.onResolve({ filter: /^(@[^/]+\/)?[^./][^:]*$/ }, (args) => {
@@ -183,7 +203,7 @@ export async function buildApp(app: App, options: BuildOptions): Promise<BuildRe
               const outside = external.has(name) || (dir !== undefined && isNative(dir))
               if (!outside) return undefined
               if (!external.has(name)) leftOut.add(name)
-              return args.kind === 'dynamic-import' ? { path: args.path, namespace: 'plinth-external' } : { path: args.path, external: true }
+              return leaveOut(args.path, args.resolveDir, args.kind)
             })
             build.onLoad({ filter: /\.[cm]?js$/ }, async (args) => {
               const text = await readFile(args.path, 'utf8')
