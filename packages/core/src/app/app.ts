@@ -365,7 +365,7 @@ export class App {
       if (atStart !== 'off') await preflightAtStart(atStart, this.#preflight(this.#config, undefined, this.#env, cwd, {}), componentLogger(this.logger, 'preflight'), this.name)
       this.#throwIfInterrupted()
       this.#container = container
-      this.#lifecycle = new Lifecycle(container, this.events, (name, module) => componentLogger(this.logger, name, module), this.#options.lifecycle, this.#modules.listedAt(undefined))
+      this.#lifecycle = new Lifecycle(container, this.events, (name, module) => componentLogger(this.logger, name, module), this.#options.lifecycle, () => this.#modules.listedAt(undefined))
       const lifecycle = this.#lifecycle
       const dataDir = resolveDataDir(this.#options.bootstrap ?? {}, this.#config?.value, this.#env, cwd)
       const result = await this.#phase('start', async () => {

@@ -230,11 +230,13 @@ export class HealthRegistry {
 
   #collect(): void {
     const defaults = { ...checkDefaults, ...this.#options.defaults }
-    const sites = new Map<string, string>()
-    const add = (check: HealthCheck, source: 'component' | 'check', site: string) => {
+    // Where each check was declared, written out only for an error: formatting a site reads the
+    // file's source map, which for every component of an app is milliseconds at start.
+    const sites = new Map<string, () => string>()
+    const add = (check: HealthCheck, source: 'component' | 'check', site: () => string) => {
       const first = sites.get(check.name)
       if (first !== undefined) {
-        throw new PlinthError('PLINTH_ERR_DUPLICATE_HEALTH_CHECK', `two health checks are named "${check.name}": ${first} and ${site}`)
+        throw new PlinthError('PLINTH_ERR_DUPLICATE_HEALTH_CHECK', `two health checks are named "${check.name}": ${first()} and ${site()}`)
       }
       sites.set(check.name, site)
       const runner = new CheckRunner(check, source, defaults, this.#now)
@@ -243,9 +245,9 @@ export class HealthRegistry {
     }
     for (const status of this.#app.components()) {
       const check = componentCheck(status)
-      if (check) add(check, 'component', `component "${status.name}" (${status.site.toString()})`)
+      if (check) add(check, 'component', () => `component "${status.name}" (${status.site.toString()})`)
     }
-    for (const check of this.#contributed) add(check, 'check', `a HealthChecks contribution`)
+    for (const check of this.#contributed) add(check, 'check', () => 'a HealthChecks contribution')
   }
 }
 

@@ -76,7 +76,8 @@ export class Lifecycle {
     events: EventStream<LifecycleEvent>,
     log: (component: string, module: string | undefined) => Logger,
     options: LifecycleOptions = {},
-    optionsSite?: string,
+    /** Where the options were written; called only for a deadline's message (it reads a source map). */
+    optionsSite?: () => string | undefined,
   ) {
     this.#optionsSite = optionsSite
     this.#container = container
@@ -87,12 +88,13 @@ export class Lifecycle {
   }
 
   readonly #given: LifecycleOptions
-  readonly #optionsSite: string | undefined
+  readonly #optionsSite: (() => string | undefined) | undefined
 
   /** Where a component's deadline was set, for the timeout's message: its own option, the app's lifecycle option (at optionsSite, the createApp call), or the default. */
   #deadlineSource(node: Node, which: 'startTimeout' | 'stopTimeout'): string {
     if (node.reg[which] !== undefined) return `its own ${which}, set at ${node.reg.site}`
-    if (this.#given[which] !== undefined) return `the app's lifecycle.${which}${this.#optionsSite ? `, set at ${this.#optionsSite}` : ''}`
+    const site = this.#given[which] !== undefined ? (this.#optionsSite?.() ?? '') : undefined
+    if (site !== undefined) return `the app's lifecycle.${which}${site ? `, set at ${site}` : ''}`
     return `the default lifecycle.${which}; set the component's ${which} or the app's lifecycle.${which}`
   }
 
