@@ -76,7 +76,6 @@ export class Lifecycle {
     events: EventStream<LifecycleEvent>,
     log: (component: string, module: string | undefined) => Logger,
     options: LifecycleOptions = {},
-    /** Where the options were written; called only for a deadline's message (it reads a source map). */
     optionsSite?: () => string | undefined,
   ) {
     this.#optionsSite = optionsSite
@@ -90,7 +89,7 @@ export class Lifecycle {
   readonly #given: LifecycleOptions
   readonly #optionsSite: (() => string | undefined) | undefined
 
-  /** Where a component's deadline was set, for the timeout's message: its own option, the app's lifecycle option (at optionsSite, the createApp call), or the default. */
+  /** Where a component's deadline was set, for the timeout's message: its own option, the app's lifecycle option (at optionsSite, the createApp call, formatted only here since that reads a source map), or the default. */
   #deadlineSource(node: Node, which: 'startTimeout' | 'stopTimeout'): string {
     if (node.reg[which] !== undefined) return `its own ${which}, set at ${node.reg.site}`
     const site = this.#given[which] !== undefined ? (this.#optionsSite?.() ?? '') : undefined
