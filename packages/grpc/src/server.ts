@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module'
 import { Server, ServerCredentials, setLogger, type ChannelOptions } from '@grpc/grpc-js'
 import type { Options as LoaderOptions, PackageDefinition, ServiceDefinition } from '@grpc/proto-loader'
 import { PlinthError, listenOn, type App, type HealthRegistry, type ListenAddress, type Logger } from '@plinth/core'
@@ -33,6 +34,12 @@ export interface GrpcServerDeps {
 
 /** proto-loader options matching what grpc-js's own examples and grpc-health-check use. */
 export const defaultLoaderOptions: LoaderOptions = { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true }
+
+// The standard health proto, from the file grpc-health-check ships. The package itself is not
+// imported: its entry parses that proto at import (loadSync) for a handler Plinth does not use,
+// and the server parses it anyway, with the same options, for the package definition
+// reflection needs.
+const healthProtoPath = createRequire(import.meta.url).resolve('grpc-health-check/proto/health/v1/health.proto')
 
 /**
  * The gRPC server: the modules' services, the standard health service fed by the health
@@ -94,7 +101,7 @@ export class GrpcServer {
     // them while its other components start; the services' protos and the health proto are
     // read and parsed side by side.
     const reflection = (this.#options.reflection ?? true) ? import('@grpc/reflection') : undefined
-    const [{ load }, { protoPath: healthProtoPath }] = await Promise.all([import('@grpc/proto-loader'), import('grpc-health-check')])
+    const { load } = await import('@grpc/proto-loader')
     const [loaded, healthPkg] = await Promise.all([Promise.all(services.map((registration) => loadService(load, registration))), load(healthProtoPath, defaultLoaderOptions)])
     const packages: PackageDefinition[] = []
     for (const [i, { pkg, definition }] of loaded.entries()) {

@@ -5,8 +5,10 @@ import { HttpProblem } from './problems.js'
 type RouteDefinition = { readonly schema: unknown; readonly httpPart?: string }
 type Validate = (data: unknown) => boolean
 type ValidatorCompiler = (route: RouteDefinition) => Validate
-type AjvServerOptions = { customOptions?: Record<string, unknown>; plugins?: unknown[]; onCreate?: unknown }
+type AjvServerOptions = { customOptions?: Record<string, unknown>; plugins?: unknown[]; onCreate?: (ajv: SchemaChecker) => void }
 type BuildValidator = (externalSchemas: Record<string, unknown>, options?: AjvServerOptions) => ValidatorCompiler
+/** The part of an Ajv instance used here: its meta-schema check and the option that turns it on. */
+type SchemaChecker = { readonly opts: { readonly validateSchema?: boolean | 'log' }; validateSchema(schema: unknown, throwOrLogError: boolean): boolean }
 
 // Fastify's own Ajv compiler (the version range fastify depends on): the same Ajv, formats and
 // defaults Fastify would use, built twice with different coercion. A static import, so that a
@@ -19,14 +21,39 @@ const { AjvCompiler } = ajvCompiler as unknown as { AjvCompiler: () => BuildVali
  * JSON bodies are not, since JSON has types of its own: `{"kind":true}` stays a boolean and
  * fails a string schema instead of becoming "true", and `"12"` fails an integer schema
  * instead of being stored as 12.
+ *
+ * Each schema is still checked against the JSON Schema meta-schema, once, by the coercing
+ * instance: Ajv compiles its meta-schema validator without coercion whatever the instance's
+ * options, so both instances would build the same one, and that build is the largest part of
+ * compiling the first schema (tens of milliseconds at start).
  */
 export function strictBodyValidators(): NonNullable<NonNullable<FastifyServerOptions['schemaController']>['compilersFactory']>['buildValidator'] {
   const coercing = AjvCompiler()
   const strict = AjvCompiler()
+  // Fastify's compiler keeps one Ajv per set of shared schemas and options: the instance each
+  // compiler it hands out was made with.
+  const checkers = new WeakMap<ValidatorCompiler, SchemaChecker>()
+  const checked = new WeakSet<object>()
   const build: BuildValidator = (externalSchemas, options = {}) => {
-    const forStrings = coercing(externalSchemas, options)
-    const forBodies = strict(externalSchemas, { ...options, customOptions: { ...options.customOptions, coerceTypes: false } })
-    return (route) => (route.httpPart === 'body' ? forBodies : forStrings)(route)
+    let created: SchemaChecker | undefined
+    const onCreate = (ajv: SchemaChecker) => {
+      created = ajv
+      options.onCreate?.(ajv)
+    }
+    const forStrings = coercing(externalSchemas, { ...options, onCreate })
+    if (created) checkers.set(forStrings, created)
+    const checker = checkers.get(forStrings)
+    // Shared schemas are checked by the coercing instance as it adds them (it gets the same ones).
+    const forBodies = strict(externalSchemas, { ...options, customOptions: { ...options.customOptions, coerceTypes: false, ...(checker ? { validateSchema: false } : {}) } })
+    return (route) => {
+      if (route.httpPart !== 'body') return forStrings(route)
+      const schema = route.schema
+      if (checker?.opts.validateSchema && typeof schema === 'object' && schema !== null && !checked.has(schema)) {
+        checker.validateSchema(schema, true)
+        checked.add(schema)
+      }
+      return forBodies(route)
+    }
   }
   return build as never
 }

@@ -61,4 +61,15 @@ describe('request validation', () => {
     const note = await h.server.fastify.inject({ method: 'POST', url: '/notes', headers: { 'content-type': 'text/plain' }, payload: 'hello' })
     expect(note.json()).toEqual({ text: 'hello' })
   })
+
+  it('refuses at start a body schema that the JSON Schema meta-schema refuses, as it does a query schema', async () => {
+    for (const part of ['body', 'querystring'] as const) {
+      const broken = provide(Routes, {
+        value: (http) => {
+          http.post('/broken', { schema: { [part]: { type: 'object', properties: { id: { type: 'string', minLength: 'five' } } } } }, () => ({ ok: true }))
+        },
+      })
+      await expect(bootHttp({}, [broken])).rejects.toThrow(/schema is invalid: data\/properties\/id\/minLength must be integer/)
+    }
+  })
 })
