@@ -180,6 +180,8 @@ export async function buildApp(app: App, options: BuildOptions): Promise<BuildRe
       minify: options.minify ?? true,
       keepNames: true,
       legalComments: 'none',
+      // The launcher reads the bundle as latin1, which is exact only for ASCII.
+      charset: 'ascii',
       logLevel: 'silent',
       // Where a bundled file was, from its path relative to the bundle: the bundle can move with the tree it was built in.
       banner: { js: bannerSource },

@@ -25,7 +25,9 @@ try {
 } catch {
   cachedData = undefined
 }
-const script = new vm.Script(Module.wrap(readFileSync(file, 'utf8')), {
+// The bundle is ASCII (esbuild escapes the rest), so latin1 reads it exactly, and three times
+// faster than a UTF-8 decode of its megabytes.
+const script = new vm.Script(Module.wrap(readFileSync(file, 'latin1')), {
   filename: file,
   cachedData,
 })
