@@ -1,19 +1,37 @@
 import ajvCompiler from '@fastify/ajv-compiler'
 import type { FastifyInstance, FastifyServerOptions, preValidationHookHandler } from 'fastify'
+import { validate as metaSchema } from './generated/meta-schema.js'
 import { HttpProblem } from './problems.js'
 
 type RouteDefinition = { readonly schema: unknown; readonly httpPart?: string }
 type Validate = (data: unknown) => boolean
 type ValidatorCompiler = (route: RouteDefinition) => Validate
-type AjvServerOptions = { customOptions?: Record<string, unknown>; plugins?: unknown[]; onCreate?: (ajv: SchemaChecker) => void }
+type AjvServerOptions = { customOptions?: Record<string, unknown>; plugins?: unknown[]; onCreate?: (ajv: never) => void }
 type BuildValidator = (externalSchemas: Record<string, unknown>, options?: AjvServerOptions) => ValidatorCompiler
-/** The part of an Ajv instance used here: its meta-schema check and the option that turns it on. */
-type SchemaChecker = { readonly opts: { readonly validateSchema?: boolean | 'log' }; validateSchema(schema: unknown, throwOrLogError: boolean): boolean }
+type MetaError = { readonly instancePath: string; readonly message?: string }
+const draft07 = 'http://json-schema.org/draft-07/schema'
 
 // Fastify's own Ajv compiler (the version range fastify depends on): the same Ajv, formats and
 // defaults Fastify would use, built twice with different coercion. A static import, so that a
 // bundle (`plinth build`) holds it rather than loading it from node_modules.
 const { AjvCompiler } = ajvCompiler as unknown as { AjvCompiler: () => BuildValidator }
+
+/**
+ * Checks a schema against the JSON Schema meta-schema as Ajv's `validateSchema` would, with the
+ * same message, but through a validator compiled ahead of time (src/generated/meta-schema.ts):
+ * Ajv compiles its meta-schema validator in every process, the largest part of the first
+ * schema's compile (about 40 ms at start).
+ */
+function checkSchema(schema: unknown, mode: boolean | 'log' | undefined): void {
+  // A schema that names another meta-schema is left alone, as Ajv leaves one it does not have.
+  const declared = (schema as { $schema?: unknown }).$schema
+  if (typeof declared === 'string' && declared.replace(/#$/, '') !== draft07) return
+  if (mode === false || metaSchema(schema)) return
+  const errors = (metaSchema as unknown as { errors: MetaError[] }).errors
+  const message = `schema is invalid: ${errors.map((e) => `data${e.instancePath} ${e.message ?? ''}`.trimEnd()).join(', ')}`
+  if (mode === 'log') console.error(message)
+  else throw new Error(message)
+}
 
 /**
  * Fastify's validator builder with two Ajv instances: query strings, path parameters and
@@ -22,37 +40,28 @@ const { AjvCompiler } = ajvCompiler as unknown as { AjvCompiler: () => BuildVali
  * fails a string schema instead of becoming "true", and `"12"` fails an integer schema
  * instead of being stored as 12.
  *
- * Each schema is still checked against the JSON Schema meta-schema, once, by the coercing
- * instance: Ajv compiles its meta-schema validator without coercion whatever the instance's
- * options, so both instances would build the same one, and that build is the largest part of
- * compiling the first schema (tens of milliseconds at start).
+ * Every schema, shared or a route's, is still checked against the JSON Schema meta-schema,
+ * once, unless the app turned Ajv's `validateSchema` off; the check runs through a validator
+ * compiled ahead of time rather than Ajv's own (see {@link checkSchema}).
  */
 export function strictBodyValidators(): NonNullable<NonNullable<FastifyServerOptions['schemaController']>['compilersFactory']>['buildValidator'] {
   const coercing = AjvCompiler()
   const strict = AjvCompiler()
-  // Fastify's compiler keeps one Ajv per set of shared schemas and options: the instance each
-  // compiler it hands out was made with.
-  const checkers = new WeakMap<ValidatorCompiler, SchemaChecker>()
   const checked = new WeakSet<object>()
+  const check = (schema: unknown, mode: boolean | 'log' | undefined) => {
+    if (typeof schema !== 'object' || schema === null || checked.has(schema)) return
+    checkSchema(schema, mode)
+    checked.add(schema)
+  }
   const build: BuildValidator = (externalSchemas, options = {}) => {
-    let created: SchemaChecker | undefined
-    const onCreate = (ajv: SchemaChecker) => {
-      created = ajv
-      options.onCreate?.(ajv)
-    }
-    const forStrings = coercing(externalSchemas, { ...options, onCreate })
-    if (created) checkers.set(forStrings, created)
-    const checker = checkers.get(forStrings)
-    // Shared schemas are checked by the coercing instance as it adds them (it gets the same ones).
-    const forBodies = strict(externalSchemas, { ...options, customOptions: { ...options.customOptions, coerceTypes: false, ...(checker ? { validateSchema: false } : {}) } })
+    const mode = options.customOptions?.validateSchema as boolean | 'log' | undefined
+    for (const schema of Object.values(externalSchemas)) check(schema, mode)
+    const customOptions = { ...options.customOptions, validateSchema: false }
+    const forStrings = coercing(externalSchemas, { ...options, customOptions })
+    const forBodies = strict(externalSchemas, { ...options, customOptions: { ...customOptions, coerceTypes: false } })
     return (route) => {
-      if (route.httpPart !== 'body') return forStrings(route)
-      const schema = route.schema
-      if (checker?.opts.validateSchema && typeof schema === 'object' && schema !== null && !checked.has(schema)) {
-        checker.validateSchema(schema, true)
-        checked.add(schema)
-      }
-      return forBodies(route)
+      check(route.schema, mode)
+      return route.httpPart === 'body' ? forBodies(route) : forStrings(route)
     }
   }
   return build as never

@@ -66,6 +66,44 @@ export async function probeIsolation(user?: { uid: number; gid: number }): Promi
   return probed
 }
 
+/** The isolation a plugin process is launched with, and whether it was assumed rather than probed. */
+export interface LaunchIsolation {
+  readonly isolation: Isolation
+  /** Whether util-linux `setpriv` starts it (parent-death signal). */
+  readonly setpriv: boolean
+  /** Nothing was probed yet: the launch assumes the strongest isolation and proves it by starting. */
+  readonly assumed: boolean
+}
+
+/**
+ * What to launch the next plugin process with. Before anything was probed on Linux, the
+ * strongest isolation (namespaces, with `setpriv`) is assumed rather than probed: the launch is
+ * the probe, so a start does not wait for a probe process before the plugin's own (a process
+ * start under a busy host costs tens of milliseconds). A launch that speaks proves it
+ * ({@link isolationProven}); one that dies without a word is asked again after {@link probeIsolation}.
+ *
+ * @example
+ * const launch = launchIsolation()
+ * const plan = launchPlan(folder, 64, launch.isolation, runtimeFile, launch.setpriv)
+ */
+export function launchIsolation(): LaunchIsolation {
+  if (probed !== undefined && setpriv !== undefined) return { isolation: probed, setpriv, assumed: false }
+  if (process.platform !== 'linux') return { isolation: availableIsolation(), setpriv: hasSetpriv(), assumed: false }
+  return { isolation: 'namespaces', setpriv: true, assumed: true }
+}
+
+/**
+ * Records that a process launched with the assumed isolation ({@link launchIsolation}) started
+ * and spoke: namespaces and `setpriv` work here, as the plugins' user.
+ *
+ * @example
+ * if (launch.assumed) isolationProven()
+ */
+export function isolationProven(): void {
+  probed = 'namespaces'
+  setpriv = true
+}
+
 export interface LaunchPlan {
   readonly command: string
   readonly args: string[]
@@ -74,12 +112,12 @@ export interface LaunchPlan {
 /**
  * The command that starts a plugin: node with the permission model reading only the plugin's
  * folder and the runtime, a heap cap, no addons and no eval of strings, optionally inside
- * namespaces, killed with its host where util-linux `setpriv` is available. `entry` replaces the runtime (tests use it to probe the isolation itself).
+ * namespaces, killed with its host where util-linux `setpriv` is available (probed unless `withSetpriv` says). `entry` replaces the runtime (tests use it to probe the isolation itself).
  *
  * @example
  * const { command, args } = launchPlan('/srv/plugins/word-filter', 64, 'namespaces')
  */
-export function launchPlan(folder: string, heapMb: number, isolation: Isolation, entry: string = runtimeFile): LaunchPlan {
+export function launchPlan(folder: string, heapMb: number, isolation: Isolation, entry: string = runtimeFile, withSetpriv: boolean = hasSetpriv()): LaunchPlan {
   const node = [
     '--experimental-permission',
     `--allow-fs-read=${folder}/`,
@@ -94,7 +132,7 @@ export function launchPlan(folder: string, heapMb: number, isolation: Isolation,
   const command = isolation === 'namespaces' ? ['unshare', ...unshareArgs, process.execPath, ...node] : [process.execPath, ...node]
   // setpriv gives the process a parent-death signal: if the host dies, even by SIGKILL, its
   // plugin processes die with it instead of running on (a busy one never sees its pipe close).
-  return hasSetpriv() ? { command: 'setpriv', args: ['--pdeathsig', 'KILL', ...command] } : { command: command[0]!, args: command.slice(1) }
+  return withSetpriv ? { command: 'setpriv', args: ['--pdeathsig', 'KILL', ...command] } : { command: command[0]!, args: command.slice(1) }
 }
 
 let setpriv: boolean | undefined

@@ -14,7 +14,7 @@ import { pluginErrors } from './errors.js'
 import type { PluginEvent } from './events.js'
 import { defaultLimits, plinthVersion, type HostLimits, type PluginHostOptions, type PluginState, type PluginStatus } from './host-options.js'
 import { InProcessPlugin } from './in-process.js'
-import { availableIsolation, probeIsolation, type Isolation } from './isolation.js'
+import { availableIsolation, isolationProven, launchIsolation, probeIsolation, type Isolation } from './isolation.js'
 import { isSandboxed } from './permissions.js'
 import { resolvePlugins, type ResolvedPlugin } from './resolution.js'
 import type { PluginRunner } from './runner.js'
@@ -72,10 +72,13 @@ export class PluginHost {
 
   /** Discovers, resolves, loads and activates every plugin; failures are reported, never thrown. */
   async start(): Promise<void> {
-    // The isolation probes (child processes) run beside discovery instead of blocking the event
-    // loop, and so the rest of the app's start, when the first sandboxed plugin loads.
-    const [candidates] = await Promise.all([discoverPlugins(this.#options), this.#options.isolation === undefined ? probeIsolation(this.#user()) : undefined])
+    const candidates = await discoverPlugins(this.#options)
     const { ordered, excluded } = resolvePlugins(candidates, { plinthVersion: this.#options.plinthVersion ?? plinthVersion(), trusted: this.#options.trusted ?? [] })
+    // The first sandboxed plugin's launch is the isolation probe (see launchIsolation). Without
+    // one, a probe process answers for /health, beside the rest of the start, not blocking it.
+    if (this.#options.isolation === undefined && !ordered.some((p) => isSandboxed(p.manifest.level))) {
+      void probeIsolation(this.#user()).then((isolation) => (this.#isolation ??= isolation))
+    }
     for (const x of excluded) {
       this.#entries.set(x.id, { ...blank(), plugin: { folder: '', file: x.file, manifest: { id: x.id, version: '', level: 'read-only' } as never }, state: 'excluded', reason: x.reason })
       this.#log.warn({ plugin: x.id }, `plugin excluded: ${x.reason}`)
@@ -234,13 +237,15 @@ export class PluginHost {
     )
     let inProcess: InProcessPlugin | undefined
     let runner: PluginRunner
+    const launch = this.#options.isolation === undefined ? launchIsolation() : undefined
     if (isSandboxed(manifest.level)) {
       const limits = this.#sandboxLimits(entry)
       const user = this.#user()
       runner = new SandboxProcess({
         folder,
         manifest,
-        isolation: this.isolation,
+        isolation: launch?.isolation ?? this.isolation,
+        ...(launch ? { setpriv: launch.setpriv } : {}),
         limits,
         ...(user ? { user } : {}),
         log: this.#log,
@@ -257,8 +262,15 @@ export class PluginHost {
     const loadStarted = performance.now()
     try {
       entry.handlers = await runner.load(this.#limits.loadTimeout)
+      if (launch?.assumed && runner instanceof SandboxProcess) isolationProven()
       this.events.emit({ type: 'plugin-loaded', id, isolation: runner.isolation, handlers: entry.handlers, duration: performance.now() - loadStarted })
     } catch (error) {
+      if (launch?.assumed && runner instanceof SandboxProcess && !runner.spoke && (await this.#isolationRefused())) {
+        // The machine refused the assumed isolation, not the plugin: launch it again with what it allows.
+        entry.gate?.release()
+        await runner.unload()
+        return this.#bringUp(entry)
+      }
       return this.#failed(entry, 'load', error)
     }
     const activateStarted = performance.now()
@@ -270,6 +282,12 @@ export class PluginHost {
     if (entry.runner !== runner) return
     entry.state = 'active'
     this.events.emit({ type: 'plugin-activated', id, duration: performance.now() - activateStarted })
+  }
+
+  /** Probes the isolation after an assumed launch died silently: whether it is weaker than assumed. */
+  async #isolationRefused(): Promise<boolean> {
+    const isolation = await probeIsolation(this.#user())
+    return launchIsolation().assumed === false && (isolation !== 'namespaces' || !launchIsolation().setpriv)
   }
 
   async #failed(entry: Entry, phase: 'load' | 'activate', error: unknown): Promise<void> {

@@ -38,6 +38,8 @@ export interface SandboxOptions {
   readonly folder: string
   readonly manifest: PluginManifest
   readonly isolation: Isolation
+  /** Start it through util-linux `setpriv` (parent-death signal); probed when not given. */
+  readonly setpriv?: boolean
   readonly limits: SandboxLimits
   /** Run the process as this user (the host drops root privileges to nobody by default). */
   readonly user?: { uid: number; gid: number }
@@ -80,6 +82,7 @@ export class SandboxProcess implements PluginRunner {
   #windowCount = 0
   #logLines = 0
   #dead = false
+  #spoke = false
 
   constructor(options: SandboxOptions) {
     this.#options = options
@@ -88,7 +91,7 @@ export class SandboxProcess implements PluginRunner {
 
   load(timeout: number): Promise<string[]> {
     const { folder, manifest, limits, isolation, user } = this.#options
-    const plan = launchPlan(folder, limits.heapMb, isolation)
+    const plan = launchPlan(folder, limits.heapMb, isolation, undefined, this.#options.setpriv)
     // An empty environment: the host's secrets (DATABASE_URL, tokens) never reach a plugin.
     const child = spawn(plan.command, plan.args, { cwd: folder, env: {}, stdio: ['ignore', 'pipe', 'pipe', 'pipe'], ...(user ?? {}) })
     this.#child = child
@@ -127,6 +130,14 @@ export class SandboxProcess implements PluginRunner {
 
   call(handler: string, input: unknown, timeout: number): Promise<unknown> {
     return this.#request({ t: 'call', id: this.#nextId++, handler, input }, `call "${handler}"`, timeout)
+  }
+
+  /**
+   * Whether the process has sent anything. One that died without a word may not have started
+   * at all (a launch whose isolation the machine refused), rather than have failed in the plugin.
+   */
+  get spoke(): boolean {
+    return this.#spoke
   }
 
   memoryBytes(): number | undefined {
@@ -175,6 +186,7 @@ export class SandboxProcess implements PluginRunner {
 
   #receive(line: string): void {
     const { limits, manifest } = this.#options
+    this.#spoke = true
     this.#options.onMessage?.()
     let message: PluginToHost
     try {

@@ -1,4 +1,5 @@
-import { mkdtemp, rm, chmod } from 'node:fs/promises'
+import { spawnSync } from 'node:child_process'
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { createServer, type Server } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -22,6 +23,25 @@ export interface TestHost extends AsyncDisposable {
   readonly dataDir: string
   /** Resolves with the first event of `type` for `id` from now on. */
   next<T extends PluginEvent['type']>(type: T, id: string): Promise<Extract<PluginEvent, { type: T }>>
+}
+
+const pluginUser = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : undefined
+
+/**
+ * Whether namespaces and `setpriv` work here for the plugins' user, asked with a process of the
+ * test's own so that the package's probe stays unasked.
+ */
+export const namespacesHere =
+  process.platform === 'linux' &&
+  spawnSync('setpriv', ['--pdeathsig', 'KILL', 'unshare', '--user', '--map-root-user', '--net', '--pid', '--fork', '--kill-child', 'true'], { stdio: 'ignore', ...(pluginUser ?? {}) }).status === 0
+
+/** A plugins folder holding one basic-level plugin `id` whose entry is `source`. */
+export async function pluginFolder(id: string, source: string): Promise<string> {
+  const dir = await tempDir('plinth-plugins-launch-')
+  await mkdir(join(dir, id))
+  await writeFile(join(dir, id, 'plugin.json'), JSON.stringify({ id, version: '1.0.0', entry: 'index.mjs', level: 'basic' }))
+  await writeFile(join(dir, id, 'index.mjs'), source)
+  return dir
 }
 
 /** Starts a plugin host on the given options with a data folder of its own, stopped at the end of the block. */
