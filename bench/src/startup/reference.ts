@@ -1,8 +1,9 @@
-import { spawn } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { execFile, spawn } from 'node:child_process'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
 import { median } from '../http/load.js'
 
 interface Entry {
@@ -49,15 +50,38 @@ function timeToReady(entry: Entry): Promise<Timing> {
   })
 }
 
+const plinth = fileURLToPath(new URL('../../../packages/core/bin/plinth.js', import.meta.url))
+const referenceApp = fileURLToPath(new URL('../../../apps/reference/dist/app.js', import.meta.url))
+
+/**
+ * Bundles the compiled reference service into `out` with `plinth build`, as `npm start` does,
+ * and resolves to its launcher. The bundle is made from apps/reference/dist, so that must be built.
+ */
+async function bundleReference(out: string): Promise<string> {
+  if (!existsSync(referenceApp)) throw new Error(`${referenceApp} does not exist: build the reference service first (npx tsc -b apps/reference)`)
+  try {
+    await promisify(execFile)(process.execPath, [plinth, 'build', '--app', referenceApp, '--out', out], { env: process.env })
+  } catch (error) {
+    const { stdout = '', stderr = '' } = error as { stdout?: string; stderr?: string }
+    throw new Error(`plinth build of the reference service failed (${plinth} build --app ${referenceApp}):\n${stdout}${stderr}`, { cause: error })
+  }
+  return join(out, 'start.cjs')
+}
+
 /**
  * Row 8b: the reference service (apps/reference: HTTP, WebSocket, gRPC and GraphQL servers and
  * the metrics server, its modules and plugins, SQLite, APP_ENV=production) from `spawn` to its
- * "ready in" line, against bare Fastify's import, one route, listen (row 8's first entry), in
- * one run: a fresh process each time, interleaved, after one untimed run of each to warm the
- * file cache. Every port is 0; the data folder is one of its own, migrated on the untimed run
- * (DATABASE_MIGRATE=true, so that production starts on a schema that is there). Besides the
- * wall-clock time, the CPU time each process had used when it said ready: on a shared machine
- * it moves less than the wall clock. Target: the reference service within 1.5x of bare Fastify.
+ * "ready in" line, three ways in one run: bare Fastify's import, one route, listen (row 8's first
+ * entry); the service from its compiled files (`node apps/reference/dist/main.js`, Node's ES
+ * module loader reading some 1,200 files); and the service bundled by `plinth build` (`node
+ * start.cjs`, one CommonJS file run from V8's code cache), as `npm start` runs it. The row builds
+ * the bundle itself first, into a temporary folder. A fresh process each time, interleaved,
+ * after one untimed run of each to warm the file cache; the bundle's untimed run also writes its
+ * code cache, so every timed run of it starts from that cache, as every start after the first
+ * does in production. Every port is 0; the data folder is one of its own, migrated on the untimed
+ * run (DATABASE_MIGRATE=true, so that production starts on a schema that is there). Besides the
+ * wall-clock time, the CPU time each process had used when it said ready: on a shared machine it
+ * moves less than the wall clock. Target: the reference service within 1.5x of bare Fastify.
  *
  *   npx tsc -b bench apps/reference && node bench/dist/startup/reference.js
  *
@@ -66,22 +90,26 @@ function timeToReady(entry: Entry): Promise<Timing> {
  */
 export async function referenceStartupRow(rounds = 11): Promise<string> {
   const dataDir = mkdtempSync(join(tmpdir(), 'plinth-bench-reference-'))
+  const bundleDir = mkdtempSync(join(tmpdir(), 'plinth-bench-reference-bundle-'))
   const ports = { HTTP_PORT: '0', WS_PORT: '0', GRPC_PORT: '0', GRAPHQL_PORT: '0', METRICS_PORT: '0' }
-  const entries: Record<string, Entry> = {
-    'bare Fastify: import, one route, listen': { script: fileURLToPath(new URL('./fastify.js', import.meta.url)), ready: /READY\n/, env: process.env },
-    'reference service: 4 servers + metrics, production': {
-      script: fileURLToPath(new URL('../../../apps/reference/dist/main.js', import.meta.url)),
-      ready: /ready in \d/,
-      env: { ...process.env, ...ports, APP_ENV: 'production', DATA_DIR: dataDir, DATABASE_MIGRATE: 'true' },
-    },
-  }
-  // Another build of the service beside this one, in the same run (a checkout of an earlier
-  // commit, built): BENCH_REFERENCE_ALSO=/path/to/apps/reference/dist/main.js.
-  const also = process.env.BENCH_REFERENCE_ALSO
-  if (also) entries['the same, the build in BENCH_REFERENCE_ALSO'] = { ...entries['reference service: 4 servers + metrics, production']!, script: also }
-  const names = Object.keys(entries)
+  const service = { ready: /ready in \d/, env: { ...process.env, ...ports, APP_ENV: 'production', DATA_DIR: dataDir, DATABASE_MIGRATE: 'true' } }
+  const unbundled = 'reference service, compiled files: dist/main.js'
+  const bundled = 'reference service, plinth build: start.cjs + cache'
   try {
+    const entries: Record<string, Entry> = {
+      'bare Fastify: import, one route, listen': { script: fileURLToPath(new URL('./fastify.js', import.meta.url)), ready: /READY\n/, env: process.env },
+      [unbundled]: { script: fileURLToPath(new URL('../../../apps/reference/dist/main.js', import.meta.url)), ...service },
+      [bundled]: { script: await bundleReference(bundleDir), ...service },
+    }
+    // Another build of the service beside this one, in the same run (a checkout of an earlier
+    // commit, built): BENCH_REFERENCE_ALSO=/path/to/apps/reference/dist/main.js.
+    const also = process.env.BENCH_REFERENCE_ALSO
+    if (also) entries['the same, the build in BENCH_REFERENCE_ALSO'] = { script: also, ...service }
+    const names = Object.keys(entries)
     for (const name of names) await timeToReady(entries[name]!)
+    // The launcher writes the cache once the service is ready, before the untimed run stops.
+    const cache = join(bundleDir, 'app.cjs.cache')
+    if (!existsSync(cache)) throw new Error(`the bundle's untimed start wrote no code cache (${cache}): its timed starts would compile from scratch`)
     const times = new Map(names.map((name) => [name, [] as Timing[]]))
     for (let round = 0; round < rounds; round++) {
       for (let i = 0; i < names.length; i++) {
@@ -97,7 +125,7 @@ export async function referenceStartupRow(rounds = 11): Promise<string> {
     }
     const lines = [
       '',
-      `8b. The reference service, process start to ready, beside bare Fastify: median of ${rounds} interleaved runs`,
+      `8b. The reference service (4 servers + metrics, production), process start to ready, beside bare Fastify: median of ${rounds} interleaved runs`,
       `   ${'entry'.padEnd(52)} ${'median ms'.padEnd(10)} ${'min ms'.padEnd(8)} ${'CPU ms'.padEnd(8)} ${'wall vs Fastify'.padEnd(16)} CPU vs Fastify`,
     ]
     for (const name of names) {
@@ -111,6 +139,7 @@ export async function referenceStartupRow(rounds = 11): Promise<string> {
     return lines.join('\n')
   } finally {
     rmSync(dataDir, { recursive: true, force: true })
+    rmSync(bundleDir, { recursive: true, force: true })
   }
 }
 
