@@ -4,7 +4,7 @@
  * process died (up to a limit, then disables it), and enables, disables and reloads plugins at
  * run time. A plugin that fails is disabled and reported; the host and the app keep running.
  */
-import { mkdir } from 'node:fs/promises'
+import { mkdirSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
 import { EventStream, createLogger, type Logger, type PlinthError } from '@plinth/core'
@@ -215,7 +215,10 @@ export class PluginHost {
     entry.state = 'loading'
     delete entry.reason
     const dataDir = join(this.#options.dataDir, id)
-    await mkdir(dataDir, { recursive: true })
+    // Synchronous on purpose (one cheap syscall): an awaited mkdir completes on the event loop,
+    // behind every other component's start, and held the plugin's process start back by
+    // hundreds of milliseconds on a busy start.
+    mkdirSync(dataDir, { recursive: true })
     const gate = new CapabilityGate(
       {
         manifest,
