@@ -4,6 +4,7 @@ import type { Options as LoaderOptions, PackageDefinition, ServiceDefinition } f
 import { PlinthError, listenOn, type App, type HealthRegistry, type ListenAddress, type Logger } from '@plinth/core'
 import { bindService, type CallTracker } from './calls.js'
 import { GrpcHealthService } from './health-service.js'
+import { addReflection } from './reflection.js'
 import type { GrpcServiceRegistration } from './services.js'
 import { grpcErrors } from './errors.js'
 
@@ -112,9 +113,10 @@ export class GrpcServer {
     this.#healthService = new GrpcHealthService(app, health, services, log)
     server.addService(healthPkg['grpc.health.v1.Health'] as ServiceDefinition, this.#healthService.handlers())
     if (reflection) {
-      // Reflection covers the services and the health service (a merged package definition).
+      // Reflection covers the services and the health service (a merged package definition),
+      // indexed on its first call.
       const { ReflectionService } = await reflection
-      new ReflectionService(Object.assign({}, ...packages, healthPkg) as PackageDefinition).addToServer(server)
+      addReflection(server, ReflectionService, Object.assign({}, ...packages, healthPkg) as PackageDefinition)
     }
     const credentials = this.#options.credentials ?? ServerCredentials.createInsecure()
     const { address, bound: port } = await listenOn(app, { server: 'gRPC', key: 'grpc', env: 'GRPC_PORT', port: 50051 }, this.#options, (at) => bind(server, at, credentials))

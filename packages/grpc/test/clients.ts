@@ -6,10 +6,11 @@ export const greeterProto = fileURLToPath(new URL('./fixtures/greeter.proto', im
 
 /** Clients for the sample service, the health service and reflection, closed together. */
 export function clients(url: string) {
-  const reflectionProto = fileURLToPath(new URL('../../../node_modules/@grpc/reflection/build/proto/grpc/reflection/v1/reflection.proto', import.meta.url))
+  const reflectionProto = (version: string) => fileURLToPath(new URL(`../../../node_modules/@grpc/reflection/build/proto/grpc/reflection/${version}/reflection.proto`, import.meta.url))
   const greeter = grpcTestClient(greeterProto, 'greet.v1.Greeter', url)
   const health = grpcHealthClient(url)
-  const reflection = grpcTestClient(reflectionProto, 'grpc.reflection.v1.ServerReflection', url)
+  const reflection = grpcTestClient(reflectionProto('v1'), 'grpc.reflection.v1.ServerReflection', url)
+  const reflectionV1alpha = grpcTestClient(reflectionProto('v1alpha'), 'grpc.reflection.v1alpha.ServerReflection', url)
   const unary = (client: Record<string, (...args: any[]) => any>, method: string, request: unknown, headers: Record<string, string> = {}): Promise<any> => {
     const metadata = new Metadata()
     for (const [key, value] of Object.entries(headers)) metadata.set(key, value)
@@ -19,10 +20,11 @@ export function clients(url: string) {
     greeter,
     health,
     reflection,
+    reflectionV1alpha,
     call: (method: string, request: unknown, metadata?: Record<string, string>) => unary(greeter, method, request, metadata),
     check: (service: string) => unary(health, 'Check', { service }),
     watch: (service: string) => watch(health.Watch!({ service }) as ClientReadableStream<{ status: string }>),
-    close: () => [greeter, health, reflection].forEach((client) => client.close()),
+    close: () => [greeter, health, reflection, reflectionV1alpha].forEach((client) => client.close()),
   }
 }
 

@@ -186,18 +186,26 @@ describe('the gRPC server', () => {
     expect(await stuck).toMatchObject({ code: status.CANCELLED })
   })
 
-  it('serves reflection listing the registered and health services', async () => {
-    const { reflection } = await start()
-    const services = await new Promise<string[]>((resolve, reject) => {
-      const stream = reflection.ServerReflectionInfo!()
-      stream.on('data', (response: { list_services_response?: { service: { name: string }[] } }) => {
-        resolve(response.list_services_response?.service.map((s) => s.name) ?? [])
-        stream.end()
+  it('serves reflection (v1 and v1alpha) listing the registered and health services and describing their files', async () => {
+    const { reflection, reflectionV1alpha } = await start()
+    type Response = { list_services_response?: { service: { name: string }[] }; file_descriptor_response?: { file_descriptor_proto: Buffer[] }; error_response?: { error_code: number } }
+    const ask = (client: typeof reflection, request: object) =>
+      new Promise<Response>((resolve, reject) => {
+        const stream = client.ServerReflectionInfo!()
+        stream.on('data', (response: Response) => {
+          resolve(response)
+          stream.end()
+        })
+        stream.on('error', reject)
+        stream.write(request)
       })
-      stream.on('error', reject)
-      stream.write({ list_services: '*' })
-    })
-    expect(services).toEqual(expect.arrayContaining(['greet.v1.Greeter', 'grpc.health.v1.Health']))
+    for (const client of [reflection, reflectionV1alpha]) {
+      const listed = await ask(client, { list_services: '*' })
+      expect(listed.list_services_response?.service.map((s) => s.name)).toEqual(expect.arrayContaining(['greet.v1.Greeter', 'grpc.health.v1.Health']))
+      const described = await ask(client, { file_containing_symbol: 'greet.v1.Greeter' })
+      expect(Buffer.concat(described.file_descriptor_response!.file_descriptor_proto).toString('latin1')).toContain('SayHello')
+      expect((await ask(client, { file_containing_symbol: 'no.such.Service' })).error_response?.error_code).toBe(status.NOT_FOUND)
+    }
   })
 
   it('fails to start naming the port when it is taken, and naming the service when the proto lacks it', async () => {
