@@ -70,7 +70,8 @@ function discover(options: PluginDiscoveryOptions): PluginCandidate[] {
   }
   for (const folder of options.folders ?? []) found.push(candidateOf(folder, 'folder'))
   if (options.packagesFrom !== undefined) found.push(...installedPlugins(options.packagesFrom instanceof URL ? options.packagesFrom.pathname : options.packagesFrom))
-  return found.sort((a, b) => a.id.localeCompare(b.id))
+  // Code-point order (ids are ASCII): the first localeCompare of a process costs ICU's collator (~10 ms of a start).
+  return found.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
 }
 
 /**

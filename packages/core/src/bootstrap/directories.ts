@@ -43,8 +43,9 @@ export function directoriesHandler(options: { standard?: boolean } = {}): Bootst
       }
     }
     const steps: Step[] = []
-    // Parents before children, so the report reads top-down.
-    for (const [path, { mode, module, declaredBy }] of [...wanted].sort(([a], [b]) => a.localeCompare(b))) {
+    // Parents before children, so the report reads top-down. Code-point order: a prefix sorts
+    // first all the same, and the first localeCompare of a process costs ICU's collator (~10 ms).
+    for (const [path, { mode, module, declaredBy }] of [...wanted].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
       const target = display(context, path)
       const found = await statOrUndefined(path)
       const base = { subject: 'directory', target, module }
