@@ -5,7 +5,7 @@
  * first one wrote. Needs the build (`tsc -b`): the bundle is made from the compiled app.
  */
 import { execFile } from 'node:child_process'
-import { existsSync, statSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -15,6 +15,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { graphql, grpcClients, WsClient } from './clients.js'
 import { endpoint, spawnService, type ServiceProcess } from './process.js'
 import { eventually, freePorts } from './service.js'
+
+/** The lines of every log file in `dir` (none while it does not exist). */
+const readLog = (dir: string): string[] => (existsSync(dir) ? readdirSync(dir).flatMap((file) => readFileSync(join(dir, file), 'utf8').split('\n')) : [])
 
 const plinth = fileURLToPath(new URL('../../../packages/core/bin/plinth.js', import.meta.url))
 const appModule = fileURLToPath(new URL('../dist/app.js', import.meta.url))
@@ -30,10 +33,10 @@ describe('the bundle plinth build writes', () => {
   }, 120_000)
   afterAll(() => rm(dir, { recursive: true, force: true }))
 
-  const start = (): ServiceProcess =>
+  const start = (env: Record<string, string> = {}): ServiceProcess =>
     spawnService([join(out, 'start.cjs')], {
       cwd: dir,
-      env: { PATH: process.env.PATH, APP_ENV: 'production', DATA_DIR: join(dir, 'data'), DATABASE_MIGRATE: 'true', ...freePorts },
+      env: { PATH: process.env.PATH, APP_ENV: 'production', DATA_DIR: join(dir, 'data'), DATABASE_MIGRATE: 'true', ...freePorts, ...env },
     })
 
   it('serves REST, WebSocket, gRPC, GraphQL and metrics, exits 0 on SIGTERM, and starts again from its code cache', async () => {
@@ -83,10 +86,11 @@ describe('the bundle plinth build writes', () => {
     }
 
     const written = statSync(cache)
-    const second = start()
+    // The second start logs to a rotating file (pino, bundled, with pino-roll from node_modules).
+    const second = start({ LOG_FILE: 'logs/app.log' })
     try {
-      const ready = await second.ready
-      expect((await fetch(`${endpoint(ready, 'http')}/api/v1/conversation/bundled-none/history`)).status).toBe(200)
+      const ready = await eventually(async () => readLog(join(dir, 'data', 'logs')).find((line) => line.includes('"msg":"ready in')), 30_000, 'the ready line in data/logs')
+      expect((await fetch(`${endpoint(JSON.parse(ready) as never, 'http')}/api/v1/conversation/bundled-none/history`)).status).toBe(200)
       expect(await second.stop()).toBe(0)
     } finally {
       await second.stop()

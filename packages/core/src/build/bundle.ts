@@ -47,11 +47,13 @@ export interface BuildReport {
 }
 
 /**
- * Packages whose code runs outside the bundle however it is built: pino starts its transports
- * (pino-pretty, pino-roll) in worker threads that load them by name from node_modules, so pino
- * must resolve them from where they are installed.
+ * Packages left outside however the bundle is built: the optional ones Plinth loads only when
+ * asked (pino-pretty for development output, pino-roll for a log file, esbuild for this build).
+ * pino itself is bundled (loading its files from node_modules was some 40 ms of every start): the
+ * worker files of its transports, which a worker thread loads by path, are found through
+ * `__dirname`, which the bundle rewrites to where pino is installed.
  */
-const alwaysExternal = ['pino', 'pino-pretty', 'pino-roll', 'thread-stream', 'esbuild']
+const alwaysExternal = ['pino-pretty', 'pino-roll', 'esbuild']
 
 /** Where a bare import's package sits, found as Node would, from the importing file's folder up. */
 function packageDir(name: string, from: string): string | undefined {
@@ -110,7 +112,7 @@ function rewrite(text: string, file: string, outDir: string): { prelude: string;
       .replace(/\bimport\.meta\.filename\b/g, `__plinthLocation.file(${rel})`)
       .replace(/\bimport\.meta\.dirname\b/g, `__plinthLocation.dir(${rel})`)
   }
-  if (importsExpression) body = body.replace(/\bimport\((?=\s*[^'"`\s)])/g, '__plinthImport(')
+  if (importsExpression) body = body.replace(/\bimport\((?=\s*[^'"`\s)])/g, `__plinthImportFrom(${rel})(`)
   if (lazy) body = body.replace(/\blazyRequire\((['"])([^'"]+)\1\)/g, (_, quote: string, id: string) => `lazyRequire(${quote}${id}${quote}, () => require(${quote}${id}${quote}))`)
   const prelude = usesDir ? `var __filename = __plinthLocation.file(${rel}), __dirname = __plinthLocation.dir(${rel});\n` : ''
   return { prelude, body }
@@ -124,6 +126,15 @@ const bannerSource = [
   '})();',
   // The launcher's import(), which runs where the bundle's cannot (see launcher.ts); Node's own when run without it.
   'var __plinthImport = globalThis[Symbol.for("plinth.import")] ?? ((specifier) => import(specifier));',
+  // import(expression) in a bundled file: a package name resolves as it would from that file's
+  // own place (its package's dependencies, an optional one like pino-roll), not from wherever
+  // the bundle was written; what does not resolve that way is imported as written.
+  'var __plinthImportFrom = (relative) => (specifier) => {',
+  '  if (typeof specifier === "string" && /^[^./]/.test(specifier) && !/^[a-z][a-z0-9+.-]*:/i.test(specifier) && !require("node:module").isBuiltin(specifier)) {',
+  '    try { specifier = require("node:url").pathToFileURL(require("node:module").createRequire(__plinthLocation.file(relative)).resolve(specifier)).href } catch {}',
+  '  }',
+  '  return __plinthImport(specifier);',
+  '};',
 ].join('\n')
 
 /** Splits a file's hashbang and directive prologue ("use strict") from the rest, so a prelude goes after them. */
@@ -230,7 +241,7 @@ export async function buildApp(app: App, options: BuildOptions): Promise<BuildRe
     bundle,
     bytes: (await stat(bundle)).size,
     modules,
-    external: [...new Set([...external].filter((name) => name !== 'thread-stream')), ...leftOut].sort(),
+    external: [...new Set([...external, ...leftOut])].sort(),
     warnings: result.warnings.map((w) => `${w.location ? `${w.location.file}:${w.location.line}: ` : ''}${w.text}`),
     durationMs: performance.now() - began,
   }
