@@ -4,8 +4,15 @@
  * verifies, and `verify` says when it should be replaced so that the next successful login
  * upgrades it.
  */
-import { hash as argon2Hash, verify as argon2Verify, type Algorithm } from '@node-rs/argon2'
+import { createRequire } from 'node:module'
+import type * as Argon2 from '@node-rs/argon2'
+import type { Algorithm } from '@node-rs/argon2'
 import { authErrors } from './errors.js'
+
+// Loaded on the first hash or verification: the native binding cost ~10 ms of every start,
+// whether or not anyone logs in. (A native addon stays outside a `plinth build` bundle anyway.)
+let binding: typeof Argon2 | undefined
+const argon2 = () => (binding ??= createRequire(import.meta.url)('@node-rs/argon2') as typeof Argon2)
 
 /** argon2id's cost parameters, as the PHC string records them (`m=`, `t=`, `p=`). */
 export interface Argon2Parameters {
@@ -62,12 +69,12 @@ export class PasswordHasher {
 
   /** A PHC string (`$argon2id$v=19$m=...,t=...,p=...$salt$hash`) with a fresh random salt. */
   hash(password: string): Promise<string> {
-    return argon2Hash(password, { ...this.parameters, algorithm: ARGON2ID, ...(this.#secret ? { secret: this.#secret } : {}) })
+    return argon2().hash(password, { ...this.parameters, algorithm: ARGON2ID, ...(this.#secret ? { secret: this.#secret } : {}) })
   }
 
   /** Checks `password` against `stored`; a malformed hash is simply not valid. */
   async verify(stored: string, password: string): Promise<PasswordCheck> {
-    const valid = await argon2Verify(stored, password, this.#secret ? { secret: this.#secret } : undefined).catch(() => false)
+    const valid = await argon2().verify(stored, password, this.#secret ? { secret: this.#secret } : undefined).catch(() => false)
     return { valid, needsRehash: valid && this.needsRehash(stored) }
   }
 
