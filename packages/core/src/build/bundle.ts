@@ -184,6 +184,9 @@ export async function buildApp(app: App, options: BuildOptions): Promise<BuildRe
       stdin: { contents: entry, resolveDir: dirname(appModule), sourcefile: 'plinth-bundle-entry.js', loader: 'js' },
       bundle: true,
       platform: 'node',
+      // A package's ES module build where it has one (graphql, say): esbuild shakes out what the
+      // app never imports, where the CommonJS build evaluates every file of the package at start.
+      mainFields: ['module', 'main'],
       format: 'cjs',
       target: `node${process.versions.node.split('.')[0]}`,
       outfile: bundle,
