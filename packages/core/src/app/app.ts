@@ -124,10 +124,7 @@ export class App {
     return this.#lifecycle?.components() ?? []
   }
 
-  /**
-   * Every module and its state: registered, excluded (with the reason), initialising, ready,
-   * or degraded (with the reason). Filled in by start(), check() and bootstrap().
-   */
+  /** Every module and its state (excluded and degraded with the reason), from start(), check() or bootstrap(). */
   modules(): ModuleStatus[] {
     return this.#modules.statuses()
   }
@@ -173,12 +170,10 @@ export class App {
     return providers
   }
 
-  #contextual(): Map<symbol, (requester: Node) => unknown> {
-    return new Map([[LoggerToken.id, (requester: Node) => (requester ? componentLogger(this.logger, requester.name, requester.reg.module) : this.logger)]])
-  }
-
   #containerOptions(options: Pick<StartOptions, 'overrides'>): ContainerOptions {
-    return { overrides: options.overrides ?? [], contextual: this.#contextual(), listedAt: (module) => this.#modules.listedAt(module) }
+    // Each component's Logger is the app's, named after the component that asks for it.
+    const logger = (requester: Node) => (requester ? componentLogger(this.logger, requester.name, requester.reg.module) : this.logger)
+    return { overrides: options.overrides ?? [], contextual: new Map([[LoggerToken.id, logger]]), listedAt: (module) => this.#modules.listedAt(module) }
   }
 
   /**
@@ -439,10 +434,8 @@ export class App {
   }
 
   /**
-   * Names of the components with something to stop that have not stopped yet, once each, for the
-   * second-signal report: those whose stop hook is running first, then those still waiting for
-   * their turn (during the drain delay, everything). Parts with nothing to stop (the app, its
-   * configuration, contributions such as routes) are not listed.
+   * For the second-signal report: components with something to stop that have not stopped, once
+   * each, those stopping first, then those waiting their turn (during the drain, everything).
    */
   stillRunning(): string[] {
     const live = this.components().filter((c) => c.node.reg.stop !== undefined && (c.state === 'stopping' || c.state === 'started' || c.state === 'degraded'))

@@ -320,10 +320,7 @@ export class Lifecycle {
     return path
   }
 
-  /**
-   * Stops every started component in reverse dependency order, concurrently where
-   * independent, each under its own deadline and all under `deadline` milliseconds.
-   */
+  /** Stops what started in reverse dependency order, concurrently where independent, each under its deadline, all under `deadline` ms. */
   async stop(deadline: number): Promise<StopReport> {
     const began = now()
     const started = this.#started.filter((s) => s.state === 'started')
