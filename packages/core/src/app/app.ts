@@ -135,8 +135,8 @@ export class App {
   }
 
   /**
-   * Records an address a server listens on; the ready line lists every one. A server announces
-   * from its start hook, so that the banner shows the port it really got.
+   * Records an address a server listens on (from its start hook, the port it really got); the
+   * ready line lists every one.
    *
    * @example
    * start: async (server, { log }) => app.announce('http', await server.listen({ port: 8000 }))
@@ -155,10 +155,7 @@ export class App {
     return this.#startedAt === 0 ? 0 : now() - this.#startedAt
   }
 
-  /**
-   * Every provider of the app: its own, then its modules', each attributed to its module. Once
-   * modules are registered, only the registered ones (discovered included, excluded left out).
-   */
+  /** The app's providers, then its modules' (once registered: discovered in, excluded out). */
   providers(): AnyProvider[] {
     return [...(this.#options.components ?? []), ...this.#modules.providers()]
   }
@@ -170,10 +167,13 @@ export class App {
     return providers
   }
 
+  /** Each component's Logger: the app's, named after the component that asks for it. */
+  #contextual(): Map<symbol, (requester: Node) => unknown> {
+    return new Map([[LoggerToken.id, (requester: Node) => (requester ? componentLogger(this.logger, requester.name, requester.reg.module) : this.logger)]])
+  }
+
   #containerOptions(options: Pick<StartOptions, 'overrides'>): ContainerOptions {
-    // Each component's Logger is the app's, named after the component that asks for it.
-    const logger = (requester: Node) => (requester ? componentLogger(this.logger, requester.name, requester.reg.module) : this.logger)
-    return { overrides: options.overrides ?? [], contextual: new Map([[LoggerToken.id, logger]]), listedAt: (module) => this.#modules.listedAt(module) }
+    return { overrides: options.overrides ?? [], contextual: this.#contextual(), listedAt: (module) => this.#modules.listedAt(module) }
   }
 
   /**
