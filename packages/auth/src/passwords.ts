@@ -6,7 +6,6 @@
  */
 import { createRequire } from 'node:module'
 import type * as Argon2 from '@node-rs/argon2'
-import type { Algorithm } from '@node-rs/argon2'
 import { authErrors } from './errors.js'
 
 // Loaded on the first hash or verification: the native binding cost ~10 ms of every start,
@@ -40,7 +39,7 @@ export interface PasswordCheck {
 }
 
 // argon2id, numerically: Algorithm is a const enum, which isolated modules cannot read.
-const ARGON2ID = 2 as Algorithm
+const ARGON2ID = 2 as Argon2.Algorithm
 const phc = /^\$argon2(id|i|d)\$v=(\d+)\$m=(\d+),t=(\d+),p=(\d+)\$/
 
 /**

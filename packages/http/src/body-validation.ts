@@ -22,13 +22,16 @@ const { AjvCompiler } = ajvCompiler as unknown as { AjvCompiler: () => BuildVali
  * Ajv compiles its meta-schema validator in every process, the largest part of the first
  * schema's compile (about 40 ms at start).
  */
-function checkSchema(schema: unknown, mode: boolean | 'log' | undefined): void {
+function checkSchema(schema: unknown, mode: boolean | 'log' | undefined, shared: boolean): void {
   // A schema that names another meta-schema is left alone, as Ajv leaves one it does not have.
   const declared = (schema as { $schema?: unknown }).$schema
   if (typeof declared === 'string' && declared.replace(/#$/, '') !== draft07) return
   if (mode === false || metaSchema(schema)) return
   const errors = (metaSchema as unknown as { errors: MetaError[] }).errors
-  const message = `schema is invalid: ${errors.map((e) => `data${e.instancePath} ${e.message ?? ''}`.trimEnd()).join(', ')}`
+  // A route's schema: Fastify names the route around Ajv's own message. A shared one is named here.
+  const id = (schema as { $id?: unknown }).$id
+  const subject = shared ? `the shared schema${typeof id === 'string' ? ` "${id}"` : ''}` : 'schema'
+  const message = `${subject} is invalid: ${errors.map((e) => `data${e.instancePath} ${e.message ?? ''}`.trimEnd()).join(', ')}`
   if (mode === 'log') console.error(message)
   else throw new Error(message)
 }
@@ -48,14 +51,14 @@ export function strictBodyValidators(): NonNullable<NonNullable<FastifyServerOpt
   const coercing = AjvCompiler()
   const strict = AjvCompiler()
   const checked = new WeakSet<object>()
-  const check = (schema: unknown, mode: boolean | 'log' | undefined) => {
+  const check = (schema: unknown, mode: boolean | 'log' | undefined, shared = false) => {
     if (typeof schema !== 'object' || schema === null || checked.has(schema)) return
-    checkSchema(schema, mode)
+    checkSchema(schema, mode, shared)
     checked.add(schema)
   }
   const build: BuildValidator = (externalSchemas, options = {}) => {
     const mode = options.customOptions?.validateSchema as boolean | 'log' | undefined
-    for (const schema of Object.values(externalSchemas)) check(schema, mode)
+    for (const schema of Object.values(externalSchemas)) check(schema, mode, true)
     const customOptions = { ...options.customOptions, validateSchema: false }
     const forStrings = coercing(externalSchemas, { ...options, customOptions })
     const forBodies = strict(externalSchemas, { ...options, customOptions: { ...customOptions, coerceTypes: false } })

@@ -62,4 +62,9 @@ describe('the meta-schema validator compiled ahead of time', () => {
     for (const [ours, ajvs] of verdicts) expect(ours).toBe(ajvs)
     expect(verdicts.filter(([ours]) => ours === undefined)).toHaveLength(5)
   })
+
+  it('names a shared schema that the meta-schema refuses by its $id', () => {
+    const build = () => strictBodyValidators()!({ Device: { $id: 'Device', type: 'object', properties: { id: { minLength: 'five' } } } }, {})
+    expect(build).toThrow('the shared schema "Device" is invalid: data/properties/id/minLength must be integer')
+  })
 })

@@ -289,8 +289,9 @@ export class PluginHost {
 
   /** Probes the isolation after an assumed launch died silently: whether it is weaker than assumed. */
   async #isolationRefused(): Promise<boolean> {
-    const isolation = await probeIsolation(this.#user())
-    return launchIsolation().assumed === false && (isolation !== 'namespaces' || !launchIsolation().setpriv)
+    await probeIsolation(this.#user())
+    const probed = launchIsolation()
+    return !probed.assumed && (probed.isolation !== 'namespaces' || !probed.setpriv)
   }
 
   async #failed(entry: Entry, phase: 'load' | 'activate', error: unknown): Promise<void> {

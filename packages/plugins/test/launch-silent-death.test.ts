@@ -1,7 +1,8 @@
 /**
  * A sandboxed launch under the assumed isolation that dies without a word is probed after the
  * fact: where the machine allows what was assumed, the plugin itself failed, and it is reported
- * once, not launched again. (A file of its own: what was probed is kept for the process.)
+ * once (a relaunch on the same assumption would loop). A file of its own: what was probed is kept
+ * for the process.
  */
 import { rm } from 'node:fs/promises'
 import { describe, expect, it } from 'vitest'
@@ -9,7 +10,7 @@ import { launchIsolation } from '../src/index.js'
 import { namespacesHere, pluginFolder, startHost } from './helpers.js'
 
 describe.skipIf(!namespacesHere)('a launch that dies without a word', () => {
-  it('is probed, and with the assumed isolation confirmed the plugin is reported failed once, not launched again', async () => {
+  it('is probed, and with the assumed isolation confirmed the plugin is reported failed once, with no launch loop', async () => {
     // Fills its heap while it is imported, so the process dies before the runtime says anything.
     const dir = await pluginFolder('heap-eater', 'const kept = []\nfor (;;) kept.push(new Array(1e6).fill(1))\nexport const handlers = {}')
     try {
