@@ -425,6 +425,8 @@ describe('service.ts, run as a process', () => {
     const order = ['shutting down (SIGTERM)', 'in-flight requests finished', 'database closed', 'stopped in'].map(at)
     expect(order).toEqual([...order].sort((a, b) => a - b))
     expect(order[1]! - order[0]!).toBeGreaterThanOrEqual(450) // the 500 ms drain delay
+    // The drain is said, so that the wait before anything stops is not a silent one.
+    expect(records.find((record) => record.msg.startsWith('shutting down'))?.msg).toMatch(/readiness answers 503 and the servers keep answering for 500\.0 ms .*shutdown\.drainDelay/)
   })
 
   it('on a second signal exits 130 at once, naming what was still running', async () => {

@@ -409,9 +409,10 @@ export class App {
     }
     const wasRunning = this.ready
     this.#state = 'stopping'
-    this.events.emit({ type: 'shutdown-requested', reason, at: began })
+    const settings = shutdownSettings(this.#options.shutdown, this.appEnv)
+    this.events.emit({ type: 'shutdown-requested', reason, drain: wasRunning ? Math.min(settings.drainDelay, settings.timeout) : 0, at: began })
     try {
-      return await drainAndStop({ events: this.events, lifecycle: this.#lifecycle, container: this.#container }, shutdownSettings(this.#options.shutdown, this.appEnv), {
+      return await drainAndStop({ events: this.events, lifecycle: this.#lifecycle, container: this.#container }, settings, {
         began,
         serving: wasRunning,
       })

@@ -39,7 +39,8 @@ export type LifecycleEvent =
       /** Modules left out of this start, each with why: the app runs without them. */
       excludedModules: readonly { id: string; reason: string }[]
     } & At)
-  | ({ type: 'shutdown-requested'; reason: string } & At)
+  /** `drain`: milliseconds the servers keep answering, readiness at 503, before components stop. */
+  | ({ type: 'shutdown-requested'; reason: string; drain: number } & At)
   | ({ type: 'component-stopping' } & Of & At)
   | ({ type: 'component-stopped'; duration: number } & Of & At)
   | ({ type: 'component-stop-failed'; duration: number; error: unknown } & Of & At)

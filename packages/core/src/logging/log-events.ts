@@ -90,7 +90,8 @@ export function logEvents(events: EventStream<LifecycleEvent>, log: Logger, opti
       }
       case 'shutdown-requested':
         unclean.clear()
-        log.info({ reason: event.reason }, `shutting down (${event.reason})`)
+        // The drain is silent otherwise: say why nothing stops for a while.
+        log.info({ reason: event.reason, drainMs: event.drain }, `shutting down (${event.reason})${event.drain > 0 ? `: readiness answers 503 and the servers keep answering for ${event.drain >= 1_000 ? `${event.drain / 1_000} s` : ms(event.drain)} so that load balancers move away (shutdown.drainDelay), then components stop` : ''}`)
         return
       case 'component-stopped':
         log.debug({ component: event.component, duration: event.duration }, `${event.component} stopped in ${ms(event.duration)}`)
