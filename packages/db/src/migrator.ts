@@ -94,11 +94,11 @@ export class Migrator {
       for (const planned of pending) {
         options.signal?.throwIfAborted()
         const began = performance.now()
-        this.#settings.log.info({ module: planned.module, migration: planned.name }, `applying migration ${planned.module}/${planned.name}`)
+        this.#settings.log.debug({ module: planned.module, migration: planned.name }, `applying migration ${planned.module}/${planned.name}`)
         await run((db) => this.#apply(db, planned, applied))
         const duration = performance.now() - began
         applied.push({ module: planned.module, name: planned.name, duration })
-        this.#settings.log.info({ module: planned.module, migration: planned.name, duration: Math.round(duration) }, `applied migration ${planned.module}/${planned.name}`)
+        this.#settings.log.info({ module: planned.module, migration: planned.name, duration: Math.round(duration) }, `applied migration ${planned.module}/${planned.name} (${Math.round(duration)} ms)`)
       }
       return applied
     })

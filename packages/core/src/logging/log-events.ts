@@ -13,6 +13,26 @@ export interface LogEventsOptions {
   readonly banner?: boolean
 }
 
+/**
+ * A boot's bootstrap in a phrase: "created 4 directories, 2 files and database app; copied 2
+ * artifacts". Databases are named (a new one is worth noticing); other subjects are counted.
+ */
+function summarize(done: readonly Extract<LifecycleEvent, { type: 'bootstrap-action' }>[]): string {
+  const byAction = new Map<string, Map<string, string[]>>()
+  for (const a of done) {
+    const subjects = byAction.get(a.action) ?? byAction.set(a.action, new Map()).get(a.action)!
+    subjects.set(a.subject, [...(subjects.get(a.subject) ?? []), a.target])
+  }
+  const plural = (word: string) => (word.endsWith('y') ? `${word.slice(0, -1)}ies` : `${word}s`)
+  const list = (items: string[]) => (items.length < 2 ? items.join('') : `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`)
+  return [...byAction]
+    .map(([action, subjects]) => {
+      const things = [...subjects].map(([subject, targets]) => (subject === 'database' ? `${targets.length === 1 ? subject : plural(subject)} ${targets.join(', ')}` : targets.length === 1 ? `1 ${subject}` : `${targets.length} ${plural(subject)}`))
+      return `${pastTense[action as keyof typeof pastTense] ?? action} ${list(things)}`
+    })
+    .join('; ')
+}
+
 /** The ready line's message: one line for log files, a banner for a terminal. */
 function readyMessage(event: Extract<LifecycleEvent, { type: 'ready' }>, reasons: ReadonlyMap<string, string>, banner: boolean): string {
   const path = event.criticalPath.map((s) => `${s.component} (${ms(s.duration)})`).join(' -> ') || '(nothing to start)'
@@ -41,6 +61,8 @@ export function logEvents(events: EventStream<LifecycleEvent>, log: Logger, opti
   const reasons = new Map<string, string>()
   // Components whose stop failed or passed its deadline: the last line of a shutdown names them, rather than reading as a clean stop.
   const unclean = new Set<string>()
+  // What this boot's bootstrap did: one line at its end, each action a line of its own at debug.
+  const done: Extract<LifecycleEvent, { type: 'bootstrap-action' }>[] = []
   return events.subscribe((event) => {
     switch (event.type) {
       case 'phase-started':
@@ -136,14 +158,20 @@ export function logEvents(events: EventStream<LifecycleEvent>, log: Logger, opti
       case 'bootstrap-action': {
         const what = `${event.subject} ${event.target}${event.module ? ` (module ${event.module})` : ''}${event.detail ? `: ${event.detail}` : ''}`
         const fields = { handler: event.handler, action: event.action, subject: event.subject, target: event.target, module: event.module }
-        if (event.action === 'skip') log.debug(fields, `bootstrap: ${what}`)
-        else log.info(fields, event.dryRun ? `bootstrap (dry run): would ${event.action} ${what}` : `bootstrap: ${pastTense[event.action]} ${what}`)
+        if (event.dryRun && event.action !== 'skip') return void log.info(fields, `bootstrap (dry run): would ${event.action} ${what}`)
+        if (event.action !== 'skip') done.push(event)
+        log.debug(fields, `bootstrap: ${pastTense[event.action]} ${what}`)
         return
       }
       case 'bootstrap-finished':
         if (event.failed.length > 0) log.error({ failed: event.failed }, `bootstrap failed in ${event.failed.join(', ')}`)
         else if (event.performed === 0) log.info({ skipped: event.skipped }, 'no bootstrap actions needed')
-        else log.info({ performed: event.performed, skipped: event.skipped, duration: event.duration }, `bootstrap ${event.dryRun ? 'plan' : 'done'}: ${event.performed} action${event.performed === 1 ? '' : 's'}, ${event.skipped} already in place (${ms(event.duration)})`)
+        else if (event.dryRun) log.info({ performed: event.performed, skipped: event.skipped, duration: event.duration }, `bootstrap plan: ${event.performed} action${event.performed === 1 ? '' : 's'}, ${event.skipped} already in place (${ms(event.duration)})`)
+        else {
+          const actions = done.map((a) => ({ action: a.action, subject: a.subject, target: a.target, ...(a.module ? { module: a.module } : {}) }))
+          log.info({ performed: event.performed, skipped: event.skipped, duration: event.duration, actions }, `bootstrap done in ${ms(event.duration)}: ${summarize(done)}; ${event.skipped} already in place`)
+        }
+        done.length = 0
         return
       default:
         assertNever(event)
