@@ -2,10 +2,12 @@
  * `plinth migrate up | down | status`: the app's migrations, applied, reverted or listed
  * without starting the app. Only the database component and the migrations are built.
  */
+import { existsSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { Application, Container, defineCommand, ExitCode, Logger, provide, type App, type CommandContext, type Token, reportError } from '@plinth/core'
 import type { Database } from './component.js'
 import { Migrations } from './migrations.js'
+import { parseDatabaseUrl } from './url.js'
 
 const usage = 'plinth migrate up|down|status [--database NAME] [--steps N] [--module ID] [--key=value ...]'
 
@@ -60,6 +62,13 @@ async function migrate({ app, args, out, err }: CommandContext): Promise<number>
     const built = await buildDatabase(app, values.database ?? 'database', rest, err)
     if (typeof built === 'number') return built
     db = built
+    const location = db.dialect === 'sqlite' ? parseDatabaseUrl(db.url) : undefined
+    if (action === 'status' && location?.dialect === 'sqlite' && location.file !== ':memory:' && !existsSync(location.file)) {
+      // A report creates nothing: opening the file would leave an empty database (and its folder) behind.
+      for (const m of db.migrator.plan) out(`pending  ${m.module}/${m.name}`)
+      out(`${db.url}: no database there yet, ${db.migrator.plan.length} pending; \`plinth migrate up\` or the first start creates it`)
+      return ExitCode.ok
+    }
     await db.ping({ timeout: 10_000 })
     if (action === 'status') {
       const status = await db.migrator.status()
