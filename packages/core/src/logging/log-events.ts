@@ -54,7 +54,7 @@ function readyMessage(event: Extract<LifecycleEvent, { type: 'ready' }>, reasons
 
 /**
  * Logs the lifecycle: one line per notable event, the ready line with boot time and critical
- * path. The ready line is written even when the level is above info (at the logger's level), so
+ * path. The ready line is written even when the level is above info (still as an info line), so
  * that a service at LOG_LEVEL=warn still says it is up; only `silent` hides it.
  */
 export function logEvents(events: EventStream<LifecycleEvent>, log: Logger, options: LogEventsOptions = {}): () => void {
@@ -103,10 +103,12 @@ export function logEvents(events: EventStream<LifecycleEvent>, log: Logger, opti
       case 'ready': {
         const excluded = event.excludedModules.length > 0
         // A warning when modules were left out, so that it shows wherever warnings are looked for.
-        const level = excluded ? 'warn' : log.isLevelEnabled('info') || log.level === 'silent' ? 'info' : (log.level as 'warn' | 'error' | 'fatal')
+        const level = excluded ? 'warn' : 'info'
+        // Above info (LOG_LEVEL=warn), the line is still an info line, through a child at info: not a false warning.
+        const out = log.isLevelEnabled(level) || log.level === 'silent' ? log : log.child({}, { level })
         // In a banner the fields would repeat the message; log files keep them, for tools.
         const fields = options.banner ? {} : { bootMs: Math.round(event.duration * 10) / 10, criticalPath: event.criticalPath, degraded: event.degraded, endpoints: event.endpoints, excludedModules: event.excludedModules }
-        log[level](fields, readyMessage(event, reasons, options.banner ?? false))
+        out[level](fields, readyMessage(event, reasons, options.banner ?? false))
         reasons.clear()
         return
       }
