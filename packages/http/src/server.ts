@@ -78,7 +78,10 @@ export interface HttpServerOptions {
    * timeout; only then do idle connections and the listener close. Default 250.
    */
   quietPeriod?: number
-  /** Error messages and stacks in 500 responses. Default: in development only. */
+  /**
+   * Error messages in 5xx responses, and stacks in 500s (unexpected errors) only: an expected
+   * 503 or 504 carries its message but no stack. Default: in development only.
+   */
   exposeErrors?: boolean
   /** Any other Fastify server option. */
   fastify?: Omit<FastifyServerOptions, 'logger' | 'loggerInstance' | 'childLoggerFactory' | 'genReqId' | 'bodyLimit' | 'trustProxy'>
