@@ -31,7 +31,9 @@ export interface HttpServerOptions {
   helmet?: FastifyHelmetOptions | false
   /**
    * CORS (@fastify/cors options), or false for no CORS headers. Default false. A function is
-   * called at start with the app, to take allowed origins from its configuration.
+   * called at start with the app, to take allowed origins from its configuration. Preflights
+   * allow `corsMethods` (GET, HEAD, POST, PUT, PATCH, DELETE) unless `methods` is given; an
+   * origin that a listed `origin` (string, RegExp or list) does not match gets no CORS headers.
    */
   cors?: FastifyCorsOptions | false | ((app: App) => FastifyCorsOptions | false)
   /**
