@@ -39,12 +39,26 @@ export async function whileAvailable<T>(retryAfter: number, work: () => Promise<
   try {
     return await work()
   } catch (error) {
-    if (unusable.some((code) => isPlinthError(error, code))) {
-      throw new Unavailable(`the database is unavailable; try again in ${retryAfter} s`, retryAfter, error)
-    }
-    if (schemaMissing(error)) throw new Unavailable(`the database's tables are not in place yet (pending migrations); try again in ${retryAfter} s`, retryAfter, error)
-    throw error
+    throw unavailableOf(error, retryAfter) ?? error
   }
+}
+
+/**
+ * The `Unavailable` (503, Retry-After `retryAfter` seconds) that a database error means, or
+ * undefined when it means something else: for errors raised by database work the service does
+ * not run itself, such as @plinth/auth's, so that they answer as `whileAvailable` does.
+ *
+ * @example
+ * http.setErrorHandler((error, request) => {
+ *   throw toHttpProblem(unavailableOf(error, 5) ?? error, request)
+ * })
+ */
+export function unavailableOf(error: unknown, retryAfter: number): Unavailable | undefined {
+  if (unusable.some((code) => isPlinthError(error, code))) {
+    return new Unavailable(`the database is unavailable; try again in ${retryAfter} s`, retryAfter, error)
+  }
+  if (schemaMissing(error)) return new Unavailable(`the database's tables are not in place yet (pending migrations); try again in ${retryAfter} s`, retryAfter, error)
+  return undefined
 }
 
 /** The database cannot serve yet, for a reason the client cannot fix: unreachable, not created, refused, or not migrated. */

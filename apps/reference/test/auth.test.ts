@@ -240,6 +240,24 @@ describe('auth with shared signing keys (AUTH_SIGNING_KEYS)', () => {
   })
 })
 
+describe('auth while the database is down', () => {
+  it('answers register and login with the 503 every other route gives, Retry-After and no stack, even in development', async () => {
+    await using service = await startService({ DATABASE_URL: 'postgres://127.0.0.1:1/down', APP_ENV: 'development' })
+    const body = { email: `${unique('user')}@example.com`, password }
+    const answers = [
+      { path: '/api/v1/auth/register', ...(await service.rest('POST', '/api/v1/auth/register', body, { token: null })) },
+      { path: '/api/v1/auth/login', ...(await service.rest('POST', '/api/v1/auth/login', body, { token: null })) },
+      { path: '/api/v1/telemetry/devices', ...(await service.rest('GET', '/api/v1/telemetry/devices')) },
+    ]
+    for (const { path, status, headers, body: problem } of answers) {
+      expect(status, JSON.stringify(problem)).toBe(503)
+      expect(headers.get('retry-after')).toBe('5')
+      expect(headers.get('content-type')).toBe('application/problem+json')
+      expect(problem).toEqual({ type: 'about:blank', title: 'Service Unavailable', status: 503, detail: 'the database is unavailable; try again in 5 s', retryAfter: 5, instance: path, requestId: expect.any(String) })
+    }
+  })
+})
+
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 const redis = await probeService('Redis', async () => {
   const client = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })

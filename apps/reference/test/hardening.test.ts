@@ -15,6 +15,26 @@ describe('the reference service as a careful team runs it', () => {
     expect(stranger.headers.get('access-control-allow-origin')).toBeNull()
   })
 
+  it('lets a configured origin call the PUT and DELETE routes, and sends any other origin no CORS headers at all', async () => {
+    await using service = await startService({ CORS_ORIGINS: 'http://localhost:5173' })
+    const preflight = (path: string, origin: string, method: string) =>
+      fetch(`${service.urls.http}${path}`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': method, 'access-control-request-headers': 'authorization,content-type' } })
+    const corsHeaders = (response: Response) => [...response.headers.keys()].filter((name) => name.startsWith('access-control-'))
+    for (const [path, method] of [['/api/v1/telemetry/dead-letters/1', 'DELETE'], ['/api/v1/provisioning/devices/thermo-1/settings', 'PUT'], ['/api/v1/auth/users/u-1/roles', 'PUT']] as const) {
+      const allowed = await preflight(path, 'http://localhost:5173', method)
+      expect(allowed.status).toBe(204)
+      expect(allowed.headers.get('access-control-allow-origin')).toBe('http://localhost:5173')
+      expect(allowed.headers.get('access-control-allow-methods')?.split(/,\s*/)).toContain(method)
+      expect(allowed.headers.get('access-control-max-age')).toBe('600')
+      const refused = await preflight(path, 'http://evil.example', method)
+      expect(corsHeaders(refused), path).toEqual([])
+      expect(refused.status).not.toBe(204)
+    }
+    const stranger = await fetch(`${service.urls.http}/api/v1/telemetry/devices`, { headers: { origin: 'http://evil.example' } })
+    expect(stranger.status).toBe(200)
+    expect(corsHeaders(stranger)).toEqual([])
+  })
+
   it('limits each client\'s requests per minute with a 429 problem, retryAfter and Retry-After, and never the probes', async () => {
     await using service = await startService({ HTTP_RATE_LIMIT: '5' })
     const statuses: number[] = []

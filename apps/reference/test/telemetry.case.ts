@@ -6,6 +6,7 @@
 import { status } from '@grpc/grpc-js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { graphql, grpcClients, subscribe, WsClient } from './clients.js'
+import { telemetryStore } from '../src/modules/telemetry/components.js'
 import { eventually, unique, type Service } from './service.js'
 
 const minutesAgo = (n: number) => new Date(Date.now() - n * 60_000).toISOString()
@@ -87,6 +88,48 @@ export function describeTelemetry(start: () => Promise<Service>): void {
       expect((await readingsOf(id)).map((r) => r.value)).toEqual([22, 21, 20])
     })
 
+    it('never loses a reading without a timestamp: those of one device and metric in a batch are stamped a millisecond apart, in order', async () => {
+      const id = await register()
+      const other = await register()
+      const batch = { readings: [20, 21, 22].map((value) => ({ device: id, metric: 'temperature', value })).concat([{ device: other, metric: 'temperature', value: 5 }]) }
+      expect((await service.rest('POST', '/api/v1/telemetry/readings/batch', batch)).body).toEqual({ stored: 4, duplicates: 0, findings: 0 })
+      const stored = await readingsOf(id)
+      expect(stored.map((r) => r.value)).toEqual([22, 21, 20])
+      const times = stored.map((r) => Date.parse(r.timestamp)).reverse()
+      expect(times).toEqual([times[0], times[0]! + 1, times[0]! + 2])
+      // Another device's series starts at the batch's arrival time too.
+      expect((await readingsOf(other)).map((r) => Date.parse(r.timestamp))).toEqual([times[0]])
+      // Sent again, they are new readings (they carry no identity); readings with a timestamp are the ones a retry repeats.
+      expect((await service.rest('POST', '/api/v1/telemetry/readings/batch', batch)).body).toEqual({ stored: 4, duplicates: 0, findings: 0 })
+      expect(await readingsOf(id)).toHaveLength(6)
+    })
+
+    it('counts a retried batch\'s readings that carry their timestamp as duplicates, and stores its timestamp-less ones again', async () => {
+      const id = await register()
+      const at = minutesAgo(5)
+      const batch = { readings: [{ device: id, metric: 'temperature', value: 20, timestamp: at }, { device: id, metric: 'temperature', value: 21 }, { device: id, metric: 'humidity', value: 40, timestamp: at }] }
+      expect((await service.rest('POST', '/api/v1/telemetry/readings/batch', batch)).body).toEqual({ stored: 3, duplicates: 0, findings: 0 })
+      expect((await service.rest('POST', '/api/v1/telemetry/readings/batch', batch)).body).toEqual({ stored: 1, duplicates: 2, findings: 0 })
+      expect((await readingsOf(id)).map((r) => r.value).sort()).toEqual([20, 21, 21, 40])
+    })
+
+    it('moves a reading stamped on arrival to the next free moment when another reading holds its moment', async () => {
+      const id = await register()
+      const store = await service.t.resolve(telemetryStore)
+      const at = Date.parse(minutesAgo(1))
+      const iso = (ms: number) => new Date(ms).toISOString()
+      // Another request's readings hold `at` and `at + 1 ms`, one of them with its own timestamp.
+      expect(await store.insertReadings([0, 1].map((ms) => ({ device: id, metric: 'temperature', value: 1, timestamp: iso(at + ms) })))).toHaveLength(2)
+      const { stored, unplaced } = await store.insertArrivals([2, 3].map((value, ms) => ({ device: id, metric: 'temperature', value, timestamp: iso(at + ms) })))
+      expect(unplaced).toEqual([])
+      // The block of two moves past them in one move, in its order.
+      expect(stored.map((r) => [r.value, Date.parse(r.timestamp) - at])).toEqual([[2, 2], [3, 3]])
+      expect(await readingsOf(id)).toHaveLength(4)
+      // With no move allowed, a taken moment is reported, not skipped.
+      const crowded = await store.insertArrivals([{ device: id, metric: 'temperature', value: 9, timestamp: iso(at) }], 0)
+      expect(crowded).toEqual({ stored: [], unplaced: [{ device: id, metric: 'temperature', value: 9, timestamp: iso(at) }] })
+    })
+
     it('ingests a gRPC client stream as one batch, and rejects a bad stream whole', async () => {
       const id = await register()
       const readings = [1, 2, 3].map((n) => ({ device: id, metric: 'pressure', value: n, timestamp: minutesAgo(n) }))
@@ -98,6 +141,10 @@ export function describeTelemetry(start: () => Promise<Service>): void {
       expect(error?.code).toBe(status.INVALID_ARGUMENT)
       expect(error?.details).toContain('readings[1].device: "no-such-device" is not a registered device')
       expect(await readingsOf(id)).toHaveLength(3)
+
+      // Readings without a timestamp in one stream are all kept, as in a REST batch.
+      expect(await grpc.ingest([7, 8].map((value) => ({ device: id, metric: 'pressure', value })))).toEqual({ stored: 2, duplicates: 0, findings: 0 })
+      expect((await readingsOf(id)).map((r) => r.value).slice(0, 2)).toEqual([8, 7])
     })
 
     it('answers GraphQL queries by device and time range, and streams new readings to a subscription', async () => {

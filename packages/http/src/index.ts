@@ -9,7 +9,7 @@
  */
 export { AccessLog, AccessShape, type AccessLevel } from './access-log.js'
 export { httpErrors } from './errors.js'
-export { apiSecurityHeaders, type DocsOptions } from './plugins.js'
+export { apiSecurityHeaders, corsMethods, type DocsOptions } from './plugins.js'
 export type { HealthDetails } from './probes.js'
 export { HttpProblem, PROBLEM_JSON, problemTypes, sendProblem, toProblem, type HttpProblemInit, type InvalidField, type ProblemDetails, type ProblemOptions } from './problems.js'
 export { Routes, type RouteContribution, type RouteGroup, type RouteRegistrar } from './routes.js'

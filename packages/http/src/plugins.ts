@@ -43,12 +43,6 @@ export interface SecurityOptions {
   readonly rateLimit: RateLimitPluginOptions | false
 }
 
-/**
- * CORS, per-client rate limits, and helmet itself when it must run per request (CSP nonces).
- * They must be registered before the routes they guard: the rate limiter attaches itself to
- * routes as they are added. Fixed security headers are set by the request context instead
- * (see securityHeaders).
- */
 /** Refuses a CORS setting that lets any site send the user's credentials. */
 function checkCors(cors: FastifyCorsOptions): void {
   const everyOrigin = cors.origin === '*' || cors.origin === true || (Array.isArray(cors.origin) && cors.origin.includes('*'))
@@ -57,6 +51,46 @@ function checkCors(cors: FastifyCorsOptions): void {
   }
 }
 
+/**
+ * The methods a CORS preflight allows unless `cors.methods` says otherwise: every method a route
+ * can serve (OPTIONS is the preflight itself). @fastify/cors's own default, GET, HEAD and POST,
+ * would make a browser refuse the API's PUT, PATCH and DELETE routes. A path that does not serve
+ * the method asked for answers the request itself with a 405 problem, which the page can read,
+ * instead of a failed preflight it cannot.
+ */
+export const corsMethods: readonly string[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']
+
+type CorsOrigin = FastifyCorsOptions['origin']
+
+function originMatches(origin: string, allowed: CorsOrigin): boolean {
+  if (Array.isArray(allowed)) return allowed.some((one: CorsOrigin) => originMatches(origin, one))
+  if (allowed instanceof RegExp) {
+    allowed.lastIndex = 0
+    return allowed.test(origin)
+  }
+  return typeof allowed === 'string' ? allowed === origin : allowed === true
+}
+
+/**
+ * A listed origin (a string, RegExp or list of them) as a function of the request's origin,
+ * false for any other. @fastify/cors sends nothing when the origin resolves to false, but for a
+ * static list it still answers every preflight with Allow-Methods and Max-Age, only leaving out
+ * Allow-Origin; this way an origin that is not listed gets no CORS headers at all. `*`, `true`,
+ * `false` and functions are given as they are: they allow every origin or none, or decide
+ * themselves.
+ */
+function listedOnly(origin: CorsOrigin): CorsOrigin {
+  if (origin === undefined || typeof origin === 'boolean' || typeof origin === 'function' || origin === '*') return origin
+  if (Array.isArray(origin) && origin.includes('*')) return origin
+  return (requestOrigin, callback) => callback(null, requestOrigin !== undefined && originMatches(requestOrigin, origin) ? requestOrigin : false)
+}
+
+/**
+ * CORS, per-client rate limits, and helmet itself when it must run per request (CSP nonces).
+ * They must be registered before the routes they guard: the rate limiter attaches itself to
+ * routes as they are added. Fixed security headers are set by the request context instead
+ * (see securityHeaders).
+ */
 export async function registerSecurity(http: FastifyInstance, options: SecurityOptions): Promise<void> {
   if (options.helmet !== false && options.helmet.enableCSPNonces) {
     const { default: helmet } = await import('@fastify/helmet')
@@ -65,7 +99,8 @@ export async function registerSecurity(http: FastifyInstance, options: SecurityO
   if (options.cors !== false) {
     checkCors(options.cors)
     const { default: cors } = await import('@fastify/cors')
-    await http.register(cors, options.cors)
+    const origin = listedOnly(options.cors.origin)
+    await http.register(cors, { ...options.cors, methods: options.cors.methods ?? [...corsMethods], ...(origin === undefined ? {} : { origin }) })
   }
   if (options.rateLimit !== false) {
     const { default: rateLimit } = await import('@fastify/rate-limit')

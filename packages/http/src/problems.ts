@@ -89,7 +89,10 @@ function escapePointer(segment: string): string {
 }
 
 export interface ProblemOptions {
-  /** Put the message and stack of server errors in the response (development only). */
+  /**
+   * Put the message of server errors (5xx) in the response, and the stack of unexpected ones
+   * (500: an error with no status of its own); development only.
+   */
   exposeErrors: boolean
 }
 
@@ -130,7 +133,9 @@ export function toProblem(error: unknown, request: FastifyRequest, options: Prob
   if (status < 500) return { problem: { type: 'about:blank', title, status, detail: fastifyError.message ?? String(error), ...base }, headers: {} }
   const generic = status === 503 || status === 504 ? 'A service this request needs is unavailable or too slow; retry later.' : 'The server failed to handle this request; quote the request id when reporting it.'
   const detail = options.exposeErrors && error instanceof Error ? error.message : generic
-  const stack = options.exposeErrors && error instanceof Error ? { stack: error.stack?.split('\n').map((line) => line.trim()) } : {}
+  // A stack helps find a fault (500, an error nothing mapped to a status), not an expected
+  // operational answer: a 503 with Retry-After or a 504 already says what happened and what to do.
+  const stack = options.exposeErrors && status === 500 && error instanceof Error ? { stack: error.stack?.split('\n').map((line) => line.trim()) } : {}
   if (status === 503) {
     // Every 503 tells the client when to come back, as the rate limit's 429 does, under the same member.
     const retryAfter = retryAfterOf(error)

@@ -31,7 +31,9 @@ export interface HttpServerOptions {
   helmet?: FastifyHelmetOptions | false
   /**
    * CORS (@fastify/cors options), or false for no CORS headers. Default false. A function is
-   * called at start with the app, to take allowed origins from its configuration.
+   * called at start with the app, to take allowed origins from its configuration. Preflights
+   * allow `corsMethods` (GET, HEAD, POST, PUT, PATCH, DELETE) unless `methods` is given; an
+   * origin that a listed `origin` (string, RegExp or list) does not match gets no CORS headers.
    */
   cors?: FastifyCorsOptions | false | ((app: App) => FastifyCorsOptions | false)
   /**
@@ -78,7 +80,10 @@ export interface HttpServerOptions {
    * timeout; only then do idle connections and the listener close. Default 250.
    */
   quietPeriod?: number
-  /** Error messages and stacks in 500 responses. Default: in development only. */
+  /**
+   * Error messages in 5xx responses, and stacks in 500s (unexpected errors) only: an expected
+   * 503 or 504 carries its message but no stack. Default: in development only.
+   */
   exposeErrors?: boolean
   /** Any other Fastify server option. */
   fastify?: Omit<FastifyServerOptions, 'logger' | 'loggerInstance' | 'childLoggerFactory' | 'genReqId' | 'bodyLimit' | 'trustProxy'>

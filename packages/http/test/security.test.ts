@@ -69,6 +69,64 @@ describe('security', () => {
     expect((await open.server.fastify.inject('/nowhere')).statusCode).toBe(404)
   })
 
+  describe('CORS over a socket, as browsers send it', () => {
+    const resources = provide(Routes, {
+      value: (http) => {
+        http.get('/orders/:id', () => ({ id: '7' }))
+        http.put('/orders/:id', () => ({ id: '7' }))
+        http.patch('/orders/:id', () => ({ id: '7' }))
+        http.delete('/orders/:id', (_request, reply) => reply.code(204).send())
+      },
+    })
+    const preflight = (url: string, origin: string, method: string) => fetch(`${url}/orders/7`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': method } })
+    const corsHeaders = (response: Response) => [...response.headers.keys()].filter((name) => name.startsWith('access-control-'))
+
+    it('allows a listed origin every method a route can serve, PUT, PATCH and DELETE included, unless cors.methods says otherwise', async () => {
+      await using h = await bootHttp({ listen: true, port: 0, cors: { origin: ['https://shop.example'], maxAge: 600 } }, [resources])
+      for (const method of ['PUT', 'PATCH', 'DELETE']) {
+        const answer = await preflight(h.server.url!, 'https://shop.example', method)
+        expect(answer.status).toBe(204)
+        expect(answer.headers.get('access-control-allow-origin')).toBe('https://shop.example')
+        expect(answer.headers.get('access-control-allow-methods')?.split(/,\s*/)).toEqual(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'])
+        expect(answer.headers.get('access-control-max-age')).toBe('600')
+      }
+      const deleted = await fetch(`${h.server.url!}/orders/7`, { method: 'DELETE', headers: { origin: 'https://shop.example' } })
+      expect(deleted.status).toBe(204)
+      expect(deleted.headers.get('access-control-allow-origin')).toBe('https://shop.example')
+
+      await using narrow = await bootHttp({ listen: true, port: 0, cors: { origin: /^https:\/\/[a-z]+\.example$/, methods: ['GET'] } }, [resources])
+      const answer = await preflight(narrow.server.url!, 'https://shop.example', 'DELETE')
+      expect(answer.headers.get('access-control-allow-origin')).toBe('https://shop.example')
+      expect(answer.headers.get('access-control-allow-methods')).toBe('GET')
+    })
+
+    it('sends an origin that is not listed no CORS headers at all, preflight or request, and still varies on Origin', async () => {
+      await using h = await bootHttp({ listen: true, port: 0, cors: { origin: ['https://shop.example'], maxAge: 600, credentials: true } }, [resources])
+      const refused = await preflight(h.server.url!, 'https://evil.example', 'DELETE')
+      expect(corsHeaders(refused)).toEqual([])
+      // Without CORS the preflight is an OPTIONS request like any other: this path serves GET, PUT, PATCH and DELETE.
+      expect(refused.status).toBe(405)
+      expect(refused.headers.get('allow')).toBe('GET, HEAD, PUT, PATCH, DELETE')
+      expect(refused.headers.get('vary')).toContain('Origin')
+      const request = await fetch(`${h.server.url!}/orders/7`, { headers: { origin: 'https://evil.example' } })
+      expect(request.status).toBe(200)
+      expect(corsHeaders(request)).toEqual([])
+      expect(request.headers.get('vary')).toContain('Origin')
+      // A fixed origin is a list of one: only that origin gets headers.
+      await using fixed = await bootHttp({ listen: true, port: 0, cors: { origin: 'https://shop.example' } }, [resources])
+      expect(corsHeaders(await preflight(fixed.server.url!, 'https://evil.example', 'PUT'))).toEqual([])
+      expect((await preflight(fixed.server.url!, 'https://shop.example', 'PUT')).headers.get('access-control-allow-origin')).toBe('https://shop.example')
+    })
+
+    it('still answers every origin when origin is *', async () => {
+      await using h = await bootHttp({ listen: true, port: 0, cors: { origin: '*' } }, [resources])
+      const answer = await preflight(h.server.url!, 'https://anyone.example', 'PATCH')
+      expect(answer.status).toBe(204)
+      expect(answer.headers.get('access-control-allow-origin')).toBe('*')
+      expect(answer.headers.get('access-control-allow-methods')).toContain('PATCH')
+    })
+  })
+
   it('limits requests per client with a 429 problem and Retry-After, and never limits the probes', async () => {
     await using h = await bootHttp({ rateLimit: { max: 2, timeWindow: 60_000 } }, [routes])
     const from = (ip: string) => ({ url: '/hello', remoteAddress: ip })

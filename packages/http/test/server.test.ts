@@ -241,6 +241,9 @@ describe('problem details', () => {
       http.get('/crash', () => {
         throw new Error('database password is hunter2')
       })
+      http.get('/slow', () => {
+        throw Object.assign(new Error('the payments service took longer than 2 s'), { name: 'TimeoutError' })
+      })
     },
   })
 
@@ -314,5 +317,19 @@ describe('problem details', () => {
     const problem = (await h.server.fastify.inject('/crash')).json<{ detail: string; stack: string[] }>()
     expect(problem.detail).toBe('database password is hunter2')
     expect(problem.stack[0]).toBe('Error: database password is hunter2')
+  })
+
+  it('shows the message but no stack of an expected 503 or 504 in development: a stack is for a fault (500)', async () => {
+    await using h = await bootHttp({ exposeErrors: true }, [routes])
+    const unavailable = await h.server.fastify.inject('/orders/7/refund')
+    expect(unavailable.statusCode).toBe(503)
+    expect(unavailable.headers['retry-after']).toBe('5')
+    const problem = unavailable.json<Record<string, unknown>>()
+    expect(problem).toMatchObject({ status: 503, detail: 'the "payments" circuit is open after 3 failures', retryAfter: 5 })
+    expect(problem).not.toHaveProperty('stack')
+    const slow = await h.server.fastify.inject('/slow')
+    expect(slow.statusCode).toBe(504)
+    expect(slow.json()).toMatchObject({ status: 504, detail: 'the payments service took longer than 2 s' })
+    expect(slow.json()).not.toHaveProperty('stack')
   })
 })

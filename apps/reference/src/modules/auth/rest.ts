@@ -2,6 +2,8 @@ import { Auth, AuthGuard, CurrentPrincipal, authErrors } from '@plinth/auth'
 import { accessor, provide } from '@plinth/core'
 import { HttpProblem, Routes } from '@plinth/http'
 import { AppConfig } from '../../config.js'
+import { unavailableOf } from '../../database.js'
+import { toHttpProblem } from '../../problems.js'
 import { responses } from '../../openapi.js'
 
 const tags = ['auth']
@@ -15,9 +17,13 @@ const rolesBody = { type: 'object', required: ['roles'], properties: { roles: { 
 
 /**
  * Auth errors at the REST edge: a lockout is 429 with Retry-After; a failed login is 401 with a
- * challenge (RFC 9110 asks every 401 for one). Other errors go on to the server's problem handler.
+ * challenge (RFC 9110 asks every 401 for one); an unreachable database is 503 with Retry-After,
+ * the same problem the other modules' routes answer. Other errors go on to the server's problem
+ * handler.
  */
-function toProblem(error: unknown, realm: string): unknown {
+function toProblem(error: unknown, request: { readonly method: string }, realm: string, retryAfter: number): unknown {
+  const unavailable = unavailableOf(error, retryAfter)
+  if (unavailable !== undefined) return toHttpProblem(unavailable, request)
   if (authErrors.is(error, 'PLINTH_ERR_AUTH_LOCKED')) {
     const retryAfter = Number(error.details?.retryAfter ?? 1)
     return new HttpProblem(429, { detail: error.message, headers: { 'retry-after': String(retryAfter) }, extensions: { code: error.code, retryAfter } })
@@ -37,8 +43,8 @@ export const authRoutes = provide(Routes, {
   create: ({ auth, guard, principal, config }) => ({
     prefix: '/api/v1/auth',
     register: (http) => {
-      http.setErrorHandler((error) => {
-        throw toProblem(error, guard.realm)
+      http.setErrorHandler((error, request) => {
+        throw toProblem(error, request, guard.realm, config.database.retryAfter)
       })
       const client = (request: { ip: string }) => ({ ip: request.ip })
 

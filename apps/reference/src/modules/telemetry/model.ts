@@ -37,7 +37,7 @@ export const ReadingInput = z.object({
   device: identifier,
   metric: z.string().min(1).max(64).meta({ examples: ['temperature'] }),
   value: z.number().meta({ examples: [21.5] }),
-  timestamp: Timestamp.optional().meta({ description: 'When it was measured; default: when it arrives' }),
+  timestamp: Timestamp.optional().meta({ description: 'When it was measured; with device and metric it identifies the reading, so one sent again is a duplicate. Default: when it arrives (never a duplicate)' }),
 })
 
 export interface Reading {

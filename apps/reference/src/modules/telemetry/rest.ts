@@ -13,6 +13,12 @@ type ById = { Params: { id: string } }
 const tags = ['telemetry']
 const byId = { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] }
 const limit = { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 1_000, default: 100 } } }
+const ingestion = [
+  'A reading with a `timestamp` is identified by its device, metric and timestamp: sent again (a retry), it is counted in `duplicates` and stored once.',
+  'A reading without one is stamped with its arrival time and is never a duplicate: the readings of one device and metric in a batch are stamped a millisecond apart, in the batch order,',
+  'and one whose moment another reading already holds moves later. Nothing accepted is dropped. A 503 with Retry-After stores nothing: the database is unavailable,',
+  'or (rarely) readings of one device and metric arrive faster than they can be stamped apart.',
+].join(' ')
 
 /**
  * The telemetry REST API under /api/v1/telemetry. Bodies and query strings are validated by
@@ -43,13 +49,13 @@ export const telemetryRoutes = provide(Routes, {
       })
       http.get<ById>('/devices/:id/rules', { schema: { tags, summary: "A device's diagnostic rules", params: byId, response: responses({ 200: 'The rules' }, [404, 503]) } }, (request) => telemetry.rules(request.params.id))
 
-      http.post('/readings', { schema: { tags, summary: 'Ingest one reading', body: jsonSchema(ReadingInput), response: responses({ 200: 'Stored (or a duplicate), with the findings it raised' }, [400, 404, 415, 503]) } }, (request) => telemetry.ingest(request.body, 'rest'))
+      http.post('/readings', { schema: { tags, summary: 'Ingest one reading', description: ingestion, body: jsonSchema(ReadingInput), response: responses({ 200: 'Stored (or a duplicate), with the findings it raised' }, [400, 404, 415, 503]) } }, (request) => telemetry.ingest(request.body, 'rest'))
       const batch = {
         type: 'object',
         required: ['readings'],
         properties: { readings: { type: 'array', minItems: 1, maxItems: config.telemetry.maxBatch, items: jsonSchema(ReadingInput) } },
       }
-      http.post<{ Body: { readings: unknown[] } }>('/readings/batch', { schema: { tags, summary: 'Ingest readings all or nothing, in one transaction', body: batch, response: responses({ 200: 'Stored and duplicate counts, with the findings raised' }, [400, 404, 415, 503]) } }, (request) => {
+      http.post<{ Body: { readings: unknown[] } }>('/readings/batch', { schema: { tags, summary: 'Ingest readings all or nothing, in one transaction', description: ingestion, body: batch, response: responses({ 200: 'Stored and duplicate counts, with the findings raised' }, [400, 404, 415, 503]) } }, (request) => {
         return telemetry.ingestBatch(request.body.readings, 'rest')
       })
 

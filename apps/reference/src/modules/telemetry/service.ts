@@ -2,7 +2,7 @@ import type { Cache } from '@plinth/cache'
 import { randomUUID } from 'node:crypto'
 import type { MetricsRegistry } from '@plinth/core'
 import { whileAvailable } from '../../database.js'
-import { Conflict, InvalidInput, NotFound, issuesOf, parse, type Issue } from '../../errors.js'
+import { Conflict, InvalidInput, NotFound, Unavailable, issuesOf, parse, type Issue } from '../../errors.js'
 import type { DefaultRules } from './default-rules.js'
 import { silenceFindings, thresholdFindings } from './diagnostics.js'
 import type { ReadingFeed } from './feed.js'
@@ -126,23 +126,51 @@ export class Telemetry {
     return found
   }
 
+  /**
+   * A reading with its own timestamp is identified by it: sent again (a retry), it is counted as
+   * a duplicate and not stored twice. A reading without one is stamped with its arrival time and
+   * is never a duplicate: the readings of one device and metric in a batch are stamped a
+   * millisecond apart, in the batch's order, and one whose moment is taken moves later (the store's
+   * insertArrivals). Nothing accepted is lost.
+   */
   async #ingest(inputs: readonly unknown[], transport: Transport, pathOf: (index: number) => Path, what: string, consequence?: string): Promise<IngestResult> {
-    const receivedAt = new Date().toISOString()
+    const receivedAt = Date.now()
     const readings: Reading[] = []
+    const arrivals: Reading[] = []
+    const perSeries = new Map<string, number>()
+    const devices: string[] = []
     const issues: Issue[] = []
     inputs.forEach((input, index) => {
       const parsed = ReadingInput.safeParse(input)
-      if (parsed.success) readings.push({ ...parsed.data, timestamp: parsed.data.timestamp ?? receivedAt })
-      else issues.push(...issuesOf(parsed.error.issues, pathOf(index)))
+      if (!parsed.success) {
+        issues.push(...issuesOf(parsed.error.issues, pathOf(index)))
+        return
+      }
+      const { device, metric, value, timestamp } = parsed.data
+      devices.push(device)
+      if (timestamp !== undefined) {
+        readings.push({ device, metric, value, timestamp })
+        return
+      }
+      const series = JSON.stringify([device, metric])
+      const earlier = perSeries.get(series) ?? 0
+      perSeries.set(series, earlier + 1)
+      arrivals.push({ device, metric, value, timestamp: new Date(receivedAt + earlier).toISOString() })
     })
     if (issues.length > 0) throw new InvalidInput(issues, what, consequence)
 
     const { stored, findings } = await this.#available(() =>
       this.#store.transaction(async (store) => {
-        const registered = await store.registered([...new Set(readings.map((r) => r.device))])
-        const unknown = readings.flatMap((r, index) => (registered.has(r.device) ? [] : [{ path: [...pathOf(index), 'device'], message: `"${r.device}" is not a registered device` }]))
+        const registered = await store.registered([...new Set(devices)])
+        const unknown = devices.flatMap((device, index) => (registered.has(device) ? [] : [{ path: [...pathOf(index), 'device'], message: `"${device}" is not a registered device` }]))
         if (unknown.length > 0) throw new InvalidInput(unknown, what, consequence)
         const stored = await store.insertReadings(readings)
+        const { stored: arrived, unplaced } = await store.insertArrivals(arrivals)
+        if (unplaced.length > 0) {
+          const [first] = unplaced as [Reading]
+          throw new Unavailable(`readings of device "${first.device}" (${first.metric}) arrive faster than they can be stamped apart; nothing was stored, try again in 1 s`, 1)
+        }
+        stored.push(...arrived)
         const rules = await store.rules({ devices: [...new Set(stored.map((r) => r.device))], kind: 'threshold' })
         return { stored, findings: await store.insertFindings(thresholdFindings(stored, rules)) }
       }),
@@ -151,7 +179,7 @@ export class Telemetry {
     this.#ingested.inc({ transport }, stored.length)
     this.#count(findings)
     await this.#feed.publish(stored)
-    return { stored: stored.length, duplicates: readings.length - stored.length, findings: findings.length }
+    return { stored: stored.length, duplicates: readings.length + arrivals.length - stored.length, findings: findings.length }
   }
 
   #count(findings: readonly Finding[]): void {

@@ -23,6 +23,17 @@ const rowsPerInsert = 500
 
 const chunks = <T>(items: readonly T[]): T[][] => Array.from({ length: Math.ceil(items.length / rowsPerInsert) }, (_, i) => items.slice(i * rowsPerInsert, (i + 1) * rowsPerInsert))
 
+/** What the readings table's primary key says a reading is: its device, metric and moment. */
+const readingKey = (reading: Reading) => JSON.stringify([reading.device, reading.metric, reading.timestamp])
+
+/** Each reading moved later by the number of readings of its device and metric among them, in milliseconds. */
+function later(readings: readonly Reading[]): Reading[] {
+  const count = new Map<string, number>()
+  const series = (reading: Reading) => JSON.stringify([reading.device, reading.metric])
+  for (const reading of readings) count.set(series(reading), (count.get(series(reading)) ?? 0) + 1)
+  return readings.map((reading) => ({ ...reading, timestamp: new Date(Date.parse(reading.timestamp) + count.get(series(reading))!).toISOString() }))
+}
+
 type RuleRow = TelemetryTables['telemetry_rules']
 type FindingRow = TelemetryTables['telemetry_findings']
 
@@ -119,7 +130,10 @@ export class TelemetryStore {
     return (await query.execute()).map(toRule)
   }
 
-  /** Stores readings; resolves to those that were new (a reading stored before is skipped). */
+  /**
+   * Stores readings that carry their own timestamp; resolves to those that were new. A reading
+   * stored before (same device, metric and timestamp) is skipped: that is a retry's duplicate.
+   */
   async insertReadings(readings: readonly Reading[]): Promise<Reading[]> {
     const stored: Reading[] = []
     for (const chunk of chunks(readings)) {
@@ -133,6 +147,27 @@ export class TelemetryStore {
       stored.push(...inserted.map(toReading))
     }
     return stored
+  }
+
+  /**
+   * Stores readings stamped with their arrival time, which are never duplicates: one whose moment
+   * is taken for its device and metric (by a reading of another request, or one with its own
+   * timestamp) moves later, by as many milliseconds as the readings of that device and metric
+   * still to place, so that a whole block clears another request's block in one move. Resolves
+   * to the readings stored and those still unplaced after `moves` moves (the caller refuses the
+   * batch: their device and metric are written faster than they can be stamped apart).
+   */
+  async insertArrivals(readings: readonly Reading[], moves = 8): Promise<{ stored: Reading[]; unplaced: Reading[] }> {
+    const stored: Reading[] = []
+    let pending = readings
+    for (let move = 0; pending.length > 0 && move <= moves; move++) {
+      if (move > 0) pending = later(pending)
+      const inserted = await this.insertReadings(pending)
+      stored.push(...inserted)
+      const placed = new Set(inserted.map(readingKey))
+      pending = pending.filter((reading) => !placed.has(readingKey(reading)))
+    }
+    return { stored, unplaced: [...pending] }
   }
 
   /** A device's readings in a time range, newest first. */
