@@ -15,6 +15,7 @@ export { EventSpy, EventStream, assertNever, type CriticalStep, type LifecycleEv
 export type { GraphProblem } from './container/graph.js'
 export { Health, HealthChecks, Logger, Metrics } from './app/kernel-tokens.js'
 export { CircuitBreaker, type BreakerListener, type BreakerSnapshot, type BreakerState, type CircuitBreakerOptions } from './health/breaker.js'
+export { logBreakerChanges, type BreakerLogOptions } from './health/breaker-log.js'
 export { LoopMonitor, type LoopMonitorOptions } from './health/event-loop.js'
 export {
   HealthRegistry,

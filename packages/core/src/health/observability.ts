@@ -1,4 +1,6 @@
 import { failed } from './check.js'
+import { logBreakerChanges } from './breaker-log.js'
+import type { BreakerListener } from './breaker.js'
 import { HealthRegistry, type HealthOptions, type HealthSubject } from './health.js'
 import { Health, HealthChecks, Logger, Metrics } from '../app/kernel-tokens.js'
 import type { Logger as PinoLogger } from '../logging/logger.js'
@@ -9,19 +11,24 @@ import type { Token } from '../container/token.js'
 /**
  * Connects health to metrics and logs: `app_service_status` is read from the cache at each
  * scrape (so a stale result shows as unknown there too), every run that finds a dependency down
- * counts in `app_health_check_failures_total`, and changes of state are logged once each.
+ * counts in `app_health_check_failures_total`, and changes of state are logged once each. A
+ * circuit breaker's outage is logged as one (`logBreakerChanges`): its opening and its
+ * recovery, not each trial in between.
  *
  * @example
  * const stop = instrumentHealth(health, metrics, log)
  */
 export function instrumentHealth(health: HealthRegistry, metrics: MetricsRegistry, log?: PinoLogger): () => void {
   const seen = new Set<string>()
+  const breakerLogs = new Map<string, BreakerListener>()
   const offCollect = metrics.beforeCollect(() => {
     for (const check of health.report().checks) metrics.app.serviceStatus.set({ service: check.name }, statusValue(check.status))
   })
   const offEvents = health.events.subscribe((event) => {
     if (event.type === 'breaker-changed') {
-      log?.warn({ check: event.check, breaker: event.snapshot }, `${event.check}: circuit ${event.from} -> ${event.to}`)
+      let listener = breakerLogs.get(event.check)
+      if (!listener) breakerLogs.set(event.check, (listener = logBreakerChanges(event.check, log, { fields: { check: event.check } })))
+      listener(event.from, event.to, event.snapshot)
       return
     }
     const { check, result, previous } = event
