@@ -142,7 +142,12 @@ describe('the health registry', () => {
     const { t, health } = await boot([cache, check('search', () => 'down', { critical: false }), check('db', () => 'up')])
     await using _ = t
     await health.checkNow()
-    expect(health.readiness()).toEqual({ ok: true, status: 'degraded' })
+    // Ready, and says which checks are not up and why, a line each.
+    expect(health.readiness()).toEqual({
+      ok: true,
+      status: 'degraded',
+      reasons: [expect.stringMatching(/^cache is down: failed to start: PLINTH_ERR_START_FAILED: .*redis unreachable/), 'search is down'],
+    })
     const cacheReport = health.report().checks.find((c) => c.name === 'cache')
     expect(cacheReport).toMatchObject({ critical: false, status: 'down' })
     expect(cacheReport?.lastError?.message).toContain('failed to start: PLINTH_ERR_START_FAILED')
@@ -153,7 +158,7 @@ describe('the health registry', () => {
     const { t, health } = await boot([check('db', () => ({ status: 'degraded', details: { replicas: 1 } }))])
     await using _ = t
     await health.checkNow()
-    expect(health.readiness()).toEqual({ ok: true, status: 'degraded' })
+    expect(health.readiness()).toEqual({ ok: true, status: 'degraded', reasons: ['db is degraded'] })
     expect(health.report().checks[0]?.details).toEqual({ replicas: 1 })
   })
 

@@ -123,7 +123,7 @@ describe.skipIf(!postgres.available)(postgres.title('on PostgreSQL'), () => {
       const health = await t.resolve(Health)
       health.start()
       await health.checkNow('database')
-      expect(health.readiness()).toEqual({ ok: true, status: 'degraded' })
+      expect(health.readiness()).toEqual({ ok: true, status: 'degraded', reasons: [expect.stringMatching(/^database is degraded: PLINTH_ERR_DB_UNAVAILABLE: database postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/\w+ is unavailable: .*ECONNREFUSED/)] })
       const check = health.report().checks.find((c) => c.name === 'database')
       expect(check).toMatchObject({ status: 'degraded', details: { reason: expect.stringMatching(/running without its database: .*ECONNREFUSED/) } })
 
