@@ -7,7 +7,7 @@
  */
 import { defineErrors } from './errors/plinth-error.js'
 
-export { PlinthError, defineErrors, describe, isPlinthError, loadedCatalogues, reportError, type ErrorCatalogue, type ErrorEntry, type PlinthErrorOptions } from './errors/plinth-error.js'
+export { PlinthError, defineErrors, describe, errorFields, isPlinthError, loadedCatalogues, reportError, type ErrorCatalogue, type ErrorEntry, type PlinthErrorOptions } from './errors/plinth-error.js'
 
 /** The catalogue of `@plinth/core`. */
 export const coreErrors = defineErrors('@plinth/core', {

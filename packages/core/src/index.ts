@@ -9,12 +9,13 @@ export { ExitCode, defineCommand, run, runCommand, serve, type Command, type Com
 export { CONFIG_EXIT_CODE, defineConfig, loadConfig, type ConfigDefinition, type ConfigSource, type ConfigSourceContext, type LoadedConfig } from './config/config.js'
 export { callerCorrelation, currentCausation, withCorrelation, type CausalContext } from './causation/causation.js'
 export { Container, Scope, formatProblems, type ContainerOptions } from './container/container.js'
-export { PlinthError, coreErrors, defineErrors, errorCatalogue, isPlinthError, loadedCatalogues, reportError, type ErrorCatalogue, type ErrorEntry, type PlinthErrorCode, type PlinthErrorOptions } from './errors.js'
+export { PlinthError, coreErrors, defineErrors, errorCatalogue, errorFields, isPlinthError, loadedCatalogues, reportError, type ErrorCatalogue, type ErrorEntry, type PlinthErrorCode, type PlinthErrorOptions } from './errors.js'
 export { statusOf } from './errors/status.js'
 export { EventSpy, EventStream, assertNever, type CriticalStep, type LifecycleEvent, type LifecycleEventType, type Phase } from './lifecycle/events.js'
 export type { GraphProblem } from './container/graph.js'
 export { Health, HealthChecks, Logger, Metrics } from './app/kernel-tokens.js'
 export { CircuitBreaker, type BreakerListener, type BreakerSnapshot, type BreakerState, type CircuitBreakerOptions } from './health/breaker.js'
+export { logBreakerChanges, type BreakerLogOptions } from './health/breaker-log.js'
 export { LoopMonitor, type LoopMonitorOptions } from './health/event-loop.js'
 export {
   HealthRegistry,

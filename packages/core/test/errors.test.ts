@@ -2,7 +2,7 @@ import { readFileSync, readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { renderErrorsDoc } from '../../../scripts/errors-doc.js'
-import { PlinthError, defineErrors, errorCatalogue, loadedCatalogues, reportError, statusOf, type PlinthErrorCode } from '../src/index.js'
+import { PlinthError, defineErrors, errorCatalogue, errorFields, loadedCatalogues, reportError, statusOf, type PlinthErrorCode } from '../src/index.js'
 
 const root = new URL('../../../', import.meta.url).pathname
 
@@ -77,5 +77,21 @@ describe('reportError', () => {
     const bug = new TypeError('x is undefined')
     expect(reportError(bug)).toBe(bug.stack)
     expect(reportError('gone')).toBe('gone')
+  })
+})
+
+describe('errorFields', () => {
+  it('logs an expected PlinthError (one with an HTTP status) by its code and hint, without the error and its stack', () => {
+    const unavailable = new PlinthError('PLINTH_ERR_CIRCUIT_OPEN', 'the "db" circuit is open', { hint: 'Wait for the trial call.' })
+    expect(unavailable.status).toBe(503)
+    expect(errorFields(unavailable)).toEqual({ code: 'PLINTH_ERR_CIRCUIT_OPEN', hint: 'Wait for the trial call.' })
+  })
+
+  it('keeps any other error whole under err, stack included: a server fault or a thrown Error is a bug to report', () => {
+    const fault = new PlinthError('PLINTH_ERR_START_FAILED', '"db" failed to start')
+    expect(fault.status).toBeUndefined()
+    expect(errorFields(fault)).toEqual({ err: fault })
+    const bug = new TypeError('x is undefined')
+    expect(errorFields(bug)).toEqual({ err: bug })
   })
 })

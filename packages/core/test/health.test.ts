@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest'
-import { component, createApp, Health, HealthChecks, provide, type AnyProvider, type HealthCheck, type HealthRegistry } from '../src/index.js'
+import { EventSpy, component, createApp, Health, HealthChecks, provide, type AnyProvider, type HealthCheck, type HealthRegistry } from '../src/index.js'
 import type { HealthOptions } from '../src/health/health.js'
 import { startTestApp } from '../src/testing.js'
 
@@ -142,7 +142,12 @@ describe('the health registry', () => {
     const { t, health } = await boot([cache, check('search', () => 'down', { critical: false }), check('db', () => 'up')])
     await using _ = t
     await health.checkNow()
-    expect(health.readiness()).toEqual({ ok: true, status: 'degraded' })
+    // Ready, and says which checks are not up and why, a line each.
+    expect(health.readiness()).toEqual({
+      ok: true,
+      status: 'degraded',
+      reasons: [expect.stringMatching(/^cache is down: failed to start: PLINTH_ERR_START_FAILED: .*redis unreachable/), 'search is down'],
+    })
     const cacheReport = health.report().checks.find((c) => c.name === 'cache')
     expect(cacheReport).toMatchObject({ critical: false, status: 'down' })
     expect(cacheReport?.lastError?.message).toContain('failed to start: PLINTH_ERR_START_FAILED')
@@ -153,7 +158,7 @@ describe('the health registry', () => {
     const { t, health } = await boot([check('db', () => ({ status: 'degraded', details: { replicas: 1 } }))])
     await using _ = t
     await health.checkNow()
-    expect(health.readiness()).toEqual({ ok: true, status: 'degraded' })
+    expect(health.readiness()).toEqual({ ok: true, status: 'degraded', reasons: ['db is degraded'] })
     expect(health.report().checks[0]?.details).toEqual({ replicas: 1 })
   })
 
@@ -191,5 +196,31 @@ describe('the health registry', () => {
     const live = health.liveness()
     expect(live.ok).toBe(false)
     expect(live.reasons?.[0]).toMatch(/^event loop blocked for \d+ ms \(limit 100 ms\)$/)
+  })
+})
+
+describe('a component whose start says it runs degraded', () => {
+  it('is named degraded, with its reason, by the ready event, and its health check runs and recovers', async () => {
+    let reachable = false
+    const store = component('store', {
+      eager: true,
+      create: () => ({}),
+      start: (_store, { degraded }) => degraded(new Error('connect ECONNREFUSED 127.0.0.1:1')),
+      health: () => (reachable ? 'up' : { status: 'degraded', error: 'connect ECONNREFUSED 127.0.0.1:1' }),
+    })
+    const spy = new EventSpy()
+    const app = createApp({ name: 'degraded-start', components: [probes, store], logging: silent })
+    app.events.subscribe(spy.listener)
+    const t = await startTestApp(app)
+    await using _ = t
+    expect(app.state).toBe('degraded')
+    expect(spy.of('ready')[0]?.degraded).toEqual(['store'])
+    expect(spy.of('component-degraded').map((e) => [e.component, e.reason])).toEqual([['store', 'connect ECONNREFUSED 127.0.0.1:1']])
+    const health: HealthRegistry = t.get(probes)
+    await health.checkNow('store')
+    expect(health.report().checks.find((c) => c.name === 'store')?.status).toBe('degraded')
+    reachable = true
+    await health.checkNow('store')
+    expect(health.readiness()).toEqual({ ok: true, status: 'up' })
   })
 })

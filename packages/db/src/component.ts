@@ -69,7 +69,7 @@ export function database<N extends string = 'database'>(
       if (metrics) unpublish.set(db, publishPoolMetrics(metrics, target.name, () => db.poolStats()))
       return db
     },
-    start: (db, { signal }) => db.start(signal),
+    start: (db, { signal, degraded }) => db.start(signal, degraded),
     stop: async (db) => {
       unpublish.get(db)?.()
       await db.close()

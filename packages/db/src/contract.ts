@@ -35,10 +35,14 @@ export interface Database {
   poolStats(): PoolStats
   /** Resolves once connected and migrated; rejects with why not (each call tries again). */
   whenReady(): Promise<void>
-  /** The start hook: connect (and migrate) now, or, when optional, in the background. */
-  start(signal?: AbortSignal): Promise<void>
+  /**
+   * The start hook: connect (and migrate) now, or, when optional, try once and else start
+   * without it (telling `degraded` why) and connect in the background.
+   */
+  start(signal?: AbortSignal, degraded?: (reason: PlinthError) => void): Promise<void>
   connect(signal?: AbortSignal): Promise<void>
-  connectInBackground(maxDelay?: number): void
+  /** Keeps trying to connect; `announced` when the outage was already reported (no first warning). */
+  connectInBackground(maxDelay?: number, announced?: boolean): void
   ping(options?: { timeout?: number; signal?: AbortSignal }): Promise<number>
   health(signal?: AbortSignal): Promise<HealthResult>
   close(): Promise<void>

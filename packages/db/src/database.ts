@@ -136,18 +136,23 @@ export class LazyDatabase implements Database {
 
   /**
    * Connects and migrates at start. A required database retries within `connectTimeout` and
-   * fails start-up past it; an optional one starts at once and connects in the background.
+   * fails start-up past it; an optional one makes one attempt (within `attemptTimeout`) and, when
+   * it fails, starts without it (telling `degraded` why, so that the ready line names it) and
+   * connects in the background.
    */
-  async start(signal?: AbortSignal): Promise<void> {
+  async start(signal?: AbortSignal, degraded?: (reason: PlinthError) => void): Promise<void> {
     if (!this.#settings.optional) return this.connect(signal)
-    // Without automatic migrations, one attempt is awaited: a reachable database whose schema is
-    // behind fails the start naming the pending migrations, instead of whatever first reads a table.
-    if (!this.#settings.migrate) {
-      await this.#attemptOnce().catch((error: unknown) => {
-        if (dbErrors.is(error, 'PLINTH_ERR_MIGRATIONS_PENDING')) throw error
-      })
+    try {
+      await this.#attemptOnce()
+      return
+    } catch (error) {
+      // Without automatic migrations, a reachable database whose schema is behind fails the start
+      // naming the pending migrations, instead of whatever first reads a table.
+      if (dbErrors.is(error, 'PLINTH_ERR_MIGRATIONS_PENDING')) throw error
+      const reason = this.#unavailable(error)
+      degraded?.(reason instanceof PlinthError ? reason : this.#lastError ?? dbErrors.create('PLINTH_ERR_DB_UNAVAILABLE', `database ${this.url} is unavailable`))
     }
-    this.connectInBackground()
+    this.connectInBackground(30_000, Boolean(degraded))
   }
 
   /**
@@ -179,20 +184,27 @@ export class LazyDatabase implements Database {
    * Keeps trying to connect in the background, backing off up to `maxDelay`, until connected or
    * closed: how an optional database reconnects by itself. Queries meanwhile try on their own.
    */
-  connectInBackground(maxDelay = 30_000): void {
+  connectInBackground(maxDelay = 30_000, announced = false): void {
     if (this.#background || this.#ready) return
     const controller = (this.#background = new AbortController())
     const policy = { attempts: Number.POSITIVE_INFINITY, initialDelay: 250, factor: 2, jitter: true, ...this.#settings.retry, maxDelay }
+    const began = now()
+    // The outage is told once (here, or by the start's `degraded`), then reminded at most once a minute.
+    let warned = announced ? began : undefined
     const loop = async () => {
       for (let attempt = 1; !controller.signal.aborted && !this.#ready; attempt++) {
         try {
           await this.#attemptOnce()
-          this.#log.info({ url: this.url, attempts: attempt }, 'database connected')
+          this.#log.info({ url: this.url, attempts: attempt, unavailableFor: Math.round(now() - began) }, `database connected after ${attempt} attempt${attempt === 1 ? '' : 's'} in the background`)
           return
         } catch (error) {
           if (this.#state === 'failed' || controller.signal.aborted) return
-          const delay = backoffDelay(policy, attempt)
-          this.#log.warn({ attempt, retryIn: delay, reason: safeMessage(error, this.#secrets) }, `database ${this.url} unavailable; the service runs without it and retries in ${delay} ms`)
+          const delay = Math.round(backoffDelay(policy, attempt))
+          const fields = { attempt, retryIn: delay, reason: safeMessage(error, this.#secrets) }
+          if (warned === undefined) this.#log.warn(fields, `database ${this.url} unavailable (${fields.reason}); the service runs without it and retries in the background`)
+          else if (now() - warned >= 60_000) this.#log.warn(fields, `database ${this.url} still unavailable after ${Math.round((now() - began) / 1_000)} s and ${attempt} attempts (${fields.reason}); retrying every ${Math.round(policy.maxDelay / 1_000)} s at most`)
+          else this.#log.debug(fields, `database ${this.url} unavailable; retrying in ${delay} ms`)
+          if (warned === undefined || now() - warned >= 60_000) warned = now()
           await sleep(delay, controller.signal).catch(() => undefined)
         }
       }

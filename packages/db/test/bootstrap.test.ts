@@ -1,8 +1,9 @@
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { Writable } from 'node:stream'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import BetterSqlite3 from 'better-sqlite3'
-import { createApp, defineModule, token, type DatabaseBootstrapContext } from '@plinth/core'
+import { createApp, createLogger, defineModule, token, type DatabaseBootstrapContext } from '@plinth/core'
 import { startTestApp } from '@plinth/core/testing'
 import pino from 'pino'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -81,6 +82,20 @@ describe('the database bootstrap driver', () => {
       expect(repaired?.actions).toContainEqual(expect.objectContaining({ action: 'create', target: 'telemetry' }))
       expect(tables(join(data, 'telemetry.sqlite'))).toEqual(['devices', 'readings'])
     })
+  })
+
+  it('warns of an optional PostgreSQL database it cannot reach in one line, with the code and hint and no stack', async () => {
+    const dir = tempDir()
+    const lines: string[] = []
+    const stream = new Writable({ write: (chunk: Buffer, _encoding, done) => done(void lines.push(...String(chunk).split('\n').filter(Boolean))) })
+    const app = defineModule({ id: 'chat', baseDir: dir, bootstrap: { databases: [{ name: 'app', optional: true, options: { url: 'postgres://plinth:pw@127.0.0.1:1/x' } }] } })
+    await createApp({ name: 'closed-port', modules: [app], bootstrap: { dataDir: join(dir, 'data'), standardDirectories: false }, logging: createLogger({ level: 'warn', destination: stream }) }).bootstrap({ cwd: dir, env: {} })
+    const warning = lines.map((line) => JSON.parse(line) as Record<string, unknown>).find((r) => String(r.msg).startsWith('database "app" cannot be checked now'))
+    expect(warning).toMatchObject({ database: 'app', code: 'PLINTH_ERR_DB_CONNECT_FAILED', hint: expect.stringContaining('SKIP_DB_INIT') })
+    expect(warning?.msg).toMatch(/^database "app" cannot be checked now, so it is not created: PLINTH_ERR_DB_CONNECT_FAILED: could not connect to the database at .*ECONNREFUSED 127\.0\.0\.1:1; the app starts without it$/)
+    // An expected unavailability is not a bug: no error object, so no stack (pino-pretty would print it over 30 lines).
+    expect(warning).not.toHaveProperty('err')
+    expect(lines.join('\n')).not.toMatch(/stack|plinth-error\.js|\bpw@/)
   })
 
   describe.skipIf(!postgres.available)(postgres.title('on PostgreSQL'), () => {

@@ -239,8 +239,10 @@ export class ServiceDiscovery {
     breaker = new CircuitBreaker(`${service}/${id}`, { failureThreshold: ejection?.failures ?? 3, resetTimeout: ejection?.duration ?? 30_000 })
     breaker.onChange((from, to, snapshot) => {
       const log = this.#options.log
-      if (to === 'open') log?.warn({ service, instance: id, lastError: snapshot.lastError }, `ejected ${service}/${id} after ${snapshot.failures} consecutive failures (last: ${snapshot.lastError ?? 'unknown'})`)
+      // Ejected once per outage: a failed trial while half-open keeps it out, at debug.
+      if (to === 'open' && from === 'closed') log?.warn({ service, instance: id, lastError: snapshot.lastError }, `ejected ${service}/${id} after ${snapshot.failures} consecutive failures (last: ${snapshot.lastError ?? 'unknown'})`)
       else if (to === 'closed' && from !== 'closed') log?.info({ service, instance: id }, `readmitted ${service}/${id}: healthy again`)
+      else log?.debug({ service, instance: id, lastError: snapshot.lastError }, `${service}/${id}: circuit ${from} -> ${to}`)
     })
     tracked.breakers.set(id, breaker)
     return breaker

@@ -3,7 +3,8 @@
  * instance, timeouts, outlier ejection by per-instance breakers, readmission by health probes,
  * and metrics.
  */
-import { createApp, Metrics, type MetricsRegistry } from '@plinth/core'
+import { Writable } from 'node:stream'
+import { createApp, createLogger, Metrics, type MetricsRegistry } from '@plinth/core'
 import { startTestApp } from '@plinth/core/testing'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { MemoryRegistry, ServiceDiscovery, ServiceHttpClient, discoveryErrors, type ServiceInstance } from '@plinth/discovery'
@@ -155,9 +156,12 @@ describe('remote health checks', () => {
     discovery.close()
   })
 
-  it('keeps an ejected instance out while its probes keep failing', async () => {
+  it('keeps an ejected instance out while its probes keep failing, saying so once', async () => {
     await instances(1)
-    const discovery = new ServiceDiscovery({ registry, defaults: { healthCheck: { interval: 30 }, ejection: { failures: 1, duration: 100 } } })
+    const lines: { level: number; msg: string }[] = []
+    const stream = new Writable({ write: (chunk: Buffer, _encoding, done) => done(void lines.push(...chunk.toString().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { level: number; msg: string }))) })
+    const log = createLogger({ level: 'debug', destination: stream })
+    const discovery = new ServiceDiscovery({ registry, log, defaults: { healthCheck: { interval: 30 }, ejection: { failures: 1, duration: 100 } } })
     await discovery.routable('orders')
     servers[0]!.ready = false
     await waitFor(() => discovery.breaker('orders', 'i0').state === 'open')
@@ -166,6 +170,9 @@ describe('remote health checks', () => {
     await waitFor(() => transitions.length >= 4)
     // Each trial probe (half-open) fails and reopens; it is never closed.
     expect(transitions.slice(0, 4)).toEqual(['open->half-open', 'half-open->open', 'open->half-open', 'half-open->open'])
+    // One warning for the ejection; each failed trial that keeps it out is at debug.
+    expect(lines.filter((l) => l.level >= 40).map((l) => l.msg)).toEqual([expect.stringMatching(/^ejected orders\/i0 after 1 consecutive failures/)])
+    expect(lines.filter((l) => l.level === 20 && l.msg === 'orders/i0: circuit half-open -> open').length).toBeGreaterThanOrEqual(2)
     discovery.close()
   })
 })

@@ -28,19 +28,20 @@ const probeBody = (probe: ProbeResult) => (probe.reasons ? { status: probe.statu
  */
 export function installProbes(http: FastifyInstance, options: ProbeOptions): void {
   const { app, health } = options
-  const probe = (path: string, summary: string, answer: () => ProbeResult) =>
-    http.get(path, probeRoute(summary), (_request, reply) => {
-      const result = answer()
+  const full = (request: FastifyRequest) => options.details === 'always' || (typeof options.details === 'function' && options.details(request))
+  const probe = (path: string, summary: string, answer: (request: FastifyRequest) => ProbeResult) =>
+    http.get(path, probeRoute(summary), (request, reply) => {
+      const result = answer(request)
       return reply.code(result.ok ? 200 : 503).header('cache-control', 'no-store').send(probeBody(result))
     })
   probe('/health/live', 'Liveness: the process and its event loop respond', () => health.liveness())
-  probe('/health/ready', 'Readiness: booted, not shutting down, every critical dependency up', () => health.readiness())
+  // Degraded, readiness names the checks that are not up, with why where /health may show errors.
+  probe('/health/ready', 'Readiness: booted, not shutting down, every critical dependency up', (request) => health.readiness({ why: full(request) }))
   probe('/health/startup', 'Startup: boot has finished', () => health.startup())
 
   http.get('/health', probeRoute('Every health check with its state, latency, last error, history and circuit breaker'), (request, reply) => {
     const report = health.report()
-    const full = options.details === 'always' || (typeof options.details === 'function' && options.details(request))
-    const body = full
+    const body = full(request)
       ? report
       : { status: report.status, ready: report.ready, live: report.live, started: report.started, checks: report.checks.map((c) => ({ name: c.name, critical: c.critical, status: c.status })) }
     return reply.code(report.ready ? 200 : 503).header('cache-control', 'no-store').send(body)

@@ -2,12 +2,12 @@ import type { App } from '@plinth/core'
 import type { FastifyInstance, onSendHookHandler } from 'fastify'
 
 /** Routes whose answers quote what the app has seen: a health check's last error, boot events. */
-const reportRoutes = new Set(['/health', '/info', '/boot'])
+const reportRoutes = new Set(['/health', '/health/ready', '/info', '/boot'])
 
 /**
  * Masks the configuration's secret values (`app.redact`) in what the server sends where they can
  * leak: error responses (a problem's detail quoting an upstream's message), the health report
- * (where a circuit breaker's last error may echo an API key), /info and /boot. Installed only
+ * and readiness (where a check's last error may echo an API key), /info and /boot. Installed only
  * when the configuration has secrets; other responses then pay one comparison.
  *
  * @example

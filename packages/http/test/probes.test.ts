@@ -29,6 +29,32 @@ describe('the probes', () => {
     expect((await h.server.fastify.inject('/health/live')).statusCode).toBe(200)
   })
 
+  it('answer readiness 200 degraded naming each check that is not up and why, in a small body', async () => {
+    const db = check({ name: 'database', check: () => ({ status: 'degraded', error: 'PLINTH_ERR_DB_UNAVAILABLE: database postgres://app:***@127.0.0.1:1/app is unavailable: connect ECONNREFUSED 127.0.0.1:1' }) })
+    const queue = check({ name: 'jobs', check: () => ({ status: 'degraded', details: { reason: "the queue's database is unavailable" } }) })
+    await using h = await bootHttp({}, [db, queue, check({ name: 'cache', check: () => 'up' })])
+    await settle(h)
+    const ready = await h.server.fastify.inject('/health/ready')
+    expect(ready.statusCode).toBe(200)
+    expect(ready.json()).toEqual({
+      status: 'degraded',
+      reasons: ['database is degraded: PLINTH_ERR_DB_UNAVAILABLE: database postgres://app:***@127.0.0.1:1/app is unavailable: connect ECONNREFUSED 127.0.0.1:1', "jobs is degraded: the queue's database is unavailable"],
+    })
+    expect(ready.body.length).toBeLessThan(400)
+  })
+
+  it('keep the why of a degraded readiness to /health\'s audience, and mask the configuration\'s secrets in it', async () => {
+    const Secretive = defineConfig({ schema: z.object({ apiKey: z.string().default('sk-live-123456') }), secrets: ['apiKey'] })
+    const upstream = check({ name: 'ai', critical: false, check: () => { throw new Error('401 for key sk-live-123456') } })
+    await using dev = await bootHttp({}, [upstream], { config: Secretive })
+    await settle(dev)
+    expect((await dev.server.fastify.inject('/health/ready')).json()).toEqual({ status: 'degraded', reasons: ['ai is down: 401 for key [redacted]'] })
+
+    await using prod = await bootHttp({}, [upstream], { config: Secretive, env: { APP_ENV: 'production' }, shutdown: { drainDelay: 0 } })
+    await settle(prod)
+    expect((await prod.server.fastify.inject('/health/ready')).json()).toEqual({ status: 'degraded', reasons: ['ai is down'] })
+  })
+
   it('report every check at /health with latency, last error, history and breaker', async () => {
     let n = 0
     await using h = await bootHttp({}, [check({ name: 'queue', critical: false, check: () => (++n === 1 ? 'up' : 'down') })])

@@ -7,7 +7,7 @@
 import type { BootstrapContext, BootstrapHandler } from './bootstrap.js'
 import type { DatabaseRequirement } from './requirements.js'
 import { owner, plannedHandler, type Step } from './steps.js'
-import { PlinthError, describe } from '../errors.js'
+import { PlinthError, describe, errorFields } from '../errors.js'
 import type { Logger } from '../logging/logger.js'
 
 export interface DatabaseBootstrapContext {
@@ -89,7 +89,7 @@ export function databasesHandler(drivers: readonly DatabaseBootstrapDriver[] = [
         } catch (error) {
           if (!db.optional) throw error
           // An optional database's server may come later: the app starts without it, and the next start creates it.
-          context.log.warn({ database: db.name, module: set.owner, err: error }, `database "${db.name}" cannot be checked now, so it is not created: ${describe(error)}; the app starts without it`)
+          context.log.warn({ database: db.name, module: set.owner, ...errorFields(error) }, `database "${db.name}" cannot be checked now, so it is not created: ${describe(error)}; the app starts without it`)
           steps.push({ ...base, action: 'skip', detail: `server not reachable now; created at a start that reaches it (${driver.name})` })
           continue
         }

@@ -299,3 +299,14 @@ export function buildDirect(node: Node, async: boolean): unknown {
     throw createFailure(error, { op: Op.Create, node })
   })
 }
+
+const cachedProgram = (node: Node) => (node.program ??= compile(node)) as Program
+
+/** The singletons a node must have built before it: every one its program reads, and whether it needs it. */
+export function singletonDeps(node: Node): Array<{ node: Node; required: boolean }> {
+  const program = cachedProgram(node)
+  return program.singletons.map((dep) => ({
+    node: dep,
+    required: program.steps.some((step) => step.op === Op.Singleton && step.node === dep),
+  }))
+}

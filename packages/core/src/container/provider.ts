@@ -18,6 +18,12 @@ export interface StartContext {
   /** 1 on the first try, 2 on the first retry, ... */
   readonly attempt: number
   readonly log: Logger
+  /**
+   * Says that the component started but runs without something it can do without for a while
+   * (an optional database that is down): the app is ready, degraded, and the ready event names
+   * it with the reason (a string or an error) and the components that depend on it.
+   */
+  readonly degraded: (reason: unknown) => void
 }
 
 export interface StopContext {

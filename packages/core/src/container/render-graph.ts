@@ -1,5 +1,5 @@
 import type { Graph, Node } from './graph.js'
-import { singletonDeps } from '../lifecycle/lifecycle.js'
+import { singletonDeps } from './plan.js'
 
 export type GraphFormat = 'mermaid' | 'dot'
 

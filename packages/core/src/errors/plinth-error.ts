@@ -160,3 +160,16 @@ export function reportError(error: unknown): string {
   if (error instanceof Error) return error.stack ?? error.message
   return String(error)
 }
+
+/**
+ * The log fields for an error. An expected, operational PlinthError (its catalogue gives it an
+ * HTTP status: a dependency unavailable, a refused input) is a situation to report, not a bug:
+ * its code and hint, no stack, so that the line stays one line; put `describe(error)` in the
+ * message. Any other error goes under `err` with its stack, for the bug report it is.
+ *
+ * @example
+ * log.warn({ database: name, ...errorFields(error) }, `database "${name}" cannot be checked now: ${describe(error)}`)
+ */
+export function errorFields(error: unknown): { code: string; hint: string } | { err: unknown } {
+  return error instanceof PlinthError && error.status !== undefined && error.status !== 500 ? { code: error.code, hint: error.hint } : { err: error }
+}

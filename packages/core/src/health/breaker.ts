@@ -38,7 +38,7 @@ export type BreakerListener = (from: BreakerState, to: BreakerState, snapshot: B
  * @example
  * const breaker = new CircuitBreaker('payments', { failureThreshold: 5, resetTimeout: 10_000 })
  * const receipt = await breaker.run(() => payments.charge(order))
- * breaker.onChange((from, to) => log.warn(`payments circuit ${from} -> ${to}`))
+ * breaker.onChange(logBreakerChanges('payments', log)) // its opening and recovery, not every trial
  */
 export class CircuitBreaker {
   readonly name: string

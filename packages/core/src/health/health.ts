@@ -28,10 +28,11 @@ export interface HealthOptions {
   now?: () => number
 }
 
-/** What a probe answers: its verdict, a status, and why when it is not ok. */
+/** What a probe answers: its verdict, a status, and why when it is not up. */
 export interface ProbeResult {
   readonly ok: boolean
   readonly status: 'up' | 'degraded' | 'down'
+  /** One line per check that is not up (`database is degraded: ...`), or why the app is not ready. */
   readonly reasons?: readonly string[]
 }
 
@@ -175,18 +176,22 @@ export class HealthRegistry {
     return this.#booted ? { ok: true, status: 'up' } : { ok: false, status: 'down', reasons: [`app is ${this.#app.state}`] }
   }
 
-  /** Boot finished, not shutting down, and no critical check down or unknown. */
-  readiness(): ProbeResult {
+  /**
+   * Boot finished, not shutting down, and no critical check down or unknown. Ready but degraded,
+   * it says which checks are not up and why, a line each (`why: false` leaves out the why, for
+   * a public probe that must not quote a dependency's errors).
+   */
+  readiness(options: { why?: boolean } = {}): ProbeResult {
     const reasons: string[] = []
     if (!this.#app.ready) reasons.push(this.#app.state === 'stopping' || this.#app.state === 'stopped' ? 'shutting down' : `app is ${this.#app.state}`)
-    let degraded = false
+    const degraded: string[] = []
     for (const runner of this.#runners.values()) {
       const status = runner.status()
-      if (status === 'degraded' || (!runner.critical && status !== 'up')) degraded = true
+      if (status === 'degraded' || (!runner.critical && status !== 'up')) degraded.push(`${runner.name} is ${status}${options.why === false ? '' : whyNotUp(runner)}`)
       else if (runner.critical && status !== 'up') reasons.push(`${runner.name} is ${status}`)
     }
     if (reasons.length > 0) return { ok: false, status: 'down', reasons }
-    return { ok: true, status: degraded ? 'degraded' : 'up' }
+    return degraded.length > 0 ? { ok: true, status: 'degraded', reasons: degraded } : { ok: true, status: 'up' }
   }
 
   /** Every check with its state, latency, last error, history and breaker. */
@@ -248,6 +253,19 @@ export class HealthRegistry {
     }
     for (const check of this.#contributed) add(check, 'check', () => `a HealthChecks contribution`)
   }
+}
+
+/**
+ * Why a check is not up, in one short line: the dependency's last error while its circuit is
+ * open (not the breaker's own words), else the latest run's error or the reason in its details.
+ */
+function whyNotUp(runner: CheckRunner): string {
+  const latest = runner.latest()
+  const breaker = runner.breakerSnapshot()
+  const reason = breaker && breaker.state !== 'closed' && breaker.lastError ? breaker.lastError : latest?.error ?? (typeof latest?.details?.reason === 'string' ? latest.details.reason : undefined)
+  if (reason === undefined) return ''
+  const line = reason.replaceAll('\n', ' ')
+  return `: ${line.length > 200 ? `${line.slice(0, 199)}…` : line}`
 }
 
 /**

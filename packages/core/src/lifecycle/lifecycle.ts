@@ -5,7 +5,7 @@ import type { CriticalStep, EventStream, LifecycleEvent } from './events.js'
 import { postOrder, type Node } from '../container/graph.js'
 import type { Logger } from '../logging/logger.js'
 import { withDeadline } from './deadline.js'
-import { compile, Op, type Program } from '../container/plan.js'
+import { singletonDeps } from '../container/plan.js'
 import { thrownAt, type Site } from '../container/site.js'
 import { backoffDelay, resolveRetry, sleep } from './retry.js'
 
@@ -19,6 +19,8 @@ export interface ComponentStatus {
   state: ComponentState
   instance: unknown
   error: unknown
+  /** Why a started component runs degraded, when its start said so (`context.degraded`). */
+  degradedBy?: unknown
   /** performance.now() when its start began and ended. */
   startedAt: number
   readyAt: number
@@ -44,17 +46,6 @@ export interface StopReport {
 }
 
 const now = () => performance.now()
-
-const programOf = (node: Node) => (node.program ??= compile(node)) as Program
-
-/** The singletons a node must have built before it: every one its program reads, and whether it needs it. */
-export function singletonDeps(node: Node): Array<{ node: Node; required: boolean }> {
-  const program = programOf(node)
-  return program.singletons.map((dep) => ({
-    node: dep,
-    required: program.steps.some((step) => step.op === Op.Singleton && step.node === dep),
-  }))
-}
 
 /**
  * Starts the components an app needs in dependency order, concurrently where they are
@@ -173,7 +164,12 @@ export class Lifecycle {
       const launch = (node: Node) => {
         if (abort.signal.aborted) return settleSkipped(node)
         const task = this.#startOne(node, abort.signal).then(
-          () => undefined,
+          () => {
+            const { degradedBy } = this.#status.get(node)!
+            if (degradedBy === undefined) return
+            degraded.push(node.name)
+            this.#events.emit({ type: 'component-degraded', component: node.name, module: node.reg.module, reason: describe(degradedBy), error: degradedBy, at: now() })
+          },
           (error: unknown) => {
             const status = this.#status.get(node)!
             status.error = error
@@ -274,7 +270,8 @@ export class Lifecycle {
             status.instance = instance
             status.createDuration = now() - createBegan
             const startBegan = now()
-            if (reg.start) await reg.start(instance, { signal, attempt, log })
+            status.degradedBy = undefined
+            if (reg.start) await reg.start(instance, { signal, attempt, log, degraded: (reason) => void (status.degradedBy = reason ?? 'degraded') })
             status.startDuration = now() - startBegan
           },
           { waitOnAbort: true },

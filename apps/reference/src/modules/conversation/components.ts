@@ -1,5 +1,5 @@
 import { AppCache } from '@plinth/cache'
-import { CircuitBreaker, Logger, Metrics, component, optional, provide } from '@plinth/core'
+import { CircuitBreaker, Logger, logBreakerChanges, Metrics, component, optional, provide } from '@plinth/core'
 import { Database } from '@plinth/db'
 import { FeatureFlags } from '@plinth/flags'
 import { Secrets } from '@plinth/secrets'
@@ -31,7 +31,7 @@ export const aiProvider = provide(AiProvider, {
     if (config.conversation.provider === 'local') return local
     const { baseUrl, model, apiKey = '', timeout, attempts, retryDelay, failureThreshold, resetTimeout } = config.conversation.openai
     const breaker = new CircuitBreaker('ai-provider', { failureThreshold, resetTimeout })
-    breaker.onChange((from, to, snapshot) => log.warn({ breaker: snapshot }, `AI provider circuit ${from} -> ${to}`))
+    breaker.onChange(logBreakerChanges('AI provider', log))
     const guarded = (key: string) => new GuardedProvider(new ChatCompletionsClient({ baseUrl, model, apiKey: key, timeout }), local, breaker, { attempts, initialDelay: retryDelay }, log)
     let remote = guarded(apiKey)
     // A key rotated in Vault reaches the next reply through a new client; the breaker's state carries over.
