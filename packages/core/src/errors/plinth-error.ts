@@ -13,6 +13,11 @@ export interface ErrorEntry {
   readonly hint: string
   /** 400-599: how REST answers and how the other servers map it (404 is gRPC NOT_FOUND, ...). */
   readonly status?: number
+  /**
+   * The failure lies in the environment, not in code (a port in use, a setting out of range): the
+   * message and hint say all there is, so logs write it as one line, without a stack trace.
+   */
+  readonly operational?: boolean
 }
 
 export interface PlinthErrorOptions {
@@ -132,6 +137,17 @@ export class PlinthError extends Error {
  */
 export function isPlinthError(err: unknown, code?: string): err is PlinthError {
   return err instanceof PlinthError && (code === undefined || err.code === code)
+}
+
+/**
+ * True when `error` is a PlinthError whose catalogue entry is `operational`: a failure of the
+ * environment (a port in use) that its message and hint describe whole, logged without a stack.
+ *
+ * @example
+ * if (isOperational(error)) log.error({ code: error.code }, `${describe(error)}; fix: ${error.hint}`)
+ */
+export function isOperational(error: unknown): error is PlinthError {
+  return error instanceof PlinthError && registry.get(error.code)?.entry.operational === true
 }
 
 /**
