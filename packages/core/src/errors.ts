@@ -7,13 +7,14 @@
  */
 import { defineErrors } from './errors/plinth-error.js'
 
-export { PlinthError, defineErrors, describe, errorFields, isPlinthError, loadedCatalogues, reportError, type ErrorCatalogue, type ErrorEntry, type PlinthErrorOptions } from './errors/plinth-error.js'
+export { PlinthError, defineErrors, describe, errorFields, isOperational, isPlinthError, loadedCatalogues, reportError, type ErrorCatalogue, type ErrorEntry, type PlinthErrorOptions } from './errors/plinth-error.js'
 
 /** The catalogue of `@plinth/core`. */
 export const coreErrors = defineErrors('@plinth/core', {
   PLINTH_ERR_INVALID_CONFIG: {
     title: 'Invalid configuration',
     hint: 'Fix each listed key in the source named beside it, then start again.',
+    operational: true,
   },
   PLINTH_ERR_INVALID_GRAPH: {
     title: 'Invalid dependency graph',
@@ -157,6 +158,7 @@ export const coreErrors = defineErrors('@plinth/core', {
   PLINTH_ERR_LISTEN_FAILED: {
     title: 'A server could not listen on its port',
     hint: 'Another process holds the port, or the address is not local; set the port named in the message (e.g. HTTP_PORT, METRICS_PORT) to a free one, or stop the other process.',
+    operational: true,
   },
   PLINTH_ERR_INVALID_MODULE: {
     title: 'Invalid module declaration',

@@ -9,7 +9,7 @@ export { ExitCode, defineCommand, run, runCommand, serve, type Command, type Com
 export { CONFIG_EXIT_CODE, defineConfig, loadConfig, type ConfigDefinition, type ConfigSource, type ConfigSourceContext, type LoadedConfig } from './config/config.js'
 export { callerCorrelation, currentCausation, withCorrelation, type CausalContext } from './causation/causation.js'
 export { Container, Scope, formatProblems, type ContainerOptions } from './container/container.js'
-export { PlinthError, coreErrors, defineErrors, errorCatalogue, errorFields, isPlinthError, loadedCatalogues, reportError, type ErrorCatalogue, type ErrorEntry, type PlinthErrorCode, type PlinthErrorOptions } from './errors.js'
+export { PlinthError, coreErrors, defineErrors, errorCatalogue, errorFields, isOperational, isPlinthError, loadedCatalogues, reportError, type ErrorCatalogue, type ErrorEntry, type PlinthErrorCode, type PlinthErrorOptions } from './errors.js'
 export { statusOf } from './errors/status.js'
 export { EventSpy, EventStream, assertNever, type CriticalStep, type LifecycleEvent, type LifecycleEventType, type Phase } from './lifecycle/events.js'
 export type { GraphProblem } from './container/graph.js'
@@ -32,6 +32,7 @@ export {
 } from './health/health.js'
 export { dialHost, listenAddress, listenFailure, urlOf, type AddressDefaults, type ListenAddress, type ListeningApp } from './server/listen-address.js'
 export { bindNetServer, listenOn, type ListenerSpec } from './server/listener.js'
+export { declaredListener, listensOn, type DeclaredListener } from './server/port-check.js'
 // Types only: prom-client loads when the Metrics token is first resolved, not with @plinth/core.
 export type { Exposition, MetricsOptions, MetricsRegistry } from './metrics/metrics.js'
 export type { BoundHistogram, HistogramSeries } from './metrics/histogram.js'

@@ -1,6 +1,6 @@
-import { Application, Logger, Metrics, component } from '@plinth/core'
+import { Application, Logger, Metrics, component, listensOn } from '@plinth/core'
 import { GraphQLSchemaParts } from './schema-parts.js'
-import { GraphQLServer, type GraphQLServerOptions } from './server.js'
+import { GraphQLServer, graphqlListener, type GraphQLServerOptions } from './server.js'
 
 /**
  * The GraphQL server as a component: eager, listening on GRAPHQL_PORT (default 8080) at
@@ -15,7 +15,7 @@ import { GraphQLServer, type GraphQLServerOptions } from './server.js'
  * })
  */
 export function graphqlServer(options: GraphQLServerOptions = {}) {
-  return component('graphql-server', {
+  const provider = component('graphql-server', {
     eager: true,
     deps: { app: Application, parts: GraphQLSchemaParts, metrics: Metrics, log: Logger },
     create: ({ app, parts, metrics, log }) => new GraphQLServer({ app, parts, metrics, log }, options),
@@ -25,4 +25,5 @@ export function graphqlServer(options: GraphQLServerOptions = {}) {
     stop: (server, { signal }) => server.close(signal),
     health: (server) => (server.listening ? { status: 'up', details: { url: server.url } } : 'down'),
   })
+  return listensOn(provider, graphqlListener, options)
 }

@@ -7,6 +7,9 @@ import type { OperationLimits } from './operation.js'
 import { assembleSchema, type GraphQLSchemaPart } from './schema-parts.js'
 import { SubscriptionTransport } from './subscriptions.js'
 
+/** Where the GraphQL server listens, as listenOn and the port check before start read it. */
+export const graphqlListener = { server: 'GraphQL', key: 'graphql', env: 'GRAPHQL_PORT', port: 8080 } as const
+
 export interface GraphQLServerOptions extends OperationLimits {
   /** Default: config `graphql.port`, else GRAPHQL_PORT, else 8080. 0 picks a free port. */
   port?: number
@@ -97,7 +100,7 @@ export class GraphQLServer {
       if (new URL(req.url ?? '/', 'http://localhost').pathname !== path) return void refuse('404 Not Found')
       subscriptions.upgrade(req, socket, head)
     })
-    const { bound } = await listenOn(app, { server: 'GraphQL', key: 'graphql', env: 'GRAPHQL_PORT', port: 8080 }, options, (address) => bindNetServer(http, address))
+    const { bound } = await listenOn(app, graphqlListener, options, (address) => bindNetServer(http, address))
     this.#schema = schema
     this.#http = http
     this.#subscriptions = subscriptions

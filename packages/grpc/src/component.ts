@@ -1,5 +1,5 @@
-import { Application, Health, Logger, component } from '@plinth/core'
-import { GrpcServer, type GrpcServerOptions } from './server.js'
+import { Application, Health, Logger, component, listensOn } from '@plinth/core'
+import { GrpcServer, grpcListener, type GrpcServerOptions } from './server.js'
 import { GrpcServices } from './services.js'
 
 /**
@@ -16,7 +16,7 @@ import { GrpcServices } from './services.js'
  * // grpcurl -plaintext 127.0.0.1:50051 grpc.health.v1.Health/Check
  */
 export function grpcServer(options: GrpcServerOptions = {}) {
-  return component('grpc-server', {
+  const provider = component('grpc-server', {
     eager: true,
     deps: { app: Application, services: GrpcServices, health: Health, log: Logger },
     create: ({ app, services, health, log }) => new GrpcServer({ app, services, health, log }, options),
@@ -26,4 +26,5 @@ export function grpcServer(options: GrpcServerOptions = {}) {
     stop: (server, { signal }) => server.close(signal),
     health: (server) => (server.listening ? { status: 'up', details: { url: server.url, activeCalls: server.activeCalls } } : 'down'),
   })
+  return listensOn(provider, grpcListener, options)
 }

@@ -40,6 +40,9 @@ export const defaultLoaderOptions: LoaderOptions = { keepCase: true, longs: Stri
 // imported: its entry parses that proto at import (loadSync) for a handler Plinth does not use,
 // and the server parses it anyway, with the same options, for the package definition
 // reflection needs.
+/** Where the gRPC server listens, as listenOn and the port check before start read it. */
+export const grpcListener = { server: 'gRPC', key: 'grpc', env: 'GRPC_PORT', port: 50051 } as const
+
 const healthProtoPath = createRequire(import.meta.url).resolve('grpc-health-check/proto/health/v1/health.proto')
 
 /**
@@ -119,7 +122,7 @@ export class GrpcServer {
       addReflection(server, ReflectionService, Object.assign({}, ...packages, healthPkg) as PackageDefinition)
     }
     const credentials = this.#options.credentials ?? ServerCredentials.createInsecure()
-    const { address, bound: port } = await listenOn(app, { server: 'gRPC', key: 'grpc', env: 'GRPC_PORT', port: 50051 }, this.#options, (at) => bind(server, at, credentials))
+    const { address, bound: port } = await listenOn(app, grpcListener, this.#options, (at) => bind(server, at, credentials))
     this.#server = server
     const host = address.host.includes(':') ? `[${address.host}]` : address.host
     this.#url = `grpc://${host}:${port}`
@@ -202,7 +205,9 @@ function bind(server: Server, address: ListenAddress, credentials: ServerCredent
  */
 function withSocketCode(error: Error): Error {
   const code = /\b(EADDRINUSE|EADDRNOTAVAIL|EACCES)\b/.exec(error.message)?.[1]
-  return code === undefined ? error : Object.assign(new Error(error.message, { cause: error }), { code })
+  // The socket's own error, once: "listen EADDRINUSE: address already in use 127.0.0.1:50051", as node:net servers report it.
+  const socket = /\[(listen [^\]]+)\]/.exec(error.message)?.[1]
+  return code === undefined ? error : Object.assign(new Error(socket ?? error.message), { code })
 }
 
 /**

@@ -3,7 +3,7 @@ import { status } from '@grpc/grpc-js'
 import { HealthChecks, PlinthError, component, currentCausation, createApp, provide, type AnyProvider } from '@plinth/core'
 import { startTestApp } from '@plinth/core/testing'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { grpcServer, grpcService, type GrpcImplementation, type GrpcServerOptions } from '../src/index.js'
+import { GrpcServices, grpcServer, grpcService, type GrpcImplementation, type GrpcServerOptions } from '../src/index.js'
 import { clients, greeterProto } from './clients.js'
 
 const silent = { level: 'silent' } as const
@@ -227,5 +227,35 @@ describe('the gRPC server', () => {
     const wrong = grpcService({ proto: greeterProto, service: 'greet.v1.Nope', implementation: GreeterImpl })
     const bad = createApp({ name: 'grpc-bad', components: [grpcServer({ port: 0 }), GreeterImpl, wrong], logging: silent })
     await expect(startTestApp(bad)).rejects.toThrow(/PLINTH_ERR_INVALID_GRPC_SERVICE[\s\S]*greet\.v1\.Nope[\s\S]*greet\.v1\.Greeter/)
+  })
+
+  it('a port taken between the check and the listen fails with the socket error as its one cause', async () => {
+    const probe = createServer()
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve))
+    const port = (probe.address() as { port: number }).port
+    await new Promise((resolve) => probe.close(resolve))
+    // Takes the port in its own start, after the port check and before the gRPC server binds (a service's provider depends on it).
+    const squatter = component('squatter', {
+      eager: true,
+      create: () => createServer(),
+      start: (server) => new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve)),
+      stop: (server) => new Promise<void>((resolve) => server.close(() => resolve())),
+    })
+    const service = provide(GrpcServices, { deps: { squatter }, create: () => ({ proto: [greeterProto], service: 'greet.v1.Greeter', implementation: GreeterImpl }) })
+    const app = createApp({ name: 'grpc-race', components: [grpcServer({ port }), GreeterImpl, squatter, service], logging: silent })
+    const { setLogger } = await import('@grpc/grpc-js')
+    setLogger(console)
+    const consoleError = vi.spyOn(console, 'error').mockImplementation(() => undefined)
+    const failure = await startTestApp(app).catch((error: unknown) => error)
+    const printed = consoleError.mock.calls.map((args) => args.join(' '))
+    consoleError.mockRestore()
+    // grpc-js's own "E No address added ..." goes to the app's log, not to the terminal.
+    expect(printed.filter((line) => line.includes('No address added'))).toEqual([])
+    const listen = (failure as { details: { failures: Array<{ error: PlinthError }> } }).details.failures[0]!.error
+    expect(listen.describe()).toBe(
+      `PLINTH_ERR_LISTEN_FAILED: the gRPC server cannot listen on 127.0.0.1:${port} (port from option): the port is already in use\n` +
+        `  hint: Set GRPC_PORT to a free port (0 picks one), or stop the process holding ${port}.\n` +
+        `  cause: Error: listen EADDRINUSE: address already in use 127.0.0.1:${port}`,
+    )
   })
 })

@@ -2,7 +2,7 @@ import type { FastifyCorsOptions } from '@fastify/cors'
 import type { FastifyHelmetOptions } from '@fastify/helmet'
 import type { RateLimitPluginOptions } from '@fastify/rate-limit'
 import { Application, Health, listenAddress, listenOn, Logger, Metrics, urlOf, type AnyProvider, type App, type HealthRegistry, type MetricsRegistry } from '@plinth/core'
-import { component, servesMetrics } from '@plinth/core'
+import { component, listensOn, servesMetrics } from '@plinth/core'
 import { fastify as createFastify, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import { requireJsonBodies, strictBodyValidators } from './body-validation.js'
 import { apiSecurityHeaders, registerDocs, registerSecurity, securityHeaders, type DocsOptions } from './plugins.js'
@@ -94,6 +94,7 @@ export const httpServerOptions = new WeakMap<AnyProvider, HttpServerOptions>()
 
 /** Where the HTTP server listens unless told: `http.port` / HTTP_PORT, else 8000. */
 const httpAddress = { key: 'http', env: 'HTTP_PORT', port: 8000 } as const
+const httpListener = { server: 'HTTP', ...httpAddress } as const
 
 export interface HttpServerDeps {
   readonly app: App
@@ -155,7 +156,7 @@ export class HttpServer {
     const http = await this.#build()
     this.#fastify = http
     if (this.#options.listen === false) return
-    await listenOn(this.#deps.app, { server: 'HTTP', ...httpAddress }, this.#options, async (address) => {
+    await listenOn(this.#deps.app, httpListener, this.#options, async (address) => {
       try {
         await http.listen({ port: address.port, host: address.host })
       } catch (error) {
@@ -311,6 +312,7 @@ export function httpServer<const N extends string = 'http-server'>(options: Http
     stopTimeout: (options.drainTimeout ?? 10_000) + 2_000,
   })
   httpServerOptions.set(provider, options)
+  if (options.listen !== false) listensOn(provider, httpListener, options)
   if (!options.metrics) return provider
   const path = typeof options.metrics === 'object' ? (options.metrics.path ?? '/metrics') : '/metrics'
   const where = `GET ${path} on ${options.name ?? 'the HTTP server'}`

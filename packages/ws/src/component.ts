@@ -1,7 +1,7 @@
-import { Application, Logger, Metrics, component, optional, provide, token, type AnyProvider, type App } from '@plinth/core'
+import { Application, Logger, Metrics, component, listensOn, optional, provide, token, type AnyProvider, type App } from '@plinth/core'
 import { WsHandlers } from './handlers.js'
 import { MemoryPubSub, WsPubSub, type PubSub } from './pubsub.js'
-import { WsServer, channelPrefix, type WsServerOptions } from './server.js'
+import { WsServer, channelPrefix, wsListener, type WsServerOptions } from './server.js'
 import { publishEvent } from './topics.js'
 
 /** Publishes to topics from anywhere in the app, without holding the server. */
@@ -43,7 +43,7 @@ export function wsServer(options: WsServerOptions = {}) {
     health: (server) => (server.listening ? { status: 'up', details: { connections: server.size, url: server.url } } : 'down'),
   })
   wsServerProviders.add(provider)
-  return provider
+  return listensOn(provider, wsListener, options)
 }
 
 /** The providers wsServer() made, so that the preflight finds them. */

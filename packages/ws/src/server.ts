@@ -44,6 +44,8 @@ export const channelPrefix = 'plinth:ws:'
 
 const labels = { server_type: 'websocket' } as const
 const addressDefaults = { key: 'ws', env: 'WS_PORT', port: 8765 } as const
+/** Where the WebSocket server listens, as listenOn and the port check before start read it. */
+export const wsListener = { server: 'WebSocket', ...addressDefaults } as const
 
 /**
  * The WebSocket server: accepts connections, dispatches JSON messages to the registered
@@ -114,7 +116,7 @@ export class WsServer {
     })
     http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.#upgrade(wss, req, socket, head))
     wss.on('connection', (socket: WebSocket, req: IncomingMessage) => this.#accept(socket, req))
-    const { bound } = await listenOn(app, { server: 'WebSocket', ...addressDefaults }, this.#options, (address) => bindNetServer(http, address))
+    const { bound } = await listenOn(app, wsListener, this.#options, (address) => bindNetServer(http, address))
     this.#http = http
     this.#wss = wss
     this.#url = urlOf(bound, this.#options.path ?? '').replace(/^http:/, 'ws:')

@@ -22,7 +22,7 @@ import { observabilityProviders } from '../health/observability.js'
 import { token } from '../container/token.js'
 import type { PreflightOptions } from '../preflight/preflight.js'
 import { appPreflight, preflightConfig } from './app-preflight.js'
-import { checkGraph, initModules, runPhase, validatedContainer } from './phases.js'
+import { checkGraph, checkPorts, initModules, runPhase, validatedContainer } from './phases.js'
 import { preflightAtStart } from '../preflight/at-start.js'
 import type { PreflightReport } from '../preflight/runner.js'
 
@@ -33,8 +33,8 @@ export type { AppOptions, CheckProviders, CheckReport, Endpoint, KernelTokenName
 const now = () => performance.now()
 
 /**
- * An application: configuration, modules and components, started in dependency order and
- * stopped in reverse. Creating one has no side effects; nothing runs until `start()`.
+ * An application: configuration, modules and components, started in dependency order and stopped
+ * in reverse. Creating one has no side effects; nothing runs until `start()`.
  *
  * @example
  * const app = createApp({ name: 'orders', components: [users] })
@@ -135,8 +135,7 @@ export class App {
   }
 
   /**
-   * Records an address a server listens on (from its start hook, the port it really got); the
-   * ready line lists every one.
+   * Records an address a server listens on (from its start hook, the port it really got); the ready line lists every one.
    *
    * @example
    * start: async (server, { log }) => app.announce('http', await server.listen({ port: 8000 }))
@@ -370,6 +369,7 @@ export class App {
       const lifecycle = this.#lifecycle
       const dataDir = resolveDataDir(this.#options.bootstrap ?? {}, this.#config?.value, this.#env, cwd)
       const result = await this.#phase('start', async () => {
+        await checkPorts(this, lifecycle.bootSet()) // every port in use is named at once, before anything starts
         const started = await lifecycle.start()
         await initModules(this.#modules, lifecycle, container, { dataDir, logger: this.logger, events: this.events })
         if (this.#interrupted) {

@@ -10,6 +10,8 @@ import { componentLogger } from '../logging/logging.js'
 import type { ModuleRegistry } from '../modules/registry.js'
 import type { ModuleResolution } from '../modules/resolution.js'
 
+export { checkPorts } from '../server/port-check.js'
+
 /** Runs one phase of start-up, announcing it, its duration and its failure on the app's events. */
 export async function runPhase<T>(events: EventStream<LifecycleEvent>, phase: Phase, run: () => Promise<T> | T): Promise<T> {
   const began = performance.now()

@@ -13,6 +13,13 @@ export interface ErrorEntry {
   readonly hint: string
   /** 400-599: how REST answers and how the other servers map it (404 is gRPC NOT_FOUND, ...). */
   readonly status?: number
+  /**
+   * The failure lies in the environment, not in code (a port in use, a setting out of range): the
+   * message and hint say all there is, so logs write it as one line, without a stack trace. An
+   * entry with a status other than 500 (a dependency unavailable, a refused input) is operational
+   * without saying so.
+   */
+  readonly operational?: boolean
 }
 
 export interface PlinthErrorOptions {
@@ -135,6 +142,20 @@ export function isPlinthError(err: unknown, code?: string): err is PlinthError {
 }
 
 /**
+ * True when `error` is an expected, operational PlinthError: its catalogue entry says
+ * `operational` (a port in use), or gives it an HTTP status other than 500 (a dependency
+ * unavailable, a refused input). Its message and hint describe it whole: a situation to report,
+ * logged without a stack, not a bug.
+ *
+ * @example
+ * if (isOperational(error)) log.error({ code: error.code }, `${describe(error)}; fix: ${error.hint}`)
+ */
+export function isOperational(error: unknown): error is PlinthError {
+  if (!(error instanceof PlinthError)) return false
+  return registry.get(error.code)?.entry.operational === true || (error.status !== undefined && error.status !== 500)
+}
+
+/**
  * One line for an error: its code and message, for lists of failures.
  *
  * @example
@@ -162,14 +183,14 @@ export function reportError(error: unknown): string {
 }
 
 /**
- * The log fields for an error. An expected, operational PlinthError (its catalogue gives it an
- * HTTP status: a dependency unavailable, a refused input) is a situation to report, not a bug:
- * its code and hint, no stack, so that the line stays one line; put `describe(error)` in the
- * message. Any other error goes under `err` with its stack, for the bug report it is.
+ * The log fields for an error. An operational PlinthError ({@link isOperational}) is a situation
+ * to report, not a bug: its code and hint, no stack, so that the line stays one line; put
+ * `describe(error)` in the message. Any other error goes under `err` with its stack, for the bug
+ * report it is.
  *
  * @example
  * log.warn({ database: name, ...errorFields(error) }, `database "${name}" cannot be checked now: ${describe(error)}`)
  */
 export function errorFields(error: unknown): { code: string; hint: string } | { err: unknown } {
-  return error instanceof PlinthError && error.status !== undefined && error.status !== 500 ? { code: error.code, hint: error.hint } : { err: error }
+  return isOperational(error) ? { code: error.code, hint: error.hint } : { err: error }
 }

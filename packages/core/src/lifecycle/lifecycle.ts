@@ -8,6 +8,7 @@ import { withDeadline } from './deadline.js'
 import { singletonDeps } from '../container/plan.js'
 import { thrownAt, type Site } from '../container/site.js'
 import { backoffDelay, resolveRetry, sleep } from './retry.js'
+import { neverStartedLine } from './never-started.js'
 
 export type ComponentState = 'pending' | 'starting' | 'started' | 'degraded' | 'failed' | 'stopping' | 'stopped'
 
@@ -213,7 +214,8 @@ export class Lifecycle {
       const lines = failures.flatMap((f) => [`  - ${f.component}: ${describe(f.error)}`, ...fix(f.error)])
       for (const f of report.failures) lines.push(`  - while rolling back, ${f.component} failed to stop: ${describe(f.error)}`)
       lines.push(`  rolled back (started, then stopped again): ${rolledBack.join(', ') || '(nothing had started)'}`)
-      if (neverStarted.length > 0) lines.push(`  never started: ${neverStarted.map((n) => this.#waitedOn(n)).join(', ')}`)
+      const failedDeps = (node: Node) => singletonDeps(node).filter((d) => this.#status.get(d.node)?.state === 'failed').map((d) => d.node.name)
+      if (neverStarted.length > 0) lines.push(`  ${neverStartedLine(neverStarted.map((n) => ({ name: n.name, waitsOn: failedDeps(n) })))}`)
       throw new PlinthError(
         'PLINTH_ERR_BOOT_FAILED',
         `start-up failed (${failures.length} component${failures.length === 1 ? '' : 's'}); everything that had started was stopped again:\n${lines.join('\n')}`,
@@ -232,14 +234,6 @@ export class Lifecycle {
       .map((d) => d.node)
       .filter((dep) => this.#status.get(dep)?.state === 'started')
     return waiting.length > 0 ? `; still waiting on it to stop: ${waiting.map((d) => d.name).join(', ')}` : ''
-  }
-
-  /** A component that never started, with what it was waiting on that did not start: `api (waits on payments)`. */
-  #waitedOn(node: Node): string {
-    const blocking = singletonDeps(node)
-      .map((d) => d.node)
-      .filter((dep) => this.#status.get(dep)?.state !== 'started' && this.#status.get(dep)?.state !== 'stopped')
-    return blocking.length > 0 ? `${node.name} (waits on ${blocking.map((d) => d.name).join(', ')})` : node.name
   }
 
   async #startOne(node: Node, bootSignal: AbortSignal): Promise<void> {

@@ -1,5 +1,5 @@
 import { assertNever, type EventStream, type LifecycleEvent } from '../lifecycle/events.js'
-import { describe } from '../errors.js'
+import { describe, isOperational } from '../errors.js'
 import type { Logger } from './logger.js'
 
 const ms = (value: number) => `${value.toFixed(1)} ms`
@@ -82,14 +82,17 @@ export function logEvents(events: EventStream<LifecycleEvent>, log: Logger, opti
           `${event.component} started in ${ms(event.duration)}`,
         )
         return
-      case 'component-failed':
+      case 'component-failed': {
+        // A failure of the environment (a port in use) is one line with its fix; a stack would only point into Plinth.
+        const { error } = event
+        const operational = isOperational(error)
+        const what = operational ? `${describe(error)}; fix: ${error.hint}` : describe(error)
         log[event.retryIn === undefined ? 'error' : 'warn'](
-          { component: event.component, module: event.module, attempt: event.attempt, err: event.error },
-          event.retryIn === undefined
-            ? `${event.component} failed: ${describe(event.error)}`
-            : `${event.component} failed (attempt ${event.attempt}), retrying in ${event.retryIn} ms: ${describe(event.error)}`,
+          { component: event.component, module: event.module, attempt: event.attempt, ...(operational ? { code: error.code } : { err: error }) },
+          event.retryIn === undefined ? `${event.component} failed: ${what}` : `${event.component} failed (attempt ${event.attempt}), retrying in ${event.retryIn} ms: ${what}`,
         )
         return
+      }
       case 'component-degraded':
         reasons.set(event.component, event.reason)
         log.warn({ component: event.component, module: event.module }, `${event.component} is unavailable; running degraded: ${event.reason}`)

@@ -6,8 +6,10 @@ import { bindNetServer, listenOn } from '../server/listener.js'
 import type { MetricsRegistry } from './metrics.js'
 import { component } from '../container/provider.js'
 import { servesMetrics } from './endpoints.js'
+import { listensOn } from '../server/port-check.js'
 
 const addressDefaults = { key: 'metrics', env: 'METRICS_PORT', port: 9090 } as const
+const listener = { server: 'metrics', ...addressDefaults } as const
 
 export interface MetricsServerOptions {
   /** Default: config `metrics.port`, else METRICS_PORT, else 9090. 0 picks a free port. */
@@ -49,7 +51,7 @@ export class MetricsServer {
     const { createServer } = await import('node:http')
     const server = createServer((req, res) => void this.#handle(req, res))
     server.keepAliveTimeout = 65_000
-    const { bound } = await listenOn(this.#app, { server: 'metrics', ...addressDefaults }, this.#options, (address) => bindNetServer(server, address))
+    const { bound } = await listenOn(this.#app, listener, this.#options, (address) => bindNetServer(server, address))
     this.#server = server
     this.#url = urlOf(bound, this.#options.path ?? '/metrics')
     this.#app.announce('metrics', this.#url)
@@ -97,7 +99,7 @@ export class MetricsServer {
  * // curl http://127.0.0.1:9090/metrics
  */
 export function metricsServer(options: MetricsServerOptions = {}) {
-  const provider = component('metrics-server', {
+  const provider = listensOn(component('metrics-server', {
     eager: true,
     deps: { app: Application, metrics: Metrics, health: Health },
     create: ({ app, metrics }) => new MetricsServer(app, metrics, options),
@@ -106,7 +108,7 @@ export function metricsServer(options: MetricsServerOptions = {}) {
     },
     stop: (server, { signal }) => server.close(signal),
     health: (server) => (server.url ? { status: 'up', details: { url: server.url } } : 'down'),
-  })
+  }), listener, options)
   const where = `GET ${options.path ?? '/metrics'} on the metrics server (${options.port === undefined ? 'METRICS_PORT, default 9090' : `port ${options.port}`})`
   return servesMetrics(provider, where, ({ env, config }) => ({ ...listenAddress({ config: { value: config }, env }, addressDefaults, options), path: options.path ?? '/metrics' }))
 }
