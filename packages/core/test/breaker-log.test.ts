@@ -1,21 +1,8 @@
-import { Writable } from 'node:stream'
 import { describe, expect, it, vi } from 'vitest'
 import { CircuitBreaker, createApp, Health, HealthChecks, component, logBreakerChanges, provide } from '../src/index.js'
 import { createLogger } from '../src/logging/logging.js'
 import { startTestApp } from '../src/testing.js'
-
-/** A destination that keeps every line pino writes, parsed. */
-function capture() {
-  const lines: string[] = []
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      lines.push(...chunk.toString('utf8').split('\n').filter((line) => line !== ''))
-      done()
-    },
-  })
-  const records = () => lines.map((line) => JSON.parse(line) as { level: number; msg: string } & Record<string, unknown>)
-  return { stream, records, at: (level: number) => records().filter((r) => r.level === level) }
-}
+import { captureLog } from './log-capture.js'
 
 const [DEBUG, INFO, WARN] = [20, 30, 40]
 
@@ -35,7 +22,7 @@ async function outage(breaker: CircuitBreaker, time: ReturnType<typeof clock>, s
 describe('logging a circuit breaker', () => {
   it('logs an outage of many open/half-open cycles as its opening, a reminder a minute and its recovery, with the trials at debug', async () => {
     const time = clock()
-    const out = capture()
+    const out = captureLog()
     const log = createLogger({ level: 'debug', destination: out.stream })
     const breaker = new CircuitBreaker('database', { failureThreshold: 3, resetTimeout: 1_000, now: time.now })
     const transitions: string[] = []
@@ -61,7 +48,7 @@ describe('logging a circuit breaker', () => {
 
   it('logs a second outage as a new one, from its own opening', async () => {
     const time = clock()
-    const out = capture()
+    const out = captureLog()
     const breaker = new CircuitBreaker('payments', { failureThreshold: 1, resetTimeout: 1_000, now: time.now })
     breaker.onChange(logBreakerChanges('payments', createLogger({ level: 'info', destination: out.stream }), { now: time.now }))
     await outage(breaker, time, 3)
@@ -75,7 +62,7 @@ describe('logging a circuit breaker', () => {
   })
 
   it('keeps the health registry\'s breaker of a check that stays down to one warning, however many trials fail', async () => {
-    const out = capture()
+    const out = captureLog()
     let trials = 0
     const down = provide(HealthChecks, {
       value: {

@@ -7,18 +7,7 @@ import { pino } from 'pino'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { PlinthError } from '../src/errors.js'
 import { componentLogger, createLogger } from '../src/logging/logging.js'
-
-/** A destination that keeps every line pino writes, parsed. */
-function capture() {
-  const lines: string[] = []
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      lines.push(...chunk.toString('utf8').split('\n').filter((line) => line !== ''))
-      done()
-    },
-  })
-  return { stream, lines, records: () => lines.map((line) => JSON.parse(line) as Record<string, any>) }
-}
+import { captureLog } from './log-capture.js'
 
 const pinoRollInstalled = (() => {
   try {
@@ -36,7 +25,7 @@ afterEach(() => {
 
 describe('createLogger', () => {
   it('writes JSON lines with the level, name and message', () => {
-    const out = capture()
+    const out = captureLog()
     const log = createLogger({ name: 'orders', level: 'debug', destination: out.stream })
     log.debug({ orderId: 7 }, 'order placed')
     log.trace('below the level')
@@ -44,7 +33,7 @@ describe('createLogger', () => {
   })
 
   it('redacts the common secret keys without being told', () => {
-    const out = capture()
+    const out = captureLog()
     const log = createLogger({ destination: out.stream })
     log.info({
       password: 'pw-top',
@@ -61,7 +50,7 @@ describe('createLogger', () => {
   })
 
   it('redacts the paths it is given as well as the defaults', () => {
-    const out = capture()
+    const out = captureLog()
     const log = createLogger({ destination: out.stream, redact: ['config.database.url', '*.database.url'] })
     log.info({ config: { database: { url: 'postgres://u:p@db/x', pool: 5 }, password: 'pw' } })
     expect(out.records()[0]).toMatchObject({ config: { database: { url: '[redacted]', pool: 5 }, password: '[redacted]' } })
@@ -85,7 +74,7 @@ describe('createLogger', () => {
 
 describe('componentLogger', () => {
   it('tags every line with the component and its module', () => {
-    const out = capture()
+    const out = captureLog()
     const root = createLogger({ destination: out.stream })
     componentLogger(root, 'mailer', 'notifications').info('sent')
     componentLogger(root, 'clock').info('tick')
@@ -98,7 +87,7 @@ describe('componentLogger', () => {
 
 describe('rotating log file', () => {
   it('opens the file through pino-roll with the rotation options, holding early lines until it is open', async () => {
-    const file = capture()
+    const file = captureLog()
     const build = vi.fn((_options: Record<string, unknown>) => new Promise<Writable>((resolve) => setTimeout(() => resolve(file.stream), 20)))
     vi.doMock('pino-roll', () => ({ default: build }))
     const log = createLogger({ file: { path: '/var/log/app/app.log', maxSize: '10m', frequency: 'daily', keep: 3 } })
@@ -192,7 +181,7 @@ describe('the ready line', () => {
   it('is a banner at a terminal: an address a line, the critical path, what is degraded and why', async () => {
     const { EventStream } = await import('../src/lifecycle/events.js')
     const { logEvents } = await import('../src/logging/log-events.js')
-    const { stream, records: parsed } = capture()
+    const { stream, records: parsed } = captureLog()
     const events = new EventStream<import('../src/lifecycle/events.js').LifecycleEvent>()
     logEvents(events, pino({ level: 'info' }, stream), { banner: true })
     events.emit({ type: 'component-degraded', component: 'cache', reason: 'connect ECONNREFUSED 127.0.0.1:6379', error: new Error('x'), at: 0 })
@@ -216,7 +205,7 @@ describe('the bootstrap line', () => {
   it('sums up what a boot created in one line, each action at debug, the details kept as fields', async () => {
     const { EventStream } = await import('../src/lifecycle/events.js')
     const { logEvents } = await import('../src/logging/log-events.js')
-    const { stream, records: parsed } = capture()
+    const { stream, records: parsed } = captureLog()
     const events = new EventStream<import('../src/lifecycle/events.js').LifecycleEvent>()
     logEvents(events, pino({ level: 'info' }, stream))
     const action = (action: 'create' | 'copy' | 'skip', subject: string, target: string) => events.emit({ type: 'bootstrap-action', dryRun: false, handler: 'h', action, subject, target, at: 0 })
@@ -234,7 +223,7 @@ describe('the bootstrap line', () => {
   it('lists each action of a dry run, which is what the user asked to see', async () => {
     const { EventStream } = await import('../src/lifecycle/events.js')
     const { logEvents } = await import('../src/logging/log-events.js')
-    const { stream, records: parsed } = capture()
+    const { stream, records: parsed } = captureLog()
     const events = new EventStream<import('../src/lifecycle/events.js').LifecycleEvent>()
     logEvents(events, pino({ level: 'info' }, stream))
     events.emit({ type: 'bootstrap-action', dryRun: true, handler: 'h', action: 'create', subject: 'database', target: 'app', at: 0 })
