@@ -202,7 +202,7 @@ describe('the ready line', () => {
 })
 
 describe('the bootstrap line', () => {
-  it('sums up what a boot created in one line, each action at debug, the details kept as fields', async () => {
+  it('sums up what a boot created in one line, each action at debug', async () => {
     const { EventStream } = await import('../src/lifecycle/events.js')
     const { logEvents } = await import('../src/logging/log-events.js')
     const { stream, records: parsed } = captureLog()
@@ -216,8 +216,7 @@ describe('the bootstrap line', () => {
     events.emit({ type: 'bootstrap-finished', dryRun: false, performed: 5, skipped: 1, failed: [], duration: 12.34, at: 1 })
     const lines = parsed()
     expect(lines.map((r) => r.msg)).toEqual(['bootstrap done in 12.3 ms: created 3 directories and database app; copied 1 artifact; 1 already in place'])
-    expect(lines[0]!.actions).toHaveLength(5)
-    expect(lines[0]!.actions[3]).toEqual({ action: 'create', subject: 'database', target: 'app' })
+    expect(lines[0]).toMatchObject({ performed: 5, skipped: 1 })
   })
 
   it('lists each action of a dry run, which is what the user asked to see', async () => {

@@ -61,7 +61,7 @@ export function logEvents(events: EventStream<LifecycleEvent>, log: Logger, opti
   const reasons = new Map<string, string>()
   // Components whose stop failed or passed its deadline: the last line of a shutdown names them, rather than reading as a clean stop.
   const unclean = new Set<string>()
-  // What this boot's bootstrap did: one line at its end, each action a line of its own at debug.
+  // What this boot's bootstrap did: one line at its end; each action is a line of its own at debug.
   const done: Extract<LifecycleEvent, { type: 'bootstrap-action' }>[] = []
   return events.subscribe((event) => {
     switch (event.type) {
@@ -173,8 +173,7 @@ export function logEvents(events: EventStream<LifecycleEvent>, log: Logger, opti
         else if (event.performed === 0) log.info({ skipped: event.skipped }, 'no bootstrap actions needed')
         else if (event.dryRun) log.info({ performed: event.performed, skipped: event.skipped, duration: event.duration }, `bootstrap plan: ${event.performed} action${event.performed === 1 ? '' : 's'}, ${event.skipped} already in place (${ms(event.duration)})`)
         else {
-          const actions = done.map((a) => ({ action: a.action, subject: a.subject, target: a.target, ...(a.module ? { module: a.module } : {}) }))
-          log.info({ performed: event.performed, skipped: event.skipped, duration: event.duration, actions }, `bootstrap done in ${ms(event.duration)}: ${summarize(done)}; ${event.skipped} already in place`)
+          log.info({ performed: event.performed, skipped: event.skipped, duration: event.duration }, `bootstrap done in ${ms(event.duration)}: ${summarize(done)}; ${event.skipped} already in place`)
         }
         done.length = 0
         return
