@@ -4,6 +4,7 @@
  * caller: they are counted, logged once per outage, and the cache answers from memory.
  */
 import { randomUUID } from 'node:crypto'
+import { describeError } from '@plinth/core'
 import { now } from './clock.js'
 import type { Codec } from './codec.js'
 import { decodeEntry, encodeEntry, type Entry } from './entry.js'
@@ -59,7 +60,8 @@ export class Tiers {
         },
         onLost: (error) => {
           this.#outages++
-          this.log.warn({ err: error }, 'cache: Redis is unreachable; serving from the memory tier until it is back')
+          // An outage, not a bug: its reason in the line, no stack (the recovery is logged too).
+          this.log.warn({ reason: describeError(error) }, `cache: Redis is unreachable (${describeError(error)}); serving from the memory tier until it is back`)
         },
       })
     }

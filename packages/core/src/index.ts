@@ -9,7 +9,7 @@ export { ExitCode, defineCommand, run, runCommand, serve, type Command, type Com
 export { CONFIG_EXIT_CODE, defineConfig, loadConfig, type ConfigDefinition, type ConfigSource, type ConfigSourceContext, type LoadedConfig } from './config/config.js'
 export { callerCorrelation, currentCausation, withCorrelation, type CausalContext } from './causation/causation.js'
 export { Container, Scope, formatProblems, type ContainerOptions } from './container/container.js'
-export { PlinthError, coreErrors, defineErrors, errorCatalogue, errorFields, isOperational, isPlinthError, loadedCatalogues, reportError, type ErrorCatalogue, type ErrorEntry, type PlinthErrorCode, type PlinthErrorOptions } from './errors.js'
+export { PlinthError, coreErrors, defineErrors, describe as describeError, errorCatalogue, errorFields, isOperational, isPlinthError, loadedCatalogues, reportError, type ErrorCatalogue, type ErrorEntry, type PlinthErrorCode, type PlinthErrorOptions } from './errors.js'
 export { statusOf } from './errors/status.js'
 export { EventSpy, EventStream, assertNever, type CriticalStep, type LifecycleEvent, type LifecycleEventType, type Phase } from './lifecycle/events.js'
 export type { GraphProblem } from './container/graph.js'

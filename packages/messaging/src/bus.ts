@@ -4,7 +4,7 @@
  * broker's store with replay on top; stopping drains every runner under one deadline.
  */
 import { randomUUID } from 'node:crypto'
-import type { Container, HealthResult, Logger } from '@plinth/core'
+import { describeError, type Container, type HealthResult, type Logger } from '@plinth/core'
 import type { BackoffOptions, Broker, DeadLetter, DeadLetterQueue, Handler, EventBus, Published, PublishOptions, StoredDeadLetter, SubscribeOptions, Subscription, Topic, WireMessage } from './contract.js'
 import type { DedupeStore } from './dedupe.js'
 import { decodeEnvelope, encodeEnvelope, withHeaders } from './envelope.js'
@@ -95,7 +95,7 @@ export class Bus implements EventBus {
         throw failure
       }
       this.#state = 'degraded'
-      this.#options.log?.warn({ err: failure }, 'the message broker is unavailable; the bus starts degraded')
+      this.#options.log?.warn({ reason: describeError(failure) }, `the message broker is unavailable (${describeError(failure)}); the bus starts degraded`)
     }
   }
 

@@ -83,7 +83,7 @@ export class SubscriptionRunner<T> implements Subscription {
       this.#consumer = await this.#openConsumer()
     } catch (error) {
       if (!background) throw error
-      this.#context.log?.warn({ err: error, topic: this.topic, group: this.group }, 'the broker is unavailable; the subscription keeps trying')
+      this.#context.log?.warn({ reason: describeError(error), topic: this.topic, group: this.group }, `the broker is unavailable (${describeError(error)}); the subscription keeps trying`)
     }
     this.#loop = this.#run()
   }
