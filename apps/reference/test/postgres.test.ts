@@ -42,9 +42,11 @@ describe.skipIf(!postgres.available)(postgres.title('on PostgreSQL'), () => {
     await using service = await startService({ DATABASE_URL: databaseUrl(database.name, proxy.port) })
     const grpc = grpcClients(service.urls.grpc!)
     try {
-      expect(service.app.state).toBe('ready')
+      // Serving, and saying from the start that it runs without its database.
+      expect(service.app.state).toBe('degraded')
       const ready = await service.rest('GET', '/health/ready')
       expect(ready.status).toBe(200)
+      expect(ready.body).toMatchObject({ status: 'degraded' })
       const health = await eventually(async () => {
         const report = (await service.rest('GET', '/health')).body
         return report.checks.find((c: { name: string; status: string }) => c.name === 'database' && c.status !== 'unknown') ? report : undefined
