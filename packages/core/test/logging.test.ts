@@ -202,12 +202,18 @@ describe('the ready line', () => {
 })
 
 describe('the bootstrap line', () => {
-  it('sums up what a boot created in one line, each action at debug', async () => {
+  /** Lifecycle events logged at info into a capture, as an app logs them. */
+  const logged = async () => {
     const { EventStream } = await import('../src/lifecycle/events.js')
     const { logEvents } = await import('../src/logging/log-events.js')
     const { stream, records: parsed } = captureLog()
     const events = new EventStream<import('../src/lifecycle/events.js').LifecycleEvent>()
     logEvents(events, pino({ level: 'info' }, stream))
+    return { events, parsed }
+  }
+
+  it('sums up what a boot created in one line, each action at debug', async () => {
+    const { events, parsed } = await logged()
     const action = (action: 'create' | 'copy' | 'skip', subject: string, target: string) => events.emit({ type: 'bootstrap-action', dryRun: false, handler: 'h', action, subject, target, at: 0 })
     for (const dir of ['data', 'data/logs', 'data/tmp']) action('create', 'directory', dir)
     action('create', 'database', 'app')
@@ -220,11 +226,7 @@ describe('the bootstrap line', () => {
   })
 
   it('lists each action of a dry run, which is what the user asked to see', async () => {
-    const { EventStream } = await import('../src/lifecycle/events.js')
-    const { logEvents } = await import('../src/logging/log-events.js')
-    const { stream, records: parsed } = captureLog()
-    const events = new EventStream<import('../src/lifecycle/events.js').LifecycleEvent>()
-    logEvents(events, pino({ level: 'info' }, stream))
+    const { events, parsed } = await logged()
     events.emit({ type: 'bootstrap-action', dryRun: true, handler: 'h', action: 'create', subject: 'database', target: 'app', at: 0 })
     events.emit({ type: 'bootstrap-finished', dryRun: true, performed: 1, skipped: 0, failed: [], duration: 1, at: 1 })
     expect(parsed().map((r) => r.msg)).toEqual(['bootstrap (dry run): would create database app', 'bootstrap plan: 1 action, 0 already in place (1.0 ms)'])

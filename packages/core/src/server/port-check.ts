@@ -9,7 +9,7 @@
 import { createServer } from 'node:net'
 import type { Node } from '../container/graph.js'
 import { originalProvider, type AnyProvider } from '../container/provider.js'
-import { PlinthError } from '../errors.js'
+import { PlinthError, describe } from '../errors.js'
 import { listenAddress, listenFailure, type ListenAddress, type ListeningApp } from './listen-address.js'
 import type { ListenerSpec } from './listener.js'
 
@@ -94,7 +94,7 @@ export async function checkPorts(app: ListeningApp, components: readonly Pick<No
   await Promise.all(probes)
   const failures = found.filter((f) => f !== undefined)
   if (failures.length === 0) return
-  const lines = failures.flatMap((f) => [`  - ${f.component}: ${f.error instanceof PlinthError ? `${f.error.code}: ${f.error.message}` : String(f.error)}`, ...(f.error instanceof PlinthError ? [`    fix: ${f.error.hint}`] : [])])
+  const lines = failures.flatMap((f) => [`  - ${f.component}: ${describe(f.error)}`, ...(f.error instanceof PlinthError ? [`    fix: ${f.error.hint}`] : [])])
   const servers = failures.length === 1 ? '1 server cannot listen' : `${failures.length} servers cannot listen`
   throw new PlinthError('PLINTH_ERR_BOOT_FAILED', `start-up refused: ${servers}, so nothing was started:\n${lines.join('\n')}`, {
     hint: 'Apply each fix listed, then start again; the ports were checked before any component started, so nothing had to be stopped.',
