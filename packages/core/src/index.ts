@@ -88,6 +88,7 @@ export {
   type StopContext,
 } from './container/provider.js'
 export { renderGraph, type GraphFormat } from './container/render-graph.js'
+export { startCache, type StartCache } from './build/start-cache.js'
 export { backoffDelay, retry, sleep, type RetryOptions } from './lifecycle/retry.js'
 export type { Site } from './container/site.js'
 export {

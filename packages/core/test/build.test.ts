@@ -36,8 +36,11 @@ describe('plinth build', () => {
     expect(built.code).toBe(0)
     expect(existsSync(join(out, 'app.cjs.cache'))).toBe(false)
 
-    for (const start of ['first start, compiles and writes the cache', 'second start, from the cache']) {
+    const starts = ['first start, compiles and writes the cache', 'second start, from the cache']
+    for (const [earlier, start] of starts.entries()) {
       const run = await node([join(out, 'start.cjs')], 'ready in')
+      // What a start leaves in the start cache, the next start reads.
+      expect(run.output, start).toContain(`earlier starts: ${earlier}`)
       // The discovered module is the bundle's (its token is the app's), reads its neighbour file,
       // and a file outside the bundle still loads through import(), also when V8 ran from the cache.
       expect(run.output, start).toContain('greeter says: hello, world')

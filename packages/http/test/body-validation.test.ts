@@ -1,5 +1,5 @@
-import { provide } from '@plinth/core'
-import { describe, expect, it } from 'vitest'
+import { provide, type StartCache } from '@plinth/core'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { PROBLEM_JSON, Routes } from '../src/index.js'
 import { bootHttp } from './harness.js'
 
@@ -70,6 +70,75 @@ describe('request validation', () => {
         },
       })
       await expect(bootHttp({}, [broken])).rejects.toThrow(/schema is invalid: data\/properties\/id\/minLength must be integer/)
+    }
+  })
+})
+
+describe('route schemas and a bundle\'s start cache', () => {
+  // What a bundle's launcher offers (see @plinth/core's start-cache.ts), kept in memory here.
+  const cacheKey = Symbol.for('plinth.startCache')
+  const texts = new Map<string, string>()
+  const cache: StartCache = { read: (name) => texts.get(name), write: (name, text) => void texts.set(name, text) }
+  afterEach(() => {
+    delete (globalThis as Record<symbol, unknown>)[cacheKey]
+    texts.clear()
+  })
+
+  // An Ajv keyword that counts how often Ajv compiled a schema that uses it.
+  let compiles = 0
+  const counting = <A extends { addKeyword: (definition: { keyword: string; compile: () => () => boolean }) => unknown }>(ajv: A): A => {
+    ajv.addKeyword({ keyword: 'x-counted', compile: () => ((compiles += 1), () => true) })
+    return ajv
+  }
+  const routeWith = (type: string) =>
+    provide(Routes, {
+      value: (http) => {
+        http.post('/counted', { schema: { body: { type: 'object', 'x-counted': true, properties: { n: { type } } } } }, (request) => request.body)
+      },
+    })
+  const boot = (type = 'integer') => bootHttp({ fastify: { ajv: { plugins: [counting] } } }, [routeWith(type)])
+
+  it('compiles at start a schema no earlier start compiled, and records it; the next start compiles it on its first request', async () => {
+    ;(globalThis as Record<symbol, unknown>)[cacheKey] = cache
+    compiles = 0
+    {
+      await using first = await boot()
+      expect(compiles).toBe(1)
+      await vi.waitFor(() => expect(texts.get('route-schemas')).toBeDefined())
+      expect((await first.server.fastify.inject({ method: 'POST', url: '/counted', payload: { n: 1 } })).statusCode).toBe(200)
+    }
+    {
+      await using second = await boot()
+      expect(compiles).toBe(1)
+      const wrong = await second.server.fastify.inject({ method: 'POST', url: '/counted', payload: { n: 'one' } })
+      expect(wrong.statusCode).toBe(400)
+      expect(wrong.json()).toMatchObject({ errors: [{ pointer: '#/body/n', detail: 'must be integer' }] })
+      expect(compiles).toBe(2)
+      expect((await second.server.fastify.inject({ method: 'POST', url: '/counted', payload: { n: 2 } })).json()).toEqual({ n: 2 })
+      expect(compiles).toBe(2)
+    }
+    // A schema that changed is not the one recorded: it compiles at start again.
+    await using changed = await boot('string')
+    expect(compiles).toBe(3)
+    expect((await changed.server.fastify.inject({ method: 'POST', url: '/counted', payload: { n: 'one' } })).statusCode).toBe(200)
+  })
+
+  it('still refuses at start a schema Ajv cannot compile, which it never records', async () => {
+    ;(globalThis as Record<symbol, unknown>)[cacheKey] = cache
+    const unknownKeyword = provide(Routes, {
+      value: (http) => {
+        http.post('/broken', { schema: { body: { type: 'object', 'x-unknown': true } } }, () => ({ ok: true }))
+      },
+    })
+    await expect(bootHttp({}, [unknownKeyword])).rejects.toThrow(/unknown keyword: "x-unknown"/)
+    expect(texts.get('route-schemas')).toBeUndefined()
+  })
+
+  it('compiles every schema at start without a start cache (a process not started from a bundle)', async () => {
+    compiles = 0
+    for (const expected of [1, 2]) {
+      await (await boot())[Symbol.asyncDispose]()
+      expect(compiles).toBe(expected)
     }
   })
 })

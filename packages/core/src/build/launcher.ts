@@ -3,7 +3,9 @@
  * with the V8 code cache of an earlier start when there is one, which spares V8 the parse and
  * compile of every function that start ran, and writes that cache once the app is ready when
  * there was none or V8 rejected it (another Node version). A folder it cannot write to costs
- * the cache, never the start. `node start.cjs [command]` takes the commands `plinth` takes.
+ * the cache, never the start. It also offers the bundle a start cache (see start-cache.ts): small
+ * texts one start leaves for the next beside the bundle. `node start.cjs [command]` takes the
+ * commands `plinth` takes.
  */
 export const launcherSource = `#!/usr/bin/env node
 // Written by \`plinth build\`: runs app.cjs from V8's code cache (app.cjs.cache) when it has one.
@@ -35,6 +37,30 @@ const bundle = new Module(file, module)
 bundle.filename = file
 bundle.paths = Module._nodeModulePaths(__dirname)
 bundle.loaded = true
+
+// What one start leaves for the next (see StartCache in start-cache.ts): app.cjs.<name>.start.
+globalThis[Symbol.for('plinth.startCache')] = {
+  read(name) {
+    try {
+      return readFileSync(startFile(name), 'utf8')
+    } catch {
+      return undefined
+    }
+  },
+  write(name, text) {
+    const target = startFile(name)
+    try {
+      writeFileSync(target + '.' + process.pid, text)
+      renameSync(target + '.' + process.pid, target)
+    } catch {
+      // A read-only folder: the next start does that work again.
+    }
+  },
+}
+function startFile(name) {
+  if (!/^[a-z0-9-]+$/.test(name)) throw new TypeError('a start cache name is lower-case letters, digits and dashes; got ' + JSON.stringify(name))
+  return join(__dirname, 'app.cjs.' + name + '.start')
+}
 
 function keepCache() {
   try {
