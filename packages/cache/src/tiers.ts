@@ -196,7 +196,7 @@ export class Tiers {
   #failed(counters: TierCounters, error: unknown): void {
     counters.errors++
     // A failure while connected is worth a line; while down, the outage was already logged.
-    if (this.redis?.available) this.log.warn({ err: error }, 'cache: a Redis command failed; answered from the memory tier')
+    if (this.redis?.available) this.log.warn({ reason: describeError(error) }, `cache: a Redis command failed (${describeError(error)}); answered from the memory tier`)
   }
 
   #invalidated(message: Invalidation): void {

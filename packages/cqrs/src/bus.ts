@@ -11,7 +11,7 @@
  * while it listens. Work that must happen once per event belongs in a subscription (durable,
  * checkpointed); the announcement only makes it prompt on every instance.
  */
-import { component, Logger, type Provider } from '@plinth/core'
+import { component, describeError, Logger, type Provider } from '@plinth/core'
 import { Announcements, MessageBus, topic, type Bus, type Topic } from '@plinth/messaging'
 import type { Appended, EventStore as Store } from './contract.js'
 import { EventStore } from './tokens.js'
@@ -53,7 +53,7 @@ export class AppendAnnouncer {
       if (!origin.local) return
       const sent = this.#announcements
         .announce(appended, { key: appended.stream })
-        .catch((error: unknown) => this.#log?.warn({ err: error, stream: appended.stream, position: appended.position }, 'could not announce an append on the event bus; other instances see it at their next poll'))
+        .catch((error: unknown) => this.#log?.warn({ reason: describeError(error), stream: appended.stream, position: appended.position }, `could not announce an append on the event bus (${describeError(error)}); other instances see it at their next poll`))
         .finally(() => this.#inFlight.delete(sent))
       this.#inFlight.add(sent)
     })

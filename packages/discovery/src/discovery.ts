@@ -1,4 +1,4 @@
-import { CircuitBreaker, type Logger } from '@plinth/core'
+import { CircuitBreaker, describeError, type Logger } from '@plinth/core'
 import { createBalancer, type Balancer, type PickContext, type Strategy } from './balancers.js'
 import type { InstancesListener, Registry, Watch } from './contract.js'
 import { discoveryErrors } from './errors.js'
@@ -199,7 +199,7 @@ export class ServiceDiscovery {
       },
       (error) => {
         // Said once per outage: the watch keeps retrying, and the last known list stays in use.
-        if (!complained) this.#options.log?.warn({ err: error, service }, `cannot read the instances of "${service}" from the ${this.registry.kind} registry; using the last known list while retrying`)
+        if (!complained) this.#options.log?.warn({ reason: describeError(error), service }, `cannot read the instances of "${service}" from the ${this.registry.kind} registry (${describeError(error)}); using the last known list while retrying`)
         complained = true
         firstList()
       },

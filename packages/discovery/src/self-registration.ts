@@ -1,5 +1,5 @@
 import { networkInterfaces } from 'node:os'
-import { backoffDelay, type Endpoint, type Logger } from '@plinth/core'
+import { backoffDelay, describeError, type Endpoint, type Logger } from '@plinth/core'
 import type { Registry } from './contract.js'
 import { checkInstance, type InstanceHealth, type ServiceInstance } from './instance.js'
 
@@ -98,7 +98,7 @@ export class SelfRegistration {
       this.#state = 'deregistered'
     } catch (error) {
       // The lease lapses on its own; a failed deregistration only delays the departure by one TTL.
-      this.#log.warn({ err: error }, `could not deregister from the ${this.#registry.kind} registry; the registration lapses within ${this.#registry.ttl} ms`)
+      this.#log.warn({ reason: describeError(error) }, `could not deregister from the ${this.#registry.kind} registry (${describeError(error)}); the registration lapses within ${this.#registry.ttl} ms`)
     }
   }
 
@@ -119,7 +119,7 @@ export class SelfRegistration {
       this.#state = 'retrying'
       // Said once per outage, not once per attempt: an unreachable registry is one fact.
       if (this.#failures++ === 0) {
-        this.#log.warn({ err: error }, `the ${this.#registry.kind} registry is unreachable (${error instanceof Error ? error.message : String(error)}); serving unregistered and retrying in the background`)
+        this.#log.warn({ reason: describeError(error) }, `the ${this.#registry.kind} registry is unreachable (${describeError(error)}); serving unregistered and retrying in the background`)
       }
       this.#schedule(backoffDelay({ attempts: Infinity, initialDelay: 200, maxDelay: Math.max(200, this.#registry.ttl / 3), factor: 2, jitter: true }, this.#failures))
     }

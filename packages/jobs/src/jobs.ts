@@ -3,7 +3,7 @@
  * list, repeat on a cron expression; and, on instances that run workers, a worker per handler
  * that runs jobs through the runner, publishes events and counts them.
  */
-import type { Container, Logger, MetricsRegistry } from '@plinth/core'
+import { describeError, type Container, type Logger, type MetricsRegistry } from '@plinth/core'
 import type { BackendWorker, ClaimedJob, JobBackend, JobStatus, ListQuery, QueueStats, Recorded, RunOutcome } from './contract.js'
 import { jobStates } from './contract.js'
 import { resolveOptions, validateInput, type EnqueueOptions, type JobDefinition, type ResolvedJobOptions } from './definition.js'
@@ -300,12 +300,16 @@ export class JobQueue {
     })
   }
 
+  #unpublished(event: JobEvent, error: unknown): void {
+    this.#settings.log.warn({ reason: describeError(error), event: event.type, jobId: event.id }, `could not publish the job event ${event.type} of job ${event.id} (${describeError(error)})`)
+  }
+
   #publish(event: JobEvent): void {
     try {
       const published = this.events.publish(event)
-      if (published) published.catch((error: unknown) => this.#settings.log.warn({ err: error, event: event.type, jobId: event.id }, 'could not publish a job event'))
+      if (published) published.catch((error: unknown) => this.#unpublished(event, error))
     } catch (error) {
-      this.#settings.log.warn({ err: error, event: event.type, jobId: event.id }, 'could not publish a job event')
+      this.#unpublished(event, error)
     }
   }
 }

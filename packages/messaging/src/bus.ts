@@ -18,7 +18,7 @@ export interface BusOptions {
   /** The app's container: handlers then run in a "message" scope of their own. */
   container?: Container
   observer?: BusObserver
-  log?: Pick<Logger, 'warn' | 'error'>
+  log?: Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>
   /** This instance's consumer name within each group. Default a random id. */
   instanceId?: string
   /** Skips messages a group has already handled (by message id); per subscription with `dedupe`. */

@@ -3,7 +3,7 @@
  * its concurrency, runs the handler in a "message" scope, then acknowledges, retries with
  * backoff, or dead-letters. The same code runs over every backend, so the contract is kept once.
  */
-import { sleep, type Container, type Logger } from '@plinth/core'
+import { describeError, sleep, type Container, type Logger } from '@plinth/core'
 import type { BackoffOptions, Broker, BrokerConsumer, Delivery, Handler, Message, Subscription, Topic } from './contract.js'
 import type { DedupeStore } from './dedupe.js'
 import { decodeEnvelope, runAsCause } from './envelope.js'
@@ -25,7 +25,7 @@ export interface RunnerContext {
   readonly broker: Broker
   readonly container: Container | undefined
   readonly observer: BusObserver
-  readonly log: Pick<Logger, 'warn' | 'error'> | undefined
+  readonly log: Pick<Logger, 'debug' | 'info' | 'warn' | 'error'> | undefined
 }
 
 /**
@@ -40,7 +40,8 @@ export function backoffDelay(policy: Required<BackoffOptions>, retry: number, ra
   return policy.jitter ? Math.round(random() * ceiling) : ceiling
 }
 
-const describeError = (error: unknown): string => (error instanceof Error ? `${error.name}: ${error.message}` : String(error))
+/** The reason a dead letter carries: the error's class and message. */
+const failureText = (error: unknown): string => (error instanceof Error ? `${error.name}: ${error.message}` : String(error))
 
 export class SubscriptionRunner<T> implements Subscription {
   readonly topic: string
@@ -97,6 +98,7 @@ export class SubscriptionRunner<T> implements Subscription {
     const signal = this.#stop.signal
     const { concurrency } = this.#settings
     let failures = 0
+    let warned = 0
     while (!signal.aborted) {
       if (this.#active >= concurrency) {
         await new Promise<void>((resolve) => (this.#slotFreed = resolve))
@@ -106,11 +108,20 @@ export class SubscriptionRunner<T> implements Subscription {
       try {
         this.#consumer ??= await this.#openConsumer()
         deliveries = await this.#consumer.fetch(concurrency - this.#active, signal)
+        if (failures > 0) this.#context.log?.info({ topic: this.topic, group: this.group }, `fetching messages of ${this.topic} works again after ${failures} failed attempt(s)`)
         failures = 0
       } catch (error) {
         if (signal.aborted) break
+        // One warning when fetching starts to fail and a reminder at most once a minute while it
+        // goes on, with the count; the attempts in between are at debug, the recovery at info.
+        const now = Date.now()
+        const warn = failures === 0 || now - warned >= 60_000
+        if (warn) warned = now
         failures++
-        this.#context.log?.warn({ err: error, topic: this.topic, group: this.group }, 'fetching messages failed; trying again')
+        const reason = describeError(error)
+        const fields = { reason, topic: this.topic, group: this.group, failures }
+        if (warn) this.#context.log?.warn(fields, `fetching messages of ${this.topic} failed${failures > 1 ? ` ${failures} times` : ''} (${reason}); trying again`)
+        else this.#context.log?.debug(fields, `fetching messages of ${this.topic} failed again (${reason})`)
         await sleep(Math.min(5_000, 50 * 2 ** Math.min(failures, 7)), signal).catch(() => undefined) // a stop cuts the wait short
         continue
       }
@@ -138,7 +149,7 @@ export class SubscriptionRunner<T> implements Subscription {
       message = decodeEnvelope(this.topic, delivery.envelope ?? delivery.body, delivery.attempt)
     } catch (error) {
       this.#context.observer.delivered(this.topic, this.group)
-      this.#track(this.#deadLetter(delivery, `undecodable message: ${describeError(error)}`), undefined)
+      this.#track(this.#deadLetter(delivery, `undecodable message: ${failureText(error)}`), undefined)
       return
     }
     const key = message.key
@@ -277,7 +288,7 @@ export class SubscriptionRunner<T> implements Subscription {
     const { topic, group, maxAttempts } = this.#settings
     const observer = this.#context.observer
     observer.handled(topic.name, group, (performance.now() - started) / 1000, false)
-    if (delivery.attempt >= maxAttempts) return this.#deadLetter(delivery, describeError(error))
+    if (delivery.attempt >= maxAttempts) return this.#deadLetter(delivery, failureText(error))
     observer.retried(topic.name, group)
     await delivery.retry(backoffDelay(this.#settings.backoff, delivery.attempt))
   }

@@ -1,3 +1,4 @@
+import { createLogger } from '@plinth/core'
 import { probeService } from '@plinth/core/testing'
 import { Redis } from 'ioredis'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -47,6 +48,33 @@ describe.skipIf(!redis.available)(redis.title('Redis Streams'), () => {
         expect(length).toBeGreaterThanOrEqual(100)
         expect(length).toBeLessThan(300)
       } finally {
+        await bus.stop()
+        await removeKeys(url, prefix)
+      }
+    })
+
+    it('says once, without a stack, that fetching fails when the stream is deleted under a subscription, and that it works again', async () => {
+      const prefix = `plinth-test-${Math.random().toString(36).slice(2, 10)}:`
+      const broker = new RedisBroker({ url, prefix, blockTime: 100 })
+      const lines: Record<string, unknown>[] = []
+      const bus = new Bus({ broker, log: createLogger({ level: 'debug', destination: { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) } }) })
+      await bus.start()
+      const client = new Redis(url)
+      try {
+        const Kept = topic('kept').of<number>()
+        const handled: number[] = []
+        await bus.subscribe(Kept, (m) => void handled.push(m.payload), { group: 'g' })
+        await bus.publish(Kept, 1)
+        await eventually(() => expect(handled).toEqual([1]))
+        await client.del(broker.streamKey('kept'))
+        // The group is made again, and what is published afterwards is handled.
+        await eventually(() => bus.publish(Kept, 2).then(() => expect(handled).toContain(2)), 10_000)
+        await eventually(() => expect(lines.some((line) => String(line.msg).startsWith('fetching messages of kept works again'))).toBe(true))
+        const warnings = lines.filter((line) => line.level === 40)
+        expect(warnings.map((line) => line.msg)).toEqual([expect.stringMatching(/^fetching messages of kept failed \((NOGROUP|UNBLOCKED).*\); trying again$/)])
+        expect(warnings[0]).not.toHaveProperty('err')
+      } finally {
+        await client.quit()
         await bus.stop()
         await removeKeys(url, prefix)
       }
