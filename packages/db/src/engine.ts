@@ -7,7 +7,7 @@ import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { PostgresDialect, SqliteDialect, type Dialect as KyselyDialect } from 'kysely'
 import type { ClientConfig, Pool } from 'pg'
-import type { Logger } from '@plinth/core'
+import { describeError, type Logger } from '@plinth/core'
 import { safeCause } from './connect-errors.js'
 import type { DatabaseLocation } from './url.js'
 
@@ -118,7 +118,10 @@ export function createEngine(location: DatabaseLocation, settings: EngineSetting
         idleTimeoutMillis: settings.pool.idleTimeout,
         application_name: settings.applicationName,
       })
-      pool.on('error', (error) => log.warn({ err: safeCause(error, location.secrets) }, 'an idle database connection failed; the pool will open a new one when needed'))
+      pool.on('error', (error) => {
+        const reason = describeError(safeCause(error, location.secrets))
+        log.warn({ reason }, `an idle database connection failed (${reason}); the pool will open a new one when needed`)
+      })
       // pg emits 'error' on a client that loses its server while checked out, and neither pg-pool
       // nor Kysely listens then: without this listener a database restart crashes the process.
       // The query in flight still rejects, with the same error, so nothing is hidden.

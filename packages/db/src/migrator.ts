@@ -8,7 +8,7 @@
  * its journal when the file is next opened). The record is written in the same transaction as
  * the change, so "applied" and "recorded" cannot disagree.
  */
-import { PlinthError, type Logger } from '@plinth/core'
+import { describeError, PlinthError, type Logger } from '@plinth/core'
 import { sql, type Kysely } from 'kysely'
 import { safeCause, safeMessage } from './connect-errors.js'
 import { lockPostgres, lockSqlite } from './migration-lock.js'
@@ -189,7 +189,7 @@ export class Migrator {
           await this.#ensureTable(db)
           return await work((fn) => fn(db))
         } finally {
-          await release().catch((error: unknown) => log.warn({ err: safeCause(error, this.#settings.secrets) }, 'releasing the migration lock failed; it is released when the connection closes'))
+          await release().catch((error: unknown) => log.warn({ reason: describeError(safeCause(error, this.#settings.secrets)) }, `releasing the migration lock failed (${describeError(safeCause(error, this.#settings.secrets))}); it is released when the connection closes`))
         }
       })
     }

@@ -236,7 +236,7 @@ export class SubscriptionRunner<T> implements Subscription {
   #settleFailed(error: unknown): void {
     // The broker refused the ack, retry or dead-letter: the message stays unacknowledged and
     // comes back after ackTimeout, which is at-least-once, never lost.
-    this.#context.log?.error({ err: error, topic: this.topic, group: this.group }, 'settling a message with the broker failed; it will be delivered again')
+    this.#context.log?.warn({ reason: describeError(error), topic: this.topic, group: this.group }, `settling a message with the broker failed (${describeError(error)}); it will be delivered again`)
   }
 
   /** Every step of a message, for subscriptions with a schema or a dedupe store, and for messages past their attempts. */

@@ -4,7 +4,7 @@
  * GraphQL subscriptions follow the jobs' events themselves (graphql.ts), which carry every
  * instance's events with `busJobEvents()`.
  */
-import { component, Logger } from '@plinth/core'
+import { component, describeError, Logger } from '@plinth/core'
 import { Jobs, type JobEvent } from '@plinth/jobs'
 import { WsBroadcast } from '@plinth/ws'
 
@@ -25,7 +25,7 @@ export const jobBroadcast = component('job-broadcast', {
     unsubscribe: jobs.subscribe((event: JobEvent, origin) => {
       if (!origin.local) return
       for (const topic of [jobTopic(event.id), jobNameTopic(event.name)]) {
-        ws.broadcast(topic, event).catch((error: unknown) => log.warn({ err: error, jobId: event.id, topic }, 'could not broadcast a job event'))
+        ws.broadcast(topic, event).catch((error: unknown) => log.warn({ reason: describeError(error), jobId: event.id, topic }, `could not broadcast a job event (${describeError(error)})`))
       }
     }),
   }),

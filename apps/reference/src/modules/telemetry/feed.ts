@@ -1,4 +1,4 @@
-import type { Logger } from '@plinth/core'
+import { describeError, type Logger } from '@plinth/core'
 import type { SubscriptionEvents } from '@plinth/graphql'
 import type { WsBroadcaster } from '@plinth/ws'
 import { deviceTopic, type Reading } from './model.js'
@@ -28,7 +28,7 @@ export class ReadingFeed {
   async publish(readings: readonly Reading[]): Promise<void> {
     const results = await Promise.allSettled(readings.flatMap((reading) => [this.#ws.broadcast(deviceTopic(reading.device), reading), this.#graphql.publish(readingChannel(reading.device), reading)]))
     const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected')
-    if (failed.length > 0) this.#log.warn({ err: failed[0]!.reason, failed: failed.length }, `${failed.length} reading broadcast(s) to WebSocket or GraphQL subscribers failed`)
+    if (failed.length > 0) this.#log.warn({ reason: describeError(failed[0]!.reason), failed: failed.length }, `${failed.length} reading broadcast(s) to WebSocket or GraphQL subscribers failed (${describeError(failed[0]!.reason)})`)
   }
 
   /**
