@@ -61,6 +61,12 @@ describe('auth, end to end', () => {
     expect(forbidden.status).toBe(403)
     expect(forbidden.headers.get('www-authenticate')).toBe('Bearer realm="plinth-reference", error="insufficient_scope", scope="devices:write"')
     expect(forbidden.body).toMatchObject({ status: 403, title: 'Forbidden', detail: 'this operation needs the permission "devices:write", which the roles "user" do not grant' })
+    // The guard answers before the body is validated: a caller without the right token learns nothing of the schema.
+    for (const token of [undefined, user.accessToken]) {
+      const invalid = await call('POST', '/api/v1/telemetry/devices', { ...(token ? { token } : {}), body: { id: 7 } })
+      expect(invalid.status).toBe(token ? 403 : 401)
+      expect(invalid.body).not.toHaveProperty('errors')
+    }
   })
 
   it('refuses a weak password and a second account for one email, as problem details', async () => {

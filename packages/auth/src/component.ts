@@ -29,7 +29,7 @@ export const Auth = token('auth').of<Authentication>()
  * The guard of every protocol.
  *
  * @example
- * provide(Routes, { deps: { guard: AuthGuard }, create: ({ guard }) => (http) => http.get('/me', { preHandler: guard.rest() }, handler) })
+ * provide(Routes, { deps: { guard: AuthGuard }, create: ({ guard }) => (http) => http.get('/me', { preValidation: guard.rest() }, handler) })
  */
 export const AuthGuard = token('auth-guard').of<Guard>()
 

@@ -1,6 +1,6 @@
 /**
  * Guards: a token in, a principal out, or the right refusal. One check for every protocol, with
- * thin adapters: a Fastify preHandler (REST), a wrapper per gRPC method (metadata), per
+ * thin adapters: a Fastify preValidation hook (REST), a wrapper per gRPC method (metadata), per
  * WebSocket message type (the connection authenticates once) and per GraphQL resolver. None of
  * them imports a server library: they take the shapes those servers hand to handlers.
  */
@@ -68,7 +68,7 @@ const CONNECTION_TOKEN = '@plinth/auth:token'
  *
  * @example
  * const guard = new Guard(auth, { realm: 'reference' })
- * http.post('/devices', { preHandler: guard.rest('devices:write') }, handler)
+ * http.post('/devices', { preValidation: guard.rest('devices:write') }, handler)
  * const implementation = { RegisterDevice: guard.grpc('devices:write', registerDevice) }
  * const resolvers = { Mutation: { registerDevice: guard.graphql('devices:write', resolve) } }
  */
@@ -104,8 +104,12 @@ export class Guard {
   }
 
   /**
-   * A Fastify preHandler: Bearer token from the Authorization header; on refusal the
-   * WWW-Authenticate challenge is set and the error thrown for the server's problem handler.
+   * A Fastify hook for a route's `preValidation`: Bearer token from the Authorization header; on
+   * refusal the WWW-Authenticate challenge is set and the error thrown for the server's problem
+   * handler. In preValidation a request without the right token is answered 401 or 403 before
+   * its body is validated, so a caller learns nothing of the route's schema; @plinth/http opens
+   * the request scope, where the principal goes, just before. (As a `preHandler` it works too,
+   * after validation; in `onRequest` there is no request scope yet to hold the principal.)
    */
   rest(permission?: string): (request: { readonly headers: Headers }, reply: { header(name: string, value: string): unknown }) => Promise<void> {
     return async (request, reply) => {

@@ -57,7 +57,7 @@ export class PrincipalSlot {
  * @example
  * provide(Routes, {
  *   deps: { guard: AuthGuard, principal: accessor(CurrentPrincipal) },
- *   create: ({ guard, principal }) => (http) => http.get('/me', { preHandler: guard.rest() }, () => principal().require()),
+ *   create: ({ guard, principal }) => (http) => http.get('/me', { preValidation: guard.rest() }, () => principal().require()),
  * })
  */
 export const CurrentPrincipal = token('auth-current-principal').of<PrincipalSlot>()

@@ -14,8 +14,8 @@ const routes = provide(Routes, {
     register: (http) => {
       http.get('/open', () => ({ open: true }))
       // The handler reads the principal the guard put in the request scope.
-      http.get('/me', { preHandler: guard.rest() }, () => ({ userId: principal().require().userId }))
-      http.post('/devices', { preHandler: guard.rest('devices:write') }, (_request, reply) => reply.code(201).send({ created: true }))
+      http.get('/me', { preValidation: guard.rest() }, () => ({ userId: principal().require().userId }))
+      http.post('/devices', { preValidation: guard.rest('devices:write'), schema: { body: { type: 'object', required: ['id'], properties: { id: { type: 'string' } } } } }, (_request, reply) => reply.code(201).send({ created: true }))
     },
   }),
 })
@@ -65,13 +65,29 @@ describe('the REST guard', () => {
   it('answers 403 with error="insufficient_scope" naming the permission, and lets it through after a role change', async () => {
     const { t, inject, accessToken, service, user } = await boot()
     await using _ = t
-    const refused = await inject({ method: 'POST', url: '/api/devices', headers: { authorization: `Bearer ${accessToken}` } })
+    const refused = await inject({ method: 'POST', url: '/api/devices', headers: { authorization: `Bearer ${accessToken}` }, payload: { id: 'd1' } })
     expect(refused.statusCode).toBe(403)
     expect(refused.headers['www-authenticate']).toBe('Bearer realm="guards", error="insufficient_scope", scope="devices:write"')
     expect(refused.json().detail).toBe('this operation needs the permission "devices:write", which the roles "user" do not grant')
     await service.changeRoles(user.id, ['operator'])
     const { accessToken: promoted } = await service.login({ email: 'ada@example.com', password })
-    expect((await inject({ method: 'POST', url: '/api/devices', headers: { authorization: `Bearer ${promoted}` } })).statusCode).toBe(201)
+    expect((await inject({ method: 'POST', url: '/api/devices', headers: { authorization: `Bearer ${promoted}` }, payload: { id: 'd1' } })).statusCode).toBe(201)
+  })
+
+  it('refuses a request without the right token before validating its body: 401 or 403, never the schema\'s 400', async () => {
+    const { t, inject, accessToken, service, user } = await boot()
+    await using _ = t
+    const invalid = { id: 7, extra: 'x'.repeat(100) }
+    const anonymous = await inject({ method: 'POST', url: '/api/devices', payload: invalid })
+    expect(anonymous.statusCode).toBe(401)
+    expect(anonymous.json()).not.toHaveProperty('errors')
+    const unauthorized = await inject({ method: 'POST', url: '/api/devices', headers: { authorization: `Bearer ${accessToken}` }, payload: invalid })
+    expect(unauthorized.statusCode).toBe(403)
+    await service.changeRoles(user.id, ['operator'])
+    const { accessToken: promoted } = await service.login({ email: 'ada@example.com', password })
+    const validated = await inject({ method: 'POST', url: '/api/devices', headers: { authorization: `Bearer ${promoted}` }, payload: invalid })
+    expect(validated.statusCode).toBe(400)
+    expect(validated.json()).toMatchObject({ errors: [{ pointer: '#/body/id' }] })
   })
 })
 

@@ -9,7 +9,7 @@ import { requestLogger } from './request-logger.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** The container's request scope the handler runs in (undefined before preHandler). */
+    /** The container's request scope the handler runs in (undefined before preValidation). */
     scope: Scope | undefined
   }
   interface FastifyContextConfig {
@@ -225,8 +225,10 @@ export class RequestContext extends LogController {
     http.server.on('connection', track)
     http.server.on('secureConnection', track)
     http.decorateRequest('scope', undefined)
-    // From preHandler on, after body parsing (whose stream events carry no async context), the
-    // rest of the chain and the handler run inside the request's causal context and scope.
+    // From preValidation on, after body parsing (whose stream events carry no async context), the
+    // rest of the chain and the handler run inside the request's causal context and scope: an
+    // auth guard in preValidation puts its principal there, and refuses a request before its
+    // body is validated.
     const scoped = this.#options.scoped ?? true
     const header = this.#options.correlationHeader
     if (!scoped && header === undefined) return
@@ -237,7 +239,7 @@ export class RequestContext extends LogController {
       scope.run(done)
     }
     // One hook for both: one step fewer in every request's chain.
-    http.addHook('preHandler', (request, _reply, done) => {
+    http.addHook('preValidation', (request, _reply, done) => {
       if (header === undefined) return openScope(request, done)
       const requestId = String(request.id)
       withCorrelation(callerCorrelation(request.headers[header]) ?? requestId, scoped ? () => openScope(request, done) : done, requestId)

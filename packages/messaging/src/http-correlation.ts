@@ -10,7 +10,7 @@ interface CorrelatedRequest {
   readonly headers: Record<string, string | string[] | undefined>
 }
 interface HookHost {
-  addHook(name: 'preHandler', hook: (request: CorrelatedRequest, reply: unknown, next: () => void) => void): unknown
+  addHook(name: 'preValidation', hook: (request: CorrelatedRequest, reply: unknown, next: () => void) => void): unknown
 }
 
 /** A Fastify plugin, typed loosely so that it registers on any Fastify instance. */
@@ -32,9 +32,9 @@ export type CorrelationPlugin = ((instance: any, options: unknown, done: (error?
 export function correlateRequests(options: { header?: string } = {}): CorrelationPlugin {
   const header = (options.header ?? 'x-correlation-id').toLowerCase()
   const plugin = ((http: HookHost, _options: unknown, done: (error?: Error) => void) => {
-    // preHandler, as @plinth/http opens its request scope: from there on, the rest of the chain
-    // and the handler run in the async context (body parsing's stream events carry none).
-    http.addHook('preHandler', (request, _reply, next) => {
+    // preValidation, as @plinth/http opens its request scope: from there on, the rest of the
+    // chain and the handler run in the async context (body parsing's stream events carry none).
+    http.addHook('preValidation', (request, _reply, next) => {
       const requestId = String(request.id)
       withCorrelation(callerCorrelation(request.headers[header]) ?? requestId, next, requestId)
     })

@@ -58,21 +58,21 @@ export const authRoutes = provide(Routes, {
       http.post<{ Body: { refreshToken: string } }>('/refresh', { schema: { tags, summary: 'Rotate a refresh token; a used one revokes its session', body: refreshBody, response: responses({ 200: 'A new access and refresh token' }, [400, 401, 415, 503]) } }, (request) => {
         return auth.refresh(request.body.refreshToken, client(request))
       })
-      http.post('/logout', { preHandler: guard.rest(), schema: { tags, summary: 'End this session', response: responses({ 204: 'Ended' }, [401, 503]) } }, async (request, reply) => {
+      http.post('/logout', { preValidation: guard.rest(), schema: { tags, summary: 'End this session', response: responses({ 204: 'Ended' }, [401, 503]) } }, async (request, reply) => {
         await auth.logout(principal().require(), client(request))
         return reply.code(204).send()
       })
-      http.post('/logout-all', { preHandler: guard.rest(), schema: { tags, summary: 'End every session of this account', response: responses({ 200: 'How many sessions ended' }, [401, 503]) } }, async (request) => {
+      http.post('/logout-all', { preValidation: guard.rest(), schema: { tags, summary: 'End every session of this account', response: responses({ 200: 'How many sessions ended' }, [401, 503]) } }, async (request) => {
         return { sessions: await auth.logoutAll(principal().require().userId, client(request)) }
       })
-      http.get('/me', { preHandler: guard.rest(), schema: { tags, summary: 'The account of the access token', response: responses({ 200: 'The account and its permissions' }, [401, 503]) } }, async () => {
+      http.get('/me', { preValidation: guard.rest(), schema: { tags, summary: 'The account of the access token', response: responses({ 200: 'The account and its permissions' }, [401, 503]) } }, async () => {
         const current = principal().require()
         return { ...(await auth.me(current)), permissions: [...current.permissions] }
       })
-      http.put<{ Params: { id: string }; Body: { roles: string[] } }>('/users/:id/roles', { preHandler: guard.rest('users:manage'), schema: { tags, summary: "Replace a user's roles (admin); takes effect at once", body: rolesBody, response: responses({ 200: 'The account with its new roles' }, [400, 401, 403, 404, 415, 503]) } }, (request) => {
+      http.put<{ Params: { id: string }; Body: { roles: string[] } }>('/users/:id/roles', { preValidation: guard.rest('users:manage'), schema: { tags, summary: "Replace a user's roles (admin); takes effect at once", body: rolesBody, response: responses({ 200: 'The account with its new roles' }, [400, 401, 403, 404, 415, 503]) } }, (request) => {
         return auth.changeRoles(request.params.id, request.body.roles, principal().require().userId)
       })
-      http.post('/keys/rotate', { preHandler: guard.rest('keys:rotate'), schema: { tags, summary: 'Sign access tokens with a new key (admin); earlier tokens verify until they expire', response: responses({ 200: 'The new key' }, [401, 403, 503]) } }, () => auth.rotateSigningKey())
+      http.post('/keys/rotate', { preValidation: guard.rest('keys:rotate'), schema: { tags, summary: 'Sign access tokens with a new key (admin); earlier tokens verify until they expire', response: responses({ 200: 'The new key' }, [401, 403, 503]) } }, () => auth.rotateSigningKey())
     },
   }),
 })

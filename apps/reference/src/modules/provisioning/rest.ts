@@ -52,14 +52,14 @@ export const provisioningRoutes = provide(Routes, {
         throw toHttpProblem(error, request)
       })
 
-      http.post('/devices', { preHandler: guard.rest('devices:write'), schema: { tags, summary: 'Provision a device: reserve, configure, notify; undone in reverse when a step fails', body: objectBody, response: responses({ 201: 'The device is active: the saga, and the position to read it at' }, [400, 401, 403, 409, 415, 422, 502, 503]) } }, async (request, reply) => {
+      http.post('/devices', { preValidation: guard.rest('devices:write'), schema: { tags, summary: 'Provision a device: reserve, configure, notify; undone in reverse when a step fails', body: objectBody, response: responses({ 201: 'The device is active: the saga, and the position to read it at' }, [400, 401, 403, 409, 415, 422, 502, 503]) } }, async (request, reply) => {
         const result = await run(() => provision(request.body as never, { correlationId: request.id }))
         if (result.saga.status !== 'completed') {
           throw new ServiceError(502, `device could not be provisioned, and what was done is undone: ${result.saga.error ?? result.saga.status}`, { title: 'Provisioning failed', extensions: { saga: result.saga, position: result.position } })
         }
         return reply.code(201).send(result)
       })
-      http.put<ById>('/devices/:id/settings', { preHandler: guard.rest('devices:write'), schema: { tags, summary: "Change a device's settings, given the version they were read at", params: byId, body: objectBody, response: responses({ 200: 'The new version, and the position to read it at' }, [400, 401, 403, 404, 409, 415, 422, 503]) } }, (request) => {
+      http.put<ById>('/devices/:id/settings', { preValidation: guard.rest('devices:write'), schema: { tags, summary: "Change a device's settings, given the version they were read at", params: byId, body: objectBody, response: responses({ 200: 'The new version, and the position to read it at' }, [400, 401, 403, 404, 409, 415, 422, 503]) } }, (request) => {
         const body = (request.body ?? {}) as Record<string, unknown>
         return run(() => changeSettings({ ...body, id: request.params.id } as never, { correlationId: request.id }))
       })

@@ -35,7 +35,7 @@ export const telemetryRoutes = provide(Routes, {
       })
 
       // Registering needs devices:write (an operator); reading stays open.
-      http.post('/devices', { preHandler: guard.rest('devices:write'), schema: { tags, summary: 'Register a device; it gets the default rules of its kind', body: jsonSchema(DeviceInput), response: responses({ 201: 'The device, with the default rules of its kind' }, [400, 401, 403, 409, 415, 503]) } }, async (request, reply) => {
+      http.post('/devices', { preValidation: guard.rest('devices:write'), schema: { tags, summary: 'Register a device; it gets the default rules of its kind', body: jsonSchema(DeviceInput), response: responses({ 201: 'The device, with the default rules of its kind' }, [400, 401, 403, 409, 415, 503]) } }, async (request, reply) => {
         return reply.code(201).send(await telemetry.registerDevice(request.body))
       })
       http.get<{ Querystring: { limit: number } }>('/devices', { schema: { tags, summary: 'Registered devices', querystring: limit, response: responses({ 200: 'The devices' }, [400, 503]) } }, (request) => {
