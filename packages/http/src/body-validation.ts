@@ -52,6 +52,8 @@ class CompiledSchemas {
   static readonly #name = 'route-schemas'
   readonly #cache: StartCache
   readonly #known: Set<string>
+  /** The schemas this start met, compiled now or earlier: what the record is rewritten with. */
+  readonly #met = new Set<string>()
   #pending: NodeJS.Timeout | undefined
 
   constructor(cache: StartCache) {
@@ -59,17 +61,24 @@ class CompiledSchemas {
     this.#known = new Set(cache.read(CompiledSchemas.#name)?.split('\n'))
   }
 
+  /** Whether an earlier start compiled this schema (and so this start met it). */
   has(fingerprint: string): boolean {
-    return this.#known.has(fingerprint)
+    if (!this.#known.has(fingerprint)) return false
+    this.#met.add(fingerprint)
+    return true
   }
 
-  /** Records a schema that compiled; the record is written once the start's compiling is over. */
+  /**
+   * Records a schema that compiled. The record is rewritten once the start's compiling is over,
+   * with the schemas this start met, so that it does not grow with schemas no longer in use.
+   */
   add(fingerprint: string): void {
     this.#known.add(fingerprint)
+    this.#met.add(fingerprint)
     if (this.#pending !== undefined) return
     this.#pending = setTimeout(() => {
       this.#pending = undefined
-      this.#cache.write(CompiledSchemas.#name, [...this.#known].join('\n'))
+      this.#cache.write(CompiledSchemas.#name, [...this.#met].join('\n'))
     }, 200).unref()
   }
 }

@@ -117,10 +117,18 @@ describe('route schemas and a bundle\'s start cache', () => {
       expect((await second.server.fastify.inject({ method: 'POST', url: '/counted', payload: { n: 2 } })).json()).toEqual({ n: 2 })
       expect(compiles).toBe(2)
     }
-    // A schema that changed is not the one recorded: it compiles at start again.
-    await using changed = await boot('string')
-    expect(compiles).toBe(3)
-    expect((await changed.server.fastify.inject({ method: 'POST', url: '/counted', payload: { n: 'one' } })).statusCode).toBe(200)
+    // A schema that changed is not the one recorded: it compiles at start again, and the record
+    // keeps what this start met, not the schema no route uses any more.
+    const before = texts.get('route-schemas')!.split('\n')
+    {
+      await using changed = await boot('string')
+      expect(compiles).toBe(3)
+      expect((await changed.server.fastify.inject({ method: 'POST', url: '/counted', payload: { n: 'one' } })).statusCode).toBe(200)
+      await vi.waitFor(() => expect(texts.get('route-schemas')).not.toEqual(before.join('\n')))
+    }
+    const after = texts.get('route-schemas')!.split('\n')
+    expect(after).toHaveLength(before.length)
+    expect(after.filter((fingerprint) => !before.includes(fingerprint))).toHaveLength(1)
   })
 
   it('still refuses at start a schema Ajv cannot compile, which it never records', async () => {
