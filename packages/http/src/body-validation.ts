@@ -69,8 +69,9 @@ class CompiledSchemas {
   }
 
   /**
-   * Records a schema that compiled. The record is rewritten once the start's compiling is over,
-   * with the schemas this start met, so that it does not grow with schemas no longer in use.
+   * Records a schema that compiled. Once the start's compiling is over, the record is rewritten
+   * with the schemas this start met, so that it does not grow with schemas no longer in use; a
+   * start that met only recorded schemas leaves it as it is.
    */
   add(fingerprint: string): void {
     this.#known.add(fingerprint)
