@@ -130,6 +130,11 @@ export function toProblem(error: unknown, request: FastifyRequest, options: Prob
     }))
     return { problem: { type: problemTypes.validation, title: 'Request validation failed', status, detail: errors.map((e) => `${e.pointer.slice(2) || '(root)'} ${e.detail}`).join('; '), ...base, errors }, headers: {} }
   }
+  if (status === 413 && fastifyError.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+    const limit = request.routeOptions.bodyLimit
+    const detail = `the body is larger than the ${formatBytes(limit)} this route accepts; send less, or raise the limit (the server's bodyLimit option, or the route's)`
+    return { problem: { type: 'about:blank', title, status, detail, ...base, limit }, headers: {} }
+  }
   if (status < 500) return { problem: { type: 'about:blank', title, status, detail: fastifyError.message ?? String(error), ...base }, headers: {} }
   const generic = status === 503 || status === 504 ? 'A service this request needs is unavailable or too slow; retry later.' : 'The server failed to handle this request; quote the request id when reporting it.'
   const detail = options.exposeErrors && error instanceof Error ? error.message : generic
@@ -187,4 +192,11 @@ export function installProblemHandlers(server: FastifyInstance, options: Problem
     }
     return sendProblem(reply, { type: 'about:blank', title: 'Not Found', status: 404, detail: `no route for ${request.method} ${path}`, ...base })
   })
+}
+
+/** A byte count for people: 64 bytes, 512 KiB, 1 MiB. */
+function formatBytes(bytes: number): string {
+  if (bytes >= 1024 * 1024 && bytes % (1024 * 1024) === 0) return `${bytes / (1024 * 1024)} MiB`
+  if (bytes >= 1024 && bytes % 1024 === 0) return `${bytes / 1024} KiB`
+  return `${bytes} bytes`
 }

@@ -287,7 +287,8 @@ describe('problem details', () => {
     expect(malformed.headers['content-type']).toBe(PROBLEM_JSON)
     const large = await h.server.fastify.inject({ method: 'POST', url: '/orders', payload: { name: 'x'.repeat(100), quantity: 1 } })
     expect(large.statusCode).toBe(413)
-    expect(large.json()).toMatchObject({ status: 413, title: 'Payload Too Large' })
+    expect(large.json()).toMatchObject({ status: 413, title: 'Payload Too Large', limit: 64 })
+    expect(large.json().detail).toBe("the body is larger than the 64 bytes this route accepts; send less, or raise the limit (the server's bodyLimit option, or the route's)")
   })
 
   it('answers an open circuit with 503 and a schema library\'s issues with 400 and one pointer each', async () => {
