@@ -17,7 +17,7 @@ afterEach(() => {
 const row = (report: PreflightReport) => report.results.find((r) => r.category === 'artifacts')
 
 /** An app declaring one artifact copied from a file beside it, and a module declaring another. */
-function setup() {
+function setup(options: { bootstrapAtStart?: boolean } = {}) {
   const cwd = mkdtempSync(join(tmpdir(), 'plinth-preflight-artifacts-'))
   folders.push(cwd)
   writeFileSync(join(cwd, 'model.bin'), model)
@@ -29,18 +29,19 @@ function setup() {
       name: 'svc',
       logging: { level: 'silent' },
       modules: [vision],
-      bootstrap: { standardDirectories: false, requirements: { artifacts: [{ path: 'models/model.bin', source: 'model.bin', sha256: modelSha }] } },
+      bootstrap: { ...(options.bootstrapAtStart === false ? { enabled: false } : {}), standardDirectories: false, requirements: { artifacts: [{ path: 'models/model.bin', source: 'model.bin', sha256: modelSha }] } },
     })
   const run = () => app().preflight({ cwd, env: { APP_ENV: 'production', DATA_DIR: join(cwd, 'data') }, only: 'artifacts' })
   return { cwd, app, run, target: join(cwd, 'data/models/model.bin') }
 }
 
 describe('the artifacts preflight check', () => {
-  it('fails on artifacts never fetched, naming each with who declared it, then passes once `plinth bootstrap` ran', async () => {
+  it('warns of artifacts not fetched yet, which start-up\'s bootstrap fetches, naming each with who declared it, then passes once `plinth bootstrap` ran', async () => {
     const { cwd, app, run } = setup()
     const before = row(await run())
-    expect(before).toMatchObject({ status: 'fail', fix: expect.stringContaining('plinth bootstrap') })
+    expect(before).toMatchObject({ status: 'warn', fix: expect.stringContaining('run `plinth bootstrap` before the rollout') })
     expect(before?.found).toContain('2 of 2 artifacts not as declared')
+    expect(before?.found).toMatch(/; start-up's bootstrap fetches or copies them$/)
     expect(before?.found).toContain('data/models/model.bin (declared by the app, from model.bin) is missing')
     expect(before?.found).toContain('data/vision/labels.txt (declared by module "vision"')
     await app().bootstrap({ cwd, env: { DATA_DIR: join(cwd, 'data') } })
@@ -62,6 +63,16 @@ describe('the artifacts preflight check', () => {
     // Read only: the check neither repaired nor replaced the file.
     unlinkSync(target)
     expect(row(await run())?.found).toContain('is missing')
+  })
+
+  it('fails on a missing artifact when start-up runs no bootstrap, or when its source is missing too', async () => {
+    const noBootstrap = setup({ bootstrapAtStart: false })
+    expect(row(await noBootstrap.run())).toMatchObject({ status: 'fail', fix: 'run `plinth bootstrap` to fetch or copy the artifacts again and verify them' })
+    const { cwd, run } = setup()
+    unlinkSync(join(cwd, 'model.bin'))
+    const report = row(await run())
+    expect(report).toMatchObject({ status: 'fail' })
+    expect(report?.found).toContain('data/models/model.bin (declared by the app, from model.bin) is missing, and so is its source')
   })
 
   it('passes with nothing declared', async () => {

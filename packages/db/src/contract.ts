@@ -29,6 +29,8 @@ export interface Database {
   readonly lastError: PlinthError | undefined
   /** True when it may run without its database (SKIP_DB_INIT). */
   readonly optional: boolean
+  /** True when start-up applies pending migrations (the `migrate` setting, DATABASE_MIGRATE). */
+  readonly migratesAtStart: boolean
   /** The same Kysely instance, typed with the tables of `DB`. */
   typed<DB>(): Kysely<DB>
   /** Connections open, in use and waited for: for metrics and health details. */

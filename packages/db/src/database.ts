@@ -111,6 +111,10 @@ export class LazyDatabase implements Database {
     return this.#settings.optional
   }
 
+  get migratesAtStart(): boolean {
+    return this.#settings.migrate
+  }
+
   /** The same Kysely instance, typed with the tables of `DB`. */
   typed<DB>(): Kysely<DB> {
     return this.kysely as Kysely<DB>

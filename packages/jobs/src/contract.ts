@@ -150,6 +150,11 @@ export interface QueueInspection {
   /** Whether `workers` counts idle workers too. */
   readonly countsIdleWorkers: boolean
   readonly stuck: readonly StuckJob[]
+  /**
+   * The database queue's migrations not applied yet, which start-up applies: its tables are not
+   * there, so there is nothing to read (no worker, no job stuck) until the first start.
+   */
+  readonly pendingAtStart?: readonly string[]
 }
 
 /** A queue backend: where jobs are stored and how workers take them. */

@@ -18,10 +18,12 @@ import { JOBS_TABLE, type JobTables } from './schema.js'
  */
 export async function inspectDatabaseQueue(db: Database, k: Kysely<JobTables>, lease: number, names: readonly string[]): Promise<QueueInspection> {
   // Querying through the app's connection would connect *and migrate*: a check must not apply
-  // migrations, so pending ones (the database checks name them) stop it here.
-  const pending = (await db.migrator.status()).filter((m) => m.state === 'pending')
+  // migrations, so pending ones (the database checks name them) stop it here. Those start-up
+  // applies leave a queue that is not there yet, and so empty; any others, one that cannot start.
+  const pending = (await db.migrator.status()).filter((m) => m.state === 'pending').map((m) => `${m.module}/${m.name}`)
+  if (pending.length > 0 && db.migratesAtStart) return { workers: {}, countsIdleWorkers: false, stuck: [], pendingAtStart: pending }
   if (pending.length > 0) {
-    throw jobsErrors.create('PLINTH_ERR_JOBS_UNAVAILABLE', `${pending.length} migration(s) of ${db.url} pending (${pending.map((m) => `${m.module}/${m.name}`).join(', ')}): the queue is read once they are applied`)
+    throw jobsErrors.create('PLINTH_ERR_JOBS_UNAVAILABLE', `${pending.length} migration(s) of ${db.url} pending (${pending.join(', ')}), and start-up does not apply them (DATABASE_MIGRATE=false): the queue is read once they are applied`)
   }
   const now = Date.now()
   const holding = await k.selectFrom(JOBS_TABLE).select(['name', 'worker']).distinct().where('state', '=', 'active').where('lease_until', '>=', now).execute()

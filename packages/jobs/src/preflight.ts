@@ -43,8 +43,16 @@ function checksFor(target: Token<unknown>): PreflightCheck[] {
       name: 'queue reachable',
       run: async (context): Promise<PreflightOutcome> => {
         try {
-          const { queue } = await inspect(context)
+          const { queue, inspection } = await inspect(context)
           const names = queue.knownNames
+          const pending = inspection.pendingAtStart
+          if (pending !== undefined) {
+            return {
+              status: 'warn',
+              found: `the database answered; its queue is not there yet: ${pending.length} migration(s) pending, which start-up applies (${pending.join(', ')})`,
+              fix: 'apply them before the rollout (`plinth migrate up`): see the database checks',
+            }
+          }
           return { status: 'pass', found: `${queue.backend.kind === 'bullmq' ? 'BullMQ on Redis' : 'the database queue'} answered; ${names.length} job name${names.length === 1 ? '' : 's'}` }
         } catch (error) {
           return { status: 'fail', found: error instanceof Error ? error.message : String(error), fix: unreachable(await queueOf(context).catch(() => undefined)) }

@@ -91,11 +91,17 @@ describe.skipIf(!postgres.available)(postgres.title('the jobs preflight on the d
     db = await createTestDatabase('plinth_jobs_preflight')
   })
   afterAll(() => db?.drop())
-  const onDatabase = (options: JobsOptions = {}) => run({ url: 'database', ...options }, [database({ url: db.url, migrate: true }), jobsMigrations])
+  const onDatabase = (options: JobsOptions = {}, migrate = true) => run({ url: 'database', ...options }, [database({ url: db.url, migrate }), jobsMigrations])
 
-  it('pending migrations stop the checks before they apply any', async () => {
+  it('pending migrations stop the checks before they apply any: a warning when start-up applies them, a failure when it does not', async () => {
     const report = await onDatabase()
-    expect(row(report, 'queue reachable')).toMatchObject({ status: 'fail', found: expect.stringContaining('jobs/001_plinth_jobs'), fix: expect.stringContaining('database checks') })
+    // A database before its first start: the queue is not there yet, so nothing is stuck in it.
+    expect(row(report, 'queue reachable')).toMatchObject({ status: 'warn', found: expect.stringContaining('its queue is not there yet: 1 migration(s) pending, which start-up applies (jobs/001_plinth_jobs)'), fix: expect.stringContaining('database checks') })
+    expect(row(report, 'no job stuck past its lease')).toMatchObject({ status: 'pass' })
+    expect(row(report, 'workers in the group')).toMatchObject({ status: 'pass' })
+    const notApplied = await onDatabase({}, false)
+    expect(row(notApplied, 'queue reachable')).toMatchObject({ status: 'fail', found: expect.stringContaining('start-up does not apply them (DATABASE_MIGRATE=false)'), fix: expect.stringContaining('database checks') })
+    expect(row(notApplied, 'no job stuck past its lease')).toMatchObject({ status: 'fail' })
   })
 
   it('without workers here it warns (an idle worker leaves no trace), and a job whose lease ran out is stuck', async () => {

@@ -44,7 +44,7 @@ export function appPreflight(app: PreflightSubject, config: LoadedConfig<unknown
         configProblem,
       },
       settings: app.options.preflight ?? {},
-      artifacts: { requirements: () => requirementSets(app.options.bootstrap ?? {}, app.modules, cwd), cwd },
+      artifacts: { requirements: () => requirementSets(app.options.bootstrap ?? {}, app.modules, cwd), cwd, bootstrapsAtStart: app.options.bootstrap?.enabled !== false },
     },
     options,
   )

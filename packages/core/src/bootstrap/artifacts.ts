@@ -23,7 +23,11 @@ type ArtifactSpec = CheckedRequirements['artifacts'][number]
 type Verified = Record<string, { sha256: string; size: number; mtimeMs: number }>
 type VerifiedIndex = ReturnType<typeof verifiedIndex>
 
-const isUrl = (source: string) => /^https?:\/\//i.test(source)
+/** The local file an artifact is copied from (a path relative to its declaration, or a file: URL), or undefined for one fetched over HTTP. */
+export function localSource(set: RequirementSet, source: string): string | undefined {
+  if (/^https?:\/\//i.test(source)) return undefined
+  return source.startsWith('file:') ? fileURLToPath(source) : resolve(set.baseDir, source)
+}
 
 /** A URL safe to print: no credentials, no query (presigned URLs carry their signature there). */
 export function safeUrl(source: string): string {
@@ -155,9 +159,9 @@ function causeText(error: unknown): string {
 function planArtifact(context: BootstrapContext, set: RequirementSet, spec: ArtifactSpec, verified: VerifiedIndex): Promise<Step> {
   const path = destination(context, spec.path)
   const target = display(context, path)
-  const remote = isUrl(spec.source)
-  const sourcePath = remote ? undefined : spec.source.startsWith('file:') ? fileURLToPath(spec.source) : resolve(set.baseDir, spec.source)
-  const from = remote ? safeUrl(spec.source) : display(context, sourcePath!)
+  const sourcePath = localSource(set, spec.source)
+  const remote = sourcePath === undefined
+  const from = remote ? safeUrl(spec.source) : display(context, sourcePath)
   const base = { subject: 'artifact', target, module: set.owner }
   const fetchStep = (why: string): Step => ({
     ...base,
@@ -166,7 +170,7 @@ function planArtifact(context: BootstrapContext, set: RequirementSet, spec: Arti
     apply: async (ctx) => {
       let total: number | undefined = spec.size
       const progress = (received: number) => ctx.progress(target, received, total)
-      const chunks = remote ? httpBody(spec.source, ctx.signal, (bytes) => (total ??= bytes)) : fileBody(sourcePath!, ctx.signal, `${from} (declared by ${owner(set)})`)
+      const chunks = remote ? httpBody(spec.source, ctx.signal, (bytes) => (total ??= bytes)) : fileBody(sourcePath, ctx.signal, `${from} (declared by ${owner(set)})`)
       await writeVerified(path, spec, chunks, progress, remote ? `GET ${from}` : `the copy of ${from}`)
       await verified.remember(path, spec.sha256, (await statOrUndefined(path))!)
       return `${why}from ${from}`
