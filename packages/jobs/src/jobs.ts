@@ -300,14 +300,27 @@ export class JobQueue {
     })
   }
 
+  /** Job events not published since publishing last worked: an outage of the bus is one warning, not one per progress event. */
+  #unpublishedCount = 0
+
   #unpublished(event: JobEvent, error: unknown): void {
-    this.#settings.log.warn({ reason: describeError(error), event: event.type, jobId: event.id }, `could not publish the job event ${event.type} of job ${event.id} (${describeError(error)})`)
+    const reason = describeError(error)
+    const fields = { reason, event: event.type, jobId: event.id }
+    if (this.#unpublishedCount++ === 0) this.#settings.log.warn(fields, `could not publish the job event ${event.type} of job ${event.id} (${reason}); the next failures are logged at debug until publishing works again`)
+    else this.#settings.log.debug(fields, `could not publish the job event ${event.type} of job ${event.id} (${reason})`)
+  }
+
+  #published(): void {
+    if (this.#unpublishedCount === 0) return
+    this.#settings.log.info({ lost: this.#unpublishedCount }, `job events publish again; ${this.#unpublishedCount} could not be published meanwhile`)
+    this.#unpublishedCount = 0
   }
 
   #publish(event: JobEvent): void {
     try {
       const published = this.events.publish(event)
-      if (published) published.catch((error: unknown) => this.#unpublished(event, error))
+      if (published) published.then(() => this.#published(), (error: unknown) => this.#unpublished(event, error))
+      else this.#published()
     } catch (error) {
       this.#unpublished(event, error)
     }
