@@ -41,8 +41,9 @@ bundle.loaded = true
 // What one start leaves for the next (see StartCache in start-cache.ts): app.cjs.<name>.start.
 globalThis[Symbol.for('plinth.startCache')] = {
   read(name) {
+    const file = startFile(name)
     try {
-      return readFileSync(startFile(name), 'utf8')
+      return readFileSync(file, 'utf8')
     } catch {
       return undefined
     }
