@@ -41,6 +41,7 @@ describe('plinth build', () => {
       const run = await node([join(out, 'start.cjs')], 'ready in')
       // What a start leaves in the start cache, the next start reads.
       expect(run.output, start).toContain(`earlier starts: ${earlier}`)
+      expect(run.output, start).toContain('start cache refused: a start cache name is lower-case letters, digits and dashes; got "../escape"')
       // The discovered module is the bundle's (its token is the app's), reads its neighbour file,
       // and a file outside the bundle still loads through import(), also when V8 ran from the cache.
       expect(run.output, start).toContain('greeter says: hello, world')
