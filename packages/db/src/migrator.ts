@@ -189,7 +189,10 @@ export class Migrator {
           await this.#ensureTable(db)
           return await work((fn) => fn(db))
         } finally {
-          await release().catch((error: unknown) => log.warn({ reason: describeError(safeCause(error, this.#settings.secrets)) }, `releasing the migration lock failed (${describeError(safeCause(error, this.#settings.secrets))}); it is released when the connection closes`))
+          await release().catch((error: unknown) => {
+            const reason = describeError(safeCause(error, this.#settings.secrets))
+            log.warn({ reason }, `releasing the migration lock failed (${reason}); it is released when the connection closes`)
+          })
         }
       })
     }

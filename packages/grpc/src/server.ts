@@ -36,13 +36,13 @@ export interface GrpcServerDeps {
 /** proto-loader options matching what grpc-js's own examples and grpc-health-check use. */
 export const defaultLoaderOptions: LoaderOptions = { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true }
 
+/** Where the gRPC server listens, as listenOn and the port check before start read it. */
+export const grpcListener = { server: 'gRPC', key: 'grpc', env: 'GRPC_PORT', port: 50051 } as const
+
 // The standard health proto, from the file grpc-health-check ships. The package itself is not
 // imported: its entry parses that proto at import (loadSync) for a handler Plinth does not use,
 // and the server parses it anyway, with the same options, for the package definition
 // reflection needs.
-/** Where the gRPC server listens, as listenOn and the port check before start read it. */
-export const grpcListener = { server: 'gRPC', key: 'grpc', env: 'GRPC_PORT', port: 50051 } as const
-
 const healthProtoPath = createRequire(import.meta.url).resolve('grpc-health-check/proto/health/v1/health.proto')
 
 /**

@@ -1,5 +1,5 @@
 import { assertNever, type EventStream, type LifecycleEvent } from '../lifecycle/events.js'
-import { describe, isOperational } from '../errors.js'
+import { describe, errorFields, isOperational } from '../errors.js'
 import type { Logger } from './logger.js'
 
 const ms = (value: number) => `${value.toFixed(1)} ms`
@@ -85,10 +85,9 @@ export function logEvents(events: EventStream<LifecycleEvent>, log: Logger, opti
       case 'component-failed': {
         // A failure of the environment (a port in use) is one line with its fix; a stack would only point into Plinth.
         const { error } = event
-        const operational = isOperational(error)
-        const what = operational ? `${describe(error)}; fix: ${error.hint}` : describe(error)
+        const what = isOperational(error) ? `${describe(error)}; fix: ${error.hint}` : describe(error)
         log[event.retryIn === undefined ? 'error' : 'warn'](
-          { component: event.component, module: event.module, attempt: event.attempt, ...(operational ? { code: error.code } : { err: error }) },
+          { component: event.component, module: event.module, attempt: event.attempt, ...errorFields(error) },
           event.retryIn === undefined ? `${event.component} failed: ${what}` : `${event.component} failed (attempt ${event.attempt}), retrying in ${event.retryIn} ms: ${what}`,
         )
         return

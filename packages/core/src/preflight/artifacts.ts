@@ -7,7 +7,6 @@
  * deployment that has not started once); one whose local source is missing too, or whose
  * content differs from its declaration, fails.
  */
-import { existsSync } from 'node:fs'
 import { hashFile, localSource, safeUrl, verifiedIndex } from '../bootstrap/artifacts.js'
 import type { RequirementSet } from '../bootstrap/bootstrap.js'
 import { statOrUndefined } from '../bootstrap/directories.js'
@@ -37,7 +36,7 @@ async function problemOf(context: PreflightContext, settings: ArtifactCheckSetti
   const found = await statOrUndefined(path)
   if (!found) {
     const source = localSource(set, spec.source)
-    return source !== undefined && !existsSync(source) ? wrong(`${shown} is missing, and so is its source`) : { text: `${shown} is missing`, missing: true }
+    return source !== undefined && (await statOrUndefined(source)) === undefined ? wrong(`${shown} is missing, and so is its source`) : { text: `${shown} is missing`, missing: true }
   }
   if (!found.isFile()) return wrong(`${shown} is not a file`)
   const known = trusted[path]
