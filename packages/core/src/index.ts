@@ -44,6 +44,7 @@ export { componentLogger, createLogger, type LoggingOptions } from './logging/lo
 export { defineModule, type Module, type ModuleDeclaration, type ModuleInitContext } from './modules/module.js'
 export { discoverModules, moduleFiles, type ModuleCandidate, type ModuleDiscoveryOptions } from './modules/discovery.js'
 export { registerBundledModules } from './modules/bundled.js'
+export { lazyRequire } from './modules/lazy-require.js'
 export type { ModuleExclusion, ModuleResolution } from './modules/resolution.js'
 export type { CheckedModule } from './modules/validation.js'
 export type { ModuleState, ModuleStatus } from './modules/registry.js'

@@ -46,6 +46,8 @@ describe('plinth build', () => {
       // and a file outside the bundle still loads through import(), also when V8 ran from the cache.
       expect(run.output, start).toContain('greeter says: hello, world')
       expect(run.output, start).toContain('outside says: loaded at run time')
+      // lazyRequire('semver', import.meta.url): compiled into the bundle, run on first use.
+      expect(run.output, start).toContain('lazy semver: 1.2.3, loaded before use: false, from node_modules: false')
       expect(run.output, start).toContain('ready in')
       expect(run.output, start).not.toMatch(/ExperimentalWarning|Error/)
       expect(existsSync(join(out, 'app.cjs.cache')), start).toBe(true)

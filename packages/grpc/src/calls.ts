@@ -1,6 +1,6 @@
 import { once, type EventEmitter } from 'node:events'
 import type { sendUnaryData, ServerDuplexStream, ServerReadableStream, ServerUnaryCall, ServerWritableStream, UntypedServiceImplementation } from '@grpc/grpc-js'
-import type { ServiceDefinition } from '@grpc/proto-loader'
+import type { ServiceDefinition } from '@grpc/grpc-js'
 import { status } from '@grpc/grpc-js'
 import { randomUUID } from 'node:crypto'
 import { callerCorrelation, withCorrelation, type Container, type Logger } from '@plinth/core'

@@ -1,36 +1,48 @@
 /**
- * gRPC server reflection (grpc.reflection.v1 and v1alpha) whose index is built on its first call.
+ * gRPC server reflection (grpc.reflection.v1 and v1alpha), made on its first call.
  *
- * @grpc/reflection's ReflectionService decodes and indexes every file descriptor when it is made,
- * once per protocol version, and its addToServer parses the reflection protos (which import
- * descriptor.proto) for each version: tens of milliseconds of every start, for a service that
- * people call from grpcurl now and then. Here its two methods, whose paths the reflection
- * protocol fixes, are registered with a handler and (de)serializers that make the real service
- * on the first call and hand everything to it, so what answers is @grpc/reflection itself.
+ * @grpc/reflection needs proto-loader's package definition of every file it describes, which
+ * carries a descriptor of every message and the encoded FileDescriptorProtos; its
+ * ReflectionService decodes and indexes them all when it is made, once per protocol version,
+ * and its addToServer parses the reflection protos (which import descriptor.proto) for each
+ * version. That is tens of milliseconds of every start, for a service that people call from
+ * grpcurl now and then. Here its two methods, whose paths the reflection protocol fixes, are
+ * registered with a handler and (de)serializers that, on the first call, load proto-loader and
+ * @grpc/reflection, load the same files as the server with the same options, make the real
+ * service and hand everything to it, so what answers is @grpc/reflection itself.
  */
 import type { MethodDefinition, Server, ServiceDefinition, UntypedHandleCall } from '@grpc/grpc-js'
-import type { PackageDefinition } from '@grpc/proto-loader'
+import type { Options as LoaderOptions, PackageDefinition } from '@grpc/proto-loader'
+import { lazyRequire } from '@plinth/core'
 
-type ReflectionServiceClass = typeof import('@grpc/reflection').ReflectionService
 type Method = { readonly definition: MethodDefinition<unknown, unknown>; readonly handler: UntypedHandleCall }
+
+/** The files of one service and the loader options the server loaded them with. */
+export interface ReflectedProtos {
+  readonly proto: readonly string[]
+  readonly loader: LoaderOptions
+}
+
+const protoLoader = lazyRequire<typeof import('@grpc/proto-loader')>('@grpc/proto-loader', import.meta.url)
+const grpcReflection = lazyRequire<typeof import('@grpc/reflection')>('@grpc/reflection', import.meta.url)
 
 /** The reflection protocol's method, in each version @grpc/reflection serves. */
 const paths = ['/grpc.reflection.v1.ServerReflection/ServerReflectionInfo', '/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo']
 
 /**
- * Adds reflection over `pkg` to `server`; the ReflectionService is made on the first reflection
- * call.
+ * Adds reflection over the services in `protos` to `server`; the files are loaded again, and the
+ * ReflectionService made, on the first reflection call.
  *
  * @example
- * const { ReflectionService } = await import('@grpc/reflection')
- * addReflection(server, ReflectionService, { ...servicesPackage, ...healthPackage })
+ * addReflection(server, [{ proto: ['/srv/protos/greeter.proto'], loader: defaultLoaderOptions }])
  */
-export function addReflection(server: Pick<Server, 'addService'>, ReflectionService: ReflectionServiceClass, pkg: PackageDefinition): void {
+export function addReflection(server: Pick<Server, 'addService'>, protos: readonly ReflectedProtos[]): void {
   let methods: Map<string, Method> | undefined
   const method = (path: string): Method => {
     if (methods === undefined) {
+      const pkg = Object.assign({}, ...protos.map(({ proto, loader }) => protoLoader().loadSync([...proto], loader))) as PackageDefinition
       const made = new Map<string, Method>()
-      new ReflectionService(pkg).addToServer({
+      new (grpcReflection().ReflectionService)(pkg).addToServer({
         addService: (definition: ServiceDefinition, implementation: Record<string, UntypedHandleCall>) => {
           for (const [name, attributes] of Object.entries(definition)) made.set(attributes.path, { definition: attributes as MethodDefinition<unknown, unknown>, handler: implementation[name]! })
         },

@@ -1,9 +1,10 @@
 import { createRequire } from 'node:module'
-import { Server, ServerCredentials, setLogger, type ChannelOptions } from '@grpc/grpc-js'
-import type { Options as LoaderOptions, PackageDefinition, ServiceDefinition } from '@grpc/proto-loader'
+import { Server, ServerCredentials, setLogger, type ChannelOptions, type ServiceDefinition } from '@grpc/grpc-js'
+import type { Options as LoaderOptions } from '@grpc/proto-loader'
 import { PlinthError, listenOn, type App, type HealthRegistry, type ListenAddress, type Logger } from '@plinth/core'
 import { bindService, type CallTracker } from './calls.js'
 import { GrpcHealthService } from './health-service.js'
+import { importProtobuf, loadRoot, serviceDefinition, serviceNames, type ProtobufModule } from './protos.js'
 import { addReflection } from './reflection.js'
 import type { GrpcServiceRegistration } from './services.js'
 import { grpcErrors } from './errors.js'
@@ -40,9 +41,7 @@ export const defaultLoaderOptions: LoaderOptions = { keepCase: true, longs: Stri
 export const grpcListener = { server: 'gRPC', key: 'grpc', env: 'GRPC_PORT', port: 50051 } as const
 
 // The standard health proto, from the file grpc-health-check ships. The package itself is not
-// imported: its entry parses that proto at import (loadSync) for a handler Plinth does not use,
-// and the server parses it anyway, with the same options, for the package definition
-// reflection needs.
+// imported: its entry parses that proto at import (loadSync) for a handler Plinth does not use.
 const healthProtoPath = createRequire(import.meta.url).resolve('grpc-health-check/proto/health/v1/health.proto')
 
 /**
@@ -101,26 +100,18 @@ export class GrpcServer {
       }
       seen.add(registration.service)
     }
-    // proto-loader (with protobufjs) and reflection load here, not at import, so an app pays for
-    // them while its other components start; the services' protos and the health proto are
-    // read and parsed side by side.
-    const reflection = (this.#options.reflection ?? true) ? import('@grpc/reflection') : undefined
-    const { load } = await import('@grpc/proto-loader')
-    const [loaded, healthPkg] = await Promise.all([Promise.all(services.map((registration) => loadService(load, registration))), load(healthProtoPath, defaultLoaderOptions)])
-    const packages: PackageDefinition[] = []
-    for (const [i, { pkg, definition }] of loaded.entries()) {
-      const registration = services[i]!
-      packages.push(pkg)
-      server.addService(definition, bindService(definition, registration, app.container, log, this.#inFlight))
+    // protobufjs loads here, not at import, so an app pays for it while its other components
+    // start; the services' protos and the health proto are read and parsed side by side.
+    const protobuf = await importProtobuf()
+    const healthService = { proto: [healthProtoPath], service: 'grpc.health.v1.Health', loader: defaultLoaderOptions }
+    const [definitions, healthDefinition] = await Promise.all([Promise.all(services.map((registration) => loadService(protobuf, registration))), loadService(protobuf, healthService)])
+    for (const [i, definition] of definitions.entries()) {
+      server.addService(definition, bindService(definition, services[i]!, app.container, log, this.#inFlight))
     }
     this.#healthService = new GrpcHealthService(app, health, services, log)
-    server.addService(healthPkg['grpc.health.v1.Health'] as ServiceDefinition, this.#healthService.handlers())
-    if (reflection) {
-      // Reflection covers the services and the health service (a merged package definition),
-      // indexed on its first call.
-      const { ReflectionService } = await reflection
-      addReflection(server, ReflectionService, Object.assign({}, ...packages, healthPkg) as PackageDefinition)
-    }
+    server.addService(healthDefinition, this.#healthService.handlers())
+    // Reflection covers the services and the health service, and is made on its first call.
+    if (this.#options.reflection ?? true) addReflection(server, [...services.map(({ proto, loader }) => ({ proto, loader: { ...defaultLoaderOptions, ...loader } })), healthService])
     const credentials = this.#options.credentials ?? ServerCredentials.createInsecure()
     const { address, bound: port } = await listenOn(app, grpcListener, this.#options, (at) => bind(server, at, credentials))
     this.#server = server
@@ -162,30 +153,24 @@ export class GrpcServer {
   }
 }
 
-type Load = typeof import('@grpc/proto-loader').load
-
-async function loadService(load: Load, registration: GrpcServiceRegistration): Promise<{ pkg: PackageDefinition; definition: ServiceDefinition }> {
-  let pkg: PackageDefinition
+async function loadService(protobuf: ProtobufModule, registration: Pick<GrpcServiceRegistration, 'proto' | 'service' | 'loader'>): Promise<ServiceDefinition> {
+  const options = { ...defaultLoaderOptions, ...registration.loader }
+  let root: Awaited<ReturnType<typeof loadRoot>>
   try {
-    pkg = await load([...registration.proto], { ...defaultLoaderOptions, ...registration.loader })
+    root = await loadRoot(protobuf, registration.proto, options)
   } catch (error) {
     throw grpcErrors.create('PLINTH_ERR_INVALID_GRPC_SERVICE', `cannot load ${registration.proto.join(', ')} for ${registration.service}: ${(error as Error).message}`, { cause: error })
   }
-  const definition = pkg[registration.service]
-  if (definition === undefined || !isService(definition)) {
-    const available = Object.entries(pkg).filter(([, value]) => isService(value)).map(([name]) => name)
+  const definition = serviceDefinition(protobuf, root, registration.service, options)
+  if (definition === undefined) {
+    const available = serviceNames(protobuf, root)
     throw grpcErrors.create(
       'PLINTH_ERR_INVALID_GRPC_SERVICE',
       `${registration.proto.join(', ')} has no service named ${registration.service}; it has: ${available.join(', ') || '(no services)'}`,
       { details: { service: registration.service, available } },
     )
   }
-  return { pkg, definition }
-}
-
-function isService(value: unknown): value is ServiceDefinition {
-  const first = Object.values(value as object)[0] as { path?: unknown } | undefined
-  return first !== undefined && typeof first.path === 'string' && !('format' in (value as object))
+  return definition
 }
 
 function bind(server: Server, address: ListenAddress, credentials: ServerCredentials): Promise<number> {

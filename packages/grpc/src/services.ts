@@ -46,7 +46,11 @@ export interface GrpcServiceSpec {
    * ready and each of these is up or degraded. Default: the app's readiness alone.
    */
   readonly checks?: readonly string[]
-  /** proto-loader options. Default `{ keepCase: true, longs: String, enums: String, defaults: true, oneofs: true }`. */
+  /**
+   * How the files load and messages convert, as @grpc/proto-loader's options (`keepCase`, `longs`,
+   * `enums`, `bytes`, `defaults`, `arrays`, `objects`, `oneofs`, `includeDirs`) with the same
+   * meaning. Default `{ keepCase: true, longs: String, enums: String, defaults: true, oneofs: true }`.
+   */
   readonly loader?: LoaderOptions
 }
 

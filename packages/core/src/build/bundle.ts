@@ -93,6 +93,9 @@ function installedAt(spec: string, from: string, outDir: string): string {
   }
 }
 
+/** `lazyRequire('id')` or `lazyRequire('id', import.meta.url)` (see lazy-require.ts). */
+const lazyCall = /\blazyRequire\((['"])([^'"]+)\1(?:\s*,\s*import\.meta\.url)?\s*\)/
+
 /**
  * A bundled file's code, changed where the bundle would otherwise break it: the location it
  * reads its neighbours from, `import(expression)` (which V8 cannot run from a code cache, so the
@@ -102,10 +105,11 @@ function rewrite(text: string, file: string, outDir: string): { prelude: string;
   const usesDir = /\b__(dirname|filename)\b/.test(text)
   const usesMeta = /\bimport\.meta\.(url|dirname|filename)\b/.test(text)
   const importsExpression = /\bimport\(\s*[^'"`\s)]/.test(text)
-  const lazy = /\blazyRequire\((['"])[^'"]+\1\)/.test(text)
+  const lazy = lazyCall.test(text)
   if (!usesDir && !usesMeta && !importsExpression && !lazy) return undefined
   const rel = JSON.stringify(relative(outDir, file))
-  let body = text
+  // Before import.meta.url is rewritten: a lazy require's second argument may be that.
+  let body = lazy ? text.replace(new RegExp(lazyCall, 'g'), (_, quote: string, id: string) => `lazyRequire(${quote}${id}${quote}, () => require(${quote}${id}${quote}))`) : text
   if (usesMeta) {
     body = body
       .replace(/\bimport\.meta\.url\b/g, `__plinthLocation.url(${rel})`)
@@ -113,7 +117,6 @@ function rewrite(text: string, file: string, outDir: string): { prelude: string;
       .replace(/\bimport\.meta\.dirname\b/g, `__plinthLocation.dir(${rel})`)
   }
   if (importsExpression) body = body.replace(/\bimport\((?=\s*[^'"`\s)])/g, `__plinthImportFrom(${rel})(`)
-  if (lazy) body = body.replace(/\blazyRequire\((['"])([^'"]+)\1\)/g, (_, quote: string, id: string) => `lazyRequire(${quote}${id}${quote}, () => require(${quote}${id}${quote}))`)
   const prelude = usesDir ? `var __filename = __plinthLocation.file(${rel}), __dirname = __plinthLocation.dir(${rel});\n` : ''
   return { prelude, body }
 }
