@@ -42,5 +42,11 @@ export default tseslint.config(
   },
   { files: ['**/bin/*.js'], languageOptions: { globals: { process: 'readonly' } } },
   { files: ['bench/setup.mjs', 'packages/*/scripts/*.mjs'], languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly' } } },
-  { files: ['**/*.js', '**/*.mjs'], ...tseslint.configs.disableTypeChecked },
+  // The plugin sandbox's runtime is CommonJS (see packages/plugins/runtime/sandbox-runtime.cjs).
+  {
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', process: 'readonly' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  { files: ['**/*.js', '**/*.mjs', '**/*.cjs'], ...tseslint.configs.disableTypeChecked },
 )

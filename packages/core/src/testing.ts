@@ -72,3 +72,4 @@ export { EventSpy }
 export { TcpProxy } from './testing/proxy.js'
 export { freePort } from './testing/ports.js'
 export { probeService, type ProbeServiceOptions, type ServiceAvailability } from './testing/services.js'
+export { memoryStartCache, type MemoryStartCache } from './testing/start-cache.js'

@@ -1,6 +1,7 @@
+import { createHash } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import { makeExecutableSchema } from '@graphql-tools/schema'
-import { token, type AnyToken, type Scope, type ValueOf } from '@plinth/core'
+import { startCache, token, type AnyToken, type Scope, type ValueOf } from '@plinth/core'
 import type { DocumentNode, GraphQLSchema } from 'graphql'
 import { graphqlErrors } from './errors.js'
 
@@ -56,9 +57,17 @@ export function graphqlSchema(part: GraphQLSchemaPart): GraphQLSchemaPart {
   return part
 }
 
+/** The start cache entry (see @plinth/core's StartCache) naming the type definitions an earlier start validated. */
+export const validatedTypeDefsEntry = 'graphql-type-defs'
+
 /**
  * Merges every part into one executable schema, or says what is wrong with it
  * (PLINTH_ERR_INVALID_GRAPHQL_SCHEMA). The server calls it at start; tests can call it directly.
+ *
+ * Started from a bundle, type definitions an earlier start of the same bundle validated (the
+ * same text, by the same graphql) are not validated again: the start cache records their digest
+ * once they built into a schema. Anything else, or type definitions given as parsed documents,
+ * is validated as always.
  *
  * @example
  * const schema = assembleSchema([
@@ -72,13 +81,29 @@ export function assembleSchema(parts: readonly GraphQLSchemaPart[]): GraphQLSche
       hint: 'Contribute a schema part with provide(GraphQLSchemaParts, { value: graphqlSchema({ typeDefs, resolvers }) }), or leave graphqlServer() out of the app.',
     })
   }
+  const typeDefs = parts.flatMap((part) => (Array.isArray(part.typeDefs) ? part.typeDefs : [part.typeDefs]) as Array<string | DocumentNode>)
+  const cache = startCache()
+  // graphql's check of the type definitions (assertValidSDL) is the largest part of building a
+  // schema at start; for text it already passed, the answer cannot change.
+  const digest = cache && typeDefs.every((t) => typeof t === 'string') ? typeDefsDigest(typeDefs) : undefined
+  const validatedBefore = digest !== undefined && cache!.read(validatedTypeDefsEntry) === digest
   try {
-    return makeExecutableSchema<GraphQLContext>({
-      typeDefs: parts.flatMap((part) => (Array.isArray(part.typeDefs) ? part.typeDefs : [part.typeDefs]) as Array<string | DocumentNode>),
+    const schema = makeExecutableSchema<GraphQLContext>({
+      typeDefs,
       resolvers: parts.flatMap((part) => (part.resolvers ? [part.resolvers] : [])) as GraphQLResolvers,
       resolverValidationOptions: { requireResolversToMatchSchema: 'error' },
+      assumeValidSDL: validatedBefore,
     })
+    if (digest !== undefined && !validatedBefore) cache!.write(validatedTypeDefsEntry, digest)
+    return schema
   } catch (error) {
     throw graphqlErrors.create('PLINTH_ERR_INVALID_GRAPHQL_SCHEMA', `the GraphQL schema cannot be assembled: ${(error as Error).message}`, { cause: error })
   }
+}
+
+/** The digest under which the start cache records type definitions (their texts, in order). */
+export function typeDefsDigest(typeDefs: readonly string[]): string {
+  const hash = createHash('sha256')
+  for (const text of typeDefs) hash.update(text).update('\0')
+  return hash.digest('base64url')
 }

@@ -1,5 +1,6 @@
-import { provide, type StartCache } from '@plinth/core'
-import { afterEach, describe, expect, it, vi } from 'vitest'
+import { provide } from '@plinth/core'
+import { memoryStartCache } from '@plinth/core/testing'
+import { describe, expect, it, vi } from 'vitest'
 import { PROBLEM_JSON, Routes } from '../src/index.js'
 import { bootHttp } from './harness.js'
 
@@ -75,15 +76,6 @@ describe('request validation', () => {
 })
 
 describe('route schemas and a bundle\'s start cache', () => {
-  // What a bundle's launcher offers (see @plinth/core's start-cache.ts), kept in memory here.
-  const cacheKey = Symbol.for('plinth.startCache')
-  const texts = new Map<string, string>()
-  const cache: StartCache = { read: (name) => texts.get(name), write: (name, text) => void texts.set(name, text) }
-  afterEach(() => {
-    delete (globalThis as Record<symbol, unknown>)[cacheKey]
-    texts.clear()
-  })
-
   // An Ajv keyword that counts how often Ajv compiled a schema that uses it.
   let compiles = 0
   const counting = <A extends { addKeyword: (definition: { keyword: string; compile: () => () => boolean }) => unknown }>(ajv: A): A => {
@@ -99,7 +91,8 @@ describe('route schemas and a bundle\'s start cache', () => {
   const boot = (type = 'integer') => bootHttp({ fastify: { ajv: { plugins: [counting] } } }, [routeWith(type)])
 
   it('compiles at start a schema no earlier start compiled, and records it; the next start compiles it on its first request', async () => {
-    ;(globalThis as Record<symbol, unknown>)[cacheKey] = cache
+    using cache = memoryStartCache()
+    const { texts } = cache
     compiles = 0
     {
       await using first = await boot()
@@ -132,7 +125,8 @@ describe('route schemas and a bundle\'s start cache', () => {
   })
 
   it('still refuses at start a schema Ajv cannot compile, which it never records', async () => {
-    ;(globalThis as Record<symbol, unknown>)[cacheKey] = cache
+    using cache = memoryStartCache()
+    const { texts } = cache
     const unknownKeyword = provide(Routes, {
       value: (http) => {
         http.post('/broken', { schema: { body: { type: 'object', 'x-unknown': true } } }, () => ({ ok: true }))

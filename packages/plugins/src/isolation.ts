@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url'
 export type Isolation = 'namespaces' | 'process'
 
 /** The runtime every sandboxed plugin process starts with. */
-export const runtimeFile = fileURLToPath(new URL('../runtime/sandbox-runtime.mjs', import.meta.url))
+export const runtimeFile = fileURLToPath(new URL('../runtime/sandbox-runtime.cjs', import.meta.url))
 
 const unshareArgs = ['--user', '--map-root-user', '--net', '--pid', '--fork', '--kill-child']
 let probed: Isolation | undefined

@@ -2,14 +2,16 @@
 // with the permission model on, no TypeScript loader). It takes the host pipe (fd 3) before
 // anything else, removes what a plugin must not use, then imports the plugin and answers the
 // host. Nothing here is trusted by the host: every request is checked on the host's side.
-import dgram from 'node:dgram'
-import dns from 'node:dns'
-import http2 from 'node:http2'
-import { syncBuiltinESMExports } from 'node:module'
-import net from 'node:net'
-import process from 'node:process'
-import tls from 'node:tls'
-import { pathToFileURL } from 'node:url'
+// CommonJS, because the child starts beside the service's own start, on the same cores: Node
+// loads it and the builtins it patches sooner than an ES module graph of them.
+'use strict'
+const dgram = require('node:dgram')
+const dns = require('node:dns')
+const http2 = require('node:http2')
+const { syncBuiltinESMExports } = require('node:module')
+const net = require('node:net')
+const tls = require('node:tls')
+const { pathToFileURL } = require('node:url')
 
 const pipe = new net.Socket({ fd: 3, readable: true, writable: true })
 const stringify = JSON.stringify
