@@ -150,9 +150,9 @@ export class CapabilityGate {
     if (typeof rawPath !== 'string' || rawPath.length === 0 || isAbsolute(rawPath)) return this.#refuse(op, `file path ${JSON.stringify(rawPath)} must be relative to the plugin's data folder`)
     const target = resolve(root, rawPath)
     if (!target.startsWith(root + sep)) return this.#refuse(op, `file path "${rawPath}" leads out of the plugin's data folder`)
-    // A link inside the data folder could still point out of it: compare real paths.
-    const real = await realpath(target).catch(() => undefined)
-    const realRoot = await realpath(root).catch(() => root)
+    // A link inside the data folder could still point out of it: compare real paths (both at
+    // once: each is a trip through libuv's thread pool, on a plugin's start path).
+    const [real, realRoot] = await Promise.all([realpath(target).catch(() => undefined), realpath(root).catch(() => root)])
     if (real === undefined) throw pluginErrors.create('PLINTH_ERR_PLUGIN_NOT_FOUND', `no file "${rawPath}" in the plugin's data folder`)
     if (!real.startsWith(join(realRoot, sep))) return this.#refuse(op, `file path "${rawPath}" leads out of the plugin's data folder`)
     const size = (await stat(real)).size
