@@ -5,6 +5,8 @@ import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import { pino } from 'pino'
 import { afterEach, describe, expect, it, vi } from 'vitest'
+import { createApp } from '../src/app/create-app.js'
+import { component } from '../src/container/provider.js'
 import { PlinthError } from '../src/errors.js'
 import { componentLogger, createLogger } from '../src/logging/logging.js'
 import { captureLog } from './log-capture.js'
@@ -82,6 +84,26 @@ describe('componentLogger', () => {
     expect(mailer).toMatchObject({ component: 'mailer', module: 'notifications', msg: 'sent' })
     expect(clock).toMatchObject({ component: 'clock', msg: 'tick' })
     expect(clock).not.toHaveProperty('module')
+  })
+
+  it("gives start and stop hooks their component's logger, made when a hook first reads it", async () => {
+    const out = captureLog()
+    const quiet = component('quiet', { create: () => ({}), start: () => {}, stop: () => {} })
+    const mailer = component('mailer', {
+      eager: true,
+      deps: { quiet },
+      create: () => ({}),
+      start: (_mailer, { log }) => log.info('connected'),
+      stop: (_mailer, context) => context.log.info('disconnected'),
+    })
+    const app = createApp({ name: 'hooks', components: [quiet, mailer], logging: { level: 'info', destination: out.stream } })
+    await app.start({ signals: false })
+    await app.stop()
+    const lines = out.records().filter((r) => r.component !== undefined)
+    expect(lines.map((r) => [r.component, r.msg])).toEqual([
+      ['mailer', 'connected'],
+      ['mailer', 'disconnected'],
+    ])
   })
 })
 

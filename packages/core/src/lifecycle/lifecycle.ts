@@ -245,7 +245,10 @@ export class Lifecycle {
     }
     const policy = resolveRetry(reg.retry)
     const timeout = reg.startTimeout ?? this.#options.startTimeout
-    const log = this.#log(node.name, reg.module)
+    // pino's child() per component adds up over an app's start, and most start hooks never log:
+    // the hook's logger is made when it is first read.
+    let log: Logger | undefined
+    const logFor = () => (log ??= this.#log(node.name, reg.module))
     status.state = 'starting'
     status.startedAt = now()
     for (let attempt = 1; ; attempt++) {
@@ -265,7 +268,10 @@ export class Lifecycle {
             status.createDuration = now() - createBegan
             const startBegan = now()
             status.degradedBy = undefined
-            if (reg.start) await reg.start(instance, { signal, attempt, log, degraded: (reason) => void (status.degradedBy = reason ?? 'degraded') })
+            if (reg.start) {
+              const degraded = (reason: unknown) => void (status.degradedBy = reason ?? 'degraded')
+              await reg.start(instance, { signal, attempt, get log() { return logFor() }, degraded })
+            }
             status.startDuration = now() - startBegan
           },
           { waitOnAbort: true },
@@ -358,12 +364,13 @@ export class Lifecycle {
     try {
       if (node.reg.stop) {
         const reg = node.reg
-        const log = this.#log(node.name, node.reg.module)
+        let log: Logger | undefined
+        const logFor = () => (log ??= this.#log(node.name, node.reg.module))
         await withDeadline(
           timeout,
           undefined,
           () => new PlinthError('PLINTH_ERR_STOP_TIMEOUT', `"${node.name}" (${node.reg.site}) did not stop within ${timeout} ms (${this.#deadlineSource(node, 'stopTimeout')})${this.#waitingToStop(node)}`),
-          (signal) => reg.stop!(status.instance, { signal, log }),
+          (signal) => reg.stop!(status.instance, { signal, get log() { return logFor() } }),
         )
       }
       status.state = 'stopped'
