@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto'
 import ajvCompiler from '@fastify/ajv-compiler'
-import { startCache, type StartCache } from '@plinth/core'
+import { startCache } from '@plinth/core'
 import type { FastifyInstance, FastifyServerOptions, preValidationHookHandler } from 'fastify'
+import { CompiledSchemas, fingerprint } from './compiled-schemas.js'
 import { validate as metaSchema } from './generated/meta-schema.js'
 import { HttpProblem } from './problems.js'
 
@@ -38,54 +38,6 @@ function checkSchema(schema: unknown, mode: boolean | 'log' | undefined, shared:
   else throw new Error(message)
 }
 
-/**
- * The route schemas that compiled in an earlier start of the same bundle, by fingerprint (the
- * schema, the part of the request it validates, the Ajv options and the shared schemas): Ajv
- * compiles a schema to the same validator every time, so one that compiled once cannot fail
- * the next time, and can wait for the first request it validates. Ajv's compiling is the larger
- * part of Fastify's start for a service with some fifty routes (about 30 ms of the reference
- * service's 300). A schema not in the record is compiled at start as always, so its errors
- * still stop the start, and is added once it compiled. Kept in the bundle's start cache; a
- * process not started from a bundle has none and compiles every schema at start.
- */
-class CompiledSchemas {
-  static readonly #name = 'route-schemas'
-  readonly #cache: StartCache
-  readonly #known: Set<string>
-  /** The schemas this start met, compiled now or earlier: what the record is rewritten with. */
-  readonly #met = new Set<string>()
-  #pending: NodeJS.Timeout | undefined
-
-  constructor(cache: StartCache) {
-    this.#cache = cache
-    this.#known = new Set(cache.read(CompiledSchemas.#name)?.split('\n'))
-  }
-
-  /** Whether an earlier start compiled this schema (and so this start met it). */
-  has(fingerprint: string): boolean {
-    if (!this.#known.has(fingerprint)) return false
-    this.#met.add(fingerprint)
-    return true
-  }
-
-  /**
-   * Records a schema that compiled. Once the start's compiling is over, the record is rewritten
-   * with the schemas this start met, so that it does not grow with schemas no longer in use; a
-   * start that met only recorded schemas leaves it as it is.
-   */
-  add(fingerprint: string): void {
-    this.#known.add(fingerprint)
-    this.#met.add(fingerprint)
-    if (this.#pending !== undefined) return
-    this.#pending = setTimeout(() => {
-      this.#pending = undefined
-      this.#cache.write(CompiledSchemas.#name, [...this.#met].join('\n'))
-    }, 200).unref()
-  }
-}
-
-const fingerprint = (...parts: unknown[]) => createHash('sha256').update(JSON.stringify(parts)).digest('base64url')
-
 /** A validator that compiles on its first call, with Ajv's `errors` where Fastify reads them. */
 function compiledOnFirstUse(compile: () => Validate): Validate {
   let validate: Validate | undefined
@@ -115,7 +67,7 @@ export function strictBodyValidators(): NonNullable<NonNullable<FastifyServerOpt
   const strict = AjvCompiler()
   const checked = new WeakSet<object>()
   const cache = startCache()
-  const compiled = cache && new CompiledSchemas(cache)
+  const compiled = cache && new CompiledSchemas(cache, 'route-schemas')
   const check = (schema: unknown, mode: boolean | 'log' | undefined, shared = false) => {
     if (typeof schema !== 'object' || schema === null || checked.has(schema)) return
     checkSchema(schema, mode, shared)
