@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest'
 import { createApp } from '../src/app/create-app.js'
 import { component } from '../src/container/provider.js'
 import { PlinthError } from '../src/errors.js'
+import { startTestApp } from '../src/testing.js'
 import { componentLogger, createLogger } from '../src/logging/logging.js'
 import { captureLog } from './log-capture.js'
 
@@ -96,9 +97,8 @@ describe('componentLogger', () => {
       start: (_mailer, { log }) => log.info('connected'),
       stop: (_mailer, context) => context.log.info('disconnected'),
     })
-    const app = createApp({ name: 'hooks', components: [quiet, mailer], logging: { level: 'info', destination: out.stream } })
-    await app.start({ signals: false })
-    await app.stop()
+    const t = await startTestApp(createApp({ name: 'hooks', components: [quiet, mailer], logging: { level: 'info', destination: out.stream } }))
+    await t[Symbol.asyncDispose]()
     const lines = out.records().filter((r) => r.component !== undefined)
     expect(lines.map((r) => [r.component, r.msg])).toEqual([
       ['mailer', 'connected'],

@@ -6,12 +6,15 @@ const defaults = ['darn', 'heck', 'stupid']
 let words = new Set(defaults)
 
 async function loadWords(host) {
-  // An operator's list in the plugin's data folder (data/plugins/word-filter/words.txt), if any.
-  const fromFile = await host.files.read('words.txt').then(
-    (text) => text.split('\n').map((w) => w.trim().toLowerCase()).filter(Boolean),
-    () => [],
-  )
-  const fromState = (await host.state.get('word-filter.extra')) ?? []
+  // An operator's list in the plugin's data folder (data/plugins/word-filter/words.txt), if any,
+  // and words added at run time; both asked of the host at once (each is a round trip).
+  const [fromFile, fromState] = await Promise.all([
+    host.files.read('words.txt').then(
+      (text) => text.split('\n').map((w) => w.trim().toLowerCase()).filter(Boolean),
+      () => [],
+    ),
+    host.state.get('word-filter.extra').then((extra) => extra ?? []),
+  ])
   words = new Set([...defaults, ...fromFile, ...(Array.isArray(fromState) ? fromState : [])])
 }
 
