@@ -97,13 +97,19 @@ describe('componentLogger', () => {
       start: (_mailer, { log }) => log.info('connected'),
       stop: (_mailer, context) => context.log.info('disconnected'),
     })
-    const t = await startTestApp(createApp({ name: 'hooks', components: [quiet, mailer], logging: { level: 'info', destination: out.stream } }))
+    const root = createLogger({ level: 'info', destination: out.stream })
+    const child = vi.spyOn(root, 'child')
+    const t = await startTestApp(createApp({ name: 'hooks', components: [quiet, mailer], logging: root }))
     await t[Symbol.asyncDispose]()
     const lines = out.records().filter((r) => r.component !== undefined)
     expect(lines.map((r) => [r.component, r.msg])).toEqual([
       ['mailer', 'connected'],
       ['mailer', 'disconnected'],
     ])
+    // One logger for each hook that read it; none for the hooks that did not.
+    const madeFor = child.mock.calls.map(([bindings]) => (bindings as { component?: string }).component)
+    expect(madeFor.filter((name) => name === 'mailer')).toHaveLength(2)
+    expect(madeFor).not.toContain('quiet')
   })
 })
 

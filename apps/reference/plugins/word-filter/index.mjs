@@ -13,7 +13,7 @@ async function loadWords(host) {
       (text) => text.split('\n').map((w) => w.trim().toLowerCase()).filter(Boolean),
       () => [],
     ),
-    host.state.get('word-filter.extra').then((extra) => extra ?? []),
+    host.state.get('word-filter.extra'),
   ])
   words = new Set([...defaults, ...fromFile, ...(Array.isArray(fromState) ? fromState : [])])
 }

@@ -245,10 +245,7 @@ export class Lifecycle {
     }
     const policy = resolveRetry(reg.retry)
     const timeout = reg.startTimeout ?? this.#options.startTimeout
-    // pino's child() per component adds up over an app's start, and most start hooks never log:
-    // the hook's logger is made when it is first read.
-    let log: Logger | undefined
-    const logFor = () => (log ??= this.#log(node.name, reg.module))
+    const logFor = this.#hookLog(node)
     status.state = 'starting'
     status.startedAt = now()
     for (let attempt = 1; ; attempt++) {
@@ -299,6 +296,12 @@ export class Lifecycle {
         await sleep(retryIn, bootSignal)
       }
     }
+  }
+
+  /** A hook's `log`, made on first read: a pino child() per component adds up, and most hooks never log. */
+  #hookLog(node: Node): () => Logger {
+    let log: Logger | undefined
+    return () => (log ??= this.#log(node.name, node.reg.module))
   }
 
   #criticalPath(nodes: Node[], unblockedBy: Map<Node, Node>): CriticalStep[] {
@@ -364,8 +367,7 @@ export class Lifecycle {
     try {
       if (node.reg.stop) {
         const reg = node.reg
-        let log: Logger | undefined
-        const logFor = () => (log ??= this.#log(node.name, node.reg.module))
+        const logFor = this.#hookLog(node)
         await withDeadline(
           timeout,
           undefined,

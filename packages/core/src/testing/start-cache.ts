@@ -10,7 +10,7 @@ const key = Symbol.for('plinth.startCache')
 export interface MemoryStartCache extends StartCache, Disposable {
   /** The texts saved so far, by name; a test may also put a record there itself. */
   readonly texts: Map<string, string>
-  /** Removes the cache: `startCache()` is undefined again, as outside a bundle. */
+  /** Removes the cache: `startCache()` finds the one installed before it again, or none, as outside a bundle. */
   remove(): void
 }
 
@@ -24,17 +24,20 @@ export interface MemoryStartCache extends StartCache, Disposable {
  * expect(cache.texts.get('route-schemas')).toBeDefined()
  */
 export function memoryStartCache(): MemoryStartCache {
+  const global = globalThis as Record<symbol, unknown>
+  const previous = global[key]
   const texts = new Map<string, string>()
   const cache: MemoryStartCache = {
     texts,
     read: (name) => texts.get(name),
     write: (name, text) => void texts.set(name, text),
     remove: () => {
-      const global = globalThis as Record<symbol, unknown>
-      if (global[key] === cache) delete global[key]
+      if (global[key] !== cache) return
+      if (previous === undefined) delete global[key]
+      else global[key] = previous
     },
     [Symbol.dispose]: () => cache.remove(),
   }
-  ;(globalThis as Record<symbol, unknown>)[key] = cache
+  global[key] = cache
   return cache
 }
