@@ -11,7 +11,7 @@ export { discoverPlugins, readCandidate, refuseLinks, type PluginCandidate, type
 export { pluginErrors, type PluginErrorCode } from './errors.js'
 export type { PluginEvent, PluginEventType } from './events.js'
 export { lineReader, plainData, type LineReaderOptions } from './framing.js'
-export { availableIsolation, launchIsolation, launchPlan, probeIsolation, runtimeFile, treeResidentBytes, type Isolation, type LaunchIsolation, type LaunchPlan } from './isolation.js'
+export { availableIsolation, launchIsolation, launchPlan, probeIsolation, readTreeResidentBytes, runtimeFile, treeResidentBytes, type Isolation, type LaunchIsolation, type LaunchPlan } from './isolation.js'
 export { validateManifest, type PluginLimits, type PluginManifest } from './manifest.js'
 export { capabilities, isSandboxed, levelCapabilities, permissionLevels, type Capability, type PermissionLevel } from './permissions.js'
 // Loading plugins-command registers `plinth plugins` with core's commands; it does no I/O.

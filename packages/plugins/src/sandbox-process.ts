@@ -11,7 +11,7 @@ import type { Readable, Writable } from 'node:stream'
 import type { Logger, PlinthError } from '@plinth/core'
 import { pluginErrors } from './errors.js'
 import { lineReader, plainData } from './framing.js'
-import { launchPlan, treeResidentBytes, type Isolation } from './isolation.js'
+import { launchPlan, readTreeResidentBytes, treeResidentBytes, type Isolation } from './isolation.js'
 import type { PluginManifest } from './manifest.js'
 import type { HostToPlugin, PluginToHost, WireError } from './protocol.js'
 import type { DeathListener, LifecycleHook, PluginRunner } from './runner.js'
@@ -83,6 +83,7 @@ export class SandboxProcess implements PluginRunner {
   #logLines = 0
   #dead = false
   #spoke = false
+  #sampling = false
 
   constructor(options: SandboxOptions) {
     this.#options = options
@@ -112,7 +113,7 @@ export class SandboxProcess implements PluginRunner {
     for (const stream of [child.stdout, child.stderr]) stream?.on('data', (chunk: Buffer) => this.#output(chunk))
 
     // The heartbeat starts once the plugin has loaded (the load deadline covers a slow start).
-    this.#timers.push(setInterval(() => this.#checkMemory(), limits.memoryInterval).unref())
+    this.#timers.push(setInterval(() => void this.#checkMemory(), limits.memoryInterval).unref())
 
     return new Promise<string[]>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -279,10 +280,20 @@ export class SandboxProcess implements PluginRunner {
     this.#send({ t: 'ping', id: 0 })
   }
 
-  #checkMemory(): void {
-    const bytes = this.memoryBytes()
-    if (bytes !== undefined && bytes > this.#options.limits.residentBytes) {
-      this.kill(`held ${Math.round(bytes / 2 ** 20)} MiB resident, past its ${Math.round(this.#options.limits.residentBytes / 2 ** 20)} MiB limit`)
+  /** The memory watchdog: reads /proc off the event loop, one read at a time. */
+  async #checkMemory(): Promise<void> {
+    const child = this.#child
+    if (this.#sampling || child?.pid === undefined || this.#ending !== undefined) return
+    this.#sampling = true
+    try {
+      const bytes = await readTreeResidentBytes(child.pid)
+      // Killed or replaced while /proc was read: that reading is of a process that is gone.
+      if (bytes === undefined || this.#child !== child || this.#ending !== undefined) return
+      if (bytes > this.#options.limits.residentBytes) {
+        this.kill(`held ${Math.round(bytes / 2 ** 20)} MiB resident, past its ${Math.round(this.#options.limits.residentBytes / 2 ** 20)} MiB limit`)
+      }
+    } finally {
+      this.#sampling = false
     }
   }
 

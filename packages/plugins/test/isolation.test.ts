@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process'
 import { rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { availableIsolation, launchPlan, type Isolation } from '../src/index.js'
+import { availableIsolation, launchPlan, readTreeResidentBytes, treeResidentBytes, type Isolation } from '../src/index.js'
 import { startServer, tempDir } from './helpers.js'
 
 const probe = `
@@ -59,5 +59,29 @@ describe('the process boundary without the runtime guards', () => {
   it.skipIf(availableIsolation(user) !== 'namespaces')('in namespaces: no network at all and no host process to signal', async () => {
     const result = await runProbe(folder, 'namespaces', web.port)
     expect(result).toEqual({ read: 'ERR_ACCESS_DENIED', signal: 'ESRCH', net: 'ENETUNREACH' })
+  })
+})
+
+describe.skipIf(process.platform !== 'linux')('resident memory of a process tree, as the memory watchdog reads it', () => {
+  // A parent that holds little and a child of its own that holds 96 MiB it has written to.
+  const parent = `
+const { spawn } = require('node:child_process')
+const child = spawn(process.execPath, ['-e', 'globalThis.held = Buffer.alloc(96 * 2 ** 20, 1); process.stdout.write("held"); setInterval(() => {}, 1000)'], { stdio: ['ignore', 'pipe', 'inherit'] })
+child.stdout.once('data', () => process.stdout.write('ready'))
+process.on('SIGTERM', () => { child.kill(); process.exit(0) })
+setInterval(() => {}, 1000)
+`
+
+  it('counts the descendants, reads alike with and without blocking, and is undefined once the process is gone', async () => {
+    const tree = spawn(process.execPath, ['-e', parent], { stdio: ['ignore', 'pipe', 'inherit'] })
+    await new Promise((resolve) => tree.stdout.once('data', resolve))
+    const sync = treeResidentBytes(tree.pid!)
+    const async = await readTreeResidentBytes(tree.pid!)
+    expect(async).toBeGreaterThan(96 * 2 ** 20)
+    expect(Math.abs(async! - sync!)).toBeLessThan(16 * 2 ** 20)
+    tree.kill('SIGTERM')
+    await new Promise((resolve) => tree.once('exit', resolve))
+    expect(await readTreeResidentBytes(tree.pid!)).toBeUndefined()
+    expect(treeResidentBytes(tree.pid!)).toBeUndefined()
   })
 })
