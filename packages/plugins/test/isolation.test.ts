@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process'
 import { rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
 import { availableIsolation, launchPlan, readTreeResidentBytes, treeResidentBytes, type Isolation } from '../src/index.js'
 import { startServer, tempDir } from './helpers.js'
 
@@ -74,13 +74,16 @@ setInterval(() => {}, 1000)
 
   it('counts the descendants, reads alike with and without blocking, and is undefined once the process is gone', async () => {
     const tree = spawn(process.execPath, ['-e', parent], { stdio: ['ignore', 'pipe', 'inherit'] })
+    const exited = new Promise((resolve) => tree.once('exit', resolve))
+    // Whatever an assertion does, the tree does not outlive the test (the parent ends its child on SIGTERM).
+    onTestFinished(() => void tree.kill('SIGTERM'))
     await new Promise((resolve) => tree.stdout.once('data', resolve))
     const sync = treeResidentBytes(tree.pid!)
     const async = await readTreeResidentBytes(tree.pid!)
     expect(async).toBeGreaterThan(96 * 2 ** 20)
     expect(Math.abs(async! - sync!)).toBeLessThan(16 * 2 ** 20)
     tree.kill('SIGTERM')
-    await new Promise((resolve) => tree.once('exit', resolve))
+    await exited
     expect(await readTreeResidentBytes(tree.pid!)).toBeUndefined()
     expect(treeResidentBytes(tree.pid!)).toBeUndefined()
   })
